@@ -1,0 +1,160 @@
+//! The command line, as clap derive types: commands, flags, help text and the
+//! `SCALER_CONFIG` fallback. The man page and shell completions are rendered
+//! from these same definitions.
+
+use chrono::{DateTime, NaiveTime, Utc};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Keeps a pool of SIP/WebRTC media gateway VMs at the right size.
+#[derive(Debug, Parser)]
+#[command(
+    name = "scaler",
+    version,
+    about = "Keeps a pool of SIP/WebRTC media gateway VMs at the right size",
+    long_about = "Keeps a pool of SIP/WebRTC media gateway VMs at the right size. Cron runs `scaler run` \
+                  every minute: each pass loads the configuration, lists the pool's instances at the \
+                  provider, observes the gateways, cleans up, computes the load against the current \
+                  time slot, scales up or drains and scales down, prints a report and exits with a \
+                  documented status.",
+    after_help = "Exit status: 0 ok, 1 internal failure, 2 plan has changes (--detailed-exitcode), \
+                  3 some actions failed, 64 usage error, 69 a dependency was unavailable, \
+                  75 another pass holds the lock, 78 configuration error."
+)]
+pub struct Cli {
+    /// Configuration file
+    #[arg(
+        short = 'c',
+        long,
+        global = true,
+        env = "SCALER_CONFIG",
+        default_value = "/etc/scaler/scaler.toml",
+        value_name = "PATH"
+    )]
+    pub config: PathBuf,
+
+    /// Report format on stdout
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Print nothing unless something changed or failed
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Report formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Short human text (one line when nothing changed)
+    Text,
+    /// One JSON object (schema_version 1)
+    Json,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run one full pass: observe, clean up, scale (what cron calls)
+    Run(RunArgs),
+    /// Show what a pass would do, changing nothing
+    Plan(PlanArgs),
+    /// Only destroy what must go (to_stop, error, no public IP, never registered)
+    Cleanup(CleanupArgs),
+    /// Validate the configuration and try every connection; changes nothing
+    Check(CheckArgs),
+}
+
+/// `run` flags.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Decide but change nothing (same as `plan`)
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `plan` flags.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Accepted for symmetry with `run`; `plan` never changes anything
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Evaluate the schedule at HH:MM[:SS] today (schedule timezone) or at an RFC 3339 date-time
+    #[arg(long, value_name = "TIME", value_parser = parse_at)]
+    pub at: Option<At>,
+    /// What-if: use N busy gateways instead of the observed count
+    #[arg(long, value_name = "N")]
+    pub busy: Option<u32>,
+    /// Exit 2 when the plan has changes, 0 when it has none
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+/// `cleanup` flags.
+#[derive(Debug, Args)]
+pub struct CleanupArgs {
+    /// Show what would be destroyed, changing nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `check` flags.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Validate the configuration only; connect to nothing
+    #[arg(long)]
+    pub offline: bool,
+}
+
+/// A `--at` value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum At {
+    /// A wall-clock time today, in the schedule's timezone.
+    Today(NaiveTime),
+    /// An exact instant.
+    Instant(DateTime<Utc>),
+}
+
+fn parse_at(text: &str) -> Result<At, String> {
+    if let Ok(t) = NaiveTime::parse_from_str(text, "%H:%M:%S")
+        .or_else(|_| NaiveTime::parse_from_str(text, "%H:%M"))
+    {
+        return Ok(At::Today(t));
+    }
+    DateTime::parse_from_rfc3339(text)
+        .map(|d| At::Instant(d.with_timezone(&Utc)))
+        .map_err(|_| {
+            "expected HH:MM, HH:MM:SS or an RFC 3339 date-time such as 2026-11-23T08:00:00+01:00"
+                .to_string()
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn at_accepts_times_and_instants() {
+        assert_eq!(
+            parse_at("07:30"),
+            Ok(At::Today(NaiveTime::from_hms_opt(7, 30, 0).unwrap()))
+        );
+        assert!(matches!(
+            parse_at("2026-11-23T08:00:00+01:00"),
+            Ok(At::Instant(_))
+        ));
+        assert!(parse_at("25:00").is_err());
+    }
+}

@@ -1,0 +1,133 @@
+//! Human durations in the configuration (`"90s"`, `"10m"`, `"1h30m"`,
+//! `"500ms"`), parsed once into `std::time::Duration`.
+
+use serde::Deserialize;
+use std::fmt;
+use std::time::Duration;
+
+/// A duration written the way people write it. Deserializes from a string such
+/// as `"90s"` or `"1h30m"`, or from a whole number of seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(try_from = "DurationInput")]
+pub struct HumanDuration(pub Duration);
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum DurationInput {
+    Seconds(u64),
+    Text(String),
+}
+
+impl TryFrom<DurationInput> for HumanDuration {
+    type Error = String;
+    fn try_from(input: DurationInput) -> Result<Self, String> {
+        match input {
+            DurationInput::Seconds(s) => Ok(HumanDuration(Duration::from_secs(s))),
+            DurationInput::Text(t) => parse(&t).map(HumanDuration),
+        }
+    }
+}
+
+impl fmt::Display for HumanDuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        format_duration(self.0, f)
+    }
+}
+
+fn format_duration(d: Duration, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    let ms = d.as_millis();
+    if !ms.is_multiple_of(1000) {
+        return write!(f, "{ms}ms");
+    }
+    let mut s = d.as_secs();
+    if s == 0 {
+        return write!(f, "0s");
+    }
+    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)] {
+        if s >= size {
+            write!(f, "{}{unit}", s / size)?;
+            s %= size;
+        }
+    }
+    Ok(())
+}
+
+/// Parses `"90s"`, `"10m"`, `"1h30m"`, `"500ms"`, `"2d"`; a bare number is seconds.
+pub fn parse(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let bad = || {
+        format!("invalid duration {text:?} (expected e.g. \"90s\", \"10m\", \"1h30m\", \"500ms\")")
+    };
+    if text.is_empty() {
+        return Err(bad());
+    }
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Ok(Duration::from_secs(seconds));
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        if digits == 0 {
+            return Err(bad());
+        }
+        let value: u64 = rest[..digits].parse().map_err(|_| bad())?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let unit = &rest[..unit_len];
+        rest = &rest[unit_len..];
+        let part = match unit {
+            "ms" => Duration::from_millis(value),
+            "s" => Duration::from_secs(value),
+            "m" | "min" => Duration::from_secs(value.checked_mul(60).ok_or_else(bad)?),
+            "h" => Duration::from_secs(value.checked_mul(3_600).ok_or_else(bad)?),
+            "d" => Duration::from_secs(value.checked_mul(86_400).ok_or_else(bad)?),
+            _ => return Err(bad()),
+        };
+        total = total.checked_add(part).ok_or_else(bad)?;
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_human_forms() {
+        assert_eq!(parse("90s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse("10m").unwrap(), Duration::from_secs(600));
+        assert_eq!(parse("1h30m").unwrap(), Duration::from_secs(5400));
+        assert_eq!(parse("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse("42").unwrap(), Duration::from_secs(42));
+        assert_eq!(parse("2d").unwrap(), Duration::from_secs(172_800));
+    }
+
+    #[test]
+    fn rejects_nonsense() {
+        for bad in [
+            "",
+            "m",
+            "10x",
+            "1.5m",
+            "-3s",
+            "s10",
+            "99999999999999999999d",
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn displays_round_trip() {
+        for text in ["90s", "10m", "1h30m", "500ms", "0s", "1d2h"] {
+            let d = HumanDuration(parse(text).unwrap());
+            assert_eq!(parse(&d.to_string()).unwrap(), d.0, "{text}");
+        }
+        assert_eq!(HumanDuration(Duration::from_secs(90)).to_string(), "1m30s");
+    }
+}

@@ -1,0 +1,36 @@
+//! The crate's error type: one variant per kind of failure an operator has to
+//! tell apart, each mapped to its exit status.
+
+use crate::exit::Exit;
+
+/// A failure that ends a command. `Display` is the message printed once on stderr.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The configuration file is missing, unreadable or invalid.
+    #[error("{0}")]
+    Config(String),
+    /// A dependency (database, Redis, provider) could not be observed.
+    #[error("{0}")]
+    Unavailable(String),
+    /// Another pass holds the lock.
+    #[error("{0}")]
+    Locked(String),
+    /// Anything else.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl Error {
+    /// The exit status this error ends the process with.
+    pub fn exit(&self) -> Exit {
+        match self {
+            Error::Config(_) => Exit::Config,
+            Error::Unavailable(_) => Exit::Unavailable,
+            Error::Locked(_) => Exit::Locked,
+            Error::Internal(_) => Exit::Internal,
+        }
+    }
+}
+
+/// Shorthand used across the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

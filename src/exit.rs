@@ -1,0 +1,69 @@
+//! The exit status table (SPEC §2): the one place that maps what happened in
+//! a pass to the number cron, systemd and alerting rules see.
+
+use std::process::ExitCode;
+
+/// Every status `scaler` exits with. The numbers are a stable interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// The pass completed and every decided action succeeded (or none was needed).
+    Ok,
+    /// An internal failure (a bug, or an I/O error on our own files).
+    Internal,
+    /// `plan --detailed-exitcode` only: the plan has changes.
+    Changes,
+    /// The pass completed but some actions failed.
+    Partial,
+    /// Usage error (bad flags).
+    Usage,
+    /// A dependency (database, Redis, provider) was unavailable; nothing destructive was done.
+    Unavailable,
+    /// Another pass holds the lock; this one did nothing.
+    Locked,
+    /// Configuration error.
+    Config,
+}
+
+impl Exit {
+    /// The numeric process exit status.
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Ok => 0,
+            Exit::Internal => 1,
+            Exit::Changes => 2,
+            Exit::Partial => 3,
+            Exit::Usage => 64,
+            Exit::Unavailable => 69,
+            Exit::Locked => 75,
+            Exit::Config => 78,
+        }
+    }
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> ExitCode {
+        ExitCode::from(exit.code())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_the_documented_ones() {
+        let table = [
+            (Exit::Ok, 0),
+            (Exit::Internal, 1),
+            (Exit::Changes, 2),
+            (Exit::Partial, 3),
+            (Exit::Usage, 64),
+            (Exit::Unavailable, 69),
+            (Exit::Locked, 75),
+            (Exit::Config, 78),
+        ];
+        for (exit, code) in table {
+            assert_eq!(exit.code(), code, "{exit:?}");
+        }
+    }
+}

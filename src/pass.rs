@@ -1,0 +1,354 @@
+//! One pass: observe the provider and the gateways, clean up, decide, act,
+//! and fill the report. Observation failures stop the pass before anything
+//! is changed (exit 69); action failures are recorded and the pass goes on
+//! (exit 3). `plan` and `--dry-run` run the same code with acting replaced
+//! by recording `planned` actions.
+
+use crate::config::{Config, PoolKind};
+use crate::exit::Exit;
+use crate::plan::{self, Assessment, Observation, PoolParams, Removal};
+use crate::pool::{DrainOutcome, Gateway, GatewaySource};
+use crate::provider::{CreateRequest, Instance, Provider, instance_name};
+use crate::report::{
+    Action, ActionKind, ActionStatus, DecisionInfo, Observed, PoolInfo, Report, SlotInfo,
+};
+use chrono::{DateTime, SecondsFormat, Utc};
+use std::collections::HashSet;
+
+/// Which steps a pass runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Steps {
+    /// Clean up, then scale (`run`, `plan`).
+    Full,
+    /// Clean up only (`cleanup`).
+    CleanupOnly,
+}
+
+/// How a pass runs.
+#[derive(Debug, Clone)]
+pub struct PassOptions {
+    /// The command name for the report.
+    pub command: &'static str,
+    /// Which steps.
+    pub steps: Steps,
+    /// Record actions as `planned` instead of doing them.
+    pub dry_run: bool,
+    /// The real time (instance ages, names).
+    pub now: DateTime<Utc>,
+    /// The time the schedule is evaluated at (`plan --at`).
+    pub at: DateTime<Utc>,
+    /// `plan --busy N`.
+    pub busy_override: Option<u32>,
+}
+
+/// The decision parameters of a configuration.
+pub fn params(config: &Config) -> PoolParams {
+    PoolParams {
+        cpu_per_gateway: config.pool.cpu_per_gateway,
+        instance_types: config.instance_types.clone(),
+        protected: config.pool.protected.clone(),
+        register_timeout: config.pool.register_timeout,
+        no_public_ip_timeout: config.pool.no_public_ip_timeout,
+        expects_gateways: config.pool.kind != PoolKind::Replicas,
+    }
+}
+
+/// Runs one pass and returns its report (with `exit_code` set).
+pub fn execute(
+    config: &Config,
+    provider: &mut dyn Provider,
+    source: &mut dyn GatewaySource,
+    options: &PassOptions,
+) -> Report {
+    let mut report = Report::new(options.command);
+    report.pool = Some(PoolInfo {
+        name: config.pool.name.clone(),
+        kind: config.pool.kind.as_str().to_string(),
+    });
+    report.at = Some(options.at.to_rfc3339_opts(SecondsFormat::Secs, true));
+    let Some(active) = config.schedule.slot_at(options.at) else {
+        report
+            .errors
+            .push("the schedule has no slot for this time".into());
+        return finish(report, Exit::Internal);
+    };
+    report.slot = Some(SlotInfo {
+        timeline: active.timeline.clone(),
+        start: active.start.format("%H:%M:%S").to_string(),
+        idle_min: active.slot.idle_min,
+        load_max: active.slot.load_max,
+        max_gateways: active.slot.max_gateways,
+        min_gateways: active.slot.min_gateways,
+        min_available: active.slot.min_available,
+        max_replicas: active.slot.max_replicas,
+    });
+
+    // Observe everything first; any failure stops the pass here.
+    let instances = match provider.list() {
+        Ok(instances) => instances,
+        Err(e) => {
+            report.errors.push(format!("provider: {e}"));
+            return finish(report, Exit::Unavailable);
+        }
+    };
+    let gateways = match source.observe() {
+        Ok(g) => g,
+        Err(e) => {
+            report.errors.push(e.0);
+            return finish(report, Exit::Unavailable);
+        }
+    };
+    report.errors.extend(gateways.errors.iter().cloned());
+    let observation = Observation {
+        instances,
+        gateways: gateways.gateways,
+        tainted_hosts: gateways.tainted_hosts.into_iter().collect(),
+        termination_requested: HashSet::new(),
+    };
+    let params = params(config);
+    let assessment = plan::assess(&observation, &params, options.now);
+    report.observed = Some(Observed {
+        instances: assessment.instance_counts,
+        gateways: assessment.gateway_counts,
+    });
+
+    // Step 4: clean up.
+    let (removals, notes) = plan::cleanup(&assessment, &observation, &params, options.now);
+    report.notes.extend(notes);
+    let mut acting = Acting {
+        provider,
+        source,
+        dry_run: options.dry_run,
+        report: &mut report,
+    };
+    for removal in &removals {
+        acting.remove(&assessment, &observation, removal);
+    }
+    if options.steps == Steps::CleanupOnly {
+        let exit = acting.exit();
+        return finish(report, exit);
+    }
+
+    // Steps 5 and 6: decide on what remains, then act.
+    let removed: HashSet<usize> = removals.iter().map(|r| r.instance).collect();
+    let remaining = without(&observation, &assessment, &removed);
+    let assessment = plan::assess(&remaining, &params, options.now);
+    let decision = plan::decide(
+        &assessment,
+        &remaining,
+        &active.slot,
+        &params,
+        options.busy_override,
+    );
+    acting.report.decision = Some(DecisionInfo {
+        target: decision.target,
+        delta: decision.delta,
+        reason: decision.reason.clone(),
+    });
+    for (n, create) in decision.creates.iter().enumerate() {
+        let request = CreateRequest {
+            name: instance_name(&config.pool.name, options.now, n),
+            instance_type: create.instance_type.clone(),
+            vcpus: create.vcpus,
+        };
+        acting.create(&request, create.gateways);
+    }
+    for &index in &decision.drains {
+        let view = &assessment.instances[index];
+        let gateways: Vec<Gateway> = view
+            .gateways
+            .iter()
+            .map(|&g| remaining.gateways[g].clone())
+            .collect();
+        if acting.drain(&view.instance, &gateways, "scale_down") {
+            acting.destroy(&view.instance, &gateways, "drained");
+        }
+    }
+    let exit = acting.exit();
+    finish(report, exit)
+}
+
+fn finish(mut report: Report, exit: Exit) -> Report {
+    report.exit_code = exit.code();
+    report
+}
+
+/// The observation without the removed instances and their gateways.
+fn without(
+    observation: &Observation,
+    assessment: &Assessment,
+    removed: &HashSet<usize>,
+) -> Observation {
+    let gone: HashSet<usize> = removed
+        .iter()
+        .flat_map(|&i| assessment.instances[i].gateways.iter().copied())
+        .collect();
+    Observation {
+        instances: assessment
+            .instances
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !removed.contains(i))
+            .map(|(_, v)| v.instance.clone())
+            .collect(),
+        gateways: observation
+            .gateways
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !gone.contains(i))
+            .map(|(_, g)| g.clone())
+            .collect(),
+        tainted_hosts: observation.tainted_hosts.clone(),
+        termination_requested: observation.termination_requested.clone(),
+    }
+}
+
+/// Carries out (or records) actions and their outcomes.
+struct Acting<'a> {
+    provider: &'a mut dyn Provider,
+    source: &'a mut dyn GatewaySource,
+    dry_run: bool,
+    report: &'a mut Report,
+}
+
+fn described(kind: ActionKind, status: ActionStatus, reason: &str, instance: &Instance) -> Action {
+    Action {
+        instance: Some(instance.id.clone()),
+        ip: instance
+            .public_ip
+            .or(instance.private_ip)
+            .map(|ip| ip.to_string()),
+        instance_type: instance.instance_type.clone(),
+        vcpus: (instance.vcpus > 0).then_some(instance.vcpus),
+        ..Action::new(kind, status, reason)
+    }
+}
+
+impl Acting<'_> {
+    fn status(&self) -> ActionStatus {
+        if self.dry_run {
+            ActionStatus::Planned
+        } else {
+            ActionStatus::Done
+        }
+    }
+
+    fn exit(&self) -> Exit {
+        if self
+            .report
+            .actions
+            .iter()
+            .any(|a| a.status == ActionStatus::Failed)
+        {
+            Exit::Partial
+        } else {
+            Exit::Ok
+        }
+    }
+
+    fn remove(&mut self, assessment: &Assessment, observation: &Observation, removal: &Removal) {
+        let view = &assessment.instances[removal.instance];
+        let gateways: Vec<Gateway> = view
+            .gateways
+            .iter()
+            .map(|&g| observation.gateways[g].clone())
+            .collect();
+        let reason = removal.reason.as_str();
+        if removal.drain_first && !self.drain(&view.instance, &gateways, reason) {
+            return;
+        }
+        self.destroy(&view.instance, &gateways, reason);
+    }
+
+    fn create(&mut self, request: &CreateRequest, gateways: u32) {
+        let mut action = Action {
+            instance_type: Some(request.instance_type.clone()),
+            vcpus: Some(request.vcpus),
+            gateways: Some(gateways),
+            ..Action::new(ActionKind::Create, self.status(), "scale_up")
+        };
+        if !self.dry_run {
+            match self.provider.create(request) {
+                Ok(instance) => {
+                    log::info!("created {} ({})", instance.name, instance.id);
+                    action.instance = Some(instance.id.clone());
+                    action.ip = instance
+                        .public_ip
+                        .or(instance.private_ip)
+                        .map(|ip| ip.to_string());
+                }
+                Err(e) => {
+                    log::warn!("creating {}: {e}", request.name);
+                    action.status = ActionStatus::Failed;
+                    action.error = Some(e.message.clone());
+                    self.report
+                        .errors
+                        .push(format!("create {}: {e}", request.name));
+                }
+            }
+        }
+        self.report.actions.push(action);
+    }
+
+    /// Drains a host; true when every gateway is now marked (or would be, in a dry run).
+    fn drain(&mut self, instance: &Instance, gateways: &[Gateway], reason: &str) -> bool {
+        let mut action = described(ActionKind::Drain, self.status(), reason, instance);
+        action.gateways = Some(gateways.len() as u32);
+        let Some(host) = gateways.first().map(|g| g.host) else {
+            return true;
+        };
+        if self.dry_run {
+            self.report.actions.push(action);
+            return true;
+        }
+        match self.source.drain(host, gateways) {
+            Ok(DrainOutcome::Drained) => {
+                log::info!("drained {} ({host})", instance.name);
+                self.report.actions.push(action);
+                true
+            }
+            Ok(DrainOutcome::Busy(why)) => {
+                self.report
+                    .notes
+                    .push(format!("{} not drained: {why}", instance.name));
+                false
+            }
+            Err(e) => {
+                action.status = ActionStatus::Failed;
+                action.error = Some(e.0.clone());
+                self.report
+                    .errors
+                    .push(format!("drain {}: {e}", instance.name));
+                self.report.actions.push(action);
+                false
+            }
+        }
+    }
+
+    fn destroy(&mut self, instance: &Instance, gateways: &[Gateway], reason: &str) {
+        let mut action = described(ActionKind::Destroy, self.status(), reason, instance);
+        if !self.dry_run {
+            match self.provider.destroy(instance) {
+                Ok(()) => {
+                    log::info!("destroyed {} ({reason})", instance.name);
+                    if let Some(host) = gateways.first().map(|g| g.host)
+                        && let Err(e) = self.source.forget(host, gateways)
+                    {
+                        self.report
+                            .errors
+                            .push(format!("forget gateways of {}: {e}", instance.name));
+                    }
+                }
+                Err(e) => {
+                    log::warn!("destroying {}: {e}", instance.name);
+                    action.status = ActionStatus::Failed;
+                    action.error = Some(e.message.clone());
+                    self.report
+                        .errors
+                        .push(format!("destroy {}: {e}", instance.name));
+                }
+            }
+        }
+        self.report.actions.push(action);
+    }
+}

@@ -1,0 +1,559 @@
+//! The decision, as pure functions of an observation: which instances to
+//! clean up, how many gateways the slot wants, what to create and which
+//! whole idle instances to drain. No I/O happens here, so every rule of
+//! SPEC §5 is unit-tested directly.
+
+use crate::pool::{Gateway, GatewayState};
+use crate::provider::{Instance, InstanceState};
+use crate::schedule::Slot;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::IpAddr;
+use std::time::Duration;
+
+/// The pool settings the decision depends on.
+#[derive(Debug, Clone)]
+pub struct PoolParams {
+    /// vCPUs one gateway needs.
+    pub cpu_per_gateway: u32,
+    /// Instance type name to vCPUs.
+    pub instance_types: BTreeMap<String, u32>,
+    /// IPs or instance ids never destroyed.
+    pub protected: Vec<String>,
+    /// How long an active instance may go without registering a gateway.
+    pub register_timeout: Duration,
+    /// How long an active instance may go without a public IP (`None`: no limit).
+    pub no_public_ip_timeout: Option<Duration>,
+    /// Whether an instance without any registered gateway is cleaned up after
+    /// `register_timeout` (false for pools without gateways).
+    pub expects_gateways: bool,
+}
+
+/// Everything observed, as input to the decision.
+#[derive(Debug, Clone, Default)]
+pub struct Observation {
+    /// The pool's instances.
+    pub instances: Vec<Instance>,
+    /// The pool's gateways, including static ones on hosts that are not instances.
+    pub gateways: Vec<Gateway>,
+    /// Hosts with bad records: never counted idle, never drained.
+    pub tainted_hosts: HashSet<IpAddr>,
+    /// Instances (by id) whose status endpoint asks for termination.
+    pub termination_requested: HashSet<String>,
+}
+
+/// One instance with what is known about it.
+#[derive(Debug, Clone)]
+pub struct InstanceView {
+    /// The instance.
+    pub instance: Instance,
+    /// Indices into [`Observation::gateways`] of the gateways it hosts.
+    pub gateways: Vec<usize>,
+    /// Never destroyed.
+    pub protected: bool,
+    /// Gateways expected from it that have not registered yet.
+    pub pending: u32,
+}
+
+/// Instance counts of the report.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct InstanceCounts {
+    pub total: u32,
+    pub building: u32,
+    pub active: u32,
+    pub error: u32,
+    pub protected: u32,
+}
+
+/// Gateway counts of the report.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct GatewayCounts {
+    pub registered: u32,
+    pub busy: u32,
+    pub idle: u32,
+    pub draining: u32,
+    pub pending: u32,
+}
+
+/// The observation grouped per instance, with the counts.
+#[derive(Debug, Clone)]
+pub struct Assessment {
+    /// Pool instances, in observation order.
+    pub instances: Vec<InstanceView>,
+    /// Indices of gateways on hosts that are not pool instances.
+    pub static_gateways: Vec<usize>,
+    /// Instance counts.
+    pub instance_counts: InstanceCounts,
+    /// Gateway counts.
+    pub gateway_counts: GatewayCounts,
+}
+
+fn expected_gateways(instance: &Instance, cpu_per_gateway: u32) -> u32 {
+    instance.vcpus / cpu_per_gateway.max(1)
+}
+
+fn age(instance: &Instance, now: DateTime<Utc>) -> Duration {
+    (now - instance.created_at)
+        .to_std()
+        .unwrap_or(Duration::ZERO)
+}
+
+fn is_protected(instance: &Instance, protected: &[String]) -> bool {
+    protected.iter().any(|p| {
+        *p == instance.id
+            || *p == instance.name
+            || p.parse::<IpAddr>().is_ok_and(|ip| instance.has_address(ip))
+    })
+}
+
+/// Groups gateways by instance and counts everything (SPEC §5 "Counts").
+pub fn assess(observation: &Observation, params: &PoolParams, now: DateTime<Utc>) -> Assessment {
+    let mut by_address: HashMap<IpAddr, usize> = HashMap::new();
+    for (index, instance) in observation.instances.iter().enumerate() {
+        for ip in [instance.private_ip, instance.public_ip]
+            .into_iter()
+            .flatten()
+        {
+            by_address.entry(ip).or_insert(index);
+        }
+    }
+    let mut views: Vec<InstanceView> = observation
+        .instances
+        .iter()
+        .map(|instance| InstanceView {
+            instance: instance.clone(),
+            gateways: Vec::new(),
+            protected: is_protected(instance, &params.protected),
+            pending: 0,
+        })
+        .collect();
+    let mut static_gateways = Vec::new();
+    for (index, gateway) in observation.gateways.iter().enumerate() {
+        match by_address.get(&gateway.host) {
+            Some(&i) => views[i].gateways.push(index),
+            None => static_gateways.push(index),
+        }
+    }
+
+    let mut gateways = GatewayCounts::default();
+    for gateway in &observation.gateways {
+        let tainted = observation.tainted_hosts.contains(&gateway.host);
+        match gateway.state {
+            GatewayState::Idle if tainted => gateways.registered += 1,
+            GatewayState::Idle => {
+                gateways.registered += 1;
+                gateways.idle += 1;
+            }
+            GatewayState::Busy => {
+                gateways.registered += 1;
+                gateways.busy += 1;
+            }
+            GatewayState::Draining => gateways.draining += 1,
+            GatewayState::Starting => {}
+        }
+    }
+
+    let mut instances = InstanceCounts::default();
+    for view in &mut views {
+        let instance = &view.instance;
+        instances.total += 1;
+        match instance.state {
+            InstanceState::Building => instances.building += 1,
+            InstanceState::Active => instances.active += 1,
+            InstanceState::Error => instances.error += 1,
+        }
+        if view.protected {
+            instances.protected += 1;
+        }
+        let on_it = |state: GatewayState| {
+            view.gateways
+                .iter()
+                .filter(|&&g| observation.gateways[g].state == state)
+                .count() as u32
+        };
+        let starting = on_it(GatewayState::Starting);
+        let settled = view.gateways.len() as u32 - starting;
+        let expected = expected_gateways(instance, params.cpu_per_gateway);
+        view.pending = match instance.state {
+            InstanceState::Building => expected.max(starting),
+            InstanceState::Active if age(instance, now) <= params.register_timeout => {
+                expected.saturating_sub(settled).max(starting)
+            }
+            InstanceState::Active => starting,
+            InstanceState::Error => 0,
+        };
+        gateways.pending += view.pending;
+    }
+    // Starting gateways on hosts that are not instances still count as pending.
+    gateways.pending += static_gateways
+        .iter()
+        .filter(|&&g| observation.gateways[g].state == GatewayState::Starting)
+        .count() as u32;
+
+    Assessment {
+        instances: views,
+        static_gateways,
+        instance_counts: instances,
+        gateway_counts: gateways,
+    }
+}
+
+/// Why an instance is destroyed (the stable `reason` of a destroy action).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DestroyReason {
+    /// All its gateways were marked to stop.
+    ToStop,
+    /// Drained by this pass's scale-down.
+    Drained,
+    /// The provider reports it in error.
+    ErrorState,
+    /// Its status endpoint asks for termination.
+    TerminationRequested,
+    /// Active without a public IP for too long.
+    NoPublicIp,
+    /// Active without any registered gateway for too long.
+    Unregistered,
+}
+
+impl DestroyReason {
+    /// The stable name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DestroyReason::ToStop => "to_stop",
+            DestroyReason::Drained => "drained",
+            DestroyReason::ErrorState => "error_state",
+            DestroyReason::TerminationRequested => "termination_requested",
+            DestroyReason::NoPublicIp => "no_public_ip",
+            DestroyReason::Unregistered => "unregistered",
+        }
+    }
+}
+
+/// An instance the clean-up step removes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Removal {
+    /// Index into [`Assessment::instances`].
+    pub instance: usize,
+    /// Why.
+    pub reason: DestroyReason,
+    /// Whether its idle gateways must be drained first (termination requested
+    /// by an instance that still has registered gateways).
+    pub drain_first: bool,
+}
+
+/// Instances that must go (SPEC step 4), and notes on those kept back.
+pub fn cleanup(
+    assessment: &Assessment,
+    observation: &Observation,
+    params: &PoolParams,
+    now: DateTime<Utc>,
+) -> (Vec<Removal>, Vec<String>) {
+    let mut removals = Vec::new();
+    let mut notes = Vec::new();
+    for (index, view) in assessment.instances.iter().enumerate() {
+        let instance = &view.instance;
+        if view.protected {
+            continue;
+        }
+        let gateways: Vec<&Gateway> = view
+            .gateways
+            .iter()
+            .map(|&g| &observation.gateways[g])
+            .collect();
+        let in_call = gateways
+            .iter()
+            .any(|g| g.in_call || g.state == GatewayState::Busy);
+        let tainted = [instance.private_ip, instance.public_ip]
+            .into_iter()
+            .flatten()
+            .any(|ip| observation.tainted_hosts.contains(&ip));
+        let old = |limit: Duration| age(instance, now) > limit;
+        let mut remove = |reason, drain_first| {
+            removals.push(Removal {
+                instance: index,
+                reason,
+                drain_first,
+            })
+        };
+
+        if instance.state == InstanceState::Error {
+            if in_call {
+                notes.push(format!(
+                    "{} is in error but has a call in progress: kept",
+                    instance.name
+                ));
+            } else {
+                remove(DestroyReason::ErrorState, false);
+            }
+            continue;
+        }
+        if !gateways.is_empty() && gateways.iter().all(|g| g.state == GatewayState::Draining) {
+            if in_call {
+                notes.push(format!(
+                    "{} is draining: waiting for its calls to end",
+                    instance.name
+                ));
+            } else if !tainted {
+                remove(DestroyReason::ToStop, false);
+            }
+            continue;
+        }
+        if observation.termination_requested.contains(&instance.id) {
+            if in_call {
+                notes.push(format!(
+                    "{} asks for termination but has a call in progress: kept",
+                    instance.name
+                ));
+            } else if !tainted {
+                let drain_first = gateways.iter().any(|g| g.state != GatewayState::Draining);
+                remove(DestroyReason::TerminationRequested, drain_first);
+            }
+            continue;
+        }
+        if instance.state != InstanceState::Active {
+            continue;
+        }
+        if let Some(limit) = params.no_public_ip_timeout
+            && instance.public_ip.is_none()
+            && old(limit)
+            && !in_call
+        {
+            remove(DestroyReason::NoPublicIp, false);
+            continue;
+        }
+        if params.expects_gateways
+            && gateways.is_empty()
+            && !tainted
+            && old(params.register_timeout)
+        {
+            remove(DestroyReason::Unregistered, false);
+        }
+    }
+    (removals, notes)
+}
+
+/// One instance the scale-up creates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlannedCreate {
+    /// Instance type.
+    pub instance_type: String,
+    /// Its vCPUs.
+    pub vcpus: u32,
+    /// Gateways it will run.
+    pub gateways: u32,
+}
+
+/// The scaling decision of one pass.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    /// Gateways wanted.
+    pub target: u32,
+    /// `target − (registered + pending)`.
+    pub delta: i64,
+    /// One human sentence.
+    pub reason: String,
+    /// Instances to create.
+    pub creates: Vec<PlannedCreate>,
+    /// Indices into [`Assessment::instances`] to drain then destroy.
+    pub drains: Vec<usize>,
+}
+
+/// `clamp(max(busy + idle_min, ceil(busy / load_max)), min_gateways, max_gateways)`.
+pub fn target(busy: u32, slot: &Slot) -> u32 {
+    let by_idle = busy.saturating_add(slot.idle_min);
+    let by_load = if slot.load_max > 0.0 {
+        (f64::from(busy) / slot.load_max).ceil() as u32
+    } else {
+        u32::MAX
+    };
+    by_idle
+        .max(by_load)
+        .clamp(slot.min_gateways, slot.max_gateways.max(slot.min_gateways))
+}
+
+/// Packs `vcpus` over the instance types: the largest type while it fits,
+/// the remainder on the smallest type that covers it. Types smaller than
+/// one gateway are never used. Empty when no type can hold a gateway.
+pub fn pack(vcpus: u32, cpu_per_gateway: u32, types: &BTreeMap<String, u32>) -> Vec<PlannedCreate> {
+    let mut usable: Vec<(&String, u32)> = types
+        .iter()
+        .map(|(name, v)| (name, *v))
+        .filter(|(_, v)| *v >= cpu_per_gateway.max(1))
+        .collect();
+    usable.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    let Some(&(largest_name, largest)) = usable.first() else {
+        return Vec::new();
+    };
+    let planned = |name: &String, v: u32| PlannedCreate {
+        instance_type: name.clone(),
+        vcpus: v,
+        gateways: v / cpu_per_gateway.max(1),
+    };
+    let mut out = Vec::new();
+    let mut remaining = vcpus;
+    while remaining >= largest {
+        out.push(planned(largest_name, largest));
+        remaining -= largest;
+    }
+    if remaining > 0
+        && let Some(&(name, v)) = usable.iter().rev().find(|(_, v)| *v >= remaining)
+    {
+        out.push(planned(name, v));
+    }
+    out
+}
+
+/// The scaling decision (SPEC §5 "Target", "Up", "Down") for a sip/media pool.
+/// `busy_override` is the `plan --busy N` what-if.
+pub fn decide(
+    assessment: &Assessment,
+    observation: &Observation,
+    slot: &Slot,
+    params: &PoolParams,
+    busy_override: Option<u32>,
+) -> Decision {
+    let counts = assessment.gateway_counts;
+    let busy = busy_override.unwrap_or(counts.busy);
+    let registered = counts.registered.max(busy);
+    let have = i64::from(registered) + i64::from(counts.pending);
+    let target = target(busy, slot);
+    let delta = i64::from(target) - have;
+    let by_load = if slot.load_max > 0.0 {
+        (f64::from(busy) / slot.load_max).ceil()
+    } else {
+        f64::INFINITY
+    };
+    let why = format!(
+        "target {target} = max({busy} busy + {} idle_min, ceil({busy} / {}) = {by_load}) within {}..{}; have {have} ({registered} registered + {} pending)",
+        slot.idle_min, slot.load_max, slot.min_gateways, slot.max_gateways, counts.pending
+    );
+    if delta > 0 {
+        let vcpus = u32::try_from(delta)
+            .unwrap_or(u32::MAX)
+            .saturating_mul(params.cpu_per_gateway);
+        let creates = pack(vcpus, params.cpu_per_gateway, &params.instance_types);
+        let reason = if creates.is_empty() {
+            format!(
+                "{why}: {delta} more gateway(s) needed but no instance type has {} vCPUs",
+                params.cpu_per_gateway
+            )
+        } else {
+            format!(
+                "{why}: scale up by {delta} gateway(s), {vcpus} vCPUs on {} instance(s)",
+                creates.len()
+            )
+        };
+        return Decision {
+            target,
+            delta,
+            reason,
+            creates,
+            drains: Vec::new(),
+        };
+    }
+    if delta == 0 {
+        return Decision {
+            target,
+            delta,
+            reason: format!("{why}: at target"),
+            creates: Vec::new(),
+            drains: Vec::new(),
+        };
+    }
+    let drains = choose_drains(assessment, observation, delta.unsigned_abs());
+    let drained: u64 = drains
+        .iter()
+        .map(|&i| idle_on(&assessment.instances[i], observation) as u64)
+        .sum();
+    let reason = if drains.is_empty() {
+        format!(
+            "{why}: {} gateway(s) too many, but no whole idle instance fits",
+            delta.unsigned_abs()
+        )
+    } else {
+        format!(
+            "{why}: scale down, draining {drained} gateway(s) on {} whole idle instance(s)",
+            drains.len()
+        )
+    };
+    Decision {
+        target,
+        delta,
+        reason,
+        creates: Vec::new(),
+        drains,
+    }
+}
+
+fn idle_on(view: &InstanceView, observation: &Observation) -> u32 {
+    view.gateways
+        .iter()
+        .filter(|&&g| observation.gateways[g].state == GatewayState::Idle)
+        .count() as u32
+}
+
+/// Whole instances whose gateways are all idle, never protected or pending,
+/// adding up to at most `excess` gateways (largest first).
+fn choose_drains(assessment: &Assessment, observation: &Observation, excess: u64) -> Vec<usize> {
+    let mut candidates: Vec<(usize, u32)> = assessment
+        .instances
+        .iter()
+        .enumerate()
+        .filter(|(_, view)| {
+            let instance = &view.instance;
+            let gateways = || view.gateways.iter().map(|&g| &observation.gateways[g]);
+            !view.protected
+                && view.pending == 0
+                && instance.state == InstanceState::Active
+                && !view.gateways.is_empty()
+                && gateways().all(|g| {
+                    !g.in_call && matches!(g.state, GatewayState::Idle | GatewayState::Draining)
+                })
+                && gateways().all(|g| !observation.tainted_hosts.contains(&g.host))
+        })
+        .map(|(i, view)| (i, idle_on(view, observation)))
+        .filter(|(_, idle)| *idle > 0)
+        .collect();
+    candidates.sort_by(|a, b| {
+        b.1.cmp(&a.1).then_with(|| {
+            assessment.instances[b.0]
+                .instance
+                .created_at
+                .cmp(&assessment.instances[a.0].instance.created_at)
+        })
+    });
+    let mut left = excess;
+    let mut chosen = Vec::new();
+    for (index, idle) in candidates {
+        if u64::from(idle) <= left {
+            left -= u64::from(idle);
+            chosen.push(index);
+        }
+    }
+    chosen
+}
+
+/// Replica pools (SimpleScaleVM): replicas to create so that the available
+/// resources reach `min_available`. `available` is Σ capacity of healthy
+/// replicas plus `replica_capacity` per building replica; `replicas` is the
+/// current count, capped by `max_replicas`.
+pub fn replicas_to_create(
+    available: u64,
+    replica_capacity: u32,
+    min_available: u32,
+    replicas: u32,
+    max_replicas: u32,
+) -> u32 {
+    let short = u64::from(min_available).saturating_sub(available);
+    if short == 0 || replica_capacity == 0 {
+        return 0;
+    }
+    let wanted = short.div_ceil(u64::from(replica_capacity));
+    let room = u64::from(max_replicas.saturating_sub(replicas));
+    wanted.min(room) as u32
+}
+
+#[cfg(test)]
+mod tests;

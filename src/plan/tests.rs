@@ -1,0 +1,394 @@
+//! Planner unit tests: the worked examples of the seed documents and the
+//! edge cases of SPEC §5.
+
+use super::*;
+use crate::pool::{Gateway, GatewayState};
+use crate::provider::{Instance, InstanceState};
+
+fn now() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-23T09:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn params() -> PoolParams {
+    PoolParams {
+        cpu_per_gateway: 4,
+        instance_types: [
+            ("c4".to_string(), 4),
+            ("c8".to_string(), 8),
+            ("c16".to_string(), 16),
+        ]
+        .into(),
+        protected: vec![],
+        register_timeout: Duration::from_secs(600),
+        no_public_ip_timeout: Some(Duration::from_secs(600)),
+        expects_gateways: true,
+    }
+}
+
+/// The SIPMediaGW example slot at 08:00: `unlockedMin` 10, `loadMax` 0.75.
+fn day_slot() -> Slot {
+    Slot {
+        idle_min: 10,
+        load_max: 0.75,
+        max_gateways: 400,
+        min_gateways: 0,
+        min_available: None,
+        max_replicas: None,
+    }
+}
+
+fn instance(n: u32, state: InstanceState, age_minutes: i64, vcpus: u32) -> Instance {
+    let ip: IpAddr = format!("10.0.{}.{}", n / 250, n % 250 + 1).parse().unwrap();
+    Instance {
+        id: format!("i-{n}"),
+        name: format!("gw-{n}"),
+        state,
+        private_ip: Some(ip),
+        public_ip: Some(format!("54.0.{}.{}", n / 250, n % 250 + 1).parse().unwrap()),
+        vcpus,
+        instance_type: None,
+        created_at: now() - chrono::Duration::minutes(age_minutes),
+    }
+}
+
+fn gateway(host: IpAddr, n: u32, state: GatewayState) -> Gateway {
+    Gateway {
+        id: format!("{host}.gw.{n}"),
+        host,
+        state,
+        in_call: state == GatewayState::Busy,
+    }
+}
+
+/// A pool of active one-gateway c4 instances: `busy` busy then `idle` idle.
+fn pool(busy: u32, idle: u32) -> Observation {
+    let mut obs = Observation::default();
+    for n in 0..busy + idle {
+        let inst = instance(n, InstanceState::Active, 120, 4);
+        let state = if n < busy {
+            GatewayState::Busy
+        } else {
+            GatewayState::Idle
+        };
+        obs.gateways
+            .push(gateway(inst.private_ip.unwrap(), 0, state));
+        obs.instances.push(inst);
+    }
+    obs
+}
+
+fn run(obs: &Observation, slot: &Slot) -> (Assessment, Decision) {
+    let a = assess(obs, &params(), now());
+    let d = decide(&a, obs, slot, &params(), None);
+    (a, d)
+}
+
+#[test]
+fn balanced_pool_stays() {
+    let (a, d) = run(&pool(30, 10), &day_slot());
+    assert_eq!((a.gateway_counts.busy, a.gateway_counts.idle), (30, 10));
+    assert_eq!((d.target, d.delta), (40, 0));
+    assert!(d.creates.is_empty() && d.drains.is_empty());
+    assert!(d.reason.contains("at target"), "{}", d.reason);
+}
+
+#[test]
+fn low_availability_scales_up() {
+    // 30 busy, 2 idle: target max(40, 40) = 40, 8 more gateways = 32 vCPUs = c16 + c16.
+    let (_, d) = run(&pool(30, 2), &day_slot());
+    assert_eq!((d.target, d.delta), (40, 8));
+    let types: Vec<&str> = d.creates.iter().map(|c| c.instance_type.as_str()).collect();
+    assert_eq!(types, ["c16", "c16"]);
+    assert_eq!(d.creates.iter().map(|c| c.gateways).sum::<u32>(), 8);
+}
+
+#[test]
+fn low_utilisation_drains_whole_idle_instances() {
+    // 5 busy, 35 idle: target max(15, 7) = 15, 25 too many.
+    let obs = pool(5, 35);
+    let (a, d) = run(&obs, &day_slot());
+    assert_eq!((d.target, d.delta), (15, -25));
+    assert_eq!(d.drains.len(), 25);
+    for &i in &d.drains {
+        let view = &a.instances[i];
+        assert!(
+            view.gateways
+                .iter()
+                .all(|&g| obs.gateways[g].state == GatewayState::Idle)
+        );
+    }
+}
+
+#[test]
+fn high_load_follows_load_max() {
+    // 60 busy, 12 idle: max(70, ceil(60 / 0.75) = 80) = 80, 8 more.
+    let (_, d) = run(&pool(60, 12), &day_slot());
+    assert_eq!((d.target, d.delta), (80, 8));
+    assert_eq!(d.creates.iter().map(|c| c.vcpus).sum::<u32>(), 32);
+}
+
+#[test]
+fn simplescalevm_resource_example() {
+    // Replica 1: capacity 0; 2: terminating; 3: capacity 1; 4: no answer;
+    // 5: building (counts replica_capacity = 3). 0 + 1 + 3 = 4 < 6 → 1 replica.
+    assert_eq!(replicas_to_create(4, 3, 6, 5, 100), 1);
+    assert_eq!(replicas_to_create(6, 3, 6, 5, 100), 0);
+    assert_eq!(
+        replicas_to_create(0, 3, 10, 5, 6),
+        1,
+        "capped by max_replicas"
+    );
+}
+
+#[test]
+fn no_busy_gateway_keeps_idle_min() {
+    let (_, d) = run(&pool(0, 0), &day_slot());
+    assert_eq!((d.target, d.delta), (10, 10));
+    assert_eq!(d.creates.iter().map(|c| c.gateways).sum::<u32>(), 10);
+}
+
+#[test]
+fn load_max_one_and_min_max_clamps() {
+    let slot = Slot {
+        idle_min: 0,
+        load_max: 1.0,
+        max_gateways: 400,
+        min_gateways: 0,
+        min_available: None,
+        max_replicas: None,
+    };
+    assert_eq!(target(7, &slot), 7);
+    let capped = Slot {
+        max_gateways: 12,
+        ..day_slot()
+    };
+    assert_eq!(target(30, &capped), 12, "max_gateways reached");
+    let floor = Slot {
+        min_gateways: 20,
+        ..day_slot()
+    };
+    assert_eq!(target(0, &floor), 20);
+    let (_, d) = run(&pool(30, 2), &capped);
+    assert_eq!(d.delta, -20);
+    assert!(
+        d.drains.len() == 2,
+        "only the two idle instances can go: {:?}",
+        d.drains
+    );
+}
+
+#[test]
+fn packing_uses_largest_then_smallest_cover() {
+    let types: BTreeMap<String, u32> =
+        [("c4".into(), 4), ("c8".into(), 8), ("c16".into(), 16)].into();
+    let sizes = |v| {
+        pack(v, 4, &types)
+            .iter()
+            .map(|c| c.vcpus)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(sizes(36), [16, 16, 4]);
+    assert_eq!(sizes(24), [16, 8]);
+    assert_eq!(sizes(4), [4]);
+    assert_eq!(sizes(0), Vec::<u32>::new());
+    // With cpu_per_gateway 3 a remainder of 6 goes on a c8 (2 gateways).
+    assert_eq!(
+        pack(6, 3, &types)
+            .iter()
+            .map(|c| (c.vcpus, c.gateways))
+            .collect::<Vec<_>>(),
+        [(8, 2)]
+    );
+}
+
+#[test]
+fn no_instance_type_fits() {
+    let mut p = params();
+    p.instance_types = [("tiny".to_string(), 2)].into();
+    let obs = pool(0, 0);
+    let a = assess(&obs, &p, now());
+    let d = decide(&a, &obs, &day_slot(), &p, None);
+    assert!(d.creates.is_empty());
+    assert!(d.reason.contains("no instance type"), "{}", d.reason);
+}
+
+#[test]
+fn pending_instances_prevent_double_creation() {
+    // 0 busy, wants 10: 10 gateways already pending on 2 building c16 + 1 young active c8.
+    let mut obs = pool(0, 0);
+    obs.instances
+        .push(instance(1, InstanceState::Building, 1, 16));
+    obs.instances
+        .push(instance(2, InstanceState::Building, 1, 16));
+    obs.instances.push(instance(3, InstanceState::Active, 3, 8));
+    let (a, d) = run(&obs, &day_slot());
+    assert_eq!(a.gateway_counts.pending, 10);
+    assert_eq!(d.delta, 0);
+    // Once old, the unregistered active instance no longer counts.
+    obs.instances[2].created_at = now() - chrono::Duration::minutes(30);
+    let (a, _) = run(&obs, &day_slot());
+    assert_eq!(a.gateway_counts.pending, 8);
+}
+
+#[test]
+fn a_host_with_one_busy_gateway_is_never_drained() {
+    let mut obs = Observation::default();
+    let big = instance(1, InstanceState::Active, 120, 16);
+    let host = big.private_ip.unwrap();
+    for n in 0..4 {
+        obs.gateways.push(gateway(
+            host,
+            n,
+            if n == 2 {
+                GatewayState::Busy
+            } else {
+                GatewayState::Idle
+            },
+        ));
+    }
+    obs.instances.push(big);
+    let slot = Slot {
+        idle_min: 0,
+        load_max: 1.0,
+        ..day_slot()
+    };
+    let (_, d) = run(&obs, &slot);
+    assert_eq!(d.delta, -3);
+    assert!(d.drains.is_empty());
+    assert!(d.reason.contains("no whole idle instance"), "{}", d.reason);
+}
+
+#[test]
+fn protected_and_pending_instances_are_never_drained() {
+    let mut obs = pool(0, 3);
+    let mut p = params();
+    p.protected = vec![
+        obs.instances[0].private_ip.unwrap().to_string(),
+        "i-1".to_string(),
+    ];
+    obs.instances[2].created_at = now() - chrono::Duration::minutes(2);
+    obs.instances[2].vcpus = 8; // expects 2 gateways, has 1: still pending
+    let a = assess(&obs, &p, now());
+    let slot = Slot {
+        idle_min: 0,
+        ..day_slot()
+    };
+    let d = decide(&a, &obs, &slot, &p, None);
+    assert!(d.delta < 0);
+    assert!(d.drains.is_empty(), "{:?}", d.drains);
+    assert_eq!(a.instance_counts.protected, 2);
+}
+
+#[test]
+fn static_gateways_count_but_are_never_drained() {
+    let mut obs = Observation::default();
+    let host: IpAddr = "192.0.2.7".parse().unwrap();
+    for n in 0..5 {
+        obs.gateways.push(gateway(host, n, GatewayState::Idle));
+    }
+    let (a, d) = run(
+        &obs,
+        &Slot {
+            idle_min: 1,
+            ..day_slot()
+        },
+    );
+    assert_eq!(a.static_gateways.len(), 5);
+    assert_eq!(a.gateway_counts.idle, 5);
+    assert_eq!(d.delta, -4);
+    assert!(d.drains.is_empty());
+}
+
+#[test]
+fn busy_override_is_a_what_if() {
+    let obs = pool(0, 10);
+    let a = assess(&obs, &params(), now());
+    let d = decide(&a, &obs, &day_slot(), &params(), Some(30));
+    assert_eq!((d.target, d.delta), (40, 10));
+}
+
+#[test]
+fn cleanup_reasons() {
+    let mut obs = Observation::default();
+    let mut p = params();
+    let error = instance(1, InstanceState::Error, 5, 4);
+    let mut no_ip = instance(2, InstanceState::Active, 20, 4);
+    no_ip.public_ip = None;
+    let unregistered = instance(3, InstanceState::Active, 20, 4);
+    let young = instance(4, InstanceState::Active, 2, 4);
+    let drained = instance(5, InstanceState::Active, 60, 4);
+    let draining_with_call = instance(6, InstanceState::Active, 60, 4);
+    let protected = instance(7, InstanceState::Error, 60, 4);
+    let asks = instance(8, InstanceState::Active, 60, 4);
+    obs.gateways.push(Gateway {
+        state: GatewayState::Draining,
+        in_call: false,
+        ..gateway(drained.private_ip.unwrap(), 0, GatewayState::Idle)
+    });
+    obs.gateways.push(Gateway {
+        state: GatewayState::Draining,
+        in_call: true,
+        ..gateway(
+            draining_with_call.private_ip.unwrap(),
+            0,
+            GatewayState::Idle,
+        )
+    });
+    obs.gateways
+        .push(gateway(asks.private_ip.unwrap(), 0, GatewayState::Idle));
+    obs.termination_requested.insert(asks.id.clone());
+    p.protected = vec![protected.name.clone()];
+    obs.instances = vec![
+        error,
+        no_ip,
+        unregistered,
+        young,
+        drained,
+        draining_with_call,
+        protected,
+        asks,
+    ];
+    let a = assess(&obs, &p, now());
+    let (removals, notes) = cleanup(&a, &obs, &p, now());
+    let got: Vec<(String, &str, bool)> = removals
+        .iter()
+        .map(|r| {
+            (
+                a.instances[r.instance].instance.id.clone(),
+                r.reason.as_str(),
+                r.drain_first,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("i-1".to_string(), "error_state", false),
+            ("i-2".to_string(), "no_public_ip", false),
+            ("i-3".to_string(), "unregistered", false),
+            ("i-5".to_string(), "to_stop", false),
+            ("i-8".to_string(), "termination_requested", true),
+        ]
+    );
+    assert_eq!(notes.len(), 1);
+    assert!(notes[0].contains("gw-6"), "{notes:?}");
+}
+
+#[test]
+fn tainted_hosts_are_neither_idle_nor_drained() {
+    let mut obs = pool(0, 3);
+    obs.tainted_hosts
+        .insert(obs.instances[0].private_ip.unwrap());
+    let (a, d) = run(
+        &obs,
+        &Slot {
+            idle_min: 0,
+            ..day_slot()
+        },
+    );
+    assert_eq!((a.gateway_counts.registered, a.gateway_counts.idle), (3, 2));
+    assert_eq!(d.drains.len(), 2);
+    assert!(!d.drains.contains(&0));
+}

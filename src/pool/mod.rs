@@ -1,0 +1,76 @@
+//! Gateway sources: where the load comes from. A source observes the
+//! pool's gateways (each with the host it runs on and whether it is idle,
+//! busy, draining or starting) and drains a host's gateways atomically. The
+//! SIP source reads Kamailio's database; other sources plug in beside it.
+
+pub mod sip;
+
+use serde::Serialize;
+use std::net::IpAddr;
+
+/// What a gateway is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GatewayState {
+    /// Registered and free to take a call.
+    Idle,
+    /// In a call (or reserved for one).
+    Busy,
+    /// Marked to stop by a drain.
+    Draining,
+    /// Announced but not ready yet.
+    Starting,
+}
+
+/// One gateway as observed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Gateway {
+    /// The source's identifier (SIP username, Redis key).
+    pub id: String,
+    /// The host it runs on.
+    pub host: IpAddr,
+    /// Its state.
+    pub state: GatewayState,
+    /// Whether a call is in progress on it, whatever its state (a draining
+    /// gateway can still be finishing a call).
+    pub in_call: bool,
+}
+
+/// Everything a source saw in one observation.
+#[derive(Debug, Default, Clone)]
+pub struct GatewayObservation {
+    /// The pool's gateways.
+    pub gateways: Vec<Gateway>,
+    /// Problems with individual records (bad data), each naming the record.
+    pub errors: Vec<String>,
+    /// Hosts with a bad record: never counted idle, never drained.
+    pub tainted_hosts: Vec<IpAddr>,
+}
+
+/// The outcome of an attempt to drain one host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DrainOutcome {
+    /// Every gateway of the host is now marked to stop.
+    Drained,
+    /// Some gateway was no longer idle: nothing was marked.
+    Busy(String),
+}
+
+/// A failed source call (connection, timeout, query).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SourceError(pub String);
+
+/// A source of gateways and their load.
+pub trait GatewaySource {
+    /// Observes every gateway of the pool. Fails rather than return a partial view.
+    fn observe(&mut self) -> Result<GatewayObservation, SourceError>;
+    /// Marks all of `gateways` (every gateway of one host) to stop, atomically:
+    /// all of them while they are still idle, or none.
+    fn drain(&mut self, host: IpAddr, gateways: &[Gateway]) -> Result<DrainOutcome, SourceError>;
+    /// Called after the host's instance was destroyed, to forget its gateways
+    /// where the source keeps them (a no-op where they expire on their own).
+    fn forget(&mut self, host: IpAddr, gateways: &[Gateway]) -> Result<(), SourceError>;
+    /// A short description of the endpoint, without secrets, for `check`.
+    fn describe(&self) -> String;
+}

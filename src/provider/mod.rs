@@ -1,0 +1,117 @@
+//! Cloud providers: the I/O boundary that lists, creates and destroys the
+//! pool's instances. Each backend implements [`Provider`]; everything above it
+//! works on [`Instance`] values and never sees a provider's own JSON.
+
+pub mod local;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+
+/// What the provider says about an instance's life cycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InstanceState {
+    /// Being created or booting.
+    Building,
+    /// Running.
+    Active,
+    /// In error at the provider: it will never serve.
+    Error,
+}
+
+/// One instance of the pool, as listed by the provider.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Instance {
+    /// The provider's identifier.
+    pub id: String,
+    /// The instance name (`<pool>-<timestamp>-<n>` for those we create).
+    pub name: String,
+    /// Life-cycle state.
+    pub state: InstanceState,
+    /// Private address, if any.
+    pub private_ip: Option<IpAddr>,
+    /// Public address, if any.
+    pub public_ip: Option<IpAddr>,
+    /// vCPUs (0 when unknown).
+    pub vcpus: u32,
+    /// Instance type / flavor name, when known.
+    pub instance_type: Option<String>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+impl Instance {
+    /// Whether `ip` is one of this instance's addresses.
+    pub fn has_address(&self, ip: IpAddr) -> bool {
+        self.private_ip == Some(ip) || self.public_ip == Some(ip)
+    }
+}
+
+/// A request to create one instance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateRequest {
+    /// Name to give it.
+    pub name: String,
+    /// Instance type / flavor.
+    pub instance_type: String,
+    /// Its vCPUs, from the configuration.
+    pub vcpus: u32,
+}
+
+/// A failed provider call: `unavailable` failures (network, timeout, 5xx)
+/// are told apart from answers that refused the request.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct ProviderError {
+    /// What went wrong, without secrets.
+    pub message: String,
+}
+
+impl ProviderError {
+    /// A provider error with this message.
+    pub fn new(message: impl Into<String>) -> ProviderError {
+        ProviderError {
+            message: message.into(),
+        }
+    }
+}
+
+/// A cloud provider holding the pool's instances.
+pub trait Provider {
+    /// All instances of the pool (and only those). Fails rather than return
+    /// an incomplete list.
+    fn list(&mut self) -> Result<Vec<Instance>, ProviderError>;
+    /// Creates one instance and returns it as the provider reports it.
+    fn create(&mut self, request: &CreateRequest) -> Result<Instance, ProviderError>;
+    /// Destroys one instance.
+    fn destroy(&mut self, instance: &Instance) -> Result<(), ProviderError>;
+}
+
+/// The name of the `n`th instance created by a pass that started at `at`:
+/// `<pool>-<YYYYmmddHHMMSS>-<n>`, unique across passes one minute apart.
+pub fn instance_name(pool: &str, at: DateTime<Utc>, n: usize) -> String {
+    format!("{pool}-{}-{n}", at.format("%Y%m%d%H%M%S"))
+}
+
+/// Whether an instance name belongs to the pool (`<pool>-` prefix).
+pub fn belongs_to_pool(pool: &str, name: &str) -> bool {
+    name.strip_prefix(pool)
+        .is_some_and(|rest| rest.starts_with('-'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pool_membership_is_by_exact_prefix() {
+        assert!(belongs_to_pool("gw", "gw-20261123-0"));
+        assert!(!belongs_to_pool("gw", "gwx-20261123-0"));
+        assert!(!belongs_to_pool("gw", "other-gw-1"));
+        let at = DateTime::parse_from_rfc3339("2026-11-23T07:05:09Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(instance_name("gw", at, 2), "gw-20261123070509-2");
+    }
+}

@@ -1,0 +1,291 @@
+//! The report of a command: the JSON object of SPEC §3 (stable field names,
+//! `schema_version` 1) and its text rendering for people and cron mail.
+
+use crate::plan::{GatewayCounts, InstanceCounts};
+use serde::Serialize;
+use std::fmt::Write as _;
+
+/// The JSON schema version; changes only on breaking changes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// `pool` of the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct PoolInfo {
+    pub name: String,
+    pub kind: String,
+}
+
+/// `slot` of the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct SlotInfo {
+    pub timeline: String,
+    pub start: String,
+    pub idle_min: u32,
+    pub load_max: f64,
+    pub max_gateways: u32,
+    pub min_gateways: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_available: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_replicas: Option<u32>,
+}
+
+/// `observed` of the report.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Observed {
+    pub instances: InstanceCounts,
+    pub gateways: GatewayCounts,
+}
+
+/// `decision` of the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct DecisionInfo {
+    pub target: u32,
+    pub delta: i64,
+    pub reason: String,
+}
+
+/// What an action is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ActionKind {
+    Create,
+    Drain,
+    Destroy,
+}
+
+/// What became of an action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ActionStatus {
+    Done,
+    Failed,
+    Planned,
+}
+
+/// One entry of `actions`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Action {
+    pub kind: ActionKind,
+    pub status: ActionStatus,
+    pub reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vcpus: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateways: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl Action {
+    /// An action with only its kind, status and reason set.
+    pub fn new(kind: ActionKind, status: ActionStatus, reason: impl Into<String>) -> Action {
+        Action {
+            kind,
+            status,
+            reason: reason.into(),
+            instance: None,
+            ip: None,
+            instance_type: None,
+            vcpus: None,
+            gateways: None,
+            error: None,
+        }
+    }
+}
+
+/// One line of `check`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckLine {
+    pub name: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub schema_version: u32,
+    pub command: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pool: Option<PoolInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slot: Option<SlotInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observed: Option<Observed>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision: Option<DecisionInfo>,
+    pub actions: Vec<Action>,
+    pub errors: Vec<String>,
+    /// Things worth knowing that are not failures (a drain lost to a call
+    /// that started meanwhile, a draining host waiting for its calls).
+    pub notes: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<CheckLine>,
+    pub exit_code: u8,
+}
+
+impl Report {
+    /// An empty report for `command`.
+    pub fn new(command: &str) -> Report {
+        Report {
+            schema_version: SCHEMA_VERSION,
+            command: command.to_string(),
+            pool: None,
+            at: None,
+            slot: None,
+            observed: None,
+            decision: None,
+            actions: Vec::new(),
+            errors: Vec::new(),
+            notes: Vec::new(),
+            checks: Vec::new(),
+            exit_code: 0,
+        }
+    }
+
+    /// Whether the report describes a change or a failure (what `-q` prints).
+    pub fn is_eventful(&self) -> bool {
+        !self.actions.is_empty() || !self.errors.is_empty() || self.exit_code != 0
+    }
+
+    /// The JSON object, one line.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("the report serializes")
+    }
+
+    /// The text rendering: one line when nothing happened, else a header, one
+    /// line per action, then errors and notes.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        if !self.checks.is_empty() {
+            for check in &self.checks {
+                let _ = writeln!(
+                    out,
+                    "{:<10} {:<6} {}",
+                    check.name,
+                    if check.ok { "ok" } else { "FAILED" },
+                    check.detail
+                );
+            }
+            return out;
+        }
+        let pool = self.pool.as_ref().map_or("scaler", |p| p.name.as_str());
+        let mut head = format!("{pool} {}:", self.command);
+        if let Some(o) = &self.observed {
+            let g = o.gateways;
+            let _ = write!(
+                head,
+                " {} busy, {} idle, {} draining, {} pending; {} instance(s)",
+                g.busy, g.idle, g.draining, g.pending, o.instances.total
+            );
+        }
+        if let Some(d) = &self.decision {
+            let _ = write!(head, "; target {} ({:+})", d.target, d.delta);
+        }
+        if let Some(s) = &self.slot {
+            let _ = write!(head, " [slot {} {}]", s.timeline, s.start);
+        }
+        if self.actions.is_empty() && self.errors.is_empty() {
+            head.push_str(": no change");
+        }
+        out.push_str(&head);
+        out.push('\n');
+        if let Some(d) = &self.decision
+            && !self.actions.is_empty()
+        {
+            let _ = writeln!(out, "  decision: {}", d.reason);
+        }
+        for a in &self.actions {
+            let status = match a.status {
+                ActionStatus::Done => "done",
+                ActionStatus::Failed => "FAILED",
+                ActionStatus::Planned => "planned",
+            };
+            let kind = match a.kind {
+                ActionKind::Create => "create",
+                ActionKind::Drain => "drain",
+                ActionKind::Destroy => "destroy",
+            };
+            let mut line = format!("  {kind:<8}{status:<8}");
+            if let Some(i) = &a.instance {
+                let _ = write!(line, " {i}");
+            }
+            if let Some(ip) = &a.ip {
+                let _ = write!(line, " {ip}");
+            }
+            if let Some(t) = &a.instance_type {
+                let _ = write!(line, " {t}");
+            }
+            if let Some(v) = a.vcpus {
+                let _ = write!(line, " {v} vCPUs");
+            }
+            if let Some(g) = a.gateways {
+                let _ = write!(line, " {g} gateway(s)");
+            }
+            let _ = write!(line, " ({})", a.reason);
+            if let Some(e) = &a.error {
+                let _ = write!(line, ": {e}");
+            }
+            out.push_str(&line);
+            out.push('\n');
+        }
+        for e in &self.errors {
+            let _ = writeln!(out, "  error: {e}");
+        }
+        if !self.actions.is_empty() || !self.errors.is_empty() {
+            for n in &self.notes {
+                let _ = writeln!(out, "  note: {n}");
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quiet_report_is_one_line() {
+        let mut r = Report::new("run");
+        r.pool = Some(PoolInfo {
+            name: "gw".into(),
+            kind: "sip".into(),
+        });
+        r.observed = Some(Observed::default());
+        r.decision = Some(DecisionInfo {
+            target: 0,
+            delta: 0,
+            reason: "at target".into(),
+        });
+        let text = r.to_text();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(text.ends_with("no change\n"));
+        assert!(!r.is_eventful());
+    }
+
+    #[test]
+    fn json_has_the_stable_fields() {
+        let mut r = Report::new("plan");
+        r.actions.push(Action {
+            instance: Some("i-1".into()),
+            ..Action::new(ActionKind::Destroy, ActionStatus::Planned, "to_stop")
+        });
+        let v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        assert_eq!(v["schema_version"], 1);
+        assert_eq!(v["command"], "plan");
+        assert_eq!(v["actions"][0]["kind"], "destroy");
+        assert_eq!(v["actions"][0]["status"], "planned");
+        assert_eq!(v["exit_code"], 0);
+        assert!(v["actions"][0].get("error").is_none());
+    }
+}
