@@ -3,24 +3,29 @@
 # installed and running: MariaDB with a `scaler` test account, Redis, the
 # Kamailio schema files, Kamailio and SIPp (end-to-end suite), and moto's EC2
 # emulator. Safe to run again; prints what it does on stderr.
+# `scripts/services.sh mariadb` prepares only MariaDB and the schema files
+# (what the quick start needs).
 set -euo pipefail
+only=${1:-all}
 
 say() { echo "services: $*" >&2; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 missing=()
 [ -x /usr/sbin/mariadbd ] || missing+=(mariadb-server)
-command -v redis-server >/dev/null || missing+=(redis-server)
 [ -f /usr/share/kamailio/mysql/usrloc-create.sql ] || missing+=(kamailio-mysql-modules)
-command -v kamailio >/dev/null || [ -x /usr/sbin/kamailio ] || missing+=(kamailio)
-command -v sipp >/dev/null || missing+=(sip-tester)
+if [ "$only" = all ]; then
+  command -v redis-server >/dev/null || missing+=(redis-server)
+  command -v kamailio >/dev/null || [ -x /usr/sbin/kamailio ] || missing+=(kamailio)
+  command -v sipp >/dev/null || missing+=(sip-tester)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]}"
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
 
-if ! python3 -c 'import moto.server, flask' 2>/dev/null; then
+if [ "$only" = all ] && ! python3 -c 'import moto.server, flask' 2>/dev/null; then
   say "installing moto[server]"
   python3 -m pip install -q 'moto[server]' >&2
 fi
@@ -40,6 +45,8 @@ GRANT ALL PRIVILEGES ON `scaler\_%`.* TO 'scaler'@'127.0.0.1';
 GRANT ALL PRIVILEGES ON `scaler\_%`.* TO 'scaler'@'localhost';
 FLUSH PRIVILEGES;
 SQL
+
+[ "$only" = all ] || { say "ready: MariaDB (scaler/scaler on 127.0.0.1:3306), Kamailio schema"; exit 0; }
 
 # Redis on 127.0.0.1:6379.
 if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
