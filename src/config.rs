@@ -6,6 +6,7 @@
 use crate::duration::HumanDuration;
 use crate::error::Error;
 use crate::pool::sip::SipConfig;
+use crate::probe::ProbeConfig;
 use crate::provider::local::LocalConfig;
 use crate::schedule::{Schedule, Slot, Timeline, WEEKDAYS};
 use chrono::NaiveTime;
@@ -188,6 +189,16 @@ struct RawSchedule {
     sunday: Option<RawTimeline>,
 }
 
+/// `[replicas]`: replica pools (SimpleScaleVM).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplicasConfig {
+    /// Resources one new replica brings (counted for building ones).
+    pub replica_capacity: u32,
+    /// Instance type of new replicas (default: the smallest configured type).
+    pub instance_type: Option<String>,
+}
+
 /// `[lock]` as written.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -214,9 +225,37 @@ struct RawDoc<P> {
     pool: RawPool,
     schedule: RawSchedule,
     sip: Option<SipConfig>,
+    probe: Option<ProbeConfig>,
+    replicas: Option<ReplicasConfig>,
     #[serde(default)]
     lock: RawLock,
     provider: Option<P>,
+}
+
+/// Every section but `[provider]`, as written.
+#[derive(Debug)]
+struct Sections {
+    pool: RawPool,
+    schedule: RawSchedule,
+    sip: Option<SipConfig>,
+    probe: Option<ProbeConfig>,
+    replicas: Option<ReplicasConfig>,
+    lock: RawLock,
+}
+
+impl<P> RawDoc<P> {
+    /// The provider section apart from the others.
+    fn split(self) -> (Sections, Option<P>) {
+        let sections = Sections {
+            pool: self.pool,
+            schedule: self.schedule,
+            sip: self.sip,
+            probe: self.probe,
+            replicas: self.replicas,
+            lock: self.lock,
+        };
+        (sections, self.provider)
+    }
 }
 
 /// The provider and its settings.
@@ -248,6 +287,12 @@ pub struct Config {
     pub pool: PoolConfig,
     pub schedule: Schedule,
     pub sip: Option<SipConfig>,
+    /// HTTP status probes (any kind; required for replica pools).
+    pub probe: Option<ProbeConfig>,
+    /// Replica pool settings.
+    pub replicas: Option<ReplicasConfig>,
+    /// The instance type of new replicas and its vCPUs (replica pools).
+    pub replica_type: Option<(String, u32)>,
     pub provider: ProviderConfig,
     /// Instance type name to vCPUs.
     pub instance_types: BTreeMap<String, u32>,
@@ -284,30 +329,31 @@ fn line_of(text: &str, offset: usize) -> usize {
 pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
     let kind: KindOnly = toml::from_str(text).map_err(|e| toml_error(path, e))?;
     let base = path.parent().unwrap_or(Path::new("."));
-    let (raw_pool, raw_schedule, sip, lock, provider) =
-        match kind.provider.kind.as_deref().unwrap_or("local") {
-            "local" => {
-                let d: RawDoc<LocalConfig> = doc(text, path)?;
-                let mut local = d.provider.unwrap_or_else(|| {
-                    toml::from_str("kind = \"local\"")
-                        .expect("the default local provider section is valid")
-                });
-                local.state_file = base.join(&local.state_file);
-                (
-                    d.pool,
-                    d.schedule,
-                    d.sip,
-                    d.lock,
-                    ProviderConfig::Local(local),
-                )
-            }
-            other => {
-                return Err(Error::Config(format!(
-                    "{}: provider.kind: unknown provider {other:?} (expected \"local\")",
-                    path.display()
-                )));
-            }
-        };
+    let (sections, provider) = match kind.provider.kind.as_deref().unwrap_or("local") {
+        "local" => {
+            let (sections, local) = doc::<LocalConfig>(text, path)?.split();
+            let mut local = local.unwrap_or_else(|| {
+                toml::from_str("kind = \"local\"")
+                    .expect("the default local provider section is valid")
+            });
+            local.state_file = base.join(&local.state_file);
+            (sections, ProviderConfig::Local(local))
+        }
+        other => {
+            return Err(Error::Config(format!(
+                "{}: provider.kind: unknown provider {other:?} (expected \"local\")",
+                path.display()
+            )));
+        }
+    };
+    let Sections {
+        pool: raw_pool,
+        schedule: raw_schedule,
+        sip,
+        probe,
+        replicas,
+        lock,
+    } = sections;
     let fail = |msg: String| Error::Config(format!("{}: {msg}", path.display()));
 
     let pool = PoolConfig {
@@ -332,7 +378,17 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
                 "missing section [sip] (required by pool.kind = \"sip\")".into(),
             ));
         }
-        PoolKind::Media | PoolKind::Replicas => {
+        PoolKind::Replicas if replicas.is_none() => {
+            return Err(fail(
+                "missing section [replicas] (required by pool.kind = \"replicas\")".into(),
+            ));
+        }
+        PoolKind::Replicas if probe.is_none() => {
+            return Err(fail(
+                "missing section [probe] (required by pool.kind = \"replicas\")".into(),
+            ));
+        }
+        PoolKind::Media => {
             return Err(fail(format!(
                 "pool.kind = {:?} is not supported by this build yet",
                 pool.kind.as_str()
@@ -356,7 +412,33 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
             "provider.instance_types.{name}: vCPUs must be greater than 0"
         )));
     }
-    if instance_types.values().all(|v| *v < pool.cpu_per_gateway) {
+    if let Some(probe) = &probe {
+        probe.validate().map_err(fail)?;
+    }
+    let replica_type = match &replicas {
+        None => None,
+        Some(r) if r.replica_capacity == 0 => {
+            return Err(fail(
+                "replicas.replica_capacity must be greater than 0".into(),
+            ));
+        }
+        Some(r) => match &r.instance_type {
+            Some(name) => match instance_types.get(name) {
+                Some(v) => Some((name.clone(), *v)),
+                None => {
+                    return Err(fail(format!(
+                        "replicas.instance_type {name:?} is not one of provider.instance_types"
+                    )));
+                }
+            },
+            None => instance_types
+                .iter()
+                .min_by_key(|(name, v)| (**v, (*name).clone()))
+                .map(|(name, v)| (name.clone(), *v)),
+        },
+    };
+    if pool.kind != PoolKind::Replicas && instance_types.values().all(|v| *v < pool.cpu_per_gateway)
+    {
         return Err(fail(format!(
             "provider.instance_types: no type has the {} vCPUs of pool.cpu_per_gateway",
             pool.cpu_per_gateway
@@ -373,6 +455,9 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
         pool,
         schedule,
         sip,
+        probe,
+        replicas,
+        replica_type,
         provider,
         instance_types,
         lock_path,

@@ -12,6 +12,7 @@ pub mod lock;
 pub mod pass;
 pub mod plan;
 pub mod pool;
+pub mod probe;
 pub mod provider;
 pub mod report;
 pub mod schedule;
@@ -121,8 +122,9 @@ pub fn provider_for(config: &Config) -> Box<dyn Provider> {
     }
 }
 
-/// Builds the configured gateway source (resolving its secrets).
-pub fn source_for(config: &Config) -> Result<Box<dyn GatewaySource>, Error> {
+/// Builds the configured gateway source (resolving its secrets); replica
+/// pools have none.
+pub fn source_for(config: &Config) -> Result<Option<Box<dyn GatewaySource>>, Error> {
     match config.pool.kind {
         PoolKind::Sip => {
             let sip = config
@@ -131,13 +133,26 @@ pub fn source_for(config: &Config) -> Result<Box<dyn GatewaySource>, Error> {
                 .ok_or_else(|| Error::Config("missing section [sip]".into()))?;
             let source = pool::sip::SipSource::new(sip, &config.pool.gateway_prefix)
                 .map_err(|e| Error::Config(format!("{}: {e}", config.path.display())))?;
-            Ok(Box::new(source))
+            Ok(Some(Box::new(source)))
         }
-        PoolKind::Media | PoolKind::Replicas => Err(Error::Config(format!(
+        PoolKind::Replicas => Ok(None),
+        PoolKind::Media => Err(Error::Config(format!(
             "pool.kind = {:?} is not supported by this build",
             config.pool.kind.as_str()
         ))),
     }
+}
+
+/// Builds the status prober when `[probe]` is configured (resolving its token).
+pub fn prober_for(config: &Config) -> Result<Option<probe::Prober>, Error> {
+    config
+        .probe
+        .as_ref()
+        .map(|p| {
+            probe::Prober::new(p, config.pool.kind == PoolKind::Replicas)
+                .map_err(|e| Error::Config(format!("{}: {e}", config.path.display())))
+        })
+        .transpose()
 }
 
 fn dispatch(cli: &Cli) -> Result<Report, Error> {
@@ -175,7 +190,14 @@ fn dispatch(cli: &Cli) -> Result<Report, Error> {
         at,
         busy_override: busy,
     };
-    let mut report = pass::execute(&config, provider.as_mut(), source.as_mut(), &options);
+    let prober = prober_for(&config)?;
+    let mut report = pass::execute(
+        &config,
+        provider.as_mut(),
+        source.as_deref_mut(),
+        prober.as_ref(),
+        &options,
+    );
     if detailed && report.exit_code == 0 && !report.actions.is_empty() {
         report.exit_code = Exit::Changes.code();
     }
@@ -206,29 +228,57 @@ fn check(config: &Config, offline: bool) -> Report {
         Ok(format!("{} is valid", config.path.display())),
     ));
     if !offline {
-        let database = source_for(config)
-            .map_err(|e| e.to_string())
-            .and_then(|mut source| {
-                let name = source.describe();
-                source
-                    .observe()
-                    .map(|o| format!("{name}: {} gateway(s)", o.gateways.len()))
-                    .map_err(|e| e.0)
-            });
-        let database = match (&config.sip, database) {
-            (Some(sip), Ok(_)) => pool::sip::SipSource::new(sip, &config.pool.gateway_prefix)
+        if config.pool.kind != PoolKind::Replicas {
+            let database = source_for(config)
                 .map_err(|e| e.to_string())
-                .and_then(|mut s| s.check_schema().map_err(|e| e.0)),
-            (_, other) => other,
-        };
-        report
-            .checks
-            .push(line(config.pool.kind.as_str(), database));
-        let provider = provider_for(config)
-            .list()
+                .and_then(|source| {
+                    let mut source = source.ok_or("no gateway source")?;
+                    let name = source.describe();
+                    source
+                        .observe()
+                        .map(|o| format!("{name}: {} gateway(s)", o.gateways.len()))
+                        .map_err(|e| e.0)
+                });
+            let database = match (&config.sip, database) {
+                (Some(sip), Ok(_)) => pool::sip::SipSource::new(sip, &config.pool.gateway_prefix)
+                    .map_err(|e| e.to_string())
+                    .and_then(|mut s| s.check_schema().map_err(|e| e.0)),
+                (_, other) => other,
+            };
+            report
+                .checks
+                .push(line(config.pool.kind.as_str(), database));
+        }
+        let listed = provider_for(config).list();
+        let provider = listed
+            .as_ref()
             .map(|list| format!("{} instance(s) of pool {}", list.len(), config.pool.name))
-            .map_err(|e| e.message);
+            .map_err(|e| e.message.clone());
         report.checks.push(line("provider", provider));
+        if config.probe.is_some() {
+            let probed = prober_for(config)
+                .map_err(|e| e.to_string())
+                .and_then(|prober| {
+                    let prober = prober.ok_or("no prober")?;
+                    let instances = listed
+                        .as_ref()
+                        .map_err(|_| "provider not reachable".to_string())?;
+                    let Some(active) = instances
+                        .iter()
+                        .find(|i| i.state == provider::InstanceState::Active)
+                    else {
+                        return Ok("no active instance to probe yet".to_string());
+                    };
+                    let url = prober.url_for(active)?;
+                    prober.probe(&url).map(|s| {
+                        format!(
+                            "{} answered termination={} capacity={:?}",
+                            active.name, s.termination, s.capacity
+                        )
+                    })
+                });
+            report.checks.push(line("probe", probed));
+        }
     }
     let failed = report.checks.iter().any(|c| !c.ok);
     report.exit_code = if failed {

@@ -7,13 +7,20 @@
 use crate::config::{Config, PoolKind};
 use crate::exit::Exit;
 use crate::plan::{self, Assessment, Observation, PoolParams, Removal};
+use crate::pool::GatewayObservation;
 use crate::pool::{DrainOutcome, Gateway, GatewaySource};
+use crate::probe::Prober;
 use crate::provider::{CreateRequest, Instance, Provider, instance_name};
 use crate::report::{
-    Action, ActionKind, ActionStatus, DecisionInfo, Observed, PoolInfo, Report, SlotInfo,
+    Action, ActionKind, ActionStatus, DecisionInfo, Observed, PoolInfo, Report, SlotInfo, Timings,
 };
 use chrono::{DateTime, SecondsFormat, Utc};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::time::Instant;
+
+fn ms_since(start: Instant) -> f64 {
+    (start.elapsed().as_secs_f64() * 1e6).round() / 1e3
+}
 
 /// Which steps a pass runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,7 +64,8 @@ pub fn params(config: &Config) -> PoolParams {
 pub fn execute(
     config: &Config,
     provider: &mut dyn Provider,
-    source: &mut dyn GatewaySource,
+    mut source: Option<&mut (dyn GatewaySource + '_)>,
+    prober: Option<&Prober>,
     options: &PassOptions,
 ) -> Report {
     let mut report = Report::new(options.command);
@@ -84,6 +92,8 @@ pub fn execute(
     });
 
     // Observe everything first; any failure stops the pass here.
+    let started = Instant::now();
+    let mut timings = Timings::default();
     let instances = match provider.list() {
         Ok(instances) => instances,
         Err(e) => {
@@ -91,33 +101,62 @@ pub fn execute(
             return finish(report, Exit::Unavailable);
         }
     };
-    let gateways = match source.observe() {
-        Ok(g) => g,
-        Err(e) => {
+    timings.provider_ms = ms_since(started);
+    let observing = Instant::now();
+    let gateways = match source.as_deref_mut().map(|s| s.observe()) {
+        None => GatewayObservation::default(),
+        Some(Ok(g)) => g,
+        Some(Err(e)) => {
             report.errors.push(e.0);
             return finish(report, Exit::Unavailable);
         }
     };
     report.errors.extend(gateways.errors.iter().cloned());
+    // Probes: unknown is not dead, so a failed probe only reports.
+    let mut termination_requested = HashSet::new();
+    let mut healthy: HashMap<String, u32> = HashMap::new();
+    if let Some(prober) = prober {
+        for (id, result) in prober.probe_all(&instances) {
+            match result {
+                Ok(status) if status.termination => {
+                    termination_requested.insert(id);
+                }
+                Ok(status) => {
+                    healthy.insert(id, status.capacity.unwrap_or(0));
+                }
+                Err(e) => {
+                    let name = instances
+                        .iter()
+                        .find(|i| i.id == id)
+                        .map_or(id.as_str(), |i| i.name.as_str());
+                    report.errors.push(format!("probe {name}: {e}"));
+                }
+            }
+        }
+    }
+    timings.gateways_ms = ms_since(observing);
     let observation = Observation {
         instances,
         gateways: gateways.gateways,
         tainted_hosts: gateways.tainted_hosts.into_iter().collect(),
-        termination_requested: HashSet::new(),
+        termination_requested,
     };
+    let planning = Instant::now();
     let params = params(config);
     let assessment = plan::assess(&observation, &params, options.now);
     report.observed = Some(Observed {
         instances: assessment.instance_counts,
         gateways: assessment.gateway_counts,
+        replicas: None,
     });
 
     // Step 4: clean up.
     let (removals, notes) = plan::cleanup(&assessment, &observation, &params, options.now);
     report.notes.extend(notes);
+    timings.plan_ms = ms_since(planning);
     let mut acting = Acting {
         provider,
-        source,
+        source: source.map(|s| s as &mut dyn GatewaySource),
         dry_run: options.dry_run,
         report: &mut report,
     };
@@ -126,11 +165,54 @@ pub fn execute(
     }
     if options.steps == Steps::CleanupOnly {
         let exit = acting.exit();
+        timings.total_ms = ms_since(started);
+        report.timings = Some(timings);
         return finish(report, exit);
     }
 
     // Steps 5 and 6: decide on what remains, then act.
     let removed: HashSet<usize> = removals.iter().map(|r| r.instance).collect();
+    if config.pool.kind == PoolKind::Replicas {
+        let planning = Instant::now();
+        let gone: HashSet<String> = removed
+            .iter()
+            .map(|&i| assessment.instances[i].instance.id.clone())
+            .collect();
+        let (name, vcpus) = config.replica_type.clone().unwrap_or_default();
+        let capacity = config.replicas.as_ref().map_or(1, |r| r.replica_capacity);
+        let (counts, decision) = plan::decide_replicas(
+            &observation.instances,
+            &healthy,
+            &gone,
+            capacity,
+            &active.slot,
+            &params,
+            (&name, vcpus),
+            options.now,
+        );
+        timings.plan_ms += ms_since(planning);
+        if let Some(observed) = acting.report.observed.as_mut() {
+            observed.replicas = Some(counts);
+        }
+        acting.report.decision = Some(DecisionInfo {
+            target: decision.target,
+            delta: decision.delta,
+            reason: decision.reason.clone(),
+        });
+        for (n, create) in decision.creates.iter().enumerate() {
+            let request = CreateRequest {
+                name: instance_name(&config.pool.name, options.now, n),
+                instance_type: create.instance_type.clone(),
+                vcpus: create.vcpus,
+            };
+            acting.create(&request, None);
+        }
+        let exit = acting.exit();
+        timings.total_ms = ms_since(started);
+        report.timings = Some(timings);
+        return finish(report, exit);
+    }
+    let planning = Instant::now();
     let remaining = without(&observation, &assessment, &removed);
     let assessment = plan::assess(&remaining, &params, options.now);
     let decision = plan::decide(
@@ -140,6 +222,7 @@ pub fn execute(
         &params,
         options.busy_override,
     );
+    timings.plan_ms += ms_since(planning);
     acting.report.decision = Some(DecisionInfo {
         target: decision.target,
         delta: decision.delta,
@@ -151,7 +234,7 @@ pub fn execute(
             instance_type: create.instance_type.clone(),
             vcpus: create.vcpus,
         };
-        acting.create(&request, create.gateways);
+        acting.create(&request, Some(create.gateways));
     }
     for &index in &decision.drains {
         let view = &assessment.instances[index];
@@ -165,6 +248,8 @@ pub fn execute(
         }
     }
     let exit = acting.exit();
+    timings.total_ms = ms_since(started);
+    report.timings = Some(timings);
     finish(report, exit)
 }
 
@@ -206,7 +291,7 @@ fn without(
 /// Carries out (or records) actions and their outcomes.
 struct Acting<'a> {
     provider: &'a mut dyn Provider,
-    source: &'a mut dyn GatewaySource,
+    source: Option<&'a mut dyn GatewaySource>,
     dry_run: bool,
     report: &'a mut Report,
 }
@@ -260,11 +345,11 @@ impl Acting<'_> {
         self.destroy(&view.instance, &gateways, reason);
     }
 
-    fn create(&mut self, request: &CreateRequest, gateways: u32) {
+    fn create(&mut self, request: &CreateRequest, gateways: Option<u32>) {
         let mut action = Action {
             instance_type: Some(request.instance_type.clone()),
             vcpus: Some(request.vcpus),
-            gateways: Some(gateways),
+            gateways,
             ..Action::new(ActionKind::Create, self.status(), "scale_up")
         };
         if !self.dry_run {
@@ -301,7 +386,10 @@ impl Acting<'_> {
             self.report.actions.push(action);
             return true;
         }
-        match self.source.drain(host, gateways) {
+        let Some(source) = self.source.as_deref_mut() else {
+            return false;
+        };
+        match source.drain(host, gateways) {
             Ok(DrainOutcome::Drained) => {
                 log::info!("drained {} ({host})", instance.name);
                 self.report.actions.push(action);
@@ -332,7 +420,8 @@ impl Acting<'_> {
                 Ok(()) => {
                     log::info!("destroyed {} ({reason})", instance.name);
                     if let Some(host) = gateways.first().map(|g| g.host)
-                        && let Err(e) = self.source.forget(host, gateways)
+                        && let Some(source) = self.source.as_deref_mut()
+                        && let Err(e) = source.forget(host, gateways)
                     {
                         self.report
                             .errors

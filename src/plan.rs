@@ -557,3 +557,92 @@ pub fn replicas_to_create(
 
 #[cfg(test)]
 mod tests;
+
+/// Replica counts of the report (`observed.replicas`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ReplicaCounts {
+    /// Active replicas that answered their probe (and do not ask for termination).
+    pub healthy: u32,
+    /// Active replicas with no usable answer, past `register_timeout`: not counted.
+    pub unknown: u32,
+    /// Building replicas, counted at `replica_capacity` each.
+    pub building: u32,
+    /// Active replicas not answering yet, younger than `register_timeout`,
+    /// counted at `replica_capacity` each (they are still booting).
+    pub pending: u32,
+    /// Resources: Σ healthy capacity + `replica_capacity` × (building + pending).
+    pub available: u64,
+}
+
+/// The replica-pool decision (SimpleScaleVM): create
+/// `ceil((min_available − available) / replica_capacity)` replicas, capped by
+/// `max_replicas`. `healthy` maps instance ids to the capacity they reported;
+/// `gone` are instances the clean-up removes. Replicas are never drained: they
+/// leave by asking for termination.
+#[allow(clippy::too_many_arguments)]
+pub fn decide_replicas(
+    instances: &[Instance],
+    healthy: &HashMap<String, u32>,
+    gone: &HashSet<String>,
+    replica_capacity: u32,
+    slot: &Slot,
+    params: &PoolParams,
+    instance_type: (&str, u32),
+    now: DateTime<Utc>,
+) -> (ReplicaCounts, Decision) {
+    let mut counts = ReplicaCounts::default();
+    let mut replicas = 0u32;
+    for instance in instances.iter().filter(|i| !gone.contains(&i.id)) {
+        replicas += 1;
+        match instance.state {
+            InstanceState::Building => counts.building += 1,
+            InstanceState::Active => match healthy.get(&instance.id) {
+                Some(capacity) => {
+                    counts.healthy += 1;
+                    counts.available += u64::from(*capacity);
+                }
+                None if age(instance, now) <= params.register_timeout => counts.pending += 1,
+                None => counts.unknown += 1,
+            },
+            InstanceState::Error => {}
+        }
+    }
+    counts.available += u64::from(replica_capacity) * u64::from(counts.building + counts.pending);
+    let min_available = slot.min_available.unwrap_or(0);
+    let max_replicas = slot.max_replicas.unwrap_or(slot.max_gateways);
+    let create = replicas_to_create(
+        counts.available,
+        replica_capacity,
+        min_available,
+        replicas,
+        max_replicas,
+    );
+    let short = i64::from(min_available) - counts.available.min(i64::MAX as u64) as i64;
+    let why = format!(
+        "{} available ({} healthy, {} building and {} booting at {replica_capacity} each), min_available {min_available}",
+        counts.available, counts.healthy, counts.building, counts.pending
+    );
+    let (name, vcpus) = instance_type;
+    let creates: Vec<PlannedCreate> = (0..create)
+        .map(|_| PlannedCreate {
+            instance_type: name.to_string(),
+            vcpus,
+            gateways: 0,
+        })
+        .collect();
+    let reason = if short <= 0 {
+        format!("{why}: enough")
+    } else if create == 0 {
+        format!("{why}: {short} short but max_replicas ({max_replicas}) is reached")
+    } else {
+        format!("{why}: {short} short, create {create} replica(s) (max_replicas {max_replicas})")
+    };
+    let decision = Decision {
+        target: min_available,
+        delta: short,
+        reason,
+        creates,
+        drains: Vec::new(),
+    };
+    (counts, decision)
+}

@@ -1,7 +1,7 @@
 //! The report of a command: the JSON object of SPEC §3 (stable field names,
 //! `schema_version` 1) and its text rendering for people and cron mail.
 
-use crate::plan::{GatewayCounts, InstanceCounts};
+use crate::plan::{GatewayCounts, InstanceCounts, ReplicaCounts};
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -35,6 +35,9 @@ pub struct SlotInfo {
 pub struct Observed {
     pub instances: InstanceCounts,
     pub gateways: GatewayCounts,
+    /// Replica pools: what the status probes said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<ReplicaCounts>,
 }
 
 /// `decision` of the report.
@@ -130,7 +133,23 @@ pub struct Report {
     pub notes: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<CheckLine>,
+    /// How long the phases of the pass took.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timings: Option<Timings>,
     pub exit_code: u8,
+}
+
+/// Milliseconds spent in each phase of a pass (`timings` of the report).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Timings {
+    /// Listing the provider's instances.
+    pub provider_ms: f64,
+    /// Observing the gateways (database, Redis, probes).
+    pub gateways_ms: f64,
+    /// Deciding (pure planner).
+    pub plan_ms: f64,
+    /// The whole pass.
+    pub total_ms: f64,
 }
 
 impl Report {
@@ -148,6 +167,7 @@ impl Report {
             errors: Vec::new(),
             notes: Vec::new(),
             checks: Vec::new(),
+            timings: None,
             exit_code: 0,
         }
     }

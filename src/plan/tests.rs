@@ -392,3 +392,80 @@ fn tainted_hosts_are_neither_idle_nor_drained() {
     assert_eq!(d.drains.len(), 2);
     assert!(!d.drains.contains(&0));
 }
+
+#[test]
+fn replica_pool_follows_the_in_depth_example() {
+    // #1 capacity 0, #2 asks for termination (removed by clean-up), #3 capacity 1,
+    // #4 no answer (old: unknown), #5 building: 0 + 1 + 3 = 4 < 6 → 1 replica.
+    let instances: Vec<Instance> = vec![
+        instance(1, InstanceState::Active, 60, 2),
+        instance(2, InstanceState::Active, 60, 2),
+        instance(3, InstanceState::Active, 60, 2),
+        instance(4, InstanceState::Active, 60, 2),
+        instance(5, InstanceState::Building, 1, 2),
+    ];
+    let healthy: HashMap<String, u32> = [("i-1".to_string(), 0), ("i-3".to_string(), 1)].into();
+    let gone: HashSet<String> = ["i-2".to_string()].into();
+    let slot = Slot {
+        idle_min: 0,
+        load_max: 1.0,
+        max_gateways: 10,
+        min_gateways: 0,
+        min_available: Some(6),
+        max_replicas: Some(10),
+    };
+    let (counts, d) = decide_replicas(
+        &instances,
+        &healthy,
+        &gone,
+        3,
+        &slot,
+        &params(),
+        ("b2-7", 2),
+        now(),
+    );
+    assert_eq!(
+        counts,
+        ReplicaCounts {
+            healthy: 2,
+            unknown: 1,
+            building: 1,
+            pending: 0,
+            available: 4
+        }
+    );
+    assert_eq!(d.creates.len(), 1);
+    assert_eq!((d.target, d.delta), (6, 2));
+    // A young replica that does not answer yet is booting: counted, so nothing is created.
+    let mut young = instances.clone();
+    young[3].created_at = now() - chrono::Duration::minutes(2);
+    let (counts, d) = decide_replicas(
+        &young,
+        &healthy,
+        &gone,
+        3,
+        &slot,
+        &params(),
+        ("b2-7", 2),
+        now(),
+    );
+    assert_eq!((counts.pending, counts.available), (1, 7));
+    assert!(d.creates.is_empty());
+    // max_replicas caps the creation.
+    let capped = Slot {
+        max_replicas: Some(4),
+        ..slot
+    };
+    let (_, d) = decide_replicas(
+        &instances,
+        &healthy,
+        &gone,
+        3,
+        &capped,
+        &params(),
+        ("b2-7", 2),
+        now(),
+    );
+    assert!(d.creates.is_empty());
+    assert!(d.reason.contains("max_replicas"), "{}", d.reason);
+}

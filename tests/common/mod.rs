@@ -4,6 +4,8 @@
 //! the test with a hint; it never skips.
 #![allow(dead_code)]
 
+pub mod http;
+
 use mysql::prelude::Queryable;
 use scaler::provider::InstanceState;
 use scaler::provider::local::{CloudState, StoredInstance, read_state, write_state};
