@@ -43,6 +43,8 @@ CREATE USER IF NOT EXISTS 'scaler'@'127.0.0.1' IDENTIFIED BY 'scaler';
 CREATE USER IF NOT EXISTS 'scaler'@'localhost' IDENTIFIED BY 'scaler';
 GRANT ALL PRIVILEGES ON `scaler\_%`.* TO 'scaler'@'127.0.0.1';
 GRANT ALL PRIVILEGES ON `scaler\_%`.* TO 'scaler'@'localhost';
+CREATE USER IF NOT EXISTS 'scaler_secret'@'127.0.0.1' IDENTIFIED BY 'S3cret-Never-Printed-42';
+GRANT ALL PRIVILEGES ON `scaler\_%`.* TO 'scaler_secret'@'127.0.0.1';
 FLUSH PRIVILEGES;
 SQL
 

@@ -5,10 +5,13 @@
 
 use crate::duration::HumanDuration;
 use crate::error::Error;
+use crate::limits::Limits;
+use crate::lock::{Backend, LockConfig, LockSection};
 use crate::pool::sip::SipConfig;
 use crate::probe::ProbeConfig;
 use crate::provider::local::LocalConfig;
 use crate::schedule::{Schedule, Slot, Timeline, WEEKDAYS};
+use crate::secret::SecretSource;
 use chrono::NaiveTime;
 use chrono_tz::Tz;
 use serde::Deserialize;
@@ -199,13 +202,6 @@ pub struct ReplicasConfig {
     pub instance_type: Option<String>,
 }
 
-/// `[lock]` as written.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawLock {
-    path: Option<PathBuf>,
-}
-
 /// `[provider]` keys for `kind = "local"` (the embedded default).
 #[derive(Debug, Default, Deserialize)]
 struct ProviderKind {
@@ -228,7 +224,9 @@ struct RawDoc<P> {
     probe: Option<ProbeConfig>,
     replicas: Option<ReplicasConfig>,
     #[serde(default)]
-    lock: RawLock,
+    lock: LockSection,
+    #[serde(default)]
+    limits: Limits,
     provider: Option<P>,
 }
 
@@ -240,7 +238,8 @@ struct Sections {
     sip: Option<SipConfig>,
     probe: Option<ProbeConfig>,
     replicas: Option<ReplicasConfig>,
-    lock: RawLock,
+    lock: LockSection,
+    limits: Limits,
 }
 
 impl<P> RawDoc<P> {
@@ -253,6 +252,7 @@ impl<P> RawDoc<P> {
             probe: self.probe,
             replicas: self.replicas,
             lock: self.lock,
+            limits: self.limits,
         };
         (sections, self.provider)
     }
@@ -296,8 +296,10 @@ pub struct Config {
     pub provider: ProviderConfig,
     /// Instance type name to vCPUs.
     pub instance_types: BTreeMap<String, u32>,
-    /// The lock file of the pass.
-    pub lock_path: PathBuf,
+    /// The pass lock.
+    pub lock: LockConfig,
+    /// Brakes on a pass.
+    pub limits: Limits,
 }
 
 /// Reads and validates a configuration file.
@@ -353,6 +355,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
         probe,
         replicas,
         lock,
+        limits,
     } = sections;
     let fail = |msg: String| Error::Config(format!("{}: {msg}", path.display()));
 
@@ -445,10 +448,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
         )));
     }
 
-    let lock_path = match lock.path {
-        Some(p) => base.join(p),
-        None => default_lock_dir().join(format!("scaler-{}.lock", pool.name)),
-    };
+    let lock = lock_config(lock, &pool.name, base, sip.as_ref(), &limits).map_err(fail)?;
 
     Ok(Config {
         path: path.to_path_buf(),
@@ -460,7 +460,55 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
         replica_type,
         provider,
         instance_types,
-        lock_path,
+        lock,
+        limits,
+    })
+}
+
+fn lock_config(
+    raw: LockSection,
+    pool: &str,
+    base: &Path,
+    sip: Option<&SipConfig>,
+    limits: &Limits,
+) -> Result<LockConfig, String> {
+    let path = match raw.path {
+        Some(p) => base.join(p),
+        None => default_lock_dir().join(format!("scaler-{pool}.lock")),
+    };
+    let own_password = SecretSource::new(raw.password, raw.password_env, raw.password_file);
+    let (url, password) = match (raw.backend, raw.url) {
+        (_, Some(url)) => (Some(url), own_password),
+        (Backend::Mysql, None) => match sip {
+            Some(sip) if own_password.is_given() => (Some(sip.url.clone()), own_password),
+            Some(sip) => (Some(sip.url.clone()), sip.password_source()),
+            None => {
+                return Err(
+                    "lock.url is required for backend = \"mysql\" without a [sip] section".into(),
+                );
+            }
+        },
+        (Backend::Redis, None) => return Err("lock.url is required for backend = \"redis\"".into()),
+        (Backend::File, None) => (None, own_password),
+    };
+    let lease = raw
+        .lease
+        .map_or(limits.deadline.0 + Duration::from_secs(30), |l| l.0);
+    if raw.backend == Backend::Redis && lease <= limits.deadline.0 {
+        return Err(format!(
+            "lock.lease ({}) must be longer than limits.deadline ({})",
+            HumanDuration(lease),
+            limits.deadline
+        ));
+    }
+    Ok(LockConfig {
+        backend: raw.backend,
+        path,
+        name: raw.name.unwrap_or_else(|| format!("scaler-{pool}")),
+        url,
+        password,
+        lease,
+        timeout: Duration::from_secs(5),
     })
 }
 

@@ -8,6 +8,7 @@ pub mod config;
 pub mod duration;
 pub mod error;
 pub mod exit;
+pub mod limits;
 pub mod lock;
 pub mod pass;
 pub mod plan;
@@ -178,7 +179,9 @@ fn dispatch(cli: &Cli) -> Result<Report, Error> {
     let _lock = if dry_run {
         None
     } else {
-        Some(lock::acquire(&config.lock_path)?)
+        let held = lock::acquire(&config.lock)?;
+        log::info!("pass lock acquired: {held:?}");
+        Some(held)
     };
     let mut provider = provider_for(&config);
     let mut source = source_for(&config)?;
@@ -189,6 +192,7 @@ fn dispatch(cli: &Cli) -> Result<Report, Error> {
         now,
         at,
         busy_override: busy,
+        deadline: std::time::Instant::now() + config.limits.deadline.0,
     };
     let prober = prober_for(&config)?;
     let mut report = pass::execute(

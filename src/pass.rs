@@ -46,6 +46,8 @@ pub struct PassOptions {
     pub at: DateTime<Utc>,
     /// `plan --busy N`.
     pub busy_override: Option<u32>,
+    /// When the pass stops starting new actions.
+    pub deadline: Instant,
 }
 
 /// The decision parameters of a configuration.
@@ -159,6 +161,7 @@ pub fn execute(
         source: source.map(|s| s as &mut dyn GatewaySource),
         dry_run: options.dry_run,
         report: &mut report,
+        brakes: Brakes::new(config, observation.instances.len(), options.deadline),
     };
     for removal in &removals {
         acting.remove(&assessment, &observation, removal);
@@ -205,7 +208,9 @@ pub fn execute(
                 instance_type: create.instance_type.clone(),
                 vcpus: create.vcpus,
             };
-            acting.create(&request, None);
+            if acting.brakes.may_create() {
+                acting.create(&request, None);
+            }
         }
         let exit = acting.exit();
         timings.total_ms = ms_since(started);
@@ -234,7 +239,9 @@ pub fn execute(
             instance_type: create.instance_type.clone(),
             vcpus: create.vcpus,
         };
-        acting.create(&request, Some(create.gateways));
+        if acting.brakes.may_create() {
+            acting.create(&request, Some(create.gateways));
+        }
     }
     for &index in &decision.drains {
         let view = &assessment.instances[index];
@@ -243,6 +250,9 @@ pub fn execute(
             .iter()
             .map(|&g| remaining.gateways[g].clone())
             .collect();
+        if !acting.brakes.may_destroy() {
+            continue;
+        }
         if acting.drain(&view.instance, &gateways, "scale_down") {
             acting.destroy(&view.instance, &gateways, "drained");
         }
@@ -294,6 +304,93 @@ struct Acting<'a> {
     source: Option<&'a mut dyn GatewaySource>,
     dry_run: bool,
     report: &'a mut Report,
+    brakes: Brakes,
+}
+
+/// What the limits still allow, and what they held back.
+struct Brakes {
+    deadline: Instant,
+    creates_left: u32,
+    destroys_left: u32,
+    create_cap: u32,
+    destroy_cap: u32,
+    held_creates: u32,
+    held_destroys: u32,
+    past_deadline: u32,
+}
+
+impl Brakes {
+    fn new(config: &Config, instances: usize, deadline: Instant) -> Brakes {
+        let instances = u32::try_from(instances).unwrap_or(u32::MAX);
+        let create_cap = config.limits.create_budget(instances);
+        let destroy_cap = config.limits.destroy_budget(instances);
+        Brakes {
+            deadline,
+            creates_left: create_cap,
+            destroys_left: destroy_cap,
+            create_cap,
+            destroy_cap,
+            held_creates: 0,
+            held_destroys: 0,
+            past_deadline: 0,
+        }
+    }
+
+    fn in_time(&mut self) -> bool {
+        if Instant::now() >= self.deadline {
+            self.past_deadline += 1;
+            return false;
+        }
+        true
+    }
+
+    /// Whether one more instance may be destroyed (counting it if so).
+    fn may_destroy(&mut self) -> bool {
+        if !self.in_time() {
+            return false;
+        }
+        if self.destroys_left == 0 {
+            self.held_destroys += 1;
+            return false;
+        }
+        self.destroys_left -= 1;
+        true
+    }
+
+    /// Whether one more instance may be created (counting it if so).
+    fn may_create(&mut self) -> bool {
+        if !self.in_time() {
+            return false;
+        }
+        if self.creates_left == 0 {
+            self.held_creates += 1;
+            return false;
+        }
+        self.creates_left -= 1;
+        true
+    }
+
+    /// Notes and errors for what was held back.
+    fn report(&self, report: &mut Report) {
+        if self.held_creates > 0 {
+            report.notes.push(format!(
+                "limits.max_create_per_run ({}) held back {} creation(s); the next pass continues",
+                self.create_cap, self.held_creates
+            ));
+        }
+        if self.held_destroys > 0 {
+            report.notes.push(format!(
+                "limits.max_destroy_per_run ({}) held back {} destruction(s); the next pass continues",
+                self.destroy_cap, self.held_destroys
+            ));
+        }
+        if self.past_deadline > 0 {
+            report.errors.push(format!(
+                "limits.deadline reached: {} action(s) not started; the next pass continues",
+                self.past_deadline
+            ));
+        }
+    }
 }
 
 fn described(kind: ActionKind, status: ActionStatus, reason: &str, instance: &Instance) -> Action {
@@ -318,7 +415,11 @@ impl Acting<'_> {
         }
     }
 
-    fn exit(&self) -> Exit {
+    fn exit(&mut self) -> Exit {
+        self.brakes.report(self.report);
+        if self.brakes.past_deadline > 0 {
+            return Exit::Partial;
+        }
         if self
             .report
             .actions
@@ -339,6 +440,9 @@ impl Acting<'_> {
             .map(|&g| observation.gateways[g].clone())
             .collect();
         let reason = removal.reason.as_str();
+        if !self.brakes.may_destroy() {
+            return;
+        }
         if removal.drain_first && !self.drain(&view.instance, &gateways, reason) {
             return;
         }

@@ -60,7 +60,9 @@ fn the_spec_example_is_valid() {
         Path::new("/etc/scaler/cloud.json"),
         "relative to the config file"
     );
-    assert!(c.lock_path.ends_with("scaler-sipmediagw.lock"));
+    assert!(c.lock.path.ends_with("scaler-sipmediagw.lock"));
+    assert_eq!(c.lock.name, "scaler-sipmediagw");
+    assert_eq!(c.limits.deadline.0, Duration::from_secs(50));
 }
 
 #[test]

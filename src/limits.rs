@@ -1,0 +1,91 @@
+//! Brakes on a pass: how many instances one pass may create or destroy, how
+//! long the target must stay below the pool's size before a scale-down, and
+//! the pass deadline. Each brake that holds an action back says so in the
+//! report; none of them is a failure.
+
+use crate::duration::HumanDuration;
+use serde::Deserialize;
+use std::time::Duration;
+
+/// `[limits]` keys.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Instances one pass may create (default: 10, or 20% of the pool when larger).
+    pub max_create_per_run: Option<u32>,
+    /// Instances one pass may destroy (default: 10, or 20% of the pool when larger).
+    pub max_destroy_per_run: Option<u32>,
+    /// Scale down only once the target has stayed below the pool's size this long.
+    #[serde(default = "no_delay")]
+    pub scale_down_delay: HumanDuration,
+    /// The pass stops starting new actions after this long.
+    #[serde(default = "default_deadline")]
+    pub deadline: HumanDuration,
+}
+
+fn no_delay() -> HumanDuration {
+    HumanDuration(Duration::ZERO)
+}
+
+fn default_deadline() -> HumanDuration {
+    HumanDuration(Duration::from_secs(50))
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_create_per_run: None,
+            max_destroy_per_run: None,
+            scale_down_delay: no_delay(),
+            deadline: default_deadline(),
+        }
+    }
+}
+
+/// The default cap: 10 instances, or 20% of the pool when that is larger.
+pub fn default_cap(instances: u32) -> u32 {
+    10u32.max(instances.div_ceil(5))
+}
+
+impl Limits {
+    /// Creations allowed this pass for a pool of `instances`.
+    pub fn create_budget(&self, instances: u32) -> u32 {
+        self.max_create_per_run
+            .unwrap_or_else(|| default_cap(instances))
+    }
+
+    /// Destructions allowed this pass for a pool of `instances`.
+    pub fn destroy_budget(&self, instances: u32) -> u32 {
+        self.max_destroy_per_run
+            .unwrap_or_else(|| default_cap(instances))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_caps_scale_with_the_pool() {
+        assert_eq!(default_cap(0), 10);
+        assert_eq!(default_cap(50), 10);
+        assert_eq!(default_cap(51), 11);
+        assert_eq!(default_cap(1000), 200);
+        let explicit = Limits {
+            max_create_per_run: Some(3),
+            ..Limits::default()
+        };
+        assert_eq!(explicit.create_budget(1000), 3);
+        assert_eq!(explicit.destroy_budget(1000), 200);
+    }
+
+    #[test]
+    fn parses_with_defaults() {
+        let l: Limits =
+            toml::from_str("max_destroy_per_run = 2\nscale_down_delay = \"5m\"").unwrap();
+        assert_eq!(l.max_destroy_per_run, Some(2));
+        assert_eq!(l.scale_down_delay.0, Duration::from_secs(300));
+        assert_eq!(l.deadline.0, Duration::from_secs(50));
+        assert!(toml::from_str::<Limits>("max_destroy = 2").is_err());
+    }
+}
