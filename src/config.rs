@@ -10,7 +10,7 @@ use crate::lock::{Backend, LockConfig, LockSection};
 use crate::pool::sip::SipConfig;
 use crate::probe::ProbeConfig;
 use crate::provider::local::LocalConfig;
-use crate::schedule::{Schedule, Slot, Timeline, WEEKDAYS};
+use crate::schedule::{DateRule, Schedule, Slot, Timeline, WEEKDAYS};
 use crate::secret::SecretSource;
 use chrono::NaiveTime;
 use chrono_tz::Tz;
@@ -64,6 +64,8 @@ struct RawPool {
     register_timeout: HumanDuration,
     #[serde(default = "ten_minutes")]
     drain_timeout: HumanDuration,
+    #[serde(default)]
+    max_vcpus: Option<Positive>,
 }
 
 fn default_prefix() -> String {
@@ -176,20 +178,69 @@ struct RawSlot {
 
 type RawTimeline = BTreeMap<SlotTime, Spanned<RawSlot>>;
 
-/// `[schedule]` as written.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// `[schedule]` as written: `timezone`, `dates`, and timelines by name
+/// (`default`, weekdays, or names that `dates` refers to).
+#[derive(Debug, Default)]
 struct RawSchedule {
-    #[serde(default)]
     timezone: Option<Timezone>,
-    default: Option<RawTimeline>,
-    monday: Option<RawTimeline>,
-    tuesday: Option<RawTimeline>,
-    wednesday: Option<RawTimeline>,
-    thursday: Option<RawTimeline>,
-    friday: Option<RawTimeline>,
-    saturday: Option<RawTimeline>,
-    sunday: Option<RawTimeline>,
+    dates: BTreeMap<DateSpan, String>,
+    timelines: BTreeMap<String, RawTimeline>,
+}
+
+impl<'de> Deserialize<'de> for RawSchedule {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = RawSchedule;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a table with timezone, dates and timelines")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RawSchedule, A::Error> {
+                let mut raw = RawSchedule::default();
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "timezone" => raw.timezone = Some(map.next_value()?),
+                        "dates" => raw.dates = map.next_value()?,
+                        _ => {
+                            let timeline: RawTimeline = map.next_value()?;
+                            raw.timelines.insert(key, timeline);
+                        }
+                    }
+                }
+                Ok(raw)
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
+}
+
+/// A date (`2026-12-25`) or an inclusive range (`2026-12-24..2026-12-26`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(try_from = "String")]
+struct DateSpan(chrono::NaiveDate, chrono::NaiveDate);
+
+impl TryFrom<String> for DateSpan {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        let date = |s: &str| {
+            chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
+                format!(
+                    "invalid date {text:?} (expected \"2026-12-25\" or \"2026-12-24..2026-12-26\")"
+                )
+            })
+        };
+        let (from, to) = match text.split_once("..") {
+            Some((a, b)) => (date(a)?, date(b)?),
+            None => (date(&text)?, date(&text)?),
+        };
+        if from > to {
+            return Err(format!("date range {text:?} ends before it starts"));
+        }
+        Ok(DateSpan(from, to))
+    }
 }
 
 /// `[replicas]`: replica pools (SimpleScaleVM).
@@ -277,6 +328,8 @@ pub struct PoolConfig {
     pub no_public_ip_timeout: Option<Duration>,
     pub register_timeout: Duration,
     pub drain_timeout: Duration,
+    /// Budget cap on the pool's total vCPUs (running + building).
+    pub max_vcpus: Option<u32>,
 }
 
 /// A validated configuration.
@@ -371,6 +424,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
             .map_or(Some(Duration::from_secs(600)), |t| t.0),
         register_timeout: raw_pool.register_timeout.0,
         drain_timeout: raw_pool.drain_timeout.0,
+        max_vcpus: raw_pool.max_vcpus.map(|m| m.0),
     };
     if pool.gateway_prefix.is_empty() && pool.kind != PoolKind::Replicas {
         return Err(fail("pool.gateway_prefix must not be empty".into()));
@@ -523,19 +577,41 @@ fn default_lock_dir() -> PathBuf {
 
 fn schedule(raw: RawSchedule, kind: PoolKind, text: &str) -> Result<Schedule, String> {
     let timezone = raw.timezone.map_or(chrono_tz::UTC, |t| t.0);
-    let named = [
-        ("default", raw.default),
-        (WEEKDAYS[0], raw.monday),
-        (WEEKDAYS[1], raw.tuesday),
-        (WEEKDAYS[2], raw.wednesday),
-        (WEEKDAYS[3], raw.thursday),
-        (WEEKDAYS[4], raw.friday),
-        (WEEKDAYS[5], raw.saturday),
-        (WEEKDAYS[6], raw.sunday),
-    ];
+    let mut dates: Vec<DateRule> = Vec::new();
+    for (span, target) in &raw.dates {
+        let known = target == "default"
+            || WEEKDAYS.contains(&target.as_str())
+            || raw.timelines.contains_key(target);
+        if !known {
+            return Err(format!(
+                "schedule.dates: {} refers to timeline {target:?}, which is not defined (add [schedule.{target}])",
+                span_text(span)
+            ));
+        }
+        if let Some(other) = dates.iter().find(|d| d.from <= span.1 && span.0 <= d.to) {
+            return Err(format!(
+                "schedule.dates: {} overlaps {}",
+                span_text(span),
+                span_text(&DateSpan(other.from, other.to))
+            ));
+        }
+        dates.push(DateRule {
+            from: span.0,
+            to: span.1,
+            timeline: target.clone(),
+        });
+    }
+    for name in raw.timelines.keys() {
+        let standard = name == "default" || WEEKDAYS.contains(&name.as_str());
+        if !standard && !raw.dates.values().any(|t| t == name) {
+            return Err(format!(
+                "schedule.{name}: not a weekday (monday ... sunday) nor \"default\", and no entry of [schedule.dates] uses it"
+            ));
+        }
+    }
+    let named = raw.timelines.into_iter();
     let mut timelines = BTreeMap::new();
     for (name, timeline) in named {
-        let Some(timeline) = timeline else { continue };
         if timeline.is_empty() {
             return Err(format!(
                 "schedule.{name}: a timeline needs at least one slot"
@@ -553,11 +629,12 @@ fn schedule(raw: RawSchedule, kind: PoolKind, text: &str) -> Result<Schedule, St
                 slot(spanned.into_inner(), kind).map_err(|e| format!("{key}: {e}"))?,
             ));
         }
-        timelines.insert(name.to_string(), slots);
+        timelines.insert(name, slots);
     }
     let schedule = Schedule {
         timezone,
         timelines,
+        dates,
     };
     if !schedule.covers_every_day() {
         return Err(
@@ -566,6 +643,14 @@ fn schedule(raw: RawSchedule, kind: PoolKind, text: &str) -> Result<Schedule, St
         );
     }
     Ok(schedule)
+}
+
+fn span_text(span: &DateSpan) -> String {
+    if span.0 == span.1 {
+        span.0.to_string()
+    } else {
+        format!("{}..{}", span.0, span.1)
+    }
 }
 
 fn slot(raw: RawSlot, kind: PoolKind) -> Result<Slot, String> {

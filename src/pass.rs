@@ -59,6 +59,7 @@ pub fn params(config: &Config) -> PoolParams {
         register_timeout: config.pool.register_timeout,
         no_public_ip_timeout: config.pool.no_public_ip_timeout,
         expects_gateways: config.pool.kind != PoolKind::Replicas,
+        max_vcpus: config.pool.max_vcpus,
     }
 }
 
@@ -85,6 +86,7 @@ pub fn execute(
     report.slot = Some(SlotInfo {
         timeline: active.timeline.clone(),
         start: active.start.format("%H:%M:%S").to_string(),
+        exception: active.exception.clone(),
         idle_min: active.slot.idle_min,
         load_max: active.slot.load_max,
         max_gateways: active.slot.max_gateways,

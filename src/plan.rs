@@ -28,6 +28,33 @@ pub struct PoolParams {
     /// Whether an instance without any registered gateway is cleaned up after
     /// `register_timeout` (false for pools without gateways).
     pub expects_gateways: bool,
+    /// Budget cap: total vCPUs of the pool's instances (running + building).
+    pub max_vcpus: Option<u32>,
+}
+
+/// Keeps the creations that fit under `max_vcpus` given the vCPUs the pool's
+/// live instances already have; returns the vCPUs held back.
+fn within_budget<'a>(
+    creates: &mut Vec<PlannedCreate>,
+    instances: impl Iterator<Item = &'a Instance>,
+    max_vcpus: Option<u32>,
+) -> u32 {
+    let Some(max) = max_vcpus else { return 0 };
+    let mut used: u64 = instances
+        .filter(|i| i.state != InstanceState::Error)
+        .map(|i| u64::from(i.vcpus))
+        .sum();
+    let mut held = 0;
+    creates.retain(|c| {
+        if used + u64::from(c.vcpus) <= u64::from(max) {
+            used += u64::from(c.vcpus);
+            true
+        } else {
+            held += c.vcpus;
+            false
+        }
+    });
+    held
 }
 
 /// Everything observed, as input to the decision.
@@ -433,8 +460,16 @@ pub fn decide(
         let vcpus = u32::try_from(delta)
             .unwrap_or(u32::MAX)
             .saturating_mul(params.cpu_per_gateway);
-        let creates = pack(vcpus, params.cpu_per_gateway, &params.instance_types);
-        let reason = if creates.is_empty() {
+        let mut creates = pack(vcpus, params.cpu_per_gateway, &params.instance_types);
+        let planned = !creates.is_empty();
+        let live = assessment.instances.iter().map(|v| &v.instance);
+        let held = within_budget(&mut creates, live, params.max_vcpus);
+        let reason = if held > 0 {
+            format!(
+                "{why}: scale up by {delta} gateway(s), but pool.max_vcpus ({}) holds back {held} of {vcpus} vCPUs",
+                params.max_vcpus.unwrap_or(0)
+            )
+        } else if !planned {
             format!(
                 "{why}: {delta} more gateway(s) needed but no instance type has {} vCPUs",
                 params.cpu_per_gateway
@@ -623,14 +658,21 @@ pub fn decide_replicas(
         counts.available, counts.healthy, counts.building, counts.pending
     );
     let (name, vcpus) = instance_type;
-    let creates: Vec<PlannedCreate> = (0..create)
+    let mut creates: Vec<PlannedCreate> = (0..create)
         .map(|_| PlannedCreate {
             instance_type: name.to_string(),
             vcpus,
             gateways: 0,
         })
         .collect();
-    let reason = if short <= 0 {
+    let live = instances.iter().filter(|i| !gone.contains(&i.id));
+    let held = within_budget(&mut creates, live, params.max_vcpus);
+    let reason = if held > 0 {
+        format!(
+            "{why}: {short} short, but pool.max_vcpus ({}) holds back {held} vCPUs",
+            params.max_vcpus.unwrap_or(0)
+        )
+    } else if short <= 0 {
         format!("{why}: enough")
     } else if create == 0 {
         format!("{why}: {short} short but max_replicas ({max_replicas}) is reached")

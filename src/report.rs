@@ -20,6 +20,9 @@ pub struct PoolInfo {
 pub struct SlotInfo {
     pub timeline: String,
     pub start: String,
+    /// The `[schedule.dates]` entry that chose the timeline, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exception: Option<String>,
     pub idle_min: u32,
     pub load_max: f64,
     pub max_gateways: u32,
@@ -212,7 +215,11 @@ impl Report {
             let _ = write!(head, "; target {} ({:+})", d.target, d.delta);
         }
         if let Some(s) = &self.slot {
-            let _ = write!(head, " [slot {} {}]", s.timeline, s.start);
+            let _ = write!(head, " [slot {} {}", s.timeline, s.start);
+            if let Some(date) = &s.exception {
+                let _ = write!(head, ", date {date}");
+            }
+            head.push(']');
         }
         if self.actions.is_empty() && self.errors.is_empty() {
             head.push_str(": no change");

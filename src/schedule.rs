@@ -36,8 +36,34 @@ pub type Timeline = Vec<(NaiveTime, Slot)>;
 pub struct Schedule {
     /// Timezone the slot times are written in.
     pub timezone: Tz,
-    /// `"default"` and/or weekday names (`"monday"` ...) to timelines.
+    /// `"default"`, weekday names (`"monday"` ...) and names used by date
+    /// exceptions, to timelines.
     pub timelines: BTreeMap<String, Timeline>,
+    /// Date exceptions (`[schedule.dates]`), not overlapping.
+    pub dates: Vec<DateRule>,
+}
+
+/// A date exception: these local dates follow another timeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DateRule {
+    /// First date, inclusive.
+    pub from: NaiveDate,
+    /// Last date, inclusive.
+    pub to: NaiveDate,
+    /// The timeline to follow: a weekday name (that weekday's timeline, else
+    /// `default`), `default`, or a named timeline.
+    pub timeline: String,
+}
+
+impl DateRule {
+    /// `2026-12-25` or `2026-12-24..2026-12-26`.
+    pub fn describe(&self) -> String {
+        if self.from == self.to {
+            self.from.to_string()
+        } else {
+            format!("{}..{}", self.from, self.to)
+        }
+    }
 }
 
 /// The slot in force at an instant, and where it came from.
@@ -47,6 +73,8 @@ pub struct ActiveSlot {
     pub timeline: String,
     /// Local start time of the slot.
     pub start: NaiveTime,
+    /// The date exception that chose the timeline, if any.
+    pub exception: Option<String>,
     /// The thresholds.
     pub slot: Slot,
 }
@@ -67,15 +95,17 @@ fn weekday_name(day: Weekday) -> &'static str {
 }
 
 impl Schedule {
-    /// The timeline that governs a local date: its weekday's, else `default`.
-    fn timeline_for(&self, date: NaiveDate) -> Option<(&str, &Timeline)> {
-        let weekday = weekday_name(date.weekday());
-        if let Some((name, timeline)) = self.timelines.get_key_value(weekday) {
-            return Some((name.as_str(), timeline));
+    /// The timeline that governs a local date: a date exception's, else its
+    /// weekday's, else `default`; with the exception that applied.
+    fn timeline_for(&self, date: NaiveDate) -> Option<(&str, &Timeline, Option<&DateRule>)> {
+        let rule = self.dates.iter().find(|r| r.from <= date && date <= r.to);
+        let wanted = rule.map_or(weekday_name(date.weekday()), |r| r.timeline.as_str());
+        if let Some((name, timeline)) = self.timelines.get_key_value(wanted) {
+            return Some((name.as_str(), timeline, rule));
         }
         self.timelines
             .get_key_value("default")
-            .map(|(name, timeline)| (name.as_str(), timeline))
+            .map(|(name, timeline)| (name.as_str(), timeline, rule))
     }
 
     /// Whether every day of the week has a timeline (validation uses this).
@@ -90,18 +120,18 @@ impl Schedule {
         let local = at.with_timezone(&self.timezone);
         let date = local.date_naive();
         let time = local.time();
-        let (name, timeline) = self.timeline_for(date)?;
+        let (name, timeline, rule) = self.timeline_for(date)?;
         if let Some((start, slot)) = timeline.iter().rev().find(|(start, _)| *start <= time) {
-            return Some(active(name, *start, slot));
+            return Some(active(name, *start, slot, rule));
         }
         // Before the first slot of the day: the last slot of the most recent
         // earlier day applies (the original crashed here).
         let mut day = date;
         for _ in 0..7 {
             day = day.pred_opt()?;
-            let (name, timeline) = self.timeline_for(day)?;
+            let (name, timeline, rule) = self.timeline_for(day)?;
             if let Some((start, slot)) = timeline.last() {
-                return Some(active(name, *start, slot));
+                return Some(active(name, *start, slot, rule));
             }
         }
         None
@@ -123,10 +153,11 @@ impl Schedule {
     }
 }
 
-fn active(name: &str, start: NaiveTime, slot: &Slot) -> ActiveSlot {
+fn active(name: &str, start: NaiveTime, slot: &Slot, rule: Option<&DateRule>) -> ActiveSlot {
     ActiveSlot {
         timeline: name.to_string(),
         start,
+        exception: rule.map(DateRule::describe),
         slot: slot.clone(),
     }
 }
@@ -160,6 +191,7 @@ mod tests {
         Schedule {
             timezone: chrono_tz::Europe::Paris,
             timelines,
+            dates: Vec::new(),
         }
     }
 
@@ -202,6 +234,7 @@ mod tests {
         let s = Schedule {
             timezone: chrono_tz::UTC,
             timelines,
+            dates: Vec::new(),
         };
         let a = s.slot_at(utc("2026-11-23T03:00:00Z")).unwrap();
         assert_eq!((a.start, a.slot.idle_min), (t(8, 0), 5));
@@ -218,5 +251,45 @@ mod tests {
         // A wall-clock time inside the gap moves forward to 03:00 CEST.
         let at = paris().today_at(utc("2026-03-29T12:00:00Z"), t(2, 30));
         assert_eq!(at, utc("2026-03-29T01:00:00Z"));
+    }
+
+    #[test]
+    fn date_exceptions_choose_the_timeline() {
+        let mut s = paris();
+        s.timelines
+            .insert("holiday".to_string(), vec![(t(0, 0), slot(0))]);
+        let date = |d: &str| NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap();
+        s.dates = vec![
+            DateRule {
+                from: date("2026-12-25"),
+                to: date("2026-12-25"),
+                timeline: "holiday".into(),
+            },
+            DateRule {
+                from: date("2026-12-28"),
+                to: date("2026-12-31"),
+                timeline: "saturday".into(),
+            },
+        ];
+        // Christmas (a Friday) follows the holiday timeline.
+        let a = s.slot_at(utc("2026-12-25T10:00:00Z")).unwrap();
+        assert_eq!((a.timeline.as_str(), a.slot.idle_min), ("holiday", 0));
+        assert_eq!(a.exception.as_deref(), Some("2026-12-25"));
+        // The day after, 08:00 local: saturday's first slot (09:00) is not
+        // reached, so the holiday's last slot carries over.
+        let a = s.slot_at(utc("2026-12-26T07:00:00Z")).unwrap();
+        assert_eq!(
+            (a.timeline.as_str(), a.exception.as_deref()),
+            ("holiday", Some("2026-12-25"))
+        );
+        // A range mapped to a weekday follows that weekday's timeline.
+        let a = s.slot_at(utc("2026-12-29T12:00:00Z")).unwrap();
+        assert_eq!(
+            (a.timeline.as_str(), a.exception.as_deref()),
+            ("saturday", Some("2026-12-28..2026-12-31"))
+        );
+        // Outside the exceptions nothing changes.
+        let a = s.slot_at(utc("2027-01-04T12:00:00Z")).unwrap();
+        assert_eq!((a.timeline.as_str(), a.exception), ("default", None));
     }
 }

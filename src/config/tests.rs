@@ -147,3 +147,43 @@ fn off_disables_the_public_ip_check_and_default_provider_is_local() {
     let err = parse_text(&without_provider).unwrap_err();
     assert!(err.contains("instance_types"), "{err}");
 }
+
+#[test]
+fn date_exceptions_and_named_timelines() {
+    let text = GOOD.replace(
+        "[schedule.saturday]",
+        "[schedule.dates]\n\"2026-12-25\" = \"holiday\"\n\"2026-12-28..2026-12-31\" = \"sunday\"\n\n[schedule.holiday]\n\"00:00\" = { idle_min = 0, load_max = 1.0, max_gateways = 2 }\n\n[schedule.saturday]",
+    );
+    let c = parse_text(&text).unwrap();
+    assert_eq!(c.schedule.dates.len(), 2);
+    assert!(c.schedule.timelines.contains_key("holiday"));
+    let typo = GOOD.replace("[schedule.saturday]", "[schedule.saturdy]");
+    let err = parse_text(&typo).unwrap_err();
+    assert!(
+        err.contains("schedule.saturdy") && err.contains("not a weekday"),
+        "{err}"
+    );
+    let undefined = GOOD.replace(
+        "[schedule.saturday]",
+        "[schedule.dates]\n\"2026-12-25\" = \"holiday\"\n\n[schedule.saturday]",
+    );
+    let err = parse_text(&undefined).unwrap_err();
+    assert!(
+        err.contains("holiday") && err.contains("not defined"),
+        "{err}"
+    );
+    let overlap = GOOD.replace(
+        "[schedule.saturday]",
+        "[schedule.dates]\n\"2026-12-20..2026-12-26\" = \"sunday\"\n\"2026-12-25\" = \"sunday\"\n\n[schedule.saturday]",
+    );
+    assert!(parse_text(&overlap).unwrap_err().contains("overlaps"));
+    let bad = GOOD.replace(
+        "[schedule.saturday]",
+        "[schedule.dates]\n\"2026-13-01\" = \"sunday\"\n\n[schedule.saturday]",
+    );
+    let err = parse_text(&bad).unwrap_err();
+    assert!(
+        err.contains("invalid date") && err.contains("line "),
+        "{err}"
+    );
+}

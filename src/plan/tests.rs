@@ -24,6 +24,7 @@ fn params() -> PoolParams {
         register_timeout: Duration::from_secs(600),
         no_public_ip_timeout: Some(Duration::from_secs(600)),
         expects_gateways: true,
+        max_vcpus: None,
     }
 }
 
@@ -468,4 +469,29 @@ fn replica_pool_follows_the_in_depth_example() {
     );
     assert!(d.creates.is_empty());
     assert!(d.reason.contains("max_replicas"), "{}", d.reason);
+}
+
+#[test]
+fn max_vcpus_caps_running_plus_building() {
+    // 30 busy on 32 c4 instances (128 vCPUs): 8 more gateways wanted (32 vCPUs).
+    let obs = pool(30, 2);
+    let mut p = params();
+    p.max_vcpus = Some(144);
+    let a = assess(&obs, &p, now());
+    let d = decide(&a, &obs, &day_slot(), &p, None);
+    assert_eq!(d.delta, 8);
+    assert_eq!(
+        d.creates.iter().map(|c| c.vcpus).sum::<u32>(),
+        16,
+        "only 16 vCPUs fit under 144"
+    );
+    assert!(
+        d.reason
+            .contains("max_vcpus (144) holds back 16 of 32 vCPUs"),
+        "{}",
+        d.reason
+    );
+    p.max_vcpus = Some(128);
+    let d = decide(&a, &obs, &day_slot(), &p, None);
+    assert!(d.creates.is_empty());
 }
