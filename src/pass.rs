@@ -10,10 +10,15 @@ use crate::plan::{self, Assessment, Observation, PoolParams, Removal};
 use crate::pool::{DrainOutcome, Gateway, GatewaySource};
 use crate::provider::{CreateRequest, Instance, Provider, instance_name};
 use crate::report::{
-    Action, ActionKind, ActionStatus, DecisionInfo, Observed, PoolInfo, Report, SlotInfo,
+    Action, ActionKind, ActionStatus, DecisionInfo, Observed, PoolInfo, Report, SlotInfo, Timings,
 };
 use chrono::{DateTime, SecondsFormat, Utc};
 use std::collections::HashSet;
+use std::time::Instant;
+
+fn ms_since(start: Instant) -> f64 {
+    (start.elapsed().as_secs_f64() * 1e6).round() / 1e3
+}
 
 /// Which steps a pass runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +55,7 @@ pub fn params(config: &Config) -> PoolParams {
         register_timeout: config.pool.register_timeout,
         no_public_ip_timeout: config.pool.no_public_ip_timeout,
         expects_gateways: config.pool.kind != PoolKind::Replicas,
+        drain_timeout: config.pool.drain_timeout,
     }
 }
 
@@ -84,6 +90,8 @@ pub fn execute(
     });
 
     // Observe everything first; any failure stops the pass here.
+    let started = Instant::now();
+    let mut timings = Timings::default();
     let instances = match provider.list() {
         Ok(instances) => instances,
         Err(e) => {
@@ -91,6 +99,8 @@ pub fn execute(
             return finish(report, Exit::Unavailable);
         }
     };
+    timings.provider_ms = ms_since(started);
+    let observing = Instant::now();
     let gateways = match source.observe() {
         Ok(g) => g,
         Err(e) => {
@@ -98,13 +108,16 @@ pub fn execute(
             return finish(report, Exit::Unavailable);
         }
     };
+    timings.gateways_ms = ms_since(observing);
     report.errors.extend(gateways.errors.iter().cloned());
     let observation = Observation {
         instances,
         gateways: gateways.gateways,
         tainted_hosts: gateways.tainted_hosts.into_iter().collect(),
         termination_requested: HashSet::new(),
+        draining_since: gateways.draining_since,
     };
+    let planning = Instant::now();
     let params = params(config);
     let assessment = plan::assess(&observation, &params, options.now);
     report.observed = Some(Observed {
@@ -115,6 +128,7 @@ pub fn execute(
     // Step 4: clean up.
     let (removals, notes) = plan::cleanup(&assessment, &observation, &params, options.now);
     report.notes.extend(notes);
+    timings.plan_ms = ms_since(planning);
     let mut acting = Acting {
         provider,
         source,
@@ -124,8 +138,25 @@ pub fn execute(
     for removal in &removals {
         acting.remove(&assessment, &observation, removal);
     }
+    // What is left of instances that are gone: the source forgets it.
+    for (host, indices) in plan::stale_gateways(&assessment, &observation, &params) {
+        let stale: Vec<Gateway> = indices
+            .iter()
+            .map(|&g| observation.gateways[g].clone())
+            .collect();
+        if !acting.dry_run
+            && let Err(e) = acting.source.forget(host, &stale)
+        {
+            acting
+                .report
+                .errors
+                .push(format!("forget stale gateways of {host}: {e}"));
+        }
+    }
     if options.steps == Steps::CleanupOnly {
-        let exit = acting.exit();
+        let exit = acting.settle_and_exit();
+        timings.total_ms = ms_since(started);
+        report.timings = Some(timings);
         return finish(report, exit);
     }
 
@@ -164,7 +195,9 @@ pub fn execute(
             acting.destroy(&view.instance, &gateways, "drained");
         }
     }
-    let exit = acting.exit();
+    let exit = acting.settle_and_exit();
+    timings.total_ms = ms_since(started);
+    report.timings = Some(timings);
     finish(report, exit)
 }
 
@@ -200,6 +233,7 @@ fn without(
             .collect(),
         tainted_hosts: observation.tainted_hosts.clone(),
         termination_requested: observation.termination_requested.clone(),
+        draining_since: observation.draining_since.clone(),
     }
 }
 
@@ -231,6 +265,22 @@ impl Acting<'_> {
         } else {
             ActionStatus::Done
         }
+    }
+
+    /// Provider housekeeping after the actions (OpenStack floating IPs),
+    /// skipped in dry runs; then the exit status of the whole.
+    fn settle_and_exit(&mut self) -> Exit {
+        let mut exit = self.exit();
+        if !self.dry_run {
+            let settled = self.provider.settle();
+            self.report.notes.extend(settled.notes);
+            if !settled.errors.is_empty() {
+                let errors = settled.errors.into_iter().map(|e| format!("provider: {e}"));
+                self.report.errors.extend(errors);
+                exit = Exit::Partial;
+            }
+        }
+        exit
     }
 
     fn exit(&self) -> Exit {

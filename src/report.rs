@@ -130,7 +130,26 @@ pub struct Report {
     pub notes: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<CheckLine>,
+    /// `simulate`: the figures of SPEC §7, as top-level fields.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub simulation: Option<crate::simulate::Outcome>,
+    /// How long the phases of the pass took.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timings: Option<Timings>,
     pub exit_code: u8,
+}
+
+/// Milliseconds spent in each phase of a pass (`timings` of the report).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Timings {
+    /// Listing the provider's instances.
+    pub provider_ms: f64,
+    /// Observing the gateways (database, Redis, probes).
+    pub gateways_ms: f64,
+    /// Deciding (pure planner).
+    pub plan_ms: f64,
+    /// The whole pass.
+    pub total_ms: f64,
 }
 
 impl Report {
@@ -148,6 +167,8 @@ impl Report {
             errors: Vec::new(),
             notes: Vec::new(),
             checks: Vec::new(),
+            simulation: None,
+            timings: None,
             exit_code: 0,
         }
     }
@@ -166,6 +187,11 @@ impl Report {
     /// line per action, then errors and notes.
     pub fn to_text(&self) -> String {
         let mut out = String::new();
+        if let Some(simulation) = &self.simulation {
+            let pool = self.pool.as_ref().map_or("scaler", |p| p.name.as_str());
+            let _ = write!(out, "{pool} simulate: {}", simulation.to_text());
+            return out;
+        }
         if !self.checks.is_empty() {
             for check in &self.checks {
                 let _ = writeln!(
