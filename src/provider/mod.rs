@@ -3,6 +3,7 @@
 //! works on [`Instance`] values and never sees a provider's own JSON.
 
 pub mod local;
+pub mod user_data;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
