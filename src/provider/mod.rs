@@ -2,7 +2,10 @@
 //! pool's instances. Each backend implements [`Provider`]; everything above it
 //! works on [`Instance`] values and never sees a provider's own JSON.
 
+pub mod command;
+pub mod ec2;
 pub mod local;
+pub mod sigv4;
 pub mod user_data;
 
 use chrono::{DateTime, Utc};
