@@ -596,6 +596,7 @@ fn transport_error(e: ureq::Error, config: &Ec2Config) -> String {
         ureq::Error::ConnectionFailed => "connection failed".to_string(),
         ureq::Error::HostNotFound => "host not found".to_string(),
         ureq::Error::BodyExceedsLimit(n) => format!("answer larger than {n} bytes"),
+        ureq::Error::Io(e) => e.to_string(),
         other => other.to_string(),
     }
 }
