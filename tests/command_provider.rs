@@ -71,7 +71,11 @@ fn cloud_state(ws: &Workspace) -> serde_json::Value {
 fn the_sample_cloud_creates_lists_and_destroys_through_whole_passes() {
     let ws = Workspace::new();
     let db = Kamailio::new("cmdpass");
-    std::fs::write(ws.path("init.sh"), "#!/bin/sh\nrole={{role}} name={{instance_name}}\n").unwrap();
+    std::fs::write(
+        ws.path("init.sh"),
+        "#!/bin/sh\nrole={{role}} name={{instance_name}}\n",
+    )
+    .unwrap();
     let config = config(&ws, &db, "cmdpass", &sample_commands(), 3);
     let env = [("COMMAND_CLOUD_BOOT_DELAY", "0")];
 
@@ -92,7 +96,10 @@ fn the_sample_cloud_creates_lists_and_destroys_through_whole_passes() {
     let stored = state["instances"].as_array().unwrap();
     assert_eq!(stored.len(), 2);
     assert!(stored[0]["name"].as_str().unwrap().starts_with("cmdpass-"));
-    assert_eq!(stored[0]["pool"], "cmdpass", "SCALER_POOL reached the script");
+    assert_eq!(
+        stored[0]["pool"], "cmdpass",
+        "SCALER_POOL reached the script"
+    );
 
     // Listed next time: active, not yet registered, so pending; no new creation.
     let run = scaler_with_env(&["-c", &config, "--format", "json", "run"], &env).expect(0);
@@ -124,7 +131,11 @@ fn the_sample_cloud_creates_lists_and_destroys_through_whole_passes() {
 fn a_failing_create_is_reported_with_its_stderr_and_exit_3() {
     let ws = Workspace::new();
     let db = Kamailio::new("cmdfail");
-    std::fs::write(ws.path("init.sh"), "#!/bin/sh\nrole={{role}} name={{instance_name}}\n").unwrap();
+    std::fs::write(
+        ws.path("init.sh"),
+        "#!/bin/sh\nrole={{role}} name={{instance_name}}\n",
+    )
+    .unwrap();
     let request_file = ws.path("create-input.json");
     let commands = format!(
         "list = {}\ncreate = {}\ndestroy = {}",
@@ -138,7 +149,10 @@ fn a_failing_create_is_reported_with_its_stderr_and_exit_3() {
         run.actions(),
         [("create".into(), "failed".into(), "scale_up".into())]
     );
-    let error = run.json()["actions"][0]["error"].as_str().unwrap().to_string();
+    let error = run.json()["actions"][0]["error"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(
         error.contains("create") && error.contains("exited with status 4: quota exceeded"),
         "{error}"
@@ -151,7 +165,10 @@ fn a_failing_create_is_reported_with_its_stderr_and_exit_3() {
     assert_eq!(input["pool"], "cmdfail");
     assert_eq!(input["instance_type"], "small");
     assert_eq!(input["vcpus"], 4);
-    assert_eq!(input["user_data"], format!("#!/bin/sh\nrole=sip name={name}\n"));
+    assert_eq!(
+        input["user_data"],
+        format!("#!/bin/sh\nrole=sip name={name}\n")
+    );
 }
 
 #[test]
@@ -162,7 +179,10 @@ fn a_list_that_hangs_or_prints_bad_json_stops_the_pass_with_exit_69() {
     for (mode, expected) in [
         ("slow", "did not finish within 3s and was killed"),
         ("badjson", "list printed invalid JSON"),
-        ("nonsense", "exited with status 64: faulty.sh: unknown mode nonsense"),
+        (
+            "nonsense",
+            "exited with status 64: faulty.sh: unknown mode nonsense",
+        ),
     ] {
         let commands = format!(
             "list = {}\ncreate = [\"false\"]\ndestroy = [\"false\"]",
@@ -189,7 +209,8 @@ fn a_missing_template_variable_is_a_configuration_error() {
     let config = config(&ws, &db, "cmdvars", &sample_commands(), 1);
     let run = scaler(&["-c", &config, "check", "--offline"]).expect(78);
     assert!(
-        run.stderr.contains("line 2: variable {{region}} is not defined"),
+        run.stderr
+            .contains("line 2: variable {{region}} is not defined"),
         "{}",
         run.stderr
     );

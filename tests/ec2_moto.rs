@@ -48,7 +48,14 @@ impl Moto {
             .expect("a free loopback port")
             .port();
         let child = Command::new("python3")
-            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+            .args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
             .env("MOTO_ENABLE_AMI_VALIDATION", "true")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -57,7 +64,10 @@ impl Moto {
         let moto = Moto { child, port };
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            if moto.raw("DescribeRegions", &[]).contains("DescribeRegionsResponse") {
+            if moto
+                .raw("DescribeRegions", &[])
+                .contains("DescribeRegionsResponse")
+            {
                 return moto;
             }
             assert!(
@@ -137,7 +147,9 @@ fn provider(pool: &str, endpoint: &str, extra: &str, dir: &Path) -> Ec2Provider 
             &format!("secret_access_key = \"{FAKE_SECRET}\""),
         );
     let mut config: Ec2Config = toml::from_str(&text).expect("a valid [provider] section");
-    config.prepare(dir, pool).expect("a valid ec2 configuration");
+    config
+        .prepare(dir, pool)
+        .expect("a valid ec2 configuration");
     Ec2Provider::new(pool, config).expect("the provider builds")
 }
 
@@ -189,7 +201,10 @@ fn lists_creates_with_tags_and_user_data_then_terminates() {
     // The tags and the user data as moto stored them.
     let tags = moto.raw(
         "DescribeTags",
-        &[("Filter.1.Name", "resource-id"), ("Filter.1.Value.1", &a.id)],
+        &[
+            ("Filter.1.Name", "resource-id"),
+            ("Filter.1.Value.1", &a.id),
+        ],
     );
     for expected in [
         "<key>scaler-pool</key>",
@@ -232,7 +247,11 @@ fn listing_follows_next_token_over_several_pages() {
     let mut gw = provider("pages", &moto.url(), "page_size = 5\n", dir.path());
     let mut created = Vec::new();
     for n in 0..12 {
-        created.push(gw.create(&request(&format!("pages-20260101000000-{n}"))).unwrap().id);
+        created.push(
+            gw.create(&request(&format!("pages-20260101000000-{n}")))
+                .unwrap()
+                .id,
+        );
     }
     // moto pages by reservation (one per RunInstances): 5 + 5 + 2.
     let first_page = moto.raw("DescribeInstances", &[("MaxResults", "5")]);
@@ -299,7 +318,10 @@ path = "pass.lock"
         assert!(tags.contains("<value>ec2pass-"), "{tags}");
     }
     for output in [&run.stdout, &run.stderr] {
-        assert!(!output.contains(FAKE_SECRET), "the secret leaked:\n{output}");
+        assert!(
+            !output.contains(FAKE_SECRET),
+            "the secret leaked:\n{output}"
+        );
     }
 
     // The next pass counts them (active, not yet registered) and does nothing.
@@ -399,15 +421,29 @@ image_id = "{IMAGE}"
         ("AWS_REGION", "us-east-1"),
     ];
     let run = scaler_with_env(&["-c", &config, "-vvv", "check"], &env).expect(0);
-    assert!(run.stdout.contains("0 instance(s) of pool ec2env"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("0 instance(s) of pool ec2env"),
+        "{}",
+        run.stdout
+    );
     for output in [&run.stdout, &run.stderr] {
-        assert!(!output.contains(FAKE_SECRET), "the secret leaked:\n{output}");
-        assert!(!output.contains("scaler-test-session-token"), "the token leaked:\n{output}");
+        assert!(
+            !output.contains(FAKE_SECRET),
+            "the secret leaked:\n{output}"
+        );
+        assert!(
+            !output.contains("scaler-test-session-token"),
+            "the token leaked:\n{output}"
+        );
     }
     // Without any credentials the configuration is refused (exit 78), naming what to set.
     let run = scaler_with_env(
         &["-c", &config, "run"],
-        &[("AWS_REGION", "us-east-1"), ("AWS_ACCESS_KEY_ID", ""), ("AWS_SECRET_ACCESS_KEY", "")],
+        &[
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", ""),
+            ("AWS_SECRET_ACCESS_KEY", ""),
+        ],
     )
     .expect(78);
     assert!(run.stderr.contains("AWS_ACCESS_KEY_ID"), "{}", run.stderr);
@@ -472,8 +508,16 @@ fn a_listing_whose_second_page_fails_is_an_error_not_a_partial_list() {
         "EC2 DescribeInstances: Unavailable: try later (HTTP 503)"
     );
     let bodies = server.join().unwrap();
-    assert!(bodies[0].contains("Filter.1.Name=tag%3Ascaler-pool&Filter.1.Value.1=gw"), "{}", bodies[0]);
-    assert!(bodies[0].contains("Filter.2.Name=instance-state-name"), "{}", bodies[0]);
+    assert!(
+        bodies[0].contains("Filter.1.Name=tag%3Ascaler-pool&Filter.1.Value.1=gw"),
+        "{}",
+        bodies[0]
+    );
+    assert!(
+        bodies[0].contains("Filter.2.Name=instance-state-name"),
+        "{}",
+        bodies[0]
+    );
     assert!(bodies[1].ends_with("NextToken=t-2"), "{}", bodies[1]);
 
     // Nothing listening: a clear transport error, within the connect timeout.
