@@ -7,6 +7,7 @@ use crate::duration::HumanDuration;
 use crate::error::Error;
 use crate::pool::sip::SipConfig;
 use crate::provider::local::LocalConfig;
+use crate::provider::openstack::OpenStackConfig;
 use crate::schedule::{Schedule, Slot, Timeline, WEEKDAYS};
 use chrono::NaiveTime;
 use chrono_tz::Tz;
@@ -224,6 +225,19 @@ struct RawDoc<P> {
 pub enum ProviderConfig {
     /// The state-file cloud.
     Local(LocalConfig),
+    /// An OpenStack cloud (Keystone v3, Nova, Neutron).
+    OpenStack(Box<OpenStackConfig>),
+}
+
+impl ProviderConfig {
+    /// Instance types whose vCPUs the provider reads at run time
+    /// (OpenStack `flavors`); empty for the others.
+    pub fn runtime_instance_types(&self) -> &[String] {
+        match self {
+            ProviderConfig::OpenStack(openstack) => &openstack.flavors,
+            _ => &[],
+        }
+    }
 }
 
 /// Validated `[pool]`.
@@ -284,30 +298,50 @@ fn line_of(text: &str, offset: usize) -> usize {
 pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
     let kind: KindOnly = toml::from_str(text).map_err(|e| toml_error(path, e))?;
     let base = path.parent().unwrap_or(Path::new("."));
-    let (raw_pool, raw_schedule, sip, lock, provider) =
-        match kind.provider.kind.as_deref().unwrap_or("local") {
-            "local" => {
-                let d: RawDoc<LocalConfig> = doc(text, path)?;
-                let mut local = d.provider.unwrap_or_else(|| {
-                    toml::from_str("kind = \"local\"")
-                        .expect("the default local provider section is valid")
-                });
-                local.state_file = base.join(&local.state_file);
-                (
-                    d.pool,
-                    d.schedule,
-                    d.sip,
-                    d.lock,
-                    ProviderConfig::Local(local),
-                )
-            }
-            other => {
-                return Err(Error::Config(format!(
-                    "{}: provider.kind: unknown provider {other:?} (expected \"local\")",
-                    path.display()
-                )));
-            }
-        };
+    let (raw_pool, raw_schedule, sip, lock, provider) = match kind
+        .provider
+        .kind
+        .as_deref()
+        .unwrap_or("local")
+    {
+        "local" => {
+            let d: RawDoc<LocalConfig> = doc(text, path)?;
+            let mut local = d.provider.unwrap_or_else(|| {
+                toml::from_str("kind = \"local\"")
+                    .expect("the default local provider section is valid")
+            });
+            local.state_file = base.join(&local.state_file);
+            (
+                d.pool,
+                d.schedule,
+                d.sip,
+                d.lock,
+                ProviderConfig::Local(local),
+            )
+        }
+        "openstack" => {
+            let d: RawDoc<OpenStackConfig> = doc(text, path)?;
+            let mut openstack = d.provider.ok_or_else(|| {
+                Error::Config(format!("{}: missing section [provider]", path.display()))
+            })?;
+            openstack
+                .prepare(base, &d.pool.name.0)
+                .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+            (
+                d.pool,
+                d.schedule,
+                d.sip,
+                d.lock,
+                ProviderConfig::OpenStack(Box::new(openstack)),
+            )
+        }
+        other => {
+            return Err(Error::Config(format!(
+                "{}: provider.kind: unknown provider {other:?} (expected \"local\" or \"openstack\")",
+                path.display()
+            )));
+        }
+    };
     let fail = |msg: String| Error::Config(format!("{}: {msg}", path.display()));
 
     let pool = PoolConfig {
@@ -345,22 +379,16 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
 
     let instance_types = match &provider {
         ProviderConfig::Local(local) => local.instance_types.clone(),
+        ProviderConfig::OpenStack(openstack) => openstack.instance_types.clone(),
     };
-    if instance_types.is_empty() {
-        return Err(fail(
-            "provider.instance_types must name at least one instance type".into(),
-        ));
-    }
     if let Some((name, _)) = instance_types.iter().find(|(_, v)| **v == 0) {
         return Err(fail(format!(
             "provider.instance_types.{name}: vCPUs must be greater than 0"
         )));
     }
-    if instance_types.values().all(|v| *v < pool.cpu_per_gateway) {
-        return Err(fail(format!(
-            "provider.instance_types: no type has the {} vCPUs of pool.cpu_per_gateway",
-            pool.cpu_per_gateway
-        )));
+    // Types read at run time (OpenStack flavors) are checked once known.
+    if provider.runtime_instance_types().is_empty() {
+        check_instance_types(&instance_types, pool.cpu_per_gateway).map_err(fail)?;
     }
 
     let lock_path = match lock.path {
@@ -377,6 +405,23 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
         instance_types,
         lock_path,
     })
+}
+
+/// Checks the instance types the planner will pack over: at least one, and
+/// one with the vCPUs of a gateway.
+pub fn check_instance_types(
+    types: &BTreeMap<String, u32>,
+    cpu_per_gateway: u32,
+) -> Result<(), String> {
+    if types.is_empty() {
+        return Err("provider.instance_types must name at least one instance type".into());
+    }
+    if types.values().all(|v| *v < cpu_per_gateway) {
+        return Err(format!(
+            "provider.instance_types: no type has the {cpu_per_gateway} vCPUs of pool.cpu_per_gateway"
+        ));
+    }
+    Ok(())
 }
 
 fn default_lock_dir() -> PathBuf {

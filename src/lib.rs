@@ -111,14 +111,44 @@ fn command_name(command: &Command) -> &'static str {
     }
 }
 
-/// Builds the configured provider.
-pub fn provider_for(config: &Config) -> Box<dyn Provider> {
-    match &config.provider {
+/// Builds the configured provider (resolving its credentials).
+pub fn provider_for(config: &Config) -> Result<Box<dyn Provider>, Error> {
+    Ok(match &config.provider {
         ProviderConfig::Local(local) => Box::new(provider::local::LocalProvider::new(
             &config.pool.name,
             local.clone(),
         )),
+        ProviderConfig::OpenStack(openstack) => Box::new(
+            provider::openstack::OpenStackProvider::new(&config.pool.name, (**openstack).clone())
+                .map_err(|e| Error::Config(format!("{}: {e}", config.path.display())))?,
+        ),
+    })
+}
+
+/// Adds the instance types whose vCPUs the provider reads at run time
+/// (OpenStack `flavors`) to the configured ones, and checks the result.
+pub fn add_provider_instance_types(
+    config: &mut Config,
+    provider: &mut dyn Provider,
+) -> Result<(), Error> {
+    let wanted = config.provider.runtime_instance_types().to_vec();
+    if wanted.is_empty() {
+        return Ok(());
     }
+    let found = provider
+        .provider_instance_types()
+        .map_err(|e| Error::Unavailable(format!("provider: {e}")))?;
+    if let Some(missing) = wanted.iter().find(|name| !found.contains_key(*name)) {
+        return Err(Error::Config(format!(
+            "{}: provider.flavors: the provider has no flavor named {missing:?}",
+            config.path.display()
+        )));
+    }
+    for (name, vcpus) in found {
+        config.instance_types.entry(name).or_insert(vcpus);
+    }
+    config::check_instance_types(&config.instance_types, config.pool.cpu_per_gateway)
+        .map_err(|e| Error::Config(format!("{}: {e}", config.path.display())))
 }
 
 /// Builds the configured gateway source (resolving its secrets).
@@ -141,7 +171,7 @@ pub fn source_for(config: &Config) -> Result<Box<dyn GatewaySource>, Error> {
 }
 
 fn dispatch(cli: &Cli) -> Result<Report, Error> {
-    let config = config::load(&cli.config)?;
+    let mut config = config::load(&cli.config)?;
     let now = chrono::Utc::now();
     let (steps, dry_run, at, busy, detailed) = match &cli.command {
         Command::Check(args) => return Ok(check(&config, args.offline)),
@@ -165,7 +195,10 @@ fn dispatch(cli: &Cli) -> Result<Report, Error> {
     } else {
         Some(lock::acquire(&config.lock_path)?)
     };
-    let mut provider = provider_for(&config);
+    let mut provider = provider_for(&config)?;
+    if steps == Steps::Full {
+        add_provider_instance_types(&mut config, provider.as_mut())?;
+    }
     let mut source = source_for(&config)?;
     let options = PassOptions {
         command: command_name(&cli.command),
@@ -225,9 +258,24 @@ fn check(config: &Config, offline: bool) -> Report {
             .checks
             .push(line(config.pool.kind.as_str(), database));
         let provider = provider_for(config)
-            .list()
-            .map(|list| format!("{} instance(s) of pool {}", list.len(), config.pool.name))
-            .map_err(|e| e.message);
+            .map_err(|e| e.to_string())
+            .and_then(|mut provider| {
+                let list = provider.list().map_err(|e| e.message)?;
+                let mut detail = format!("{} instance(s) of pool {}", list.len(), config.pool.name);
+                let wanted = config.provider.runtime_instance_types();
+                if !wanted.is_empty() {
+                    let types = provider.provider_instance_types().map_err(|e| e.message)?;
+                    if let Some(missing) = wanted.iter().find(|n| !types.contains_key(*n)) {
+                        return Err(format!("no flavor named {missing:?}"));
+                    }
+                    let types: Vec<String> = types
+                        .iter()
+                        .map(|(n, v)| format!("{n} = {v} vCPUs"))
+                        .collect();
+                    detail.push_str(&format!("; flavors: {}", types.join(", ")));
+                }
+                Ok(detail)
+            });
         report.checks.push(line("provider", provider));
     }
     let failed = report.checks.iter().any(|c| !c.ok);
