@@ -6,6 +6,8 @@
 use crate::duration::HumanDuration;
 use crate::error::Error;
 use crate::pool::sip::SipConfig;
+use crate::provider::command::CommandConfig;
+use crate::provider::ec2::Ec2Config;
 use crate::provider::local::LocalConfig;
 use crate::provider::openstack::OpenStackConfig;
 use crate::schedule::{Schedule, Slot, Timeline, WEEKDAYS};
@@ -221,12 +223,18 @@ struct RawDoc<P> {
 }
 
 /// The provider and its settings.
+// One value per run: the size of the largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum ProviderConfig {
     /// The state-file cloud.
     Local(LocalConfig),
     /// An OpenStack cloud (Keystone v3, Nova, Neutron).
     OpenStack(Box<OpenStackConfig>),
+    /// The EC2 query API (AWS, Outscale).
+    Ec2(Ec2Config),
+    /// User commands with a JSON contract.
+    Command(CommandConfig),
 }
 
 impl ProviderConfig {
@@ -335,9 +343,29 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
                 ProviderConfig::OpenStack(Box::new(openstack)),
             )
         }
+        "ec2" => {
+            let d: RawDoc<Ec2Config> = doc(text, path)?;
+            let mut ec2 = d.provider.ok_or_else(|| {
+                Error::Config(format!("{}: missing section [provider]", path.display()))
+            })?;
+            ec2.prepare(base, &d.pool.name.0)
+                .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+            (d.pool, d.schedule, d.sip, d.lock, ProviderConfig::Ec2(ec2))
+        }
+        "command" => {
+            let d: RawDoc<CommandConfig> = doc(text, path)?;
+            let mut command = d.provider.ok_or_else(|| {
+                Error::Config(format!("{}: missing section [provider]", path.display()))
+            })?;
+            command
+                .prepare(base, &d.pool.name.0)
+                .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+            let provider = ProviderConfig::Command(command);
+            (d.pool, d.schedule, d.sip, d.lock, provider)
+        }
         other => {
             return Err(Error::Config(format!(
-                "{}: provider.kind: unknown provider {other:?} (expected \"local\" or \"openstack\")",
+                "{}: provider.kind: unknown provider {other:?} (expected \"local\", \"openstack\", \"ec2\" or \"command\")",
                 path.display()
             )));
         }
@@ -380,6 +408,8 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
     let instance_types = match &provider {
         ProviderConfig::Local(local) => local.instance_types.clone(),
         ProviderConfig::OpenStack(openstack) => openstack.instance_types.clone(),
+        ProviderConfig::Ec2(ec2) => ec2.instance_types.clone(),
+        ProviderConfig::Command(command) => command.instance_types.clone(),
     };
     if let Some((name, _)) = instance_types.iter().find(|(_, v)| **v == 0) {
         return Err(fail(format!(

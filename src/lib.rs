@@ -122,6 +122,14 @@ pub fn provider_for(config: &Config) -> Result<Box<dyn Provider>, Error> {
             provider::openstack::OpenStackProvider::new(&config.pool.name, (**openstack).clone())
                 .map_err(|e| Error::Config(format!("{}: {e}", config.path.display())))?,
         ),
+        ProviderConfig::Ec2(ec2) => Box::new(
+            provider::ec2::Ec2Provider::new(&config.pool.name, ec2.clone())
+                .map_err(|e| Error::Config(format!("{}: {e}", config.path.display())))?,
+        ),
+        ProviderConfig::Command(command) => Box::new(provider::command::CommandProvider::new(
+            &config.pool.name,
+            command.clone(),
+        )),
     })
 }
 

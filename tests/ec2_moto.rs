@@ -225,7 +225,11 @@ fn lists_creates_with_tags_and_user_data_then_terminates() {
 
     gw.destroy(&a).unwrap();
     let left: Vec<String> = gw.list().unwrap().into_iter().map(|i| i.id).collect();
-    assert_eq!(left, [b.id.clone()], "terminated instances are not listed");
+    assert_eq!(
+        left,
+        std::slice::from_ref(&b.id),
+        "terminated instances are not listed"
+    );
     // Terminating an instance that no longer exists is an error naming it.
     let err = gw
         .destroy(&scaler::provider::Instance {
@@ -283,7 +287,7 @@ path = "pass.lock"
 
 {provider}"#,
         sip = db.sip_section(),
-        provider = provider_section(&moto.url(), IMAGE, "")
+        provider = provider_section(&moto.url(), IMAGE, "elastic_ip = true\n")
     ));
     let env = [("SCALER_TEST_EC2_SECRET", FAKE_SECRET)];
     let run = scaler_with_env(&["-c", &config, "--format", "json", "-vvv", "run"], &env).expect(0);
@@ -323,6 +327,10 @@ path = "pass.lock"
             "the secret leaked:\n{output}"
         );
     }
+    // moto runs instances at once, so the same pass gave each an Elastic IP.
+    let notes = json["notes"].to_string();
+    assert_eq!(notes.matches("attached to ec2pass-").count(), 2, "{notes}");
+    assert_eq!(pool_addresses(&moto, "ec2pass").len(), 2);
 
     // The next pass counts them (active, not yet registered) and does nothing.
     let run = scaler_with_env(&["-c", &config, "--format", "json", "run"], &env).expect(0);
@@ -339,10 +347,116 @@ path = "pass.lock"
         [("destroy".into(), "done".into(), "error_state".into())]
     );
     assert_eq!(run.json()["actions"][0]["instance"], ids[1].as_str());
+    // Its address was released with it; the other instance keeps its own.
+    let left = pool_addresses(&moto, "ec2pass");
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0].1.as_deref(), Some(ids[0].as_str()));
     let state = moto.raw("DescribeInstances", &[("InstanceId.1", &ids[1])]);
     assert!(
         state.contains("<name>terminated</name>") || state.contains("<name>shutting-down</name>"),
         "{state}"
+    );
+}
+
+/// `(allocation id, associated instance)` of the Elastic IPs tagged with `pool`.
+fn pool_addresses(moto: &Moto, pool: &str) -> Vec<(String, Option<String>)> {
+    let text = moto.raw(
+        "DescribeAddresses",
+        &[
+            ("Filter.1.Name", "tag:scaler-pool"),
+            ("Filter.1.Value.1", pool),
+        ],
+    );
+    let body = &text[text.find("<?xml").expect("an XML answer")..];
+    let doc = roxmltree::Document::parse(body).expect("valid XML");
+    doc.descendants()
+        .filter(|n| n.has_tag_name("allocationId"))
+        .map(|n| {
+            let item = n.parent().unwrap();
+            let instance = item
+                .children()
+                .find(|c| c.has_tag_name("instanceId"))
+                .and_then(|c| c.text())
+                .map(String::from);
+            (n.text().unwrap().to_string(), instance)
+        })
+        .collect()
+}
+
+/// Allocates an address tagged with `pool` by hand (a crashed pass's leftover).
+fn stray_address(moto: &Moto, pool: &str) -> String {
+    let text = moto.raw("AllocateAddress", &[("Domain", "vpc")]);
+    let start = text.find("<allocationId>").unwrap() + "<allocationId>".len();
+    let id = text[start..start + text[start..].find('<').unwrap()].to_string();
+    moto.raw(
+        "CreateTags",
+        &[
+            ("ResourceId.1", &id),
+            ("Tag.1.Key", "scaler-pool"),
+            ("Tag.1.Value", pool),
+        ],
+    );
+    id
+}
+
+#[test]
+fn elastic_ips_are_attached_reused_released_and_go_with_their_instance() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut gw = provider("eip", &moto.url(), "elastic_ip = true\n", dir.path());
+    let mut plain = provider("eip", &moto.url(), "", dir.path());
+    assert_eq!(plain.settle(), Default::default(), "off unless asked");
+
+    let a = gw.create(&request("eip-20260101000000-0")).unwrap();
+    // A pool address left by a crashed pass is used before allocating.
+    let stray = stray_address(&moto, "eip");
+    let settled = gw.settle();
+    assert!(settled.errors.is_empty(), "{settled:?}");
+    assert_eq!(settled.notes.len(), 1, "{settled:?}");
+    assert!(settled.notes[0].contains("attached to eip-20260101000000-0"));
+    assert_eq!(
+        pool_addresses(&moto, "eip"),
+        [(stray.clone(), Some(a.id.clone()))]
+    );
+    let listed = gw.list().unwrap();
+    assert_eq!(listed.len(), 1);
+
+    // A second instance gets a new address.
+    let b = gw.create(&request("eip-20260101000000-1")).unwrap();
+    let settled = gw.settle();
+    assert!(settled.errors.is_empty(), "{settled:?}");
+    assert_eq!(settled.notes.len(), 1, "{settled:?}");
+    assert!(settled.notes[0].contains("attached to eip-20260101000000-1"));
+    let addresses = pool_addresses(&moto, "eip");
+    assert_eq!(addresses.len(), 2);
+    let (b_address, _) = addresses
+        .iter()
+        .find(|(_, owner)| owner.as_deref() == Some(b.id.as_str()))
+        .expect("b has an address")
+        .clone();
+    assert_ne!(b_address, stray);
+
+    // A surplus pool address is released; another pool's is never touched.
+    let surplus = stray_address(&moto, "eip");
+    let theirs = stray_address(&moto, "other");
+    let settled = gw.settle();
+    assert!(settled.errors.is_empty(), "{settled:?}");
+    assert_eq!(settled.notes.len(), 1, "{settled:?}");
+    assert!(
+        settled.notes[0].contains("released (unused)"),
+        "{settled:?}"
+    );
+    let addresses = pool_addresses(&moto, "eip");
+    assert_eq!(addresses.len(), 2);
+    assert!(!addresses.iter().any(|(id, _)| *id == surplus));
+    assert_eq!(pool_addresses(&moto, "other"), [(theirs, None)]);
+    assert_eq!(gw.settle(), Default::default(), "nothing left to do");
+
+    // Destroying an instance releases its address.
+    gw.destroy(&a).unwrap();
+    assert_eq!(
+        pool_addresses(&moto, "eip"),
+        [(b_address, Some(b.id.clone()))]
     );
 }
 

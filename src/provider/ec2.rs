@@ -16,6 +16,15 @@
 //!   template, see [`super::user_data`]), the tags, and the instance name as
 //!   `ClientToken` (a retried request cannot start a second instance).
 //! - **Destruction**: `TerminateInstances`.
+//! - **Elastic IPs** (`elastic_ip = true`, as SIPMediaGW's Outscale code
+//!   did): after each pass ([`Provider::settle`]) every running pool
+//!   instance without one gets an address tagged `scaler-pool = <pool>`: a
+//!   free one of the pool if any, else `AllocateAddress` (then `CreateTags`),
+//!   then `AssociateAddress`; pool addresses left unassociated are released.
+//!   Destruction disassociates and releases the instance's pool addresses
+//!   before terminating it. Association waits for `running` (clouds refuse
+//!   it for a pending instance), so a new instance gets its address at the
+//!   end of the pass that sees it running, usually the next one.
 //! - **Errors**: an `<Errors><Error><Code>…<Message>…` answer becomes a
 //!   [`ProviderError`] naming the action, the code and the message.
 //!
@@ -124,6 +133,9 @@ pub struct Ec2Config {
     /// The query API `Version` parameter.
     #[serde(default = "default_api_version")]
     pub api_version: String,
+    /// Manage an Elastic IP per instance.
+    #[serde(default)]
+    pub elastic_ip: bool,
     /// Instance type name to vCPUs.
     #[serde(default)]
     pub instance_types: BTreeMap<String, u32>,
@@ -539,6 +551,172 @@ impl Ec2Provider {
     }
 }
 
+/// One Elastic IP of the pool, from `DescribeAddresses`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Address {
+    allocation_id: String,
+    public_ip: String,
+    association_id: Option<String>,
+    instance_id: Option<String>,
+}
+
+impl Ec2Provider {
+    /// The pool's Elastic IPs (tagged `scaler-pool = <pool>`), optionally
+    /// only those associated with `instance_id`.
+    fn addresses(&self, instance_id: Option<&str>) -> Result<Vec<Address>, ProviderError> {
+        let mut params = vec![
+            ("Filter.1.Name".to_string(), format!("tag:{POOL_TAG}")),
+            ("Filter.1.Value.1".to_string(), self.pool.clone()),
+        ];
+        if let Some(id) = instance_id {
+            params.push(("Filter.2.Name".to_string(), "instance-id".to_string()));
+            params.push(("Filter.2.Value.1".to_string(), id.to_string()));
+        }
+        let text = self.call("DescribeAddresses", &params)?;
+        let doc = parse("DescribeAddresses", &text)?;
+        let mut addresses = Vec::new();
+        for item in items(doc.root_element(), "addressesSet") {
+            // Checked again here: a cloud that ignores a filter shows no one else's.
+            if tags_of(item).get(POOL_TAG) != Some(&self.pool) {
+                continue;
+            }
+            let Some(allocation_id) = text_of(item, "allocationId") else {
+                return Err(ProviderError::new(
+                    "EC2 DescribeAddresses: an address without allocationId",
+                ));
+            };
+            let address = Address {
+                allocation_id: allocation_id.to_string(),
+                public_ip: text_of(item, "publicIp").unwrap_or("?").to_string(),
+                association_id: text_of(item, "associationId").map(str::to_string),
+                instance_id: text_of(item, "instanceId").map(str::to_string),
+            };
+            if instance_id.is_none_or(|id| address.instance_id.as_deref() == Some(id)) {
+                addresses.push(address);
+            }
+        }
+        Ok(addresses)
+    }
+
+    /// A new pool address: `AllocateAddress`, then the pool tag (released
+    /// again when it cannot be tagged, so it never leaks untracked).
+    fn allocate(&self) -> Result<Address, ProviderError> {
+        let text = self.call(
+            "AllocateAddress",
+            &[("Domain".to_string(), "vpc".to_string())],
+        )?;
+        let doc = parse("AllocateAddress", &text)?;
+        let root = doc.root_element();
+        let allocation_id = text_of(root, "allocationId")
+            .ok_or_else(|| {
+                ProviderError::new("EC2 AllocateAddress: no allocationId in the answer")
+            })?
+            .to_string();
+        let tagged = self.call(
+            "CreateTags",
+            &[
+                ("ResourceId.1".to_string(), allocation_id.clone()),
+                ("Tag.1.Key".to_string(), POOL_TAG.to_string()),
+                ("Tag.1.Value".to_string(), self.pool.clone()),
+            ],
+        );
+        if let Err(e) = tagged {
+            let _ = self.release(&allocation_id);
+            return Err(e);
+        }
+        Ok(Address {
+            allocation_id,
+            public_ip: text_of(root, "publicIp").unwrap_or("?").to_string(),
+            association_id: None,
+            instance_id: None,
+        })
+    }
+
+    fn release(&self, allocation_id: &str) -> Result<(), ProviderError> {
+        self.call(
+            "ReleaseAddress",
+            &[("AllocationId".to_string(), allocation_id.to_string())],
+        )
+        .map(|_| ())
+    }
+
+    /// Disassociates and releases the pool addresses of an instance being destroyed.
+    fn release_addresses_of(&self, instance: &Instance) -> Result<Vec<String>, ProviderError> {
+        let mut released = Vec::new();
+        for address in self.addresses(Some(&instance.id))? {
+            if let Some(association) = &address.association_id {
+                self.call(
+                    "DisassociateAddress",
+                    &[("AssociationId".to_string(), association.clone())],
+                )?;
+            }
+            self.release(&address.allocation_id)?;
+            released.push(address.public_ip);
+        }
+        Ok(released)
+    }
+
+    /// Gives every running pool instance an address and releases the
+    /// unused ones.
+    fn settle_addresses(&mut self, settled: &mut super::Settled) -> Result<(), ProviderError> {
+        let instances = self.list()?;
+        let addresses = self.addresses(None)?;
+        let pool_ids: HashSet<&str> = instances.iter().map(|i| i.id.as_str()).collect();
+        let bound: HashSet<&str> = addresses
+            .iter()
+            .filter_map(|a| a.instance_id.as_deref())
+            .filter(|id| pool_ids.contains(id))
+            .collect();
+        // Only unassociated addresses are free: one associated with an
+        // instance outside the pool is left where it is.
+        let mut free: Vec<Address> = addresses
+            .iter()
+            .filter(|a| a.association_id.is_none() && a.instance_id.is_none())
+            .cloned()
+            .collect();
+        let needy = instances
+            .iter()
+            .filter(|i| i.state == InstanceState::Active && !bound.contains(i.id.as_str()));
+        for instance in needy {
+            let address = match free.pop() {
+                Some(address) => address,
+                None => self.allocate()?,
+            };
+            let associated = self.call(
+                "AssociateAddress",
+                &[
+                    ("AllocationId".to_string(), address.allocation_id.clone()),
+                    ("InstanceId".to_string(), instance.id.clone()),
+                ],
+            );
+            match associated {
+                Ok(_) => settled.notes.push(format!(
+                    "elastic IP {} attached to {} ({})",
+                    address.public_ip, instance.name, instance.id
+                )),
+                Err(e) => {
+                    // Still tagged and free: the next pass uses it.
+                    settled
+                        .errors
+                        .push(format!("elastic IP for {}: {e}", instance.name));
+                }
+            }
+        }
+        for address in free {
+            match self.release(&address.allocation_id) {
+                Ok(()) => settled.notes.push(format!(
+                    "elastic IP {} released (unused)",
+                    address.public_ip
+                )),
+                Err(e) => settled
+                    .errors
+                    .push(format!("elastic IP {}: {e}", address.public_ip)),
+            }
+        }
+        Ok(())
+    }
+}
+
 fn credentials(config: &Ec2Config) -> Result<Credentials, String> {
     let key_source = SecretSource::new(
         config.access_key_id.clone(),
@@ -756,6 +934,18 @@ impl Provider for Ec2Provider {
     }
 
     fn destroy(&mut self, instance: &Instance) -> Result<(), ProviderError> {
+        if self.config.elastic_ip {
+            // Best effort: an address left behind is unassociated once the
+            // instance is gone, and the next settle releases it.
+            match self.release_addresses_of(instance) {
+                Ok(released) => {
+                    for ip in released {
+                        log::info!("released elastic IP {ip} of {}", instance.name);
+                    }
+                }
+                Err(e) => log::warn!("elastic IP of {}: {e}", instance.name),
+            }
+        }
         let text = self.call(
             "TerminateInstances",
             &[("InstanceId.1".to_string(), instance.id.clone())],
@@ -770,6 +960,16 @@ impl Provider for Ec2Provider {
             )));
         }
         Ok(())
+    }
+
+    fn settle(&mut self) -> super::Settled {
+        let mut settled = super::Settled::default();
+        if self.config.elastic_ip
+            && let Err(e) = self.settle_addresses(&mut settled)
+        {
+            settled.errors.push(format!("elastic IPs: {e}"));
+        }
+        settled
     }
 }
 
