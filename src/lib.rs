@@ -16,6 +16,7 @@ pub mod provider;
 pub mod report;
 pub mod schedule;
 pub mod secret;
+pub mod simulate;
 
 use clap::Parser;
 use cli::{At, Cli, Command, Format};
@@ -108,6 +109,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Plan(_) => "plan",
         Command::Cleanup(_) => "cleanup",
         Command::Check(_) => "check",
+        Command::Simulate(_) => "simulate",
     }
 }
 
@@ -179,6 +181,10 @@ pub fn source_for(config: &Config) -> Result<Box<dyn GatewaySource>, Error> {
 }
 
 fn dispatch(cli: &Cli) -> Result<Report, Error> {
+    // `simulate` loads the configuration itself (and needs none to generate a trace).
+    if let Command::Simulate(args) = &cli.command {
+        return simulate::command(args, &cli.config);
+    }
     let mut config = config::load(&cli.config)?;
     let now = chrono::Utc::now();
     let (steps, dry_run, at, busy, detailed) = match &cli.command {
@@ -192,6 +198,8 @@ fn dispatch(cli: &Cli) -> Result<Report, Error> {
             args.detailed_exitcode,
         ),
         Command::Cleanup(args) => (Steps::CleanupOnly, args.dry_run, None, None, false),
+        // Handled above, before the configuration is loaded.
+        Command::Simulate(args) => return simulate::command(args, &cli.config),
     };
     let at = match at {
         None => now,
