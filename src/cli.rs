@@ -45,6 +45,10 @@ pub struct Cli {
     #[arg(short, long, global = true)]
     pub quiet: bool,
 
+    /// After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub metrics_file: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -69,6 +73,12 @@ pub enum Command {
     Cleanup(CleanupArgs),
     /// Validate the configuration and try every connection; changes nothing
     Check(CheckArgs),
+    /// Configuration tools: `config import scaler.json` converts a SIPMediaGW configuration
+    #[command(subcommand)]
+    Config(crate::import::ConfigCommand),
+    /// Write the man page or shell completions (packaging; `scripts/generate.sh`)
+    #[command(hide = true)]
+    Generate(crate::generate::GenerateArgs),
     /// Replay a call trace through the planner with a simulated provider; measure service and cost
     Simulate(SimulateArgs),
 }

@@ -220,6 +220,21 @@ struct RawDoc<P> {
     #[serde(default)]
     lock: RawLock,
     provider: Option<P>,
+    /// Validated by [`Outputs`]; accepted here so the root denies only unknown sections.
+    #[serde(rename = "metrics")]
+    _metrics: Option<serde::de::IgnoredAny>,
+    /// See `_metrics`.
+    #[serde(rename = "state")]
+    _state: Option<serde::de::IgnoredAny>,
+}
+
+/// `[metrics]` and `[state]`, read apart from the provider-typed document.
+#[derive(Debug, Default, Deserialize)]
+struct Outputs {
+    #[serde(default)]
+    metrics: crate::metrics::MetricsSection,
+    #[serde(default)]
+    state: crate::state::StateSection,
 }
 
 /// The provider and its settings.
@@ -275,6 +290,10 @@ pub struct Config {
     pub instance_types: BTreeMap<String, u32>,
     /// The lock file of the pass.
     pub lock_path: PathBuf,
+    /// `[metrics] textfile`: node_exporter metrics after each pass.
+    pub metrics_textfile: Option<PathBuf>,
+    /// `[state] path`: the pool's persistent state.
+    pub state_path: PathBuf,
 }
 
 /// Reads and validates a configuration file.
@@ -425,6 +444,14 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
         Some(p) => base.join(p),
         None => default_lock_dir().join(format!("scaler-{}.lock", pool.name)),
     };
+    let outputs: Outputs = toml::from_str(text).map_err(|e| toml_error(path, e))?;
+    let metrics_textfile = outputs.metrics.textfile.map(|p| base.join(p));
+    let state_path = base.join(
+        outputs
+            .state
+            .path
+            .unwrap_or_else(|| crate::state::default_path(&pool.name)),
+    );
 
     Ok(Config {
         path: path.to_path_buf(),
@@ -434,6 +461,8 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
         provider,
         instance_types,
         lock_path,
+        metrics_textfile,
+        state_path,
     })
 }
 

@@ -3,12 +3,17 @@
 //! configuration, wires the provider and the gateway source, runs the
 //! command and prints its report. See README.md and SPEC for the contract.
 
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod duration;
 pub mod error;
 pub mod exit;
+pub mod generate;
+pub mod import;
+pub mod keys;
 pub mod lock;
+pub mod metrics;
 pub mod pass;
 pub mod plan;
 pub mod pool;
@@ -17,6 +22,7 @@ pub mod report;
 pub mod schedule;
 pub mod secret;
 pub mod simulate;
+pub mod state;
 
 use clap::Parser;
 use cli::{At, Cli, Command, Format};
@@ -26,7 +32,7 @@ use exit::Exit;
 use pass::{PassOptions, Steps};
 use pool::GatewaySource;
 use provider::Provider;
-use report::{CheckLine, Report};
+use report::Report;
 use std::io::Write;
 
 /// Runs the command line of this process and returns its exit status.
@@ -44,6 +50,12 @@ pub fn main() -> Exit {
         }
     };
     init_logging(&cli);
+    // Commands whose output is a file (TOML, roff, a script), not a report.
+    match &cli.command {
+        Command::Config(command) => return import::run(command),
+        Command::Generate(args) => return generate::run(args),
+        _ => {}
+    }
     let command = command_name(&cli.command);
     let report = match dispatch(&cli) {
         Ok(report) => report,
@@ -109,6 +121,8 @@ fn command_name(command: &Command) -> &'static str {
         Command::Plan(_) => "plan",
         Command::Cleanup(_) => "cleanup",
         Command::Check(_) => "check",
+        Command::Config(_) => "config",
+        Command::Generate(_) => "generate",
         Command::Simulate(_) => "simulate",
     }
 }
@@ -185,10 +199,17 @@ fn dispatch(cli: &Cli) -> Result<Report, Error> {
     if let Command::Simulate(args) = &cli.command {
         return simulate::command(args, &cli.config);
     }
+    let started = std::time::Instant::now();
     let mut config = config::load(&cli.config)?;
     let now = chrono::Utc::now();
     let (steps, dry_run, at, busy, detailed) = match &cli.command {
-        Command::Check(args) => return Ok(check(&config, args.offline)),
+        Command::Check(args) => {
+            return Ok(check(&config, args.offline, cli.metrics_file.as_deref()));
+        }
+        // Handled in `main`: they print files, not reports.
+        Command::Config(_) | Command::Generate(_) => {
+            return Ok(Report::new(command_name(&cli.command)));
+        }
         Command::Run(args) => (Steps::Full, args.dry_run, None, None, false),
         Command::Plan(args) => (
             Steps::Full,
@@ -228,28 +249,27 @@ fn dispatch(cli: &Cli) -> Result<Report, Error> {
     if detailed && report.exit_code == 0 && !report.actions.is_empty() {
         report.exit_code = Exit::Changes.code();
     }
+    if !dry_run {
+        let flag = cli.metrics_file.as_deref();
+        metrics::after_pass(
+            &config,
+            flag,
+            &mut report,
+            started.elapsed(),
+            chrono::Utc::now(),
+        );
+    }
     Ok(report)
 }
 
 /// `check`: the configuration, then each dependency on its own line.
-fn check(config: &Config, offline: bool) -> Report {
+fn check(config: &Config, offline: bool, metrics_flag: Option<&std::path::Path>) -> Report {
     let mut report = Report::new("check");
     report.pool = Some(report::PoolInfo {
         name: config.pool.name.clone(),
         kind: config.pool.kind.as_str().into(),
     });
-    let line = |name: &str, result: Result<String, String>| match result {
-        Ok(detail) => CheckLine {
-            name: name.into(),
-            ok: true,
-            detail,
-        },
-        Err(detail) => CheckLine {
-            name: name.into(),
-            ok: false,
-            detail,
-        },
-    };
+    let line = check::line;
     report.checks.push(line(
         "config",
         Ok(format!("{} is valid", config.path.display())),
@@ -293,6 +313,7 @@ fn check(config: &Config, offline: bool) -> Report {
                 Ok(detail)
             });
         report.checks.push(line("provider", provider));
+        report.checks.extend(check::own_files(config, metrics_flag));
     }
     let failed = report.checks.iter().any(|c| !c.ok);
     report.exit_code = if failed {

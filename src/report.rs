@@ -105,6 +105,9 @@ impl Action {
 pub struct CheckLine {
     pub name: String,
     pub ok: bool,
+    /// Why it failed: `dns`, `refused`, `timeout`, `auth`, `schema`, `secret` or `error`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     pub detail: String,
 }
 
@@ -194,13 +197,12 @@ impl Report {
         }
         if !self.checks.is_empty() {
             for check in &self.checks {
-                let _ = writeln!(
-                    out,
-                    "{:<10} {:<6} {}",
-                    check.name,
-                    if check.ok { "ok" } else { "FAILED" },
-                    check.detail
-                );
+                let status = match (&check.reason, check.ok) {
+                    (_, true) => "ok".to_string(),
+                    (Some(reason), false) => format!("FAILED ({reason})"),
+                    (None, false) => "FAILED".to_string(),
+                };
+                let _ = writeln!(out, "{:<10} {status:<17} {}", check.name, check.detail);
             }
             return out;
         }
