@@ -744,6 +744,14 @@ pub fn command(args: &SimulateArgs, config_path: &Path) -> Result<Report, Error>
             config.path.display()
         )));
     }
+    // OpenStack may size flavors at run time; the simulation has no provider to ask.
+    crate::config::check_instance_types(&config.instance_types, config.pool.cpu_per_gateway)
+        .map_err(|e| {
+            Error::Config(format!(
+                "{}: simulate sizes instances from provider.instance_types (it asks no provider): {e}",
+                config.path.display()
+            ))
+        })?;
     report.pool = Some(PoolInfo {
         name: config.pool.name.clone(),
         kind: config.pool.kind.as_str().to_string(),

@@ -260,3 +260,22 @@ fn the_simulation_example_configurations_are_valid() {
         assert_eq!(served + missed, calls, "{}", file.display());
     }
 }
+
+#[test]
+fn flavors_read_at_run_time_cannot_be_simulated() {
+    // examples/openstack.toml names flavors whose vCPUs only Nova knows.
+    let run = scaler(&[
+        "-c",
+        &repo("examples/openstack.toml"),
+        "simulate",
+        "--trace",
+        &repo(TRACE),
+    ])
+    .expect(78);
+    assert!(
+        run.stderr
+            .contains("simulate sizes instances from provider.instance_types"),
+        "{}",
+        run.stderr
+    );
+}
