@@ -1,11 +1,93 @@
-//! `scaler check` helpers: one line per dependency, each ok or failed with a
-//! classified reason (`dns`, `refused`, `timeout`, `auth`, `schema`,
-//! `secret`, `error`) that an operator can act on at 3 a.m., plus the checks
-//! of scaler's own files (metrics textfile, state file directories).
+//! `scaler check`: the configuration, then one line per dependency (the
+//! gateway source, the provider, scaler's own output files), each ok or
+//! failed with a classified reason (`dns`, `refused`, `timeout`, `auth`,
+//! `schema`, `secret`, `error`) that an operator can act on at 3 a.m. Exit 0
+//! only when every line is ok, else 69; `--offline` validates only.
 
-use crate::config::Config;
-use crate::report::CheckLine;
+use crate::config::{Config, PoolKind};
+use crate::exit::Exit;
+use crate::pool;
+use crate::report::{CheckLine, PoolInfo, Report};
 use std::path::Path;
+
+/// Runs `check`: every line, then the exit status.
+pub fn run(config: &Config, offline: bool, metrics_flag: Option<&Path>) -> Report {
+    let mut report = Report::new("check");
+    report.pool = Some(PoolInfo {
+        name: config.pool.name.clone(),
+        kind: config.pool.kind.as_str().into(),
+    });
+    report.checks.push(line(
+        "config",
+        Ok(format!("{} is valid", config.path.display())),
+    ));
+    if !offline {
+        report
+            .checks
+            .push(line(config.pool.kind.as_str(), gateway_source(config)));
+        report.checks.push(line("provider", provider(config)));
+        report.checks.extend(own_files(config, metrics_flag));
+    }
+    let failed = report.checks.iter().any(|c| !c.ok);
+    report.exit_code = if failed {
+        Exit::Unavailable.code()
+    } else {
+        Exit::Ok.code()
+    };
+    report
+}
+
+/// The gateway source: connected, and with the schema scaler needs.
+fn gateway_source(config: &Config) -> Result<String, String> {
+    match (config.pool.kind, &config.sip, &config.media) {
+        // One connection: the schema check observes the gateways too.
+        (PoolKind::Sip, Some(sip), _) => {
+            let mut source = pool::sip::SipSource::new(sip, &config.pool.gateway_prefix)?;
+            let name = crate::pool::GatewaySource::describe(&source);
+            source
+                .check_schema()
+                .map(|detail| format!("{name}: {detail}"))
+                .map_err(|e| e.0)
+        }
+        (PoolKind::Media, _, Some(media)) => {
+            let mut source = pool::media::MediaSource::new(media, &config.pool.name)?;
+            let name = crate::pool::GatewaySource::describe(&source);
+            // Observes too, then loads the drain scripts.
+            source
+                .check_scripts()
+                .map(|detail| format!("{name}: {detail}"))
+                .map_err(|e| e.0)
+        }
+        _ => {
+            let mut source = crate::source_for(config).map_err(|e| e.to_string())?;
+            let name = source.describe();
+            source
+                .observe()
+                .map(|o| format!("{name}: {} gateway(s)", o.gateways.len()))
+                .map_err(|e| e.0)
+        }
+    }
+}
+
+/// The provider: the pool's instances listed, and runtime flavors found.
+fn provider(config: &Config) -> Result<String, String> {
+    let mut provider = crate::provider_for(config).map_err(|e| e.to_string())?;
+    let list = provider.list().map_err(|e| e.message)?;
+    let mut detail = format!("{} instance(s) of pool {}", list.len(), config.pool.name);
+    let wanted = config.provider.runtime_instance_types();
+    if !wanted.is_empty() {
+        let types = provider.provider_instance_types().map_err(|e| e.message)?;
+        if let Some(missing) = wanted.iter().find(|n| !types.contains_key(*n)) {
+            return Err(format!("no flavor named {missing:?}"));
+        }
+        let types: Vec<String> = types
+            .iter()
+            .map(|(n, v)| format!("{n} = {v} vCPUs"))
+            .collect();
+        detail.push_str(&format!("; flavors: {}", types.join(", ")));
+    }
+    Ok(detail)
+}
 
 /// Why a dependency check failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,16 +247,15 @@ pub fn own_files(config: &Config, metrics_flag: Option<&Path>) -> Vec<CheckLine>
                 s.started_at.format("%Y-%m-%d %H:%M:%SZ")
             )
         }),
-        Ok(None) => std::fs::create_dir_all(
-            config
-                .state_path
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-                .unwrap_or(Path::new(".")),
-        )
-        .map_err(|e| format!("{}: {e}", config.state_path.display()))
-        .and_then(|()| writable_dir_of(&config.state_path))
-        .map(|_| format!("{} will be created", config.state_path.display())),
+        // The first pass creates the file (and its directory): nothing to write now.
+        Ok(None) => match config.state_path.parent().filter(|d| d.is_dir()) {
+            Some(_) => writable_dir_of(&config.state_path)
+                .map(|_| format!("{} will be created", config.state_path.display())),
+            None => Ok(format!(
+                "{} will be created with its directory",
+                config.state_path.display()
+            )),
+        },
         Err(e) => Err(e.to_string()),
     };
     lines.push(line("state", state));

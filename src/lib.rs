@@ -204,7 +204,11 @@ fn dispatch(cli: &Cli) -> Result<Report, Error> {
     let now = chrono::Utc::now();
     let (steps, dry_run, at, busy, detailed) = match &cli.command {
         Command::Check(args) => {
-            return Ok(check(&config, args.offline, cli.metrics_file.as_deref()));
+            return Ok(check::run(
+                &config,
+                args.offline,
+                cli.metrics_file.as_deref(),
+            ));
         }
         // Handled in `main`: they print files, not reports.
         Command::Config(_) | Command::Generate(_) => {
@@ -260,66 +264,4 @@ fn dispatch(cli: &Cli) -> Result<Report, Error> {
         );
     }
     Ok(report)
-}
-
-/// `check`: the configuration, then each dependency on its own line.
-fn check(config: &Config, offline: bool, metrics_flag: Option<&std::path::Path>) -> Report {
-    let mut report = Report::new("check");
-    report.pool = Some(report::PoolInfo {
-        name: config.pool.name.clone(),
-        kind: config.pool.kind.as_str().into(),
-    });
-    let line = check::line;
-    report.checks.push(line(
-        "config",
-        Ok(format!("{} is valid", config.path.display())),
-    ));
-    if !offline {
-        let database = source_for(config)
-            .map_err(|e| e.to_string())
-            .and_then(|mut source| {
-                let name = source.describe();
-                source
-                    .observe()
-                    .map(|o| format!("{name}: {} gateway(s)", o.gateways.len()))
-                    .map_err(|e| e.0)
-            });
-        let database = match (&config.sip, database) {
-            (Some(sip), Ok(_)) => pool::sip::SipSource::new(sip, &config.pool.gateway_prefix)
-                .map_err(|e| e.to_string())
-                .and_then(|mut s| s.check_schema().map_err(|e| e.0)),
-            (_, other) => other,
-        };
-        report
-            .checks
-            .push(line(config.pool.kind.as_str(), database));
-        let provider = provider_for(config)
-            .map_err(|e| e.to_string())
-            .and_then(|mut provider| {
-                let list = provider.list().map_err(|e| e.message)?;
-                let mut detail = format!("{} instance(s) of pool {}", list.len(), config.pool.name);
-                let wanted = config.provider.runtime_instance_types();
-                if !wanted.is_empty() {
-                    let types = provider.provider_instance_types().map_err(|e| e.message)?;
-                    if let Some(missing) = wanted.iter().find(|n| !types.contains_key(*n)) {
-                        return Err(format!("no flavor named {missing:?}"));
-                    }
-                    let types: Vec<String> = types
-                        .iter()
-                        .map(|(n, v)| format!("{n} = {v} vCPUs"))
-                        .collect();
-                    detail.push_str(&format!("; flavors: {}", types.join(", ")));
-                }
-                Ok(detail)
-            });
-        report.checks.push(line("provider", provider));
-        report.checks.extend(check::own_files(config, metrics_flag));
-    }
-    let failed = report.checks.iter().any(|c| !c.ok);
-    report.exit_code = if failed {
-        Exit::Unavailable.code()
-    } else {
-        Exit::Ok.code()
-    };
-    report
 }
