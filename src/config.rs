@@ -5,6 +5,7 @@
 
 use crate::duration::HumanDuration;
 use crate::error::Error;
+use crate::pool::media::MediaConfig;
 use crate::pool::sip::SipConfig;
 use crate::provider::command::CommandConfig;
 use crate::provider::ec2::Ec2Config;
@@ -217,6 +218,7 @@ struct RawDoc<P> {
     pool: RawPool,
     schedule: RawSchedule,
     sip: Option<SipConfig>,
+    media: Option<MediaConfig>,
     #[serde(default)]
     lock: RawLock,
     provider: Option<P>,
@@ -285,6 +287,7 @@ pub struct Config {
     pub pool: PoolConfig,
     pub schedule: Schedule,
     pub sip: Option<SipConfig>,
+    pub media: Option<MediaConfig>,
     pub provider: ProviderConfig,
     /// Instance type name to vCPUs.
     pub instance_types: BTreeMap<String, u32>,
@@ -325,7 +328,7 @@ fn line_of(text: &str, offset: usize) -> usize {
 pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
     let kind: KindOnly = toml::from_str(text).map_err(|e| toml_error(path, e))?;
     let base = path.parent().unwrap_or(Path::new("."));
-    let (raw_pool, raw_schedule, sip, lock, provider) = match kind
+    let (raw_pool, raw_schedule, sip, media, lock, provider) = match kind
         .provider
         .kind
         .as_deref()
@@ -342,6 +345,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
                 d.pool,
                 d.schedule,
                 d.sip,
+                d.media,
                 d.lock,
                 ProviderConfig::Local(local),
             )
@@ -358,6 +362,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
                 d.pool,
                 d.schedule,
                 d.sip,
+                d.media,
                 d.lock,
                 ProviderConfig::OpenStack(Box::new(openstack)),
             )
@@ -369,7 +374,14 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
             })?;
             ec2.prepare(base, &d.pool.name.0)
                 .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
-            (d.pool, d.schedule, d.sip, d.lock, ProviderConfig::Ec2(ec2))
+            (
+                d.pool,
+                d.schedule,
+                d.sip,
+                d.media,
+                d.lock,
+                ProviderConfig::Ec2(ec2),
+            )
         }
         "command" => {
             let d: RawDoc<CommandConfig> = doc(text, path)?;
@@ -380,7 +392,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
                 .prepare(base, &d.pool.name.0)
                 .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
             let provider = ProviderConfig::Command(command);
-            (d.pool, d.schedule, d.sip, d.lock, provider)
+            (d.pool, d.schedule, d.sip, d.media, d.lock, provider)
         }
         other => {
             return Err(Error::Config(format!(
@@ -413,13 +425,21 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
                 "missing section [sip] (required by pool.kind = \"sip\")".into(),
             ));
         }
-        PoolKind::Media | PoolKind::Replicas => {
+        PoolKind::Media if media.is_none() => {
+            return Err(fail(
+                "missing section [media] (required by pool.kind = \"media\")".into(),
+            ));
+        }
+        PoolKind::Replicas => {
             return Err(fail(format!(
                 "pool.kind = {:?} is not supported by this build yet",
                 pool.kind.as_str()
             )));
         }
         _ => {}
+    }
+    if let Some(media) = &media {
+        media.validate(&pool.name).map_err(fail)?;
     }
 
     let schedule = schedule(raw_schedule, pool.kind, text).map_err(fail)?;
@@ -458,6 +478,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
         pool,
         schedule,
         sip,
+        media,
         provider,
         instance_types,
         lock_path,

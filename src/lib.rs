@@ -187,7 +187,16 @@ pub fn source_for(config: &Config) -> Result<Box<dyn GatewaySource>, Error> {
                 .map_err(|e| Error::Config(format!("{}: {e}", config.path.display())))?;
             Ok(Box::new(source))
         }
-        PoolKind::Media | PoolKind::Replicas => Err(Error::Config(format!(
+        PoolKind::Media => {
+            let media = config
+                .media
+                .as_ref()
+                .ok_or_else(|| Error::Config("missing section [media]".into()))?;
+            let source = pool::media::MediaSource::new(media, &config.pool.name)
+                .map_err(|e| Error::Config(format!("{}: {e}", config.path.display())))?;
+            Ok(Box::new(source))
+        }
+        PoolKind::Replicas => Err(Error::Config(format!(
             "pool.kind = {:?} is not supported by this build",
             config.pool.kind.as_str()
         ))),

@@ -1,11 +1,14 @@
 //! Gateway sources: where the load comes from. A source observes the
 //! pool's gateways (each with the host it runs on and whether it is idle,
 //! busy, draining or starting) and drains a host's gateways atomically. The
-//! SIP source reads Kamailio's database; other sources plug in beside it.
+//! SIP source reads Kamailio's database; the media source reads Redis.
 
+pub mod media;
 pub mod sip;
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 /// What a gateway is doing.
@@ -45,6 +48,8 @@ pub struct GatewayObservation {
     pub errors: Vec<String>,
     /// Hosts with a bad record: never counted idle, never drained.
     pub tainted_hosts: Vec<IpAddr>,
+    /// When draining gateways (by id) were marked, for sources that record it.
+    pub draining_since: HashMap<String, DateTime<Utc>>,
 }
 
 /// The outcome of an attempt to drain one host.
