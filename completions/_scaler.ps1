@@ -38,7 +38,6 @@ Register-ArgumentCompleter -Native -CommandName 'scaler' -ScriptBlock {
             [CompletionResult]::new('cleanup', 'cleanup', [CompletionResultType]::ParameterValue, 'Only destroy what must go (to_stop, error, no public IP, never registered)')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Validate the configuration and try every connection; changes nothing')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Configuration tools: `config import scaler.json` converts a SIPMediaGW configuration')
-            [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write the man page or shell completions (packaging; `scripts/generate.sh`)')
             [CompletionResult]::new('simulate', 'simulate', [CompletionResultType]::ParameterValue, 'Replay a call trace through the planner with a simulated provider; measure service and cost')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -148,81 +147,6 @@ Register-ArgumentCompleter -Native -CommandName 'scaler' -ScriptBlock {
         'scaler;config;help;help' {
             break
         }
-        'scaler;generate' {
-            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
-            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Report format on stdout')
-            [CompletionResult]::new('--metrics-file', '--metrics-file', [CompletionResultType]::ParameterName, 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)')
-            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
-            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing unless something changed or failed')
-            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing unless something changed or failed')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'The man page (roff) on stdout')
-            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'The completion script for SHELL on stdout')
-            [CompletionResult]::new('all', 'all', [CompletionResultType]::ParameterValue, 'Everything under DIR (the repository root): man/scaler.1 and completions/')
-            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
-            break
-        }
-        'scaler;generate;man' {
-            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
-            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Report format on stdout')
-            [CompletionResult]::new('--metrics-file', '--metrics-file', [CompletionResultType]::ParameterName, 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)')
-            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
-            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing unless something changed or failed')
-            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing unless something changed or failed')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            break
-        }
-        'scaler;generate;completions' {
-            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
-            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Report format on stdout')
-            [CompletionResult]::new('--metrics-file', '--metrics-file', [CompletionResultType]::ParameterName, 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)')
-            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
-            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing unless something changed or failed')
-            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing unless something changed or failed')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            break
-        }
-        'scaler;generate;all' {
-            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
-            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Report format on stdout')
-            [CompletionResult]::new('--metrics-file', '--metrics-file', [CompletionResultType]::ParameterName, 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)')
-            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
-            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing unless something changed or failed')
-            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing unless something changed or failed')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            break
-        }
-        'scaler;generate;help' {
-            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'The man page (roff) on stdout')
-            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'The completion script for SHELL on stdout')
-            [CompletionResult]::new('all', 'all', [CompletionResultType]::ParameterValue, 'Everything under DIR (the repository root): man/scaler.1 and completions/')
-            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
-            break
-        }
-        'scaler;generate;help;man' {
-            break
-        }
-        'scaler;generate;help;completions' {
-            break
-        }
-        'scaler;generate;help;all' {
-            break
-        }
-        'scaler;generate;help;help' {
-            break
-        }
         'scaler;simulate' {
             [CompletionResult]::new('--trace', '--trace', [CompletionResultType]::ParameterName, 'The call trace: CSV lines `start,end` in RFC 3339 with offset (optional header)')
             [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Start of the replay (RFC 3339); default: local midnight of the first call''s day')
@@ -254,7 +178,6 @@ Register-ArgumentCompleter -Native -CommandName 'scaler' -ScriptBlock {
             [CompletionResult]::new('cleanup', 'cleanup', [CompletionResultType]::ParameterValue, 'Only destroy what must go (to_stop, error, no public IP, never registered)')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Validate the configuration and try every connection; changes nothing')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Configuration tools: `config import scaler.json` converts a SIPMediaGW configuration')
-            [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write the man page or shell completions (packaging; `scripts/generate.sh`)')
             [CompletionResult]::new('simulate', 'simulate', [CompletionResultType]::ParameterValue, 'Replay a call trace through the planner with a simulated provider; measure service and cost')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -276,21 +199,6 @@ Register-ArgumentCompleter -Native -CommandName 'scaler' -ScriptBlock {
             break
         }
         'scaler;help;config;import' {
-            break
-        }
-        'scaler;help;generate' {
-            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'The man page (roff) on stdout')
-            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'The completion script for SHELL on stdout')
-            [CompletionResult]::new('all', 'all', [CompletionResultType]::ParameterValue, 'Everything under DIR (the repository root): man/scaler.1 and completions/')
-            break
-        }
-        'scaler;help;generate;man' {
-            break
-        }
-        'scaler;help;generate;completions' {
-            break
-        }
-        'scaler;help;generate;all' {
             break
         }
         'scaler;help;simulate' {

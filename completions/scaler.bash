@@ -25,9 +25,6 @@ _scaler() {
             scaler,config)
                 cmd="scaler__subcmd__config"
                 ;;
-            scaler,generate)
-                cmd="scaler__subcmd__generate"
-                ;;
             scaler,help)
                 cmd="scaler__subcmd__help"
                 ;;
@@ -52,30 +49,6 @@ _scaler() {
             scaler__subcmd__config__subcmd__help,import)
                 cmd="scaler__subcmd__config__subcmd__help__subcmd__import"
                 ;;
-            scaler__subcmd__generate,all)
-                cmd="scaler__subcmd__generate__subcmd__all"
-                ;;
-            scaler__subcmd__generate,completions)
-                cmd="scaler__subcmd__generate__subcmd__completions"
-                ;;
-            scaler__subcmd__generate,help)
-                cmd="scaler__subcmd__generate__subcmd__help"
-                ;;
-            scaler__subcmd__generate,man)
-                cmd="scaler__subcmd__generate__subcmd__man"
-                ;;
-            scaler__subcmd__generate__subcmd__help,all)
-                cmd="scaler__subcmd__generate__subcmd__help__subcmd__all"
-                ;;
-            scaler__subcmd__generate__subcmd__help,completions)
-                cmd="scaler__subcmd__generate__subcmd__help__subcmd__completions"
-                ;;
-            scaler__subcmd__generate__subcmd__help,help)
-                cmd="scaler__subcmd__generate__subcmd__help__subcmd__help"
-                ;;
-            scaler__subcmd__generate__subcmd__help,man)
-                cmd="scaler__subcmd__generate__subcmd__help__subcmd__man"
-                ;;
             scaler__subcmd__help,check)
                 cmd="scaler__subcmd__help__subcmd__check"
                 ;;
@@ -84,9 +57,6 @@ _scaler() {
                 ;;
             scaler__subcmd__help,config)
                 cmd="scaler__subcmd__help__subcmd__config"
-                ;;
-            scaler__subcmd__help,generate)
-                cmd="scaler__subcmd__help__subcmd__generate"
                 ;;
             scaler__subcmd__help,help)
                 cmd="scaler__subcmd__help__subcmd__help"
@@ -103,15 +73,6 @@ _scaler() {
             scaler__subcmd__help__subcmd__config,import)
                 cmd="scaler__subcmd__help__subcmd__config__subcmd__import"
                 ;;
-            scaler__subcmd__help__subcmd__generate,all)
-                cmd="scaler__subcmd__help__subcmd__generate__subcmd__all"
-                ;;
-            scaler__subcmd__help__subcmd__generate,completions)
-                cmd="scaler__subcmd__help__subcmd__generate__subcmd__completions"
-                ;;
-            scaler__subcmd__help__subcmd__generate,man)
-                cmd="scaler__subcmd__help__subcmd__generate__subcmd__man"
-                ;;
             *)
                 ;;
         esac
@@ -119,7 +80,7 @@ _scaler() {
 
     case "${cmd}" in
         scaler)
-            opts="-c -v -q -h -V --config --format --verbose --quiet --metrics-file --help --version run plan cleanup check config generate simulate help"
+            opts="-c -v -q -h -V --config --format --verbose --quiet --metrics-file --help --version run plan cleanup check config simulate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -334,198 +295,8 @@ _scaler() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        scaler__subcmd__generate)
-            opts="-c -v -q -h --config --format --verbose --quiet --metrics-file --help man completions all help"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -c)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --format)
-                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
-                    return 0
-                    ;;
-                --metrics-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        scaler__subcmd__generate__subcmd__all)
-            opts="-c -v -q -h --config --format --verbose --quiet --metrics-file --help"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -c)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --format)
-                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
-                    return 0
-                    ;;
-                --metrics-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        scaler__subcmd__generate__subcmd__completions)
-            opts="-c -v -q -h --config --format --verbose --quiet --metrics-file --help bash elvish fish powershell zsh"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -c)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --format)
-                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
-                    return 0
-                    ;;
-                --metrics-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        scaler__subcmd__generate__subcmd__help)
-            opts="man completions all help"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        scaler__subcmd__generate__subcmd__help__subcmd__all)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        scaler__subcmd__generate__subcmd__help__subcmd__completions)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        scaler__subcmd__generate__subcmd__help__subcmd__help)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        scaler__subcmd__generate__subcmd__help__subcmd__man)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        scaler__subcmd__generate__subcmd__man)
-            opts="-c -v -q -h --config --format --verbose --quiet --metrics-file --help"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -c)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --format)
-                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
-                    return 0
-                    ;;
-                --metrics-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
         scaler__subcmd__help)
-            opts="run plan cleanup check config generate simulate help"
+            opts="run plan cleanup check config simulate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -581,62 +352,6 @@ _scaler() {
             return 0
             ;;
         scaler__subcmd__help__subcmd__config__subcmd__import)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        scaler__subcmd__help__subcmd__generate)
-            opts="man completions all"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        scaler__subcmd__help__subcmd__generate__subcmd__all)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        scaler__subcmd__help__subcmd__generate__subcmd__completions)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        scaler__subcmd__help__subcmd__generate__subcmd__man)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -37,7 +37,6 @@ complete -c scaler -n "__fish_scaler_needs_command" -f -a "plan" -d 'Show what a
 complete -c scaler -n "__fish_scaler_needs_command" -f -a "cleanup" -d 'Only destroy what must go (to_stop, error, no public IP, never registered)'
 complete -c scaler -n "__fish_scaler_needs_command" -f -a "check" -d 'Validate the configuration and try every connection; changes nothing'
 complete -c scaler -n "__fish_scaler_needs_command" -f -a "config" -d 'Configuration tools: `config import scaler.json` converts a SIPMediaGW configuration'
-complete -c scaler -n "__fish_scaler_needs_command" -f -a "generate" -d 'Write the man page or shell completions (packaging; `scripts/generate.sh`)'
 complete -c scaler -n "__fish_scaler_needs_command" -f -a "simulate" -d 'Replay a call trace through the planner with a simulated provider; measure service and cost'
 complete -c scaler -n "__fish_scaler_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c scaler -n "__fish_scaler_using_subcommand run" -s c -l config -d 'Configuration file' -r -F
@@ -100,42 +99,6 @@ complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_su
 complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "import" -d 'Convert a SIPMediaGW scaler.json to scaler\'s TOML; secrets become *_env placeholders, never copied'
 complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c scaler -n "__fish_scaler_using_subcommand generate; and not __fish_seen_subcommand_from man completions all help" -s c -l config -d 'Configuration file' -r -F
-complete -c scaler -n "__fish_scaler_using_subcommand generate; and not __fish_seen_subcommand_from man completions all help" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
-json\t'One JSON object (schema_version 1)'"
-complete -c scaler -n "__fish_scaler_using_subcommand generate; and not __fish_seen_subcommand_from man completions all help" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
-complete -c scaler -n "__fish_scaler_using_subcommand generate; and not __fish_seen_subcommand_from man completions all help" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c scaler -n "__fish_scaler_using_subcommand generate; and not __fish_seen_subcommand_from man completions all help" -s q -l quiet -d 'Print nothing unless something changed or failed'
-complete -c scaler -n "__fish_scaler_using_subcommand generate; and not __fish_seen_subcommand_from man completions all help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c scaler -n "__fish_scaler_using_subcommand generate; and not __fish_seen_subcommand_from man completions all help" -f -a "man" -d 'The man page (roff) on stdout'
-complete -c scaler -n "__fish_scaler_using_subcommand generate; and not __fish_seen_subcommand_from man completions all help" -f -a "completions" -d 'The completion script for SHELL on stdout'
-complete -c scaler -n "__fish_scaler_using_subcommand generate; and not __fish_seen_subcommand_from man completions all help" -f -a "all" -d 'Everything under DIR (the repository root): man/scaler.1 and completions/'
-complete -c scaler -n "__fish_scaler_using_subcommand generate; and not __fish_seen_subcommand_from man completions all help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c scaler -n "__fish_scaler_using_subcommand generate; and __fish_seen_subcommand_from man" -s c -l config -d 'Configuration file' -r -F
-complete -c scaler -n "__fish_scaler_using_subcommand generate; and __fish_seen_subcommand_from man" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
-json\t'One JSON object (schema_version 1)'"
-complete -c scaler -n "__fish_scaler_using_subcommand generate; and __fish_seen_subcommand_from man" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
-complete -c scaler -n "__fish_scaler_using_subcommand generate; and __fish_seen_subcommand_from man" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c scaler -n "__fish_scaler_using_subcommand generate; and __fish_seen_subcommand_from man" -s q -l quiet -d 'Print nothing unless something changed or failed'
-complete -c scaler -n "__fish_scaler_using_subcommand generate; and __fish_seen_subcommand_from man" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c scaler -n "__fish_scaler_using_subcommand generate; and __fish_seen_subcommand_from completions" -s c -l config -d 'Configuration file' -r -F
-complete -c scaler -n "__fish_scaler_using_subcommand generate; and __fish_seen_subcommand_from completions" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
-json\t'One JSON object (schema_version 1)'"
-complete -c scaler -n "__fish_scaler_using_subcommand generate; and __fish_seen_subcommand_from completions" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
-complete -c scaler -n "__fish_scaler_using_subcommand generate; and __fish_seen_subcommand_from completions" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c scaler -n "__fish_scaler_using_subcommand generate; and __fish_seen_subcommand_from completions" -s q -l quiet -d 'Print nothing unless something changed or failed'
-complete -c scaler -n "__fish_scaler_using_subcommand generate; and __fish_seen_subcommand_from completions" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c scaler -n "__fish_scaler_using_subcommand generate; and __fish_seen_subcommand_from all" -s c -l config -d 'Configuration file' -r -F
-complete -c scaler -n "__fish_scaler_using_subcommand generate; and __fish_seen_subcommand_from all" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
-json\t'One JSON object (schema_version 1)'"
-complete -c scaler -n "__fish_scaler_using_subcommand generate; and __fish_seen_subcommand_from all" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
-complete -c scaler -n "__fish_scaler_using_subcommand generate; and __fish_seen_subcommand_from all" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c scaler -n "__fish_scaler_using_subcommand generate; and __fish_seen_subcommand_from all" -s q -l quiet -d 'Print nothing unless something changed or failed'
-complete -c scaler -n "__fish_scaler_using_subcommand generate; and __fish_seen_subcommand_from all" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c scaler -n "__fish_scaler_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "man" -d 'The man page (roff) on stdout'
-complete -c scaler -n "__fish_scaler_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "completions" -d 'The completion script for SHELL on stdout'
-complete -c scaler -n "__fish_scaler_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "all" -d 'Everything under DIR (the repository root): man/scaler.1 and completions/'
-complete -c scaler -n "__fish_scaler_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l trace -d 'The call trace: CSV lines `start,end` in RFC 3339 with offset (optional header)' -r -F
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l from -d 'Start of the replay (RFC 3339); default: local midnight of the first call\'s day' -r
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l to -d 'End of the replay (RFC 3339); default: when the last call ends' -r
@@ -155,15 +118,11 @@ complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l metrics-file 
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -s q -l quiet -d 'Print nothing unless something changed or failed'
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config generate simulate help" -f -a "run" -d 'Run one full pass: observe, clean up, scale (what cron calls)'
-complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config generate simulate help" -f -a "plan" -d 'Show what a pass would do, changing nothing'
-complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config generate simulate help" -f -a "cleanup" -d 'Only destroy what must go (to_stop, error, no public IP, never registered)'
-complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config generate simulate help" -f -a "check" -d 'Validate the configuration and try every connection; changes nothing'
-complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config generate simulate help" -f -a "config" -d 'Configuration tools: `config import scaler.json` converts a SIPMediaGW configuration'
-complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config generate simulate help" -f -a "generate" -d 'Write the man page or shell completions (packaging; `scripts/generate.sh`)'
-complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config generate simulate help" -f -a "simulate" -d 'Replay a call trace through the planner with a simulated provider; measure service and cost'
-complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config generate simulate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate help" -f -a "run" -d 'Run one full pass: observe, clean up, scale (what cron calls)'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate help" -f -a "plan" -d 'Show what a pass would do, changing nothing'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate help" -f -a "cleanup" -d 'Only destroy what must go (to_stop, error, no public IP, never registered)'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate help" -f -a "check" -d 'Validate the configuration and try every connection; changes nothing'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate help" -f -a "config" -d 'Configuration tools: `config import scaler.json` converts a SIPMediaGW configuration'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate help" -f -a "simulate" -d 'Replay a call trace through the planner with a simulated provider; measure service and cost'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c scaler -n "__fish_scaler_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "import" -d 'Convert a SIPMediaGW scaler.json to scaler\'s TOML; secrets become *_env placeholders, never copied'
-complete -c scaler -n "__fish_scaler_using_subcommand help; and __fish_seen_subcommand_from generate" -f -a "man" -d 'The man page (roff) on stdout'
-complete -c scaler -n "__fish_scaler_using_subcommand help; and __fish_seen_subcommand_from generate" -f -a "completions" -d 'The completion script for SHELL on stdout'
-complete -c scaler -n "__fish_scaler_using_subcommand help; and __fish_seen_subcommand_from generate" -f -a "all" -d 'Everything under DIR (the repository root): man/scaler.1 and completions/'

@@ -179,112 +179,6 @@ esac
     ;;
 esac
 ;;
-(generate)
-_arguments "${_arguments_options[@]}" : \
-'-c+[Configuration file]:PATH:_files' \
-'--config=[Configuration file]:PATH:_files' \
-'--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"
-json\:"One JSON object (schema_version 1)"))' \
-'--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
-'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'-q[Print nothing unless something changed or failed]' \
-'--quiet[Print nothing unless something changed or failed]' \
-'-h[Print help (see more with '\''--help'\'')]' \
-'--help[Print help (see more with '\''--help'\'')]' \
-":: :_scaler__subcmd__generate_commands" \
-"*::: :->generate" \
-&& ret=0
-
-    case $state in
-    (generate)
-        words=($line[1] "${words[@]}")
-        (( CURRENT += 1 ))
-        curcontext="${curcontext%:*:*}:scaler-generate-command-$line[1]:"
-        case $line[1] in
-            (man)
-_arguments "${_arguments_options[@]}" : \
-'-c+[Configuration file]:PATH:_files' \
-'--config=[Configuration file]:PATH:_files' \
-'--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"
-json\:"One JSON object (schema_version 1)"))' \
-'--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
-'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'-q[Print nothing unless something changed or failed]' \
-'--quiet[Print nothing unless something changed or failed]' \
-'-h[Print help (see more with '\''--help'\'')]' \
-'--help[Print help (see more with '\''--help'\'')]' \
-&& ret=0
-;;
-(completions)
-_arguments "${_arguments_options[@]}" : \
-'-c+[Configuration file]:PATH:_files' \
-'--config=[Configuration file]:PATH:_files' \
-'--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"
-json\:"One JSON object (schema_version 1)"))' \
-'--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
-'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'-q[Print nothing unless something changed or failed]' \
-'--quiet[Print nothing unless something changed or failed]' \
-'-h[Print help (see more with '\''--help'\'')]' \
-'--help[Print help (see more with '\''--help'\'')]' \
-':shell -- bash, zsh, fish, elvish or powershell:(bash elvish fish powershell zsh)' \
-&& ret=0
-;;
-(all)
-_arguments "${_arguments_options[@]}" : \
-'-c+[Configuration file]:PATH:_files' \
-'--config=[Configuration file]:PATH:_files' \
-'--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"
-json\:"One JSON object (schema_version 1)"))' \
-'--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
-'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'-q[Print nothing unless something changed or failed]' \
-'--quiet[Print nothing unless something changed or failed]' \
-'-h[Print help (see more with '\''--help'\'')]' \
-'--help[Print help (see more with '\''--help'\'')]' \
-':dir -- The repository root:_files' \
-&& ret=0
-;;
-(help)
-_arguments "${_arguments_options[@]}" : \
-":: :_scaler__subcmd__generate__subcmd__help_commands" \
-"*::: :->help" \
-&& ret=0
-
-    case $state in
-    (help)
-        words=($line[1] "${words[@]}")
-        (( CURRENT += 1 ))
-        curcontext="${curcontext%:*:*}:scaler-generate-help-command-$line[1]:"
-        case $line[1] in
-            (man)
-_arguments "${_arguments_options[@]}" : \
-&& ret=0
-;;
-(completions)
-_arguments "${_arguments_options[@]}" : \
-&& ret=0
-;;
-(all)
-_arguments "${_arguments_options[@]}" : \
-&& ret=0
-;;
-(help)
-_arguments "${_arguments_options[@]}" : \
-&& ret=0
-;;
-        esac
-    ;;
-esac
-;;
-        esac
-    ;;
-esac
-;;
 (simulate)
 _arguments "${_arguments_options[@]}" : \
 '--trace=[The call trace\: CSV lines \`start,end\` in RFC 3339 with offset (optional header)]:FILE.csv:_files' \
@@ -360,34 +254,6 @@ _arguments "${_arguments_options[@]}" : \
     ;;
 esac
 ;;
-(generate)
-_arguments "${_arguments_options[@]}" : \
-":: :_scaler__subcmd__help__subcmd__generate_commands" \
-"*::: :->generate" \
-&& ret=0
-
-    case $state in
-    (generate)
-        words=($line[1] "${words[@]}")
-        (( CURRENT += 1 ))
-        curcontext="${curcontext%:*:*}:scaler-help-generate-command-$line[1]:"
-        case $line[1] in
-            (man)
-_arguments "${_arguments_options[@]}" : \
-&& ret=0
-;;
-(completions)
-_arguments "${_arguments_options[@]}" : \
-&& ret=0
-;;
-(all)
-_arguments "${_arguments_options[@]}" : \
-&& ret=0
-;;
-        esac
-    ;;
-esac
-;;
 (simulate)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -413,7 +279,6 @@ _scaler_commands() {
 'cleanup:Only destroy what must go (to_stop, error, no public IP, never registered)' \
 'check:Validate the configuration and try every connection; changes nothing' \
 'config:Configuration tools\: \`config import scaler.json\` converts a SIPMediaGW configuration' \
-'generate:Write the man page or shell completions (packaging; \`scripts/generate.sh\`)' \
 'simulate:Replay a call trace through the planner with a simulated provider; measure service and cost' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
@@ -460,61 +325,6 @@ _scaler__subcmd__config__subcmd__import_commands() {
     local commands; commands=()
     _describe -t commands 'scaler config import commands' commands "$@"
 }
-(( $+functions[_scaler__subcmd__generate_commands] )) ||
-_scaler__subcmd__generate_commands() {
-    local commands; commands=(
-'man:The man page (roff) on stdout' \
-'completions:The completion script for SHELL on stdout' \
-'all:Everything under DIR (the repository root)\: man/scaler.1 and completions/' \
-'help:Print this message or the help of the given subcommand(s)' \
-    )
-    _describe -t commands 'scaler generate commands' commands "$@"
-}
-(( $+functions[_scaler__subcmd__generate__subcmd__all_commands] )) ||
-_scaler__subcmd__generate__subcmd__all_commands() {
-    local commands; commands=()
-    _describe -t commands 'scaler generate all commands' commands "$@"
-}
-(( $+functions[_scaler__subcmd__generate__subcmd__completions_commands] )) ||
-_scaler__subcmd__generate__subcmd__completions_commands() {
-    local commands; commands=()
-    _describe -t commands 'scaler generate completions commands' commands "$@"
-}
-(( $+functions[_scaler__subcmd__generate__subcmd__help_commands] )) ||
-_scaler__subcmd__generate__subcmd__help_commands() {
-    local commands; commands=(
-'man:The man page (roff) on stdout' \
-'completions:The completion script for SHELL on stdout' \
-'all:Everything under DIR (the repository root)\: man/scaler.1 and completions/' \
-'help:Print this message or the help of the given subcommand(s)' \
-    )
-    _describe -t commands 'scaler generate help commands' commands "$@"
-}
-(( $+functions[_scaler__subcmd__generate__subcmd__help__subcmd__all_commands] )) ||
-_scaler__subcmd__generate__subcmd__help__subcmd__all_commands() {
-    local commands; commands=()
-    _describe -t commands 'scaler generate help all commands' commands "$@"
-}
-(( $+functions[_scaler__subcmd__generate__subcmd__help__subcmd__completions_commands] )) ||
-_scaler__subcmd__generate__subcmd__help__subcmd__completions_commands() {
-    local commands; commands=()
-    _describe -t commands 'scaler generate help completions commands' commands "$@"
-}
-(( $+functions[_scaler__subcmd__generate__subcmd__help__subcmd__help_commands] )) ||
-_scaler__subcmd__generate__subcmd__help__subcmd__help_commands() {
-    local commands; commands=()
-    _describe -t commands 'scaler generate help help commands' commands "$@"
-}
-(( $+functions[_scaler__subcmd__generate__subcmd__help__subcmd__man_commands] )) ||
-_scaler__subcmd__generate__subcmd__help__subcmd__man_commands() {
-    local commands; commands=()
-    _describe -t commands 'scaler generate help man commands' commands "$@"
-}
-(( $+functions[_scaler__subcmd__generate__subcmd__man_commands] )) ||
-_scaler__subcmd__generate__subcmd__man_commands() {
-    local commands; commands=()
-    _describe -t commands 'scaler generate man commands' commands "$@"
-}
 (( $+functions[_scaler__subcmd__help_commands] )) ||
 _scaler__subcmd__help_commands() {
     local commands; commands=(
@@ -523,7 +333,6 @@ _scaler__subcmd__help_commands() {
 'cleanup:Only destroy what must go (to_stop, error, no public IP, never registered)' \
 'check:Validate the configuration and try every connection; changes nothing' \
 'config:Configuration tools\: \`config import scaler.json\` converts a SIPMediaGW configuration' \
-'generate:Write the man page or shell completions (packaging; \`scripts/generate.sh\`)' \
 'simulate:Replay a call trace through the planner with a simulated provider; measure service and cost' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
@@ -550,30 +359,6 @@ _scaler__subcmd__help__subcmd__config_commands() {
 _scaler__subcmd__help__subcmd__config__subcmd__import_commands() {
     local commands; commands=()
     _describe -t commands 'scaler help config import commands' commands "$@"
-}
-(( $+functions[_scaler__subcmd__help__subcmd__generate_commands] )) ||
-_scaler__subcmd__help__subcmd__generate_commands() {
-    local commands; commands=(
-'man:The man page (roff) on stdout' \
-'completions:The completion script for SHELL on stdout' \
-'all:Everything under DIR (the repository root)\: man/scaler.1 and completions/' \
-    )
-    _describe -t commands 'scaler help generate commands' commands "$@"
-}
-(( $+functions[_scaler__subcmd__help__subcmd__generate__subcmd__all_commands] )) ||
-_scaler__subcmd__help__subcmd__generate__subcmd__all_commands() {
-    local commands; commands=()
-    _describe -t commands 'scaler help generate all commands' commands "$@"
-}
-(( $+functions[_scaler__subcmd__help__subcmd__generate__subcmd__completions_commands] )) ||
-_scaler__subcmd__help__subcmd__generate__subcmd__completions_commands() {
-    local commands; commands=()
-    _describe -t commands 'scaler help generate completions commands' commands "$@"
-}
-(( $+functions[_scaler__subcmd__help__subcmd__generate__subcmd__man_commands] )) ||
-_scaler__subcmd__help__subcmd__generate__subcmd__man_commands() {
-    local commands; commands=()
-    _describe -t commands 'scaler help generate man commands' commands "$@"
 }
 (( $+functions[_scaler__subcmd__help__subcmd__help_commands] )) ||
 _scaler__subcmd__help__subcmd__help_commands() {

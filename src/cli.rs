@@ -76,9 +76,6 @@ pub enum Command {
     /// Configuration tools: `config import scaler.json` converts a SIPMediaGW configuration
     #[command(subcommand)]
     Config(crate::import::ConfigCommand),
-    /// Write the man page or shell completions (packaging; `scripts/generate.sh`)
-    #[command(hide = true)]
-    Generate(crate::generate::GenerateArgs),
     /// Replay a call trace through the planner with a simulated provider; measure service and cost
     Simulate(SimulateArgs),
 }

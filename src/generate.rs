@@ -3,22 +3,46 @@
 //! and README's key table (`keys.rs`). `scaler generate all DIR` (what
 //! `scripts/generate.sh` runs) writes them where the repository keeps them;
 //! `tests/generated.rs` fails when the committed files differ from what this
-//! module renders.
+//! module renders. `generate` is parsed apart from [`Cli`], so the pages and
+//! scripts it writes never mention it.
 
 use crate::cli::Cli;
 use crate::exit::Exit;
 use crate::keys;
 use clap::CommandFactory;
-use clap::{Args, Subcommand};
+use clap::{Parser, Subcommand};
 use clap_complete::Shell;
 use roff::{Inline, Roff, bold, italic, roman};
 use std::path::{Path, PathBuf};
 
-/// `scaler generate ...` (hidden).
-#[derive(Debug, Args)]
+/// `scaler generate ...`: undocumented, for packaging and `scripts/generate.sh`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "scaler generate",
+    about = "Write the man page or shell completions (packaging; scripts/generate.sh)"
+)]
 pub struct GenerateArgs {
     #[command(subcommand)]
     pub what: Generated,
+}
+
+/// Runs `scaler generate ...` when that is the command line (`None` otherwise).
+pub fn intercept() -> Option<Exit> {
+    let mut args = std::env::args_os().skip(1);
+    if args.next()? != "generate" {
+        return None;
+    }
+    match GenerateArgs::try_parse_from(std::env::args_os().skip(1)) {
+        Ok(parsed) => Some(run(&parsed)),
+        Err(e) => {
+            let _ = e.print();
+            Some(if e.use_stderr() {
+                Exit::Usage
+            } else {
+                Exit::Ok
+            })
+        }
+    }
 }
 
 /// What `generate` writes.

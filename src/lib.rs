@@ -37,6 +37,10 @@ use std::io::Write;
 
 /// Runs the command line of this process and returns its exit status.
 pub fn main() -> Exit {
+    // `scaler generate ...` (man page, completions) stays out of the CLI it documents.
+    if let Some(exit) = generate::intercept() {
+        return exit;
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -53,7 +57,6 @@ pub fn main() -> Exit {
     // Commands whose output is a file (TOML, roff, a script), not a report.
     match &cli.command {
         Command::Config(command) => return import::run(command),
-        Command::Generate(args) => return generate::run(args),
         _ => {}
     }
     let command = command_name(&cli.command);
@@ -122,7 +125,6 @@ fn command_name(command: &Command) -> &'static str {
         Command::Cleanup(_) => "cleanup",
         Command::Check(_) => "check",
         Command::Config(_) => "config",
-        Command::Generate(_) => "generate",
         Command::Simulate(_) => "simulate",
     }
 }
@@ -220,7 +222,7 @@ fn dispatch(cli: &Cli) -> Result<Report, Error> {
             ));
         }
         // Handled in `main`: they print files, not reports.
-        Command::Config(_) | Command::Generate(_) => {
+        Command::Config(_) => {
             return Ok(Report::new(command_name(&cli.command)));
         }
         Command::Run(args) => (Steps::Full, args.dry_run, None, None, false),

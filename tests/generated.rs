@@ -232,3 +232,32 @@ fn slot_fields_are_documented_with_the_schedule() {
         );
     }
 }
+
+#[test]
+fn the_binary_generates_the_same_files() {
+    let run = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_scaler"))
+            .args(args)
+            .output()
+            .expect("the scaler binary runs");
+        assert!(output.status.success(), "scaler {args:?}: {output:?}");
+        String::from_utf8(output.stdout).expect("UTF-8")
+    };
+    assert_eq!(run(&["generate", "man"]), generate::man_page());
+    assert_eq!(
+        run(&["generate", "completions", "fish"]),
+        generate::completions(clap_complete::Shell::Fish)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    run(&["generate", "all", &dir.path().to_string_lossy()]);
+    for (relative, text) in generate::files() {
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join(relative)).unwrap(),
+            text
+        );
+    }
+    // `generate` stays out of what it documents.
+    for (_, text) in generate::files() {
+        assert!(!text.contains("scaler generate") && !text.contains("scaler__subcmd__generate"));
+    }
+}
