@@ -89,13 +89,14 @@ pub fn render(report: &Report, state: &State, duration: Duration, now: DateTime<
                 "Gateways expected from instances still booting or not yet registered.",
             ),
         ] {
-            w.one(&format!("scaler_gateways_{name}"), "gauge", help, value);
+            let help = format!("{help} Observed at the start of the last pass.");
+            w.one(&format!("scaler_gateways_{name}"), "gauge", &help, value);
         }
         let i = observed.instances;
         w.family(
             "scaler_instances",
             "gauge",
-            "The pool's instances at the provider, by state.",
+            "The pool's instances at the provider, by state, at the start of the last pass.",
         );
         for (state, value) in [
             ("building", i.building),
