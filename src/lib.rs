@@ -54,10 +54,9 @@ pub fn main() -> Exit {
         }
     };
     init_logging(&cli);
-    // Commands whose output is a file (TOML, roff, a script), not a report.
-    match &cli.command {
-        Command::Config(command) => return import::run(command),
-        _ => {}
+    // `config import` prints a file (TOML), not a report.
+    if let Command::Config(command) = &cli.command {
+        return import::run(command);
     }
     let command = command_name(&cli.command);
     let report = match dispatch(&cli) {
