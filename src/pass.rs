@@ -145,7 +145,7 @@ pub fn execute(
             .map(|&g| observation.gateways[g].clone())
             .collect();
         if !acting.dry_run
-            && let Err(e) = acting.source.forget(host, &stale)
+            && let Err(e) = acting.source.forget_stale(host, &stale)
         {
             acting
                 .report

@@ -240,6 +240,9 @@ impl GatewaySource for ProxyActsBeforeDrain {
     fn forget(&mut self, host: IpAddr, gateways: &[Gateway]) -> Result<(), SourceError> {
         self.inner.forget(host, gateways)
     }
+    fn forget_stale(&mut self, host: IpAddr, gateways: &[Gateway]) -> Result<(), SourceError> {
+        self.inner.forget_stale(host, gateways)
+    }
     fn describe(&self) -> String {
         self.inner.describe()
     }

@@ -755,6 +755,11 @@ impl GatewaySource for MediaSource {
         }
     }
 
+    /// Stopping keys whose host is gone: the same guarded delete.
+    fn forget_stale(&mut self, host: IpAddr, gateways: &[Gateway]) -> Result<(), SourceError> {
+        self.forget(host, gateways)
+    }
+
     fn describe(&self) -> String {
         format!("Redis {} (keys {}*)", self.url, self.key_prefix)
     }

@@ -76,6 +76,14 @@ pub trait GatewaySource {
     /// Called after the host's instance was destroyed, to forget its gateways
     /// where the source keeps them (a no-op where they expire on their own).
     fn forget(&mut self, host: IpAddr, gateways: &[Gateway]) -> Result<(), SourceError>;
+    /// Draining gateways left on a host that is no longer one of the pool's
+    /// instances (a destroyed one whose gateways were not all forgotten).
+    /// Sources whose records outlive their hosts remove them here; the
+    /// default leaves them (Kamailio's rows expire on their own).
+    fn forget_stale(&mut self, host: IpAddr, gateways: &[Gateway]) -> Result<(), SourceError> {
+        let _ = (host, gateways);
+        Ok(())
+    }
     /// A short description of the endpoint, without secrets, for `check`.
     fn describe(&self) -> String;
 }
