@@ -1192,7 +1192,15 @@ path = "pass.lock"
 fn run_scaler(config: &str, args: &[&str]) -> Run {
     let mut all = vec!["-c", config, "--format", "json", "-vv"];
     all.extend_from_slice(args);
-    let run = scaler_with_env(&all, &[(PASSWORD_ENV, PASSWORD)]);
+    // NO_PROXY: a proxy set in the caller's environment must not see this traffic.
+    let run = scaler_with_env(
+        &all,
+        &[
+            (PASSWORD_ENV, PASSWORD),
+            ("NO_PROXY", "127.0.0.1"),
+            ("no_proxy", "127.0.0.1"),
+        ],
+    );
     for secret in [PASSWORD, TOKEN] {
         assert!(
             !run.stdout.contains(secret) && !run.stderr.contains(secret),
