@@ -710,7 +710,7 @@ pub fn import(json: &str, options: &ImportOptions) -> Result<Imported, ImportErr
         }
         if user == "root" {
             notes.push(
-                "SIPMediaGW connected as root: an account with SELECT, UPDATE on location and SELECT \
+                "SIPMediaGW connected as root: an account with SELECT, UPDATE, DELETE on location and SELECT \
                  on dialog is enough"
                     .to_string(),
             );
