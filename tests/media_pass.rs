@@ -480,6 +480,46 @@ fn redis_down_or_hung_exits_69_and_changes_nothing() {
 }
 
 #[test]
+fn the_configured_password_is_sent_and_never_printed() {
+    let ws = Workspace::new();
+    let redis = Redis::new("auth");
+    let config = media_config(
+        &ws,
+        &redis,
+        "mauth",
+        IDLE2,
+        "",
+        "password_env = \"SCALER_TEST_REDIS_PASSWORD\"",
+    );
+    // The test server has no password: AUTH is refused, so it was sent.
+    let env = [("SCALER_TEST_REDIS_PASSWORD", "hunter2-secret")];
+    for args in [
+        &["-c", &config, "--format", "json", "run"][..],
+        &["-c", &config, "check"][..],
+    ] {
+        let run = scaler_with_env(args, &env).expect(69);
+        assert!(
+            run.stdout.contains("authentication failed"),
+            "{}",
+            run.stdout
+        );
+        assert!(
+            !run.stdout.contains("hunter2") && !run.stderr.contains("hunter2"),
+            "{}{}",
+            run.stdout,
+            run.stderr
+        );
+    }
+    // An unset variable is a configuration error naming it.
+    let run = scaler(&["-c", &config, "run"]).expect(78);
+    assert!(
+        run.stderr.contains("SCALER_TEST_REDIS_PASSWORD"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn check_loads_the_scripts_and_configuration_errors_exit_78() {
     let ws = Workspace::new();
     let mut redis = Redis::new("check");

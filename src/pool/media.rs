@@ -223,11 +223,14 @@ pub fn parse_address(field: &[u8]) -> Result<IpAddr, String> {
 /// another type belongs to another pool; a value without a type field (older
 /// gateways) belongs to every pool.
 pub fn classify<'a>(value: &'a [u8], gateway_type: Option<&str>) -> Classified<'a> {
-    let fields: Vec<&[u8]> = value.split(|b| *b == b'|').collect();
-    let address = fields[0];
+    let mut fields = value.split(|b| *b == b'|');
+    let address = fields.next().unwrap_or_default();
+    let state = fields.next();
+    let kind = fields.next();
+    let start_time = fields.nth(1);
     let host = parse_address(address);
-    if let (Some(wanted), Some(kind)) = (gateway_type, fields.get(2))
-        && *kind != wanted.as_bytes()
+    if let (Some(wanted), Some(kind)) = (gateway_type, kind)
+        && kind != wanted.as_bytes()
     {
         return Classified::Foreign(host.ok());
     }
@@ -235,7 +238,7 @@ pub fn classify<'a>(value: &'a [u8], gateway_type: Option<&str>) -> Classified<'
         Ok(host) => host,
         Err(reason) => return Classified::Bad { host: None, reason },
     };
-    let state = match fields.get(1) {
+    let state = match state {
         None | Some([]) => {
             return Classified::Bad {
                 host: Some(host),
@@ -259,7 +262,7 @@ pub fn classify<'a>(value: &'a [u8], gateway_type: Option<&str>) -> Classified<'
         address,
         host,
         state,
-        start_time: fields.get(4).copied().filter(|f| !f.is_empty()),
+        start_time: start_time.filter(|f| !f.is_empty()),
         utf8: std::str::from_utf8(value).is_ok(),
     })
 }
@@ -285,6 +288,18 @@ fn record_time(value: &[u8]) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(seconds, 0)
 }
 
+/// Gateway keys with their values, as read.
+type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// The drain-time hash: gateway key to Unix seconds.
+type Records = HashMap<Vec<u8>, Vec<u8>>;
+
+/// A `SCAN` reply: the next cursor and a batch of keys.
+type ScanReply = (u64, Vec<Vec<u8>>);
+
+/// An `MGET` reply (nil for a key deleted meanwhile or of another type).
+type Values = Vec<Option<Vec<u8>>>;
+
 /// What the source remembers of the last observation.
 #[derive(Debug, Default)]
 struct Seen {
@@ -297,8 +312,8 @@ struct Seen {
 /// Turns the keys and values read into the pool's gateways; pure, so it is
 /// unit-tested. `records` are the drain-time hash's fields.
 fn assemble(
-    entries: Vec<(Vec<u8>, Vec<u8>)>,
-    records: &HashMap<Vec<u8>, Vec<u8>>,
+    entries: Entries,
+    records: &Records,
     gateway_type: Option<&str>,
 ) -> (GatewayObservation, Seen) {
     let mut observation = GatewayObservation::default();
@@ -389,6 +404,8 @@ fn assemble(
     }
     seen.stale_records.sort();
     observation.tainted_hosts = tainted.into_iter().collect();
+    // Entries come sorted by key; sorting again is nearly free and keeps the
+    // order independent of the caller.
     observation.gateways.sort_by(|a, b| a.id.cmp(&b.id));
     (observation, seen)
 }
@@ -581,11 +598,9 @@ impl MediaSource {
         ))
     }
 
-    /// Every key under the prefix with its value, and the drain records.
-    #[allow(clippy::type_complexity)]
-    fn read_all(
-        &mut self,
-    ) -> Result<(Vec<(Vec<u8>, Vec<u8>)>, HashMap<Vec<u8>, Vec<u8>>, u32), redis::RedisError> {
+    /// Every key under the prefix with its value, the drain records, and
+    /// the number of round trips it took.
+    fn read_all(&mut self) -> Result<(Entries, Records, u32), redis::RedisError> {
         let pattern = format!("{}*", glob_escape(&self.key_prefix));
         let drain_key = self.drain_key.clone();
         let conn = self.conn.as_mut().expect("connected before reading");
@@ -599,16 +614,14 @@ impl MediaSource {
             cmd
         };
         let mut round_trips = 1;
-        let ((mut cursor, mut keys), records): ((u64, Vec<Vec<u8>>), HashMap<Vec<u8>, Vec<u8>>) =
-            redis::pipe()
-                .add_command(scan(0))
-                .cmd("HGETALL")
-                .arg(&drain_key)
-                .query(conn)?;
-        let mut seen: HashSet<Vec<u8>> = HashSet::with_capacity(4 * SCAN_COUNT as usize);
+        let ((mut cursor, mut keys), records): (ScanReply, Records) = redis::pipe()
+            .add_command(scan(0))
+            .cmd("HGETALL")
+            .arg(&drain_key)
+            .query(conn)?;
         let mut entries = Vec::with_capacity(4 * SCAN_COUNT as usize);
         // A key deleted since SCAN (or holding another type) reads as nil.
-        let mut keep = |keys: Vec<Vec<u8>>, values: Vec<Option<Vec<u8>>>| {
+        let mut keep = |keys: Vec<Vec<u8>>, values: Values| {
             entries.extend(
                 keys.into_iter()
                     .zip(values)
@@ -616,8 +629,6 @@ impl MediaSource {
             );
         };
         loop {
-            // SCAN may return a key twice; read each once.
-            keys.retain(|k| seen.insert(k.clone()));
             if cursor == 0 {
                 if !keys.is_empty() {
                     round_trips += 1;
@@ -632,15 +643,17 @@ impl MediaSource {
                 continue;
             }
             // This batch's values and the next batch's keys in one round trip.
-            let (values, (next, next_keys)): (Vec<Option<Vec<u8>>>, (u64, Vec<Vec<u8>>)) =
-                redis::pipe()
-                    .cmd("MGET")
-                    .arg(&keys)
-                    .add_command(scan(cursor))
-                    .query(conn)?;
+            let (values, (next, next_keys)): (Values, ScanReply) = redis::pipe()
+                .cmd("MGET")
+                .arg(&keys)
+                .add_command(scan(cursor))
+                .query(conn)?;
             keep(std::mem::replace(&mut keys, next_keys), values);
             cursor = next;
         }
+        // SCAN may return a key twice: keep one, and the keys in order.
+        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        entries.dedup_by(|a, b| a.0 == b.0);
         Ok((entries, records, round_trips))
     }
 
