@@ -18,6 +18,7 @@ if [ "$only" = all ]; then
   command -v redis-server >/dev/null || missing+=(redis-server)
   command -v kamailio >/dev/null || [ -x /usr/sbin/kamailio ] || missing+=(kamailio)
   command -v sipp >/dev/null || missing+=(sip-tester)
+  command -v systemd-analyze >/dev/null || missing+=(systemd)   # tests/examples.rs verifies the units
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]}"

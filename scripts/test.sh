@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # The whole test suite: prepares the services it needs (scripts/services.sh),
-# then formatting, lints, and every test (unit, integration, end-to-end).
+# then formatting, lints, the Debian package, and every test (unit,
+# integration, end-to-end).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/services.sh
 cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings
+# The Debian package: release build with cargo-deb, contents checked (a few
+# minutes; SCALER_SKIP_PACKAGE=1 skips it locally, CI always builds it).
+[ "${SCALER_SKIP_PACKAGE:-0}" = 1 ] || scripts/package.sh
 cargo test --all-targets

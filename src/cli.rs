@@ -2,7 +2,7 @@
 //! `SCALER_CONFIG` fallback. The man page and shell completions are rendered
 //! from these same definitions.
 
-use chrono::{DateTime, NaiveTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -45,6 +45,10 @@ pub struct Cli {
     #[arg(short, long, global = true)]
     pub quiet: bool,
 
+    /// After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub metrics_file: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -69,6 +73,11 @@ pub enum Command {
     Cleanup(CleanupArgs),
     /// Validate the configuration and try every connection; changes nothing
     Check(CheckArgs),
+    /// Configuration tools: `config import scaler.json` converts a SIPMediaGW configuration
+    #[command(subcommand)]
+    Config(crate::import::ConfigCommand),
+    /// Replay a call trace through the planner with a simulated provider; measure service and cost
+    Simulate(SimulateArgs),
 }
 
 /// `run` flags.
@@ -110,6 +119,74 @@ pub struct CheckArgs {
     /// Validate the configuration only; connect to nothing
     #[arg(long)]
     pub offline: bool,
+}
+
+/// `simulate` flags (SPEC §7).
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Calls shorter than one minute are dropped; a call takes one idle gateway; with none \
+                  idle it is rejected and retried 60 s later, at most twice, then counted missed. \
+                  The configuration's schedule, cpu_per_gateway and instance types are used; its \
+                  provider and database are not. A bad or missing trace exits 64."
+)]
+pub struct SimulateArgs {
+    /// The call trace: CSV lines `start,end` in RFC 3339 with offset (optional header)
+    #[arg(
+        long,
+        value_name = "FILE.csv",
+        required_unless_present = "generate_trace"
+    )]
+    pub trace: Option<PathBuf>,
+    /// Start of the replay (RFC 3339); default: local midnight of the first call's day
+    #[arg(long, value_name = "TIME", value_parser = parse_instant, conflicts_with = "generate_trace")]
+    pub from: Option<DateTime<Utc>>,
+    /// End of the replay (RFC 3339); default: when the last call ends
+    #[arg(long, value_name = "TIME", value_parser = parse_instant, conflicts_with = "generate_trace")]
+    pub to: Option<DateTime<Utc>>,
+    /// Time from an instance's creation to its registered gateways
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = crate::duration::parse)]
+    pub boot_delay: std::time::Duration,
+    /// Upper bound of a uniform random delay added to --boot-delay, per instance
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = crate::duration::parse)]
+    pub boot_jitter: std::time::Duration,
+    /// Random seed (boot jitter, generated trace): the same seed gives the same result
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub seed: u64,
+    /// Price of one vCPU-hour, for `cost` (default 1: cost in vCPU-hours)
+    #[arg(long, value_name = "PRICE", default_value_t = 1.0)]
+    pub vcpu_hour_price: f64,
+    /// Also draw calls, gateways, rejected and missed over time, and the cumulative cost, as SVG
+    #[arg(long, value_name = "FILE.svg", conflicts_with = "generate_trace")]
+    pub svg: Option<PathBuf>,
+    /// Instead of replaying: write a synthetic working-day trace to FILE
+    #[arg(long, value_name = "FILE", conflicts_with = "trace", requires = "date")]
+    pub generate_trace: Option<PathBuf>,
+    /// --generate-trace: the local date of the day (YYYY-MM-DD)
+    #[arg(long, value_name = "DATE", value_parser = parse_date, requires = "generate_trace")]
+    pub date: Option<NaiveDate>,
+    /// --generate-trace: how many calls
+    #[arg(long, value_name = "N", default_value_t = 3500)]
+    pub calls: u32,
+    /// --generate-trace: the timezone of the day's wall-clock shape (IANA name)
+    #[arg(long, value_name = "TZ", default_value = "UTC", value_parser = parse_timezone)]
+    pub timezone: chrono_tz::Tz,
+}
+
+fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|d| d.with_timezone(&Utc))
+        .map_err(|_| "expected an RFC 3339 date-time such as 2026-11-23T08:00:00+01:00".to_string())
+}
+
+fn parse_date(text: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| "expected a date such as 2026-11-23".to_string())
+}
+
+fn parse_timezone(text: &str) -> Result<chrono_tz::Tz, String> {
+    text.parse().map_err(|_| {
+        format!("unknown timezone {text:?} (expected an IANA name such as Europe/Paris)")
+    })
 }
 
 /// A `--at` value.

@@ -7,9 +7,13 @@ use crate::duration::HumanDuration;
 use crate::error::Error;
 use crate::limits::Limits;
 use crate::lock::{Backend, LockConfig, LockSection};
+use crate::pool::media::MediaConfig;
 use crate::pool::sip::SipConfig;
 use crate::probe::ProbeConfig;
+use crate::provider::command::CommandConfig;
+use crate::provider::ec2::Ec2Config;
 use crate::provider::local::LocalConfig;
+use crate::provider::openstack::OpenStackConfig;
 use crate::schedule::{DateRule, Schedule, Slot, Timeline, WEEKDAYS};
 use crate::secret::SecretSource;
 use chrono::NaiveTime;
@@ -272,6 +276,7 @@ struct RawDoc<P> {
     pool: RawPool,
     schedule: RawSchedule,
     sip: Option<SipConfig>,
+    media: Option<MediaConfig>,
     probe: Option<ProbeConfig>,
     replicas: Option<ReplicasConfig>,
     #[serde(default)]
@@ -279,6 +284,21 @@ struct RawDoc<P> {
     #[serde(default)]
     limits: Limits,
     provider: Option<P>,
+    /// Validated by [`Outputs`]; accepted here so the root denies only unknown sections.
+    #[serde(rename = "metrics")]
+    _metrics: Option<serde::de::IgnoredAny>,
+    /// See `_metrics`.
+    #[serde(rename = "state")]
+    _state: Option<serde::de::IgnoredAny>,
+}
+
+/// `[metrics]` and `[state]`, read apart from the provider-typed document.
+#[derive(Debug, Default, Deserialize)]
+struct Outputs {
+    #[serde(default)]
+    metrics: crate::metrics::MetricsSection,
+    #[serde(default)]
+    state: crate::state::StateSection,
 }
 
 /// Every section but `[provider]`, as written.
@@ -287,6 +307,7 @@ struct Sections {
     pool: RawPool,
     schedule: RawSchedule,
     sip: Option<SipConfig>,
+    media: Option<MediaConfig>,
     probe: Option<ProbeConfig>,
     replicas: Option<ReplicasConfig>,
     lock: LockSection,
@@ -300,6 +321,7 @@ impl<P> RawDoc<P> {
             pool: self.pool,
             schedule: self.schedule,
             sip: self.sip,
+            media: self.media,
             probe: self.probe,
             replicas: self.replicas,
             lock: self.lock,
@@ -310,10 +332,56 @@ impl<P> RawDoc<P> {
 }
 
 /// The provider and its settings.
+// One value per run: the size of the largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum ProviderConfig {
     /// The state-file cloud.
     Local(LocalConfig),
+    /// An OpenStack cloud (Keystone v3, Nova, Neutron).
+    OpenStack(Box<OpenStackConfig>),
+    /// The EC2 query API (AWS, Outscale).
+    Ec2(Ec2Config),
+    /// User commands with a JSON contract.
+    Command(CommandConfig),
+}
+
+impl ProviderConfig {
+    /// Instance types whose vCPUs the provider reads at run time
+    /// (OpenStack `flavors`); empty for the others.
+    pub fn runtime_instance_types(&self) -> &[String] {
+        match self {
+            ProviderConfig::OpenStack(openstack) => &openstack.flavors,
+            _ => &[],
+        }
+    }
+}
+
+impl PoolConfig {
+    /// The vCPUs an instance type needs to be usable: one gateway's, or any
+    /// for replica pools.
+    pub fn min_type_vcpus(&self) -> u32 {
+        if self.kind == PoolKind::Replicas {
+            1
+        } else {
+            self.cpu_per_gateway
+        }
+    }
+}
+
+impl Config {
+    /// The instance type of new replicas and its vCPUs: the configured one,
+    /// else the smallest known type.
+    pub fn replica_type(&self) -> Option<(String, u32)> {
+        match self.replicas.as_ref().and_then(|r| r.instance_type.clone()) {
+            Some(name) => self.instance_types.get(&name).map(|v| (name, *v)),
+            None => self
+                .instance_types
+                .iter()
+                .min_by_key(|(name, v)| (**v, (*name).clone()))
+                .map(|(name, v)| (name.clone(), *v)),
+        }
+    }
 }
 
 /// Validated `[pool]`.
@@ -340,12 +408,11 @@ pub struct Config {
     pub pool: PoolConfig,
     pub schedule: Schedule,
     pub sip: Option<SipConfig>,
+    pub media: Option<MediaConfig>,
     /// HTTP status probes (any kind; required for replica pools).
     pub probe: Option<ProbeConfig>,
     /// Replica pool settings.
     pub replicas: Option<ReplicasConfig>,
-    /// The instance type of new replicas and its vCPUs (replica pools).
-    pub replica_type: Option<(String, u32)>,
     pub provider: ProviderConfig,
     /// Instance type name to vCPUs.
     pub instance_types: BTreeMap<String, u32>,
@@ -353,6 +420,10 @@ pub struct Config {
     pub lock: LockConfig,
     /// Brakes on a pass.
     pub limits: Limits,
+    /// `[metrics] textfile`: node_exporter metrics after each pass.
+    pub metrics_textfile: Option<PathBuf>,
+    /// `[state] path`: the pool's persistent state.
+    pub state_path: PathBuf,
 }
 
 /// Reads and validates a configuration file.
@@ -394,9 +465,39 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
             local.state_file = base.join(&local.state_file);
             (sections, ProviderConfig::Local(local))
         }
+        "openstack" => {
+            let (sections, provider) = doc::<OpenStackConfig>(text, path)?.split();
+            let mut provider = provider.ok_or_else(|| {
+                Error::Config(format!("{}: missing section [provider]", path.display()))
+            })?;
+            provider
+                .prepare(base, &sections.pool.name.0)
+                .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+            (sections, ProviderConfig::OpenStack(Box::new(provider)))
+        }
+        "ec2" => {
+            let (sections, provider) = doc::<Ec2Config>(text, path)?.split();
+            let mut provider = provider.ok_or_else(|| {
+                Error::Config(format!("{}: missing section [provider]", path.display()))
+            })?;
+            provider
+                .prepare(base, &sections.pool.name.0)
+                .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+            (sections, ProviderConfig::Ec2(provider))
+        }
+        "command" => {
+            let (sections, provider) = doc::<CommandConfig>(text, path)?.split();
+            let mut provider = provider.ok_or_else(|| {
+                Error::Config(format!("{}: missing section [provider]", path.display()))
+            })?;
+            provider
+                .prepare(base, &sections.pool.name.0)
+                .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+            (sections, ProviderConfig::Command(provider))
+        }
         other => {
             return Err(Error::Config(format!(
-                "{}: provider.kind: unknown provider {other:?} (expected \"local\")",
+                "{}: provider.kind: unknown provider {other:?} (expected \"local\", \"openstack\", \"ec2\" or \"command\")",
                 path.display()
             )));
         }
@@ -405,6 +506,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
         pool: raw_pool,
         schedule: raw_schedule,
         sip,
+        media,
         probe,
         replicas,
         lock,
@@ -435,6 +537,11 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
                 "missing section [sip] (required by pool.kind = \"sip\")".into(),
             ));
         }
+        PoolKind::Media if media.is_none() => {
+            return Err(fail(
+                "missing section [media] (required by pool.kind = \"media\")".into(),
+            ));
+        }
         PoolKind::Replicas if replicas.is_none() => {
             return Err(fail(
                 "missing section [replicas] (required by pool.kind = \"replicas\")".into(),
@@ -445,25 +552,20 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
                 "missing section [probe] (required by pool.kind = \"replicas\")".into(),
             ));
         }
-        PoolKind::Media => {
-            return Err(fail(format!(
-                "pool.kind = {:?} is not supported by this build yet",
-                pool.kind.as_str()
-            )));
-        }
         _ => {}
+    }
+    if let Some(media) = &media {
+        media.validate(&pool.name).map_err(fail)?;
     }
 
     let schedule = schedule(raw_schedule, pool.kind, text).map_err(fail)?;
 
     let instance_types = match &provider {
         ProviderConfig::Local(local) => local.instance_types.clone(),
+        ProviderConfig::OpenStack(openstack) => openstack.instance_types.clone(),
+        ProviderConfig::Ec2(ec2) => ec2.instance_types.clone(),
+        ProviderConfig::Command(command) => command.instance_types.clone(),
     };
-    if instance_types.is_empty() {
-        return Err(fail(
-            "provider.instance_types must name at least one instance type".into(),
-        ));
-    }
     if let Some((name, _)) = instance_types.iter().find(|(_, v)| **v == 0) {
         return Err(fail(format!(
             "provider.instance_types.{name}: vCPUs must be greater than 0"
@@ -472,50 +574,50 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
     if let Some(probe) = &probe {
         probe.validate().map_err(fail)?;
     }
-    let replica_type = match &replicas {
-        None => None,
-        Some(r) if r.replica_capacity == 0 => {
+    if let Some(r) = &replicas {
+        if r.replica_capacity == 0 {
             return Err(fail(
                 "replicas.replica_capacity must be greater than 0".into(),
             ));
         }
-        Some(r) => match &r.instance_type {
-            Some(name) => match instance_types.get(name) {
-                Some(v) => Some((name.clone(), *v)),
-                None => {
-                    return Err(fail(format!(
-                        "replicas.instance_type {name:?} is not one of provider.instance_types"
-                    )));
-                }
-            },
-            None => instance_types
-                .iter()
-                .min_by_key(|(name, v)| (**v, (*name).clone()))
-                .map(|(name, v)| (name.clone(), *v)),
-        },
-    };
-    if pool.kind != PoolKind::Replicas && instance_types.values().all(|v| *v < pool.cpu_per_gateway)
-    {
-        return Err(fail(format!(
-            "provider.instance_types: no type has the {} vCPUs of pool.cpu_per_gateway",
-            pool.cpu_per_gateway
-        )));
+        if let Some(name) = &r.instance_type
+            && provider.runtime_instance_types().is_empty()
+            && !instance_types.contains_key(name)
+        {
+            return Err(fail(format!(
+                "replicas.instance_type {name:?} is not one of provider.instance_types"
+            )));
+        }
+    }
+    // Types read at run time (OpenStack flavors) are checked once known.
+    if provider.runtime_instance_types().is_empty() {
+        check_instance_types(&instance_types, pool.min_type_vcpus()).map_err(fail)?;
     }
 
     let lock = lock_config(lock, &pool.name, base, sip.as_ref(), &limits).map_err(fail)?;
+    let outputs: Outputs = toml::from_str(text).map_err(|e| toml_error(path, e))?;
+    let metrics_textfile = outputs.metrics.textfile.map(|p| base.join(p));
+    let state_path = base.join(
+        outputs
+            .state
+            .path
+            .unwrap_or_else(|| crate::state::default_path(&pool.name)),
+    );
 
     Ok(Config {
         path: path.to_path_buf(),
         pool,
         schedule,
         sip,
+        media,
         probe,
         replicas,
-        replica_type,
         provider,
         instance_types,
         lock,
         limits,
+        metrics_textfile,
+        state_path,
     })
 }
 
@@ -564,6 +666,23 @@ fn lock_config(
         lease,
         timeout: Duration::from_secs(5),
     })
+}
+
+/// Checks the instance types the planner will pack over: at least one, and
+/// one with the vCPUs of a gateway.
+pub fn check_instance_types(
+    types: &BTreeMap<String, u32>,
+    cpu_per_gateway: u32,
+) -> Result<(), String> {
+    if types.is_empty() {
+        return Err("provider.instance_types must name at least one instance type".into());
+    }
+    if types.values().all(|v| *v < cpu_per_gateway) {
+        return Err(format!(
+            "provider.instance_types: no type has the {cpu_per_gateway} vCPUs of pool.cpu_per_gateway"
+        ));
+    }
+    Ok(())
 }
 
 fn default_lock_dir() -> PathBuf {

@@ -15,6 +15,10 @@ pub enum Error {
     /// Another pass holds the lock.
     #[error("{0}")]
     Locked(String),
+    /// A bad command-line value, or a file named on the command line that
+    /// cannot be used (a `simulate` trace).
+    #[error("{0}")]
+    Usage(String),
     /// Anything else.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -27,6 +31,7 @@ impl Error {
             Error::Config(_) => Exit::Config,
             Error::Unavailable(_) => Exit::Unavailable,
             Error::Locked(_) => Exit::Locked,
+            Error::Usage(_) => Exit::Usage,
             Error::Internal(_) => Exit::Internal,
         }
     }

@@ -40,6 +40,43 @@ impl Exit {
     }
 }
 
+impl Exit {
+    /// Every status, in numeric order (the table of README and the man page).
+    pub const ALL: [Exit; 8] = [
+        Exit::Ok,
+        Exit::Internal,
+        Exit::Changes,
+        Exit::Partial,
+        Exit::Usage,
+        Exit::Unavailable,
+        Exit::Locked,
+        Exit::Config,
+    ];
+
+    /// The status with this number, if it is one of ours.
+    pub fn from_code(code: u8) -> Option<Exit> {
+        Exit::ALL.into_iter().find(|e| e.code() == code)
+    }
+
+    /// What the status means, as documented (README, man page).
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Exit::Ok => "pass completed; every decided action succeeded (or none was needed)",
+            Exit::Internal => "internal failure",
+            Exit::Changes => "`plan --detailed-exitcode` only: the plan has changes",
+            Exit::Partial => "partial: the pass completed but some actions failed",
+            Exit::Usage => "usage error (bad flags)",
+            Exit::Unavailable => {
+                "a dependency (database, Redis, provider) was unavailable: nothing destructive was done"
+            }
+            Exit::Locked => "another pass holds the lock: this one did nothing",
+            Exit::Config => {
+                "configuration error (file missing, invalid TOML, unknown key, bad value)"
+            }
+        }
+    }
+}
+
 impl From<Exit> for ExitCode {
     fn from(exit: Exit) -> ExitCode {
         ExitCode::from(exit.code())

@@ -3,13 +3,18 @@
 //! configuration, wires the provider and the gateway source, runs the
 //! command and prints its report. See README.md and SPEC for the contract.
 
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod duration;
 pub mod error;
 pub mod exit;
+pub mod generate;
+pub mod import;
+pub mod keys;
 pub mod limits;
 pub mod lock;
+pub mod metrics;
 pub mod pass;
 pub mod plan;
 pub mod pool;
@@ -18,6 +23,8 @@ pub mod provider;
 pub mod report;
 pub mod schedule;
 pub mod secret;
+pub mod simulate;
+pub mod state;
 
 use clap::Parser;
 use cli::{At, Cli, Command, Format};
@@ -27,11 +34,15 @@ use exit::Exit;
 use pass::{PassOptions, Steps};
 use pool::GatewaySource;
 use provider::Provider;
-use report::{CheckLine, Report};
+use report::Report;
 use std::io::Write;
 
 /// Runs the command line of this process and returns its exit status.
 pub fn main() -> Exit {
+    // `scaler generate ...` (man page, completions) stays out of the CLI it documents.
+    if let Some(exit) = generate::intercept() {
+        return exit;
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -45,6 +56,10 @@ pub fn main() -> Exit {
         }
     };
     init_logging(&cli);
+    // `config import` prints a file (TOML), not a report.
+    if let Command::Config(command) = &cli.command {
+        return import::run(command);
+    }
     let command = command_name(&cli.command);
     let report = match dispatch(&cli) {
         Ok(report) => report,
@@ -110,17 +125,57 @@ fn command_name(command: &Command) -> &'static str {
         Command::Plan(_) => "plan",
         Command::Cleanup(_) => "cleanup",
         Command::Check(_) => "check",
+        Command::Config(_) => "config",
+        Command::Simulate(_) => "simulate",
     }
 }
 
-/// Builds the configured provider.
-pub fn provider_for(config: &Config) -> Box<dyn Provider> {
-    match &config.provider {
+/// Builds the configured provider (resolving its credentials).
+pub fn provider_for(config: &Config) -> Result<Box<dyn Provider>, Error> {
+    Ok(match &config.provider {
         ProviderConfig::Local(local) => Box::new(provider::local::LocalProvider::new(
             &config.pool.name,
             local.clone(),
         )),
+        ProviderConfig::OpenStack(openstack) => Box::new(
+            provider::openstack::OpenStackProvider::new(&config.pool.name, (**openstack).clone())
+                .map_err(|e| Error::Config(format!("{}: {e}", config.path.display())))?,
+        ),
+        ProviderConfig::Ec2(ec2) => Box::new(
+            provider::ec2::Ec2Provider::new(&config.pool.name, ec2.clone())
+                .map_err(|e| Error::Config(format!("{}: {e}", config.path.display())))?,
+        ),
+        ProviderConfig::Command(command) => Box::new(provider::command::CommandProvider::new(
+            &config.pool.name,
+            command.clone(),
+        )),
+    })
+}
+
+/// Adds the instance types whose vCPUs the provider reads at run time
+/// (OpenStack `flavors`) to the configured ones, and checks the result.
+pub fn add_provider_instance_types(
+    config: &mut Config,
+    provider: &mut dyn Provider,
+) -> Result<(), Error> {
+    let wanted = config.provider.runtime_instance_types().to_vec();
+    if wanted.is_empty() {
+        return Ok(());
     }
+    let found = provider
+        .provider_instance_types()
+        .map_err(|e| Error::Unavailable(format!("provider: {e}")))?;
+    if let Some(missing) = wanted.iter().find(|name| !found.contains_key(*name)) {
+        return Err(Error::Config(format!(
+            "{}: provider.flavors: the provider has no flavor named {missing:?}",
+            config.path.display()
+        )));
+    }
+    for (name, vcpus) in found {
+        config.instance_types.entry(name).or_insert(vcpus);
+    }
+    config::check_instance_types(&config.instance_types, config.pool.min_type_vcpus())
+        .map_err(|e| Error::Config(format!("{}: {e}", config.path.display())))
 }
 
 /// Builds the configured gateway source (resolving its secrets); replica
@@ -137,10 +192,15 @@ pub fn source_for(config: &Config) -> Result<Option<Box<dyn GatewaySource>>, Err
             Ok(Some(Box::new(source)))
         }
         PoolKind::Replicas => Ok(None),
-        PoolKind::Media => Err(Error::Config(format!(
-            "pool.kind = {:?} is not supported by this build",
-            config.pool.kind.as_str()
-        ))),
+        PoolKind::Media => {
+            let media = config
+                .media
+                .as_ref()
+                .ok_or_else(|| Error::Config("missing section [media]".into()))?;
+            let source = pool::media::MediaSource::new(media, &config.pool.name)
+                .map_err(|e| Error::Config(format!("{}: {e}", config.path.display())))?;
+            Ok(Some(Box::new(source)))
+        }
     }
 }
 
@@ -157,10 +217,25 @@ pub fn prober_for(config: &Config) -> Result<Option<probe::Prober>, Error> {
 }
 
 fn dispatch(cli: &Cli) -> Result<Report, Error> {
-    let config = config::load(&cli.config)?;
+    // `simulate` loads the configuration itself (and needs none to generate a trace).
+    if let Command::Simulate(args) = &cli.command {
+        return simulate::command(args, &cli.config);
+    }
+    let started = std::time::Instant::now();
+    let mut config = config::load(&cli.config)?;
     let now = chrono::Utc::now();
     let (steps, dry_run, at, busy, detailed) = match &cli.command {
-        Command::Check(args) => return Ok(check(&config, args.offline)),
+        Command::Check(args) => {
+            return Ok(check::run(
+                &config,
+                args.offline,
+                cli.metrics_file.as_deref(),
+            ));
+        }
+        // Handled in `main`: they print files, not reports.
+        Command::Config(_) => {
+            return Ok(Report::new(command_name(&cli.command)));
+        }
         Command::Run(args) => (Steps::Full, args.dry_run, None, None, false),
         Command::Plan(args) => (
             Steps::Full,
@@ -170,6 +245,8 @@ fn dispatch(cli: &Cli) -> Result<Report, Error> {
             args.detailed_exitcode,
         ),
         Command::Cleanup(args) => (Steps::CleanupOnly, args.dry_run, None, None, false),
+        // Handled above, before the configuration is loaded.
+        Command::Simulate(args) => return simulate::command(args, &cli.config),
     };
     let at = match at {
         None => now,
@@ -183,7 +260,10 @@ fn dispatch(cli: &Cli) -> Result<Report, Error> {
         log::info!("pass lock acquired: {held:?}");
         Some(held)
     };
-    let mut provider = provider_for(&config);
+    let mut provider = provider_for(&config)?;
+    if steps == Steps::Full {
+        add_provider_instance_types(&mut config, provider.as_mut())?;
+    }
     let mut source = source_for(&config)?;
     let options = PassOptions {
         command: command_name(&cli.command),
@@ -192,7 +272,7 @@ fn dispatch(cli: &Cli) -> Result<Report, Error> {
         now,
         at,
         busy_override: busy,
-        deadline: std::time::Instant::now() + config.limits.deadline.0,
+        deadline: started + config.limits.deadline.0,
     };
     let prober = prober_for(&config)?;
     let mut report = pass::execute(
@@ -205,90 +285,15 @@ fn dispatch(cli: &Cli) -> Result<Report, Error> {
     if detailed && report.exit_code == 0 && !report.actions.is_empty() {
         report.exit_code = Exit::Changes.code();
     }
-    Ok(report)
-}
-
-/// `check`: the configuration, then each dependency on its own line.
-fn check(config: &Config, offline: bool) -> Report {
-    let mut report = Report::new("check");
-    report.pool = Some(report::PoolInfo {
-        name: config.pool.name.clone(),
-        kind: config.pool.kind.as_str().into(),
-    });
-    let line = |name: &str, result: Result<String, String>| match result {
-        Ok(detail) => CheckLine {
-            name: name.into(),
-            ok: true,
-            detail,
-        },
-        Err(detail) => CheckLine {
-            name: name.into(),
-            ok: false,
-            detail,
-        },
-    };
-    report.checks.push(line(
-        "config",
-        Ok(format!("{} is valid", config.path.display())),
-    ));
-    if !offline {
-        if config.pool.kind != PoolKind::Replicas {
-            let database = source_for(config)
-                .map_err(|e| e.to_string())
-                .and_then(|source| {
-                    let mut source = source.ok_or("no gateway source")?;
-                    let name = source.describe();
-                    source
-                        .observe()
-                        .map(|o| format!("{name}: {} gateway(s)", o.gateways.len()))
-                        .map_err(|e| e.0)
-                });
-            let database = match (&config.sip, database) {
-                (Some(sip), Ok(_)) => pool::sip::SipSource::new(sip, &config.pool.gateway_prefix)
-                    .map_err(|e| e.to_string())
-                    .and_then(|mut s| s.check_schema().map_err(|e| e.0)),
-                (_, other) => other,
-            };
-            report
-                .checks
-                .push(line(config.pool.kind.as_str(), database));
-        }
-        let listed = provider_for(config).list();
-        let provider = listed
-            .as_ref()
-            .map(|list| format!("{} instance(s) of pool {}", list.len(), config.pool.name))
-            .map_err(|e| e.message.clone());
-        report.checks.push(line("provider", provider));
-        if config.probe.is_some() {
-            let probed = prober_for(config)
-                .map_err(|e| e.to_string())
-                .and_then(|prober| {
-                    let prober = prober.ok_or("no prober")?;
-                    let instances = listed
-                        .as_ref()
-                        .map_err(|_| "provider not reachable".to_string())?;
-                    let Some(active) = instances
-                        .iter()
-                        .find(|i| i.state == provider::InstanceState::Active)
-                    else {
-                        return Ok("no active instance to probe yet".to_string());
-                    };
-                    let url = prober.url_for(active)?;
-                    prober.probe(&url).map(|s| {
-                        format!(
-                            "{} answered termination={} capacity={:?}",
-                            active.name, s.termination, s.capacity
-                        )
-                    })
-                });
-            report.checks.push(line("probe", probed));
-        }
+    if !dry_run {
+        let flag = cli.metrics_file.as_deref();
+        metrics::after_pass(
+            &config,
+            flag,
+            &mut report,
+            started.elapsed(),
+            chrono::Utc::now(),
+        );
     }
-    let failed = report.checks.iter().any(|c| !c.ok);
-    report.exit_code = if failed {
-        Exit::Unavailable.code()
-    } else {
-        Exit::Ok.code()
-    };
-    report
+    Ok(report)
 }

@@ -60,6 +60,7 @@ pub fn params(config: &Config) -> PoolParams {
         no_public_ip_timeout: config.pool.no_public_ip_timeout,
         expects_gateways: config.pool.kind != PoolKind::Replicas,
         max_vcpus: config.pool.max_vcpus,
+        drain_timeout: config.pool.drain_timeout,
     }
 }
 
@@ -115,6 +116,7 @@ pub fn execute(
             return finish(report, Exit::Unavailable);
         }
     };
+    timings.gateways_ms = ms_since(observing);
     report.errors.extend(gateways.errors.iter().cloned());
     // Probes: unknown is not dead, so a failed probe only reports.
     let mut termination_requested = HashSet::new();
@@ -144,6 +146,7 @@ pub fn execute(
         gateways: gateways.gateways,
         tainted_hosts: gateways.tainted_hosts.into_iter().collect(),
         termination_requested,
+        draining_since: gateways.draining_since,
     };
     let planning = Instant::now();
     let params = params(config);
@@ -168,8 +171,24 @@ pub fn execute(
     for removal in &removals {
         acting.remove(&assessment, &observation, removal);
     }
+    // What is left of instances that are gone: the source forgets it.
+    for (host, indices) in plan::stale_gateways(&assessment, &observation, &params) {
+        let stale: Vec<Gateway> = indices
+            .iter()
+            .map(|&g| observation.gateways[g].clone())
+            .collect();
+        if !acting.dry_run
+            && let Some(source) = acting.source.as_deref_mut()
+            && let Err(e) = source.forget_stale(host, &stale)
+        {
+            acting
+                .report
+                .errors
+                .push(format!("forget stale gateways of {host}: {e}"));
+        }
+    }
     if options.steps == Steps::CleanupOnly {
-        let exit = acting.exit();
+        let exit = acting.settle_and_exit();
         timings.total_ms = ms_since(started);
         report.timings = Some(timings);
         return finish(report, exit);
@@ -183,7 +202,7 @@ pub fn execute(
             .iter()
             .map(|&i| assessment.instances[i].instance.id.clone())
             .collect();
-        let (name, vcpus) = config.replica_type.clone().unwrap_or_default();
+        let (name, vcpus) = config.replica_type().unwrap_or_default();
         let capacity = config.replicas.as_ref().map_or(1, |r| r.replica_capacity);
         let (counts, decision) = plan::decide_replicas(
             &observation.instances,
@@ -214,7 +233,7 @@ pub fn execute(
                 acting.create(&request, None);
             }
         }
-        let exit = acting.exit();
+        let exit = acting.settle_and_exit();
         timings.total_ms = ms_since(started);
         report.timings = Some(timings);
         return finish(report, exit);
@@ -259,7 +278,7 @@ pub fn execute(
             acting.destroy(&view.instance, &gateways, "drained");
         }
     }
-    let exit = acting.exit();
+    let exit = acting.settle_and_exit();
     timings.total_ms = ms_since(started);
     report.timings = Some(timings);
     finish(report, exit)
@@ -297,6 +316,7 @@ fn without(
             .collect(),
         tainted_hosts: observation.tainted_hosts.clone(),
         termination_requested: observation.termination_requested.clone(),
+        draining_since: observation.draining_since.clone(),
     }
 }
 
@@ -415,6 +435,22 @@ impl Acting<'_> {
         } else {
             ActionStatus::Done
         }
+    }
+
+    /// Provider housekeeping after the actions (OpenStack floating IPs),
+    /// skipped in dry runs; then the exit status of the whole.
+    fn settle_and_exit(&mut self) -> Exit {
+        let mut exit = self.exit();
+        if !self.dry_run {
+            let settled = self.provider.settle();
+            self.report.notes.extend(settled.notes);
+            if !settled.errors.is_empty() {
+                let errors = settled.errors.into_iter().map(|e| format!("provider: {e}"));
+                self.report.errors.extend(errors);
+                exit = Exit::Partial;
+            }
+        }
+        exit
     }
 
     fn exit(&mut self) -> Exit {

@@ -28,6 +28,9 @@ pub struct PoolParams {
     /// Whether an instance without any registered gateway is cleaned up after
     /// `register_timeout` (false for pools without gateways).
     pub expects_gateways: bool,
+    /// How long a drained host is left to stop before it is destroyed, when
+    /// the source records drain times ([`Observation::draining_since`]).
+    pub drain_timeout: Duration,
     /// Budget cap: total vCPUs of the pool's instances (running + building).
     pub max_vcpus: Option<u32>,
 }
@@ -68,6 +71,9 @@ pub struct Observation {
     pub tainted_hosts: HashSet<IpAddr>,
     /// Instances (by id) whose status endpoint asks for termination.
     pub termination_requested: HashSet<String>,
+    /// When draining gateways (by id) were marked, where the source records
+    /// it (media); a gateway without an entry has waited long enough.
+    pub draining_since: HashMap<String, DateTime<Utc>>,
 }
 
 /// One instance with what is known about it.
@@ -317,10 +323,26 @@ pub fn cleanup(
             continue;
         }
         if !gateways.is_empty() && gateways.iter().all(|g| g.state == GatewayState::Draining) {
+            let latest_drain = gateways
+                .iter()
+                .filter_map(|g| observation.draining_since.get(&g.id))
+                .max();
+            let waiting = latest_drain.filter(|since| {
+                (now - **since)
+                    .to_std()
+                    .is_ok_and(|waited| waited < params.drain_timeout)
+                    || **since > now
+            });
             if in_call {
                 notes.push(format!(
                     "{} is draining: waiting for its calls to end",
                     instance.name
+                ));
+            } else if let Some(since) = waiting {
+                notes.push(format!(
+                    "{} is draining since {}: destroyed once drain_timeout has passed",
+                    instance.name,
+                    since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
                 ));
             } else if !tainted {
                 remove(DestroyReason::ToStop, false);
@@ -359,6 +381,33 @@ pub fn cleanup(
         }
     }
     (removals, notes)
+}
+
+/// Draining gateways whose host is not one of the pool's instances (any
+/// more), grouped by host: what is left of destroyed instances, for the
+/// source to forget. Hosts that are protected or have bad records are left
+/// alone, and so are gateways in a call.
+pub fn stale_gateways(
+    assessment: &Assessment,
+    observation: &Observation,
+    params: &PoolParams,
+) -> Vec<(IpAddr, Vec<usize>)> {
+    let mut by_host: BTreeMap<IpAddr, Vec<usize>> = BTreeMap::new();
+    for &index in &assessment.static_gateways {
+        let gateway = &observation.gateways[index];
+        let protected = params
+            .protected
+            .iter()
+            .any(|p| p.parse::<IpAddr>() == Ok(gateway.host));
+        if gateway.state == GatewayState::Draining
+            && !gateway.in_call
+            && !protected
+            && !observation.tainted_hosts.contains(&gateway.host)
+        {
+            by_host.entry(gateway.host).or_default().push(index);
+        }
+    }
+    by_host.into_iter().collect()
 }
 
 /// One instance the scale-up creates.

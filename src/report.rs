@@ -111,6 +111,9 @@ impl Action {
 pub struct CheckLine {
     pub name: String,
     pub ok: bool,
+    /// Why it failed: `dns`, `refused`, `timeout`, `auth`, `schema`, `secret` or `error`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     pub detail: String,
 }
 
@@ -136,6 +139,9 @@ pub struct Report {
     pub notes: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<CheckLine>,
+    /// `simulate`: the figures of SPEC §7, as top-level fields.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub simulation: Option<crate::simulate::Outcome>,
     /// How long the phases of the pass took.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timings: Option<Timings>,
@@ -170,6 +176,7 @@ impl Report {
             errors: Vec::new(),
             notes: Vec::new(),
             checks: Vec::new(),
+            simulation: None,
             timings: None,
             exit_code: 0,
         }
@@ -189,15 +196,19 @@ impl Report {
     /// line per action, then errors and notes.
     pub fn to_text(&self) -> String {
         let mut out = String::new();
+        if let Some(simulation) = &self.simulation {
+            let pool = self.pool.as_ref().map_or("scaler", |p| p.name.as_str());
+            let _ = write!(out, "{pool} simulate: {}", simulation.to_text());
+            return out;
+        }
         if !self.checks.is_empty() {
             for check in &self.checks {
-                let _ = writeln!(
-                    out,
-                    "{:<10} {:<6} {}",
-                    check.name,
-                    if check.ok { "ok" } else { "FAILED" },
-                    check.detail
-                );
+                let status = match (&check.reason, check.ok) {
+                    (_, true) => "ok".to_string(),
+                    (Some(reason), false) => format!("FAILED ({reason})"),
+                    (None, false) => "FAILED".to_string(),
+                };
+                let _ = writeln!(out, "{:<10} {status:<17} {}", check.name, check.detail);
             }
             return out;
         }

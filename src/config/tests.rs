@@ -54,7 +54,9 @@ fn the_spec_example_is_valid() {
     assert_eq!(c.schedule.timezone, chrono_tz::Europe::Paris);
     assert_eq!(c.schedule.timelines["default"].len(), 2);
     assert_eq!(c.instance_types["c8"], 8);
-    let ProviderConfig::Local(local) = &c.provider;
+    let ProviderConfig::Local(local) = &c.provider else {
+        panic!("the local provider")
+    };
     assert_eq!(
         local.state_file,
         Path::new("/etc/scaler/cloud.json"),

@@ -25,6 +25,7 @@ fn params() -> PoolParams {
         no_public_ip_timeout: Some(Duration::from_secs(600)),
         expects_gateways: true,
         max_vcpus: None,
+        drain_timeout: Duration::from_secs(600),
     }
 }
 
@@ -494,4 +495,79 @@ fn max_vcpus_caps_running_plus_building() {
     p.max_vcpus = Some(128);
     let d = decide(&a, &obs, &day_slot(), &p, None);
     assert!(d.creates.is_empty());
+}
+
+/// Hosts whose gateways are all draining, with the drain times a media
+/// source records: destroyed only once `drain_timeout` has passed since the
+/// latest one; without a recorded time (SIP), at once.
+#[test]
+fn recorded_drains_wait_for_the_drain_timeout() {
+    let mut obs = Observation::default();
+    let old = instance(1, InstanceState::Active, 120, 8);
+    let young = instance(2, InstanceState::Active, 120, 8);
+    let unrecorded = instance(3, InstanceState::Active, 120, 4);
+    let skewed = instance(4, InstanceState::Active, 120, 4);
+    for (inst, ages) in [(&old, vec![30, 11]), (&young, vec![30, 9])] {
+        for (n, minutes) in ages.into_iter().enumerate() {
+            let g = gateway(inst.private_ip.unwrap(), n as u32, GatewayState::Draining);
+            obs.draining_since
+                .insert(g.id.clone(), now() - chrono::Duration::minutes(minutes));
+            obs.gateways.push(g);
+        }
+    }
+    obs.gateways.push(gateway(
+        unrecorded.private_ip.unwrap(),
+        0,
+        GatewayState::Draining,
+    ));
+    let g = gateway(skewed.private_ip.unwrap(), 0, GatewayState::Draining);
+    obs.draining_since
+        .insert(g.id.clone(), now() + chrono::Duration::minutes(5));
+    obs.gateways.push(g);
+    obs.instances = vec![old, young, unrecorded, skewed];
+    let p = params();
+    let a = assess(&obs, &p, now());
+    let (removals, notes) = cleanup(&a, &obs, &p, now());
+    let got: Vec<(&str, &str)> = removals
+        .iter()
+        .map(|r| {
+            (
+                a.instances[r.instance].instance.id.as_str(),
+                r.reason.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(got, [("i-1", "to_stop"), ("i-3", "to_stop")]);
+    assert_eq!(notes.len(), 2, "{notes:?}");
+    assert!(notes[0].contains("gw-2") && notes[0].contains("drain_timeout"));
+    assert!(notes[1].contains("gw-4"));
+    assert_eq!(a.gateway_counts.draining, 6);
+}
+
+#[test]
+fn stale_gateways_are_draining_ones_on_hosts_that_are_gone() {
+    let mut obs = pool(0, 1);
+    let host = |s: &str| s.parse::<IpAddr>().unwrap();
+    obs.gateways
+        .push(gateway(host("10.9.0.1"), 0, GatewayState::Draining));
+    obs.gateways
+        .push(gateway(host("10.9.0.1"), 1, GatewayState::Draining));
+    obs.gateways
+        .push(gateway(host("10.9.0.1"), 2, GatewayState::Busy));
+    obs.gateways
+        .push(gateway(host("10.9.0.2"), 0, GatewayState::Idle));
+    obs.gateways
+        .push(gateway(host("10.9.0.3"), 0, GatewayState::Draining));
+    obs.gateways
+        .push(gateway(host("10.9.0.4"), 0, GatewayState::Draining));
+    obs.tainted_hosts.insert(host("10.9.0.4"));
+    // A draining gateway of a pool instance is the clean-up's business.
+    obs.gateways[0].state = GatewayState::Draining;
+    let mut p = params();
+    p.protected = vec!["10.9.0.3".into()];
+    let a = assess(&obs, &p, now());
+    assert_eq!(
+        stale_gateways(&a, &obs, &p),
+        [(host("10.9.0.1"), vec![1, 2])]
+    );
 }

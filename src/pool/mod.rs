@@ -1,11 +1,14 @@
 //! Gateway sources: where the load comes from. A source observes the
 //! pool's gateways (each with the host it runs on and whether it is idle,
 //! busy, draining or starting) and drains a host's gateways atomically. The
-//! SIP source reads Kamailio's database; other sources plug in beside it.
+//! SIP source reads Kamailio's database; the media source reads Redis.
 
+pub mod media;
 pub mod sip;
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 /// What a gateway is doing.
@@ -45,6 +48,8 @@ pub struct GatewayObservation {
     pub errors: Vec<String>,
     /// Hosts with a bad record: never counted idle, never drained.
     pub tainted_hosts: Vec<IpAddr>,
+    /// When draining gateways (by id) were marked, for sources that record it.
+    pub draining_since: HashMap<String, DateTime<Utc>>,
 }
 
 /// The outcome of an attempt to drain one host.
@@ -71,6 +76,14 @@ pub trait GatewaySource {
     /// Called after the host's instance was destroyed, to forget its gateways
     /// where the source keeps them (a no-op where they expire on their own).
     fn forget(&mut self, host: IpAddr, gateways: &[Gateway]) -> Result<(), SourceError>;
+    /// Draining gateways left on a host that is no longer one of the pool's
+    /// instances (a destroyed one whose gateways were not all forgotten).
+    /// Sources whose records outlive their hosts remove them here; the
+    /// default leaves them (Kamailio's rows expire on their own).
+    fn forget_stale(&mut self, host: IpAddr, gateways: &[Gateway]) -> Result<(), SourceError> {
+        let _ = (host, gateways);
+        Ok(())
+    }
     /// A short description of the endpoint, without secrets, for `check`.
     fn describe(&self) -> String;
 }

@@ -4,7 +4,8 @@
 //! call when an active `dialog` row's `callee_contact` names it. Observation
 //! is two plain scans joined in memory (linear, unlike the original's
 //! correlated `LIKE` subquery per row); a drain is one transaction per host
-//! that marks only still-idle rows and rolls back unless all were marked.
+//! that marks only still-idle rows and rolls back unless all were marked;
+//! a destroyed host's rows are deleted.
 
 use super::{DrainOutcome, Gateway, GatewayObservation, GatewaySource, GatewayState, SourceError};
 use crate::duration::HumanDuration;
@@ -416,9 +417,26 @@ impl GatewaySource for SipSource {
         })
     }
 
-    fn forget(&mut self, _host: IpAddr, _gateways: &[Gateway]) -> Result<(), SourceError> {
-        // Kamailio expires the rows of destroyed hosts on its own.
-        Ok(())
+    /// Deletes the registrations of a destroyed host. Left in place they
+    /// would count until they expire (up to `max_expires`, an hour in
+    /// SIPMediaGW's script), and a real Kamailio keeps `locked` and `to_stop`
+    /// when a new registration of the same contact (same username, new
+    /// Call-ID) updates the row: a new instance given the same address would
+    /// inherit the marks and be destroyed as `to_stop`, or, with a new
+    /// contact beside the old row, be counted busy. With usrloc `db_mode = 3`
+    /// the table is Kamailio's only copy, so this is what an un-REGISTER does.
+    fn forget(&mut self, host: IpAddr, gateways: &[Gateway]) -> Result<(), SourceError> {
+        let ids: Vec<u64> = gateways
+            .iter()
+            .flat_map(|g| self.rows.get(&g.id).cloned().unwrap_or_default())
+            .collect();
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let placeholders = vec!["?"; ids.len()].join(", ");
+        let delete = format!("DELETE FROM location WHERE id IN ({placeholders})");
+        let result = self.conn()?.exec_drop(&delete, ids);
+        result.map_err(|e| self.fail(&format!("forgetting the registrations of {host}"), e))
     }
 
     fn describe(&self) -> String {
@@ -583,6 +601,96 @@ mod tests {
         assert_eq!(obs.errors.len(), 1);
         assert!(obs.errors[0].contains("bad.mediagw.0"));
         assert_eq!(ids["127.0.1.10.mediagw.0"], vec![1]);
+    }
+
+    /// Rows in exactly the form a real Kamailio 5.6.3 wrote them in the
+    /// end-to-end suite (tests/e2e_kamailio.rs; source ports change from run
+    /// to run): SIPp gateways on 127.0.1.10 behind a NAT (advertising
+    /// 127.0.2.10), on 127.0.1.11 and 127.0.1.12 without one.
+    #[test]
+    fn reads_what_kamailio_5_6_3_writes() {
+        let rows = vec![
+            row(
+                1,
+                "127.0.1.10.mediagw.0",
+                "sip:127.0.1.10.mediagw.0@127.0.2.10:5060",
+                Some("sip:127.0.1.10:45839"),
+                false,
+                false,
+            ),
+            row(
+                2,
+                "127.0.1.10.mediagw.1",
+                "sip:127.0.1.10.mediagw.1@127.0.2.10:5062",
+                Some("sip:127.0.1.10:45841"),
+                false,
+                false,
+            ),
+            row(
+                3,
+                "127.0.1.11.mediagw.0",
+                "sip:127.0.1.11.mediagw.0@127.0.1.11:41003",
+                None,
+                false,
+                false,
+            ),
+            row(
+                4,
+                "127.0.1.12.mediagw.0",
+                "sip:127.0.1.12.mediagw.0@127.0.1.12:5270",
+                None,
+                false,
+                false,
+            ),
+        ];
+        // A confirmed call to a NATed gateway, and one to a gateway without NAT.
+        let dialogs = vec![
+            "sip:127.0.1.10.mediagw.1@127.0.2.10:5062;alias=127.0.1.10~45841~1".to_string(),
+            "sip:127.0.1.12.mediagw.0@127.0.1.12:5270".to_string(),
+        ];
+        let (obs, _) = gateways_from(rows, &dialogs, "mediagw");
+        let seen: Vec<(String, GatewayState)> = obs
+            .gateways
+            .iter()
+            .map(|g| (format!("{} on {}", g.id, g.host), g.state))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (
+                    "127.0.1.10.mediagw.0 on 127.0.1.10".to_string(),
+                    GatewayState::Idle
+                ),
+                (
+                    "127.0.1.10.mediagw.1 on 127.0.1.10".to_string(),
+                    GatewayState::Busy
+                ),
+                (
+                    "127.0.1.11.mediagw.0 on 127.0.1.11".to_string(),
+                    GatewayState::Idle
+                ),
+                (
+                    "127.0.1.12.mediagw.0 on 127.0.1.12".to_string(),
+                    GatewayState::Busy
+                ),
+            ]
+        );
+        assert!(obs.errors.is_empty());
+        // The NATed call is found by its alias alone too (a gateway whose
+        // Contact user is not its registered username).
+        let in_call = InCall::from_contacts(&[
+            "sip:anonymous@127.0.2.10:5062;alias=127.0.1.10~45841~1".to_string(),
+        ]);
+        let nated = row(
+            2,
+            "127.0.1.10.mediagw.1",
+            "sip:127.0.1.10.mediagw.1@127.0.2.10:5062",
+            Some("sip:127.0.1.10:45841"),
+            false,
+            false,
+        );
+        let address = uri_host_port(nated.received.as_deref().unwrap_or_default());
+        assert!(in_call.names(&nated, address));
     }
 
     #[test]

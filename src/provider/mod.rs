@@ -2,10 +2,16 @@
 //! pool's instances. Each backend implements [`Provider`]; everything above it
 //! works on [`Instance`] values and never sees a provider's own JSON.
 
+pub mod command;
+pub mod ec2;
 pub mod local;
+pub mod openstack;
+pub mod sigv4;
+pub mod user_data;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 /// What the provider says about an instance's life cycle.
@@ -86,6 +92,26 @@ pub trait Provider {
     fn create(&mut self, request: &CreateRequest) -> Result<Instance, ProviderError>;
     /// Destroys one instance.
     fn destroy(&mut self, instance: &Instance) -> Result<(), ProviderError>;
+    /// Instance types whose vCPUs only the provider knows (OpenStack
+    /// `flavors`), read once per run and added to the configured ones.
+    fn provider_instance_types(&mut self) -> Result<BTreeMap<String, u32>, ProviderError> {
+        Ok(BTreeMap::new())
+    }
+    /// Housekeeping after a pass's actions, never called by `plan` or a dry
+    /// run (OpenStack: attach the pool's free floating IPs).
+    fn settle(&mut self) -> Settled {
+        Settled::default()
+    }
+}
+
+/// What [`Provider::settle`] (and provider-side work around actions) did:
+/// one line per change for the report's notes, one per failure.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Settled {
+    /// Changes made.
+    pub notes: Vec<String>,
+    /// Failures (the pass then exits 3).
+    pub errors: Vec<String>,
 }
 
 /// The name of the `n`th instance created by a pass that started at `at`:

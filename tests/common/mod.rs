@@ -12,6 +12,9 @@ use scaler::provider::local::{CloudState, StoredInstance, read_state, write_stat
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+pub mod e2e;
+pub mod media;
+
 /// The password the test account uses, passed to `scaler` through this variable.
 pub const DB_PASSWORD_ENV: &str = "SCALER_TEST_DB_PASSWORD";
 

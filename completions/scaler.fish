@@ -1,0 +1,128 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_scaler_global_optspecs
+    string join \n c/config= format= v/verbose q/quiet metrics-file= h/help V/version
+end
+
+function __fish_scaler_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_scaler_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_scaler_using_subcommand
+    set -l cmd (__fish_scaler_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c scaler -n "__fish_scaler_needs_command" -s c -l config -d 'Configuration file' -r -F
+complete -c scaler -n "__fish_scaler_needs_command" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
+json\t'One JSON object (schema_version 1)'"
+complete -c scaler -n "__fish_scaler_needs_command" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
+complete -c scaler -n "__fish_scaler_needs_command" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c scaler -n "__fish_scaler_needs_command" -s q -l quiet -d 'Print nothing unless something changed or failed'
+complete -c scaler -n "__fish_scaler_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c scaler -n "__fish_scaler_needs_command" -s V -l version -d 'Print version'
+complete -c scaler -n "__fish_scaler_needs_command" -f -a "run" -d 'Run one full pass: observe, clean up, scale (what cron calls)'
+complete -c scaler -n "__fish_scaler_needs_command" -f -a "plan" -d 'Show what a pass would do, changing nothing'
+complete -c scaler -n "__fish_scaler_needs_command" -f -a "cleanup" -d 'Only destroy what must go (to_stop, error, no public IP, never registered)'
+complete -c scaler -n "__fish_scaler_needs_command" -f -a "check" -d 'Validate the configuration and try every connection; changes nothing'
+complete -c scaler -n "__fish_scaler_needs_command" -f -a "config" -d 'Configuration tools: `config import scaler.json` converts a SIPMediaGW configuration'
+complete -c scaler -n "__fish_scaler_needs_command" -f -a "simulate" -d 'Replay a call trace through the planner with a simulated provider; measure service and cost'
+complete -c scaler -n "__fish_scaler_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c scaler -n "__fish_scaler_using_subcommand run" -s c -l config -d 'Configuration file' -r -F
+complete -c scaler -n "__fish_scaler_using_subcommand run" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
+json\t'One JSON object (schema_version 1)'"
+complete -c scaler -n "__fish_scaler_using_subcommand run" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
+complete -c scaler -n "__fish_scaler_using_subcommand run" -l dry-run -d 'Decide but change nothing (same as `plan`)'
+complete -c scaler -n "__fish_scaler_using_subcommand run" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c scaler -n "__fish_scaler_using_subcommand run" -s q -l quiet -d 'Print nothing unless something changed or failed'
+complete -c scaler -n "__fish_scaler_using_subcommand run" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c scaler -n "__fish_scaler_using_subcommand plan" -l at -d 'Evaluate the schedule at HH:MM[:SS] today (schedule timezone) or at an RFC 3339 date-time' -r
+complete -c scaler -n "__fish_scaler_using_subcommand plan" -l busy -d 'What-if: use N busy gateways instead of the observed count' -r
+complete -c scaler -n "__fish_scaler_using_subcommand plan" -s c -l config -d 'Configuration file' -r -F
+complete -c scaler -n "__fish_scaler_using_subcommand plan" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
+json\t'One JSON object (schema_version 1)'"
+complete -c scaler -n "__fish_scaler_using_subcommand plan" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
+complete -c scaler -n "__fish_scaler_using_subcommand plan" -l dry-run -d 'Accepted for symmetry with `run`; `plan` never changes anything'
+complete -c scaler -n "__fish_scaler_using_subcommand plan" -l detailed-exitcode -d 'Exit 2 when the plan has changes, 0 when it has none'
+complete -c scaler -n "__fish_scaler_using_subcommand plan" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c scaler -n "__fish_scaler_using_subcommand plan" -s q -l quiet -d 'Print nothing unless something changed or failed'
+complete -c scaler -n "__fish_scaler_using_subcommand plan" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c scaler -n "__fish_scaler_using_subcommand cleanup" -s c -l config -d 'Configuration file' -r -F
+complete -c scaler -n "__fish_scaler_using_subcommand cleanup" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
+json\t'One JSON object (schema_version 1)'"
+complete -c scaler -n "__fish_scaler_using_subcommand cleanup" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
+complete -c scaler -n "__fish_scaler_using_subcommand cleanup" -l dry-run -d 'Show what would be destroyed, changing nothing'
+complete -c scaler -n "__fish_scaler_using_subcommand cleanup" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c scaler -n "__fish_scaler_using_subcommand cleanup" -s q -l quiet -d 'Print nothing unless something changed or failed'
+complete -c scaler -n "__fish_scaler_using_subcommand cleanup" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c scaler -n "__fish_scaler_using_subcommand check" -s c -l config -d 'Configuration file' -r -F
+complete -c scaler -n "__fish_scaler_using_subcommand check" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
+json\t'One JSON object (schema_version 1)'"
+complete -c scaler -n "__fish_scaler_using_subcommand check" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
+complete -c scaler -n "__fish_scaler_using_subcommand check" -l offline -d 'Validate the configuration only; connect to nothing'
+complete -c scaler -n "__fish_scaler_using_subcommand check" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c scaler -n "__fish_scaler_using_subcommand check" -s q -l quiet -d 'Print nothing unless something changed or failed'
+complete -c scaler -n "__fish_scaler_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c scaler -n "__fish_scaler_using_subcommand config; and not __fish_seen_subcommand_from import help" -s c -l config -d 'Configuration file' -r -F
+complete -c scaler -n "__fish_scaler_using_subcommand config; and not __fish_seen_subcommand_from import help" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
+json\t'One JSON object (schema_version 1)'"
+complete -c scaler -n "__fish_scaler_using_subcommand config; and not __fish_seen_subcommand_from import help" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
+complete -c scaler -n "__fish_scaler_using_subcommand config; and not __fish_seen_subcommand_from import help" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c scaler -n "__fish_scaler_using_subcommand config; and not __fish_seen_subcommand_from import help" -s q -l quiet -d 'Print nothing unless something changed or failed'
+complete -c scaler -n "__fish_scaler_using_subcommand config; and not __fish_seen_subcommand_from import help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c scaler -n "__fish_scaler_using_subcommand config; and not __fish_seen_subcommand_from import help" -f -a "import" -d 'Convert a SIPMediaGW scaler.json to scaler\'s TOML; secrets become *_env placeholders, never copied'
+complete -c scaler -n "__fish_scaler_using_subcommand config; and not __fish_seen_subcommand_from import help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from import" -s o -l output -d 'Write the TOML to FILE instead of stdout' -r -F
+complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from import" -l name -d 'pool.name (default: derived from gw_name_prefix)' -r
+complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from import" -l kind -d 'pool.kind (default: sip when the file has sip_db, else media when it has redis)' -r -f -a "sip\t'Load from Kamailio\'s database (sip_db)'
+media\t'Load from Redis (redis)'"
+complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from import" -l timezone -d 'schedule.timezone, an IANA name (SIPMediaGW used the host\'s local time)' -r
+complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from import" -l max-gateways -d 'max_gateways for slots without maxGw (older files had no cap)' -r
+complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from import" -s c -l config -d 'Configuration file' -r -F
+complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from import" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
+json\t'One JSON object (schema_version 1)'"
+complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from import" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
+complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from import" -l force -d 'Replace FILE if it exists'
+complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from import" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from import" -s q -l quiet -d 'Print nothing unless something changed or failed'
+complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "import" -d 'Convert a SIPMediaGW scaler.json to scaler\'s TOML; secrets become *_env placeholders, never copied'
+complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l trace -d 'The call trace: CSV lines `start,end` in RFC 3339 with offset (optional header)' -r -F
+complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l from -d 'Start of the replay (RFC 3339); default: local midnight of the first call\'s day' -r
+complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l to -d 'End of the replay (RFC 3339); default: when the last call ends' -r
+complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l boot-delay -d 'Time from an instance\'s creation to its registered gateways' -r
+complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l boot-jitter -d 'Upper bound of a uniform random delay added to --boot-delay, per instance' -r
+complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l seed -d 'Random seed (boot jitter, generated trace): the same seed gives the same result' -r
+complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l vcpu-hour-price -d 'Price of one vCPU-hour, for `cost` (default 1: cost in vCPU-hours)' -r
+complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l svg -d 'Also draw calls, gateways, rejected and missed over time, and the cumulative cost, as SVG' -r -F
+complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l generate-trace -d 'Instead of replaying: write a synthetic working-day trace to FILE' -r -F
+complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l date -d '--generate-trace: the local date of the day (YYYY-MM-DD)' -r
+complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l calls -d '--generate-trace: how many calls' -r
+complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l timezone -d '--generate-trace: the timezone of the day\'s wall-clock shape (IANA name)' -r
+complete -c scaler -n "__fish_scaler_using_subcommand simulate" -s c -l config -d 'Configuration file' -r -F
+complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
+json\t'One JSON object (schema_version 1)'"
+complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
+complete -c scaler -n "__fish_scaler_using_subcommand simulate" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c scaler -n "__fish_scaler_using_subcommand simulate" -s q -l quiet -d 'Print nothing unless something changed or failed'
+complete -c scaler -n "__fish_scaler_using_subcommand simulate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate help" -f -a "run" -d 'Run one full pass: observe, clean up, scale (what cron calls)'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate help" -f -a "plan" -d 'Show what a pass would do, changing nothing'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate help" -f -a "cleanup" -d 'Only destroy what must go (to_stop, error, no public IP, never registered)'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate help" -f -a "check" -d 'Validate the configuration and try every connection; changes nothing'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate help" -f -a "config" -d 'Configuration tools: `config import scaler.json` converts a SIPMediaGW configuration'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate help" -f -a "simulate" -d 'Replay a call trace through the planner with a simulated provider; measure service and cost'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "import" -d 'Convert a SIPMediaGW scaler.json to scaler\'s TOML; secrets become *_env placeholders, never copied'

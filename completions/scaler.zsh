@@ -1,0 +1,403 @@
+#compdef scaler
+
+autoload -U is-at-least
+
+_scaler() {
+    typeset -A opt_args
+    typeset -a _arguments_options
+    local ret=1
+
+    if is-at-least 5.2; then
+        _arguments_options=(-s -S -C)
+    else
+        _arguments_options=(-s -C)
+    fi
+
+    local context curcontext="$curcontext" state line
+    _arguments "${_arguments_options[@]}" : \
+'-c+[Configuration file]:PATH:_files' \
+'--config=[Configuration file]:PATH:_files' \
+'--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"
+json\:"One JSON object (schema_version 1)"))' \
+'--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
+'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'-q[Print nothing unless something changed or failed]' \
+'--quiet[Print nothing unless something changed or failed]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+'-V[Print version]' \
+'--version[Print version]' \
+":: :_scaler_commands" \
+"*::: :->scaler" \
+&& ret=0
+    case $state in
+    (scaler)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:scaler-command-$line[1]:"
+        case $line[1] in
+            (run)
+_arguments "${_arguments_options[@]}" : \
+'-c+[Configuration file]:PATH:_files' \
+'--config=[Configuration file]:PATH:_files' \
+'--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"
+json\:"One JSON object (schema_version 1)"))' \
+'--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
+'--dry-run[Decide but change nothing (same as \`plan\`)]' \
+'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'-q[Print nothing unless something changed or failed]' \
+'--quiet[Print nothing unless something changed or failed]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+&& ret=0
+;;
+(plan)
+_arguments "${_arguments_options[@]}" : \
+'--at=[Evaluate the schedule at HH\:MM\[\:SS\] today (schedule timezone) or at an RFC 3339 date-time]:TIME:_default' \
+'--busy=[What-if\: use N busy gateways instead of the observed count]:N:_default' \
+'-c+[Configuration file]:PATH:_files' \
+'--config=[Configuration file]:PATH:_files' \
+'--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"
+json\:"One JSON object (schema_version 1)"))' \
+'--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
+'--dry-run[Accepted for symmetry with \`run\`; \`plan\` never changes anything]' \
+'--detailed-exitcode[Exit 2 when the plan has changes, 0 when it has none]' \
+'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'-q[Print nothing unless something changed or failed]' \
+'--quiet[Print nothing unless something changed or failed]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+&& ret=0
+;;
+(cleanup)
+_arguments "${_arguments_options[@]}" : \
+'-c+[Configuration file]:PATH:_files' \
+'--config=[Configuration file]:PATH:_files' \
+'--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"
+json\:"One JSON object (schema_version 1)"))' \
+'--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
+'--dry-run[Show what would be destroyed, changing nothing]' \
+'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'-q[Print nothing unless something changed or failed]' \
+'--quiet[Print nothing unless something changed or failed]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+&& ret=0
+;;
+(check)
+_arguments "${_arguments_options[@]}" : \
+'-c+[Configuration file]:PATH:_files' \
+'--config=[Configuration file]:PATH:_files' \
+'--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"
+json\:"One JSON object (schema_version 1)"))' \
+'--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
+'--offline[Validate the configuration only; connect to nothing]' \
+'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'-q[Print nothing unless something changed or failed]' \
+'--quiet[Print nothing unless something changed or failed]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+&& ret=0
+;;
+(config)
+_arguments "${_arguments_options[@]}" : \
+'-c+[Configuration file]:PATH:_files' \
+'--config=[Configuration file]:PATH:_files' \
+'--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"
+json\:"One JSON object (schema_version 1)"))' \
+'--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
+'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'-q[Print nothing unless something changed or failed]' \
+'--quiet[Print nothing unless something changed or failed]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+":: :_scaler__subcmd__config_commands" \
+"*::: :->config" \
+&& ret=0
+
+    case $state in
+    (config)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:scaler-config-command-$line[1]:"
+        case $line[1] in
+            (import)
+_arguments "${_arguments_options[@]}" : \
+'-o+[Write the TOML to FILE instead of stdout]:FILE:_files' \
+'--output=[Write the TOML to FILE instead of stdout]:FILE:_files' \
+'--name=[pool.name (default\: derived from gw_name_prefix)]:NAME:_default' \
+'--kind=[pool.kind (default\: sip when the file has sip_db, else media when it has redis)]:KIND:((sip\:"Load from Kamailio'\''s database (sip_db)"
+media\:"Load from Redis (redis)"))' \
+'--timezone=[schedule.timezone, an IANA name (SIPMediaGW used the host'\''s local time)]:TZ:_default' \
+'--max-gateways=[max_gateways for slots without maxGw (older files had no cap)]:N:_default' \
+'-c+[Configuration file]:PATH:_files' \
+'--config=[Configuration file]:PATH:_files' \
+'--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"
+json\:"One JSON object (schema_version 1)"))' \
+'--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
+'--force[Replace FILE if it exists]' \
+'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'-q[Print nothing unless something changed or failed]' \
+'--quiet[Print nothing unless something changed or failed]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+':file -- The SIPMediaGW configuration (JSON):_files' \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+":: :_scaler__subcmd__config__subcmd__help_commands" \
+"*::: :->help" \
+&& ret=0
+
+    case $state in
+    (help)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:scaler-config-help-command-$line[1]:"
+        case $line[1] in
+            (import)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+        esac
+    ;;
+esac
+;;
+(simulate)
+_arguments "${_arguments_options[@]}" : \
+'--trace=[The call trace\: CSV lines \`start,end\` in RFC 3339 with offset (optional header)]:FILE.csv:_files' \
+'(--generate-trace)--from=[Start of the replay (RFC 3339); default\: local midnight of the first call'\''s day]:TIME:_default' \
+'(--generate-trace)--to=[End of the replay (RFC 3339); default\: when the last call ends]:TIME:_default' \
+'--boot-delay=[Time from an instance'\''s creation to its registered gateways]:DURATION:_default' \
+'--boot-jitter=[Upper bound of a uniform random delay added to --boot-delay, per instance]:DURATION:_default' \
+'--seed=[Random seed (boot jitter, generated trace)\: the same seed gives the same result]:N:_default' \
+'--vcpu-hour-price=[Price of one vCPU-hour, for \`cost\` (default 1\: cost in vCPU-hours)]:PRICE:_default' \
+'(--generate-trace)--svg=[Also draw calls, gateways, rejected and missed over time, and the cumulative cost, as SVG]:FILE.svg:_files' \
+'(--trace)--generate-trace=[Instead of replaying\: write a synthetic working-day trace to FILE]:FILE:_files' \
+'--date=[--generate-trace\: the local date of the day (YYYY-MM-DD)]:DATE:_default' \
+'--calls=[--generate-trace\: how many calls]:N:_default' \
+'--timezone=[--generate-trace\: the timezone of the day'\''s wall-clock shape (IANA name)]:TZ:_default' \
+'-c+[Configuration file]:PATH:_files' \
+'--config=[Configuration file]:PATH:_files' \
+'--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"
+json\:"One JSON object (schema_version 1)"))' \
+'--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
+'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'-q[Print nothing unless something changed or failed]' \
+'--quiet[Print nothing unless something changed or failed]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+":: :_scaler__subcmd__help_commands" \
+"*::: :->help" \
+&& ret=0
+
+    case $state in
+    (help)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:scaler-help-command-$line[1]:"
+        case $line[1] in
+            (run)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(plan)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(cleanup)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(check)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(config)
+_arguments "${_arguments_options[@]}" : \
+":: :_scaler__subcmd__help__subcmd__config_commands" \
+"*::: :->config" \
+&& ret=0
+
+    case $state in
+    (config)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:scaler-help-config-command-$line[1]:"
+        case $line[1] in
+            (import)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+(simulate)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+        esac
+    ;;
+esac
+}
+
+(( $+functions[_scaler_commands] )) ||
+_scaler_commands() {
+    local commands; commands=(
+'run:Run one full pass\: observe, clean up, scale (what cron calls)' \
+'plan:Show what a pass would do, changing nothing' \
+'cleanup:Only destroy what must go (to_stop, error, no public IP, never registered)' \
+'check:Validate the configuration and try every connection; changes nothing' \
+'config:Configuration tools\: \`config import scaler.json\` converts a SIPMediaGW configuration' \
+'simulate:Replay a call trace through the planner with a simulated provider; measure service and cost' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'scaler commands' commands "$@"
+}
+(( $+functions[_scaler__subcmd__check_commands] )) ||
+_scaler__subcmd__check_commands() {
+    local commands; commands=()
+    _describe -t commands 'scaler check commands' commands "$@"
+}
+(( $+functions[_scaler__subcmd__cleanup_commands] )) ||
+_scaler__subcmd__cleanup_commands() {
+    local commands; commands=()
+    _describe -t commands 'scaler cleanup commands' commands "$@"
+}
+(( $+functions[_scaler__subcmd__config_commands] )) ||
+_scaler__subcmd__config_commands() {
+    local commands; commands=(
+'import:Convert a SIPMediaGW scaler.json to scaler'\''s TOML; secrets become *_env placeholders, never copied' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'scaler config commands' commands "$@"
+}
+(( $+functions[_scaler__subcmd__config__subcmd__help_commands] )) ||
+_scaler__subcmd__config__subcmd__help_commands() {
+    local commands; commands=(
+'import:Convert a SIPMediaGW scaler.json to scaler'\''s TOML; secrets become *_env placeholders, never copied' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'scaler config help commands' commands "$@"
+}
+(( $+functions[_scaler__subcmd__config__subcmd__help__subcmd__help_commands] )) ||
+_scaler__subcmd__config__subcmd__help__subcmd__help_commands() {
+    local commands; commands=()
+    _describe -t commands 'scaler config help help commands' commands "$@"
+}
+(( $+functions[_scaler__subcmd__config__subcmd__help__subcmd__import_commands] )) ||
+_scaler__subcmd__config__subcmd__help__subcmd__import_commands() {
+    local commands; commands=()
+    _describe -t commands 'scaler config help import commands' commands "$@"
+}
+(( $+functions[_scaler__subcmd__config__subcmd__import_commands] )) ||
+_scaler__subcmd__config__subcmd__import_commands() {
+    local commands; commands=()
+    _describe -t commands 'scaler config import commands' commands "$@"
+}
+(( $+functions[_scaler__subcmd__help_commands] )) ||
+_scaler__subcmd__help_commands() {
+    local commands; commands=(
+'run:Run one full pass\: observe, clean up, scale (what cron calls)' \
+'plan:Show what a pass would do, changing nothing' \
+'cleanup:Only destroy what must go (to_stop, error, no public IP, never registered)' \
+'check:Validate the configuration and try every connection; changes nothing' \
+'config:Configuration tools\: \`config import scaler.json\` converts a SIPMediaGW configuration' \
+'simulate:Replay a call trace through the planner with a simulated provider; measure service and cost' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'scaler help commands' commands "$@"
+}
+(( $+functions[_scaler__subcmd__help__subcmd__check_commands] )) ||
+_scaler__subcmd__help__subcmd__check_commands() {
+    local commands; commands=()
+    _describe -t commands 'scaler help check commands' commands "$@"
+}
+(( $+functions[_scaler__subcmd__help__subcmd__cleanup_commands] )) ||
+_scaler__subcmd__help__subcmd__cleanup_commands() {
+    local commands; commands=()
+    _describe -t commands 'scaler help cleanup commands' commands "$@"
+}
+(( $+functions[_scaler__subcmd__help__subcmd__config_commands] )) ||
+_scaler__subcmd__help__subcmd__config_commands() {
+    local commands; commands=(
+'import:Convert a SIPMediaGW scaler.json to scaler'\''s TOML; secrets become *_env placeholders, never copied' \
+    )
+    _describe -t commands 'scaler help config commands' commands "$@"
+}
+(( $+functions[_scaler__subcmd__help__subcmd__config__subcmd__import_commands] )) ||
+_scaler__subcmd__help__subcmd__config__subcmd__import_commands() {
+    local commands; commands=()
+    _describe -t commands 'scaler help config import commands' commands "$@"
+}
+(( $+functions[_scaler__subcmd__help__subcmd__help_commands] )) ||
+_scaler__subcmd__help__subcmd__help_commands() {
+    local commands; commands=()
+    _describe -t commands 'scaler help help commands' commands "$@"
+}
+(( $+functions[_scaler__subcmd__help__subcmd__plan_commands] )) ||
+_scaler__subcmd__help__subcmd__plan_commands() {
+    local commands; commands=()
+    _describe -t commands 'scaler help plan commands' commands "$@"
+}
+(( $+functions[_scaler__subcmd__help__subcmd__run_commands] )) ||
+_scaler__subcmd__help__subcmd__run_commands() {
+    local commands; commands=()
+    _describe -t commands 'scaler help run commands' commands "$@"
+}
+(( $+functions[_scaler__subcmd__help__subcmd__simulate_commands] )) ||
+_scaler__subcmd__help__subcmd__simulate_commands() {
+    local commands; commands=()
+    _describe -t commands 'scaler help simulate commands' commands "$@"
+}
+(( $+functions[_scaler__subcmd__plan_commands] )) ||
+_scaler__subcmd__plan_commands() {
+    local commands; commands=()
+    _describe -t commands 'scaler plan commands' commands "$@"
+}
+(( $+functions[_scaler__subcmd__run_commands] )) ||
+_scaler__subcmd__run_commands() {
+    local commands; commands=()
+    _describe -t commands 'scaler run commands' commands "$@"
+}
+(( $+functions[_scaler__subcmd__simulate_commands] )) ||
+_scaler__subcmd__simulate_commands() {
+    local commands; commands=()
+    _describe -t commands 'scaler simulate commands' commands "$@"
+}
+
+if [ "$funcstack[1]" = "_scaler" ]; then
+    _scaler "$@"
+else
+    compdef _scaler scaler
+fi

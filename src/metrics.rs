@@ -1,0 +1,340 @@
+//! Metrics for Prometheus' node_exporter textfile collector: after each `run`
+//! and `cleanup` pass (not dry runs), the report and the pool's persistent
+//! state ([`crate::state`]) are rendered in the text exposition format and
+//! written atomically to `--metrics-file` or `[metrics] textfile`. Every
+//! series carries a `pool` label, so several pools can share a collector
+//! directory (one file each).
+
+use crate::config::Config;
+use crate::exit::Exit;
+use crate::report::{ActionKind, ActionStatus, Report};
+use crate::state::{self, State};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// `[metrics]` keys.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSection {
+    /// The textfile to write; relative to the configuration file.
+    pub textfile: Option<PathBuf>,
+}
+
+/// Escapes a label value (backslash, double quote, newline).
+fn label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// A Unix timestamp in seconds, with milliseconds.
+fn timestamp(at: DateTime<Utc>) -> String {
+    format!("{:.3}", at.timestamp_millis() as f64 / 1000.0)
+}
+
+struct Writer {
+    out: String,
+    pool: String,
+}
+
+impl Writer {
+    fn family(&mut self, name: &str, kind: &str, help: &str) {
+        let _ = writeln!(self.out, "# HELP {name} {help}");
+        let _ = writeln!(self.out, "# TYPE {name} {kind}");
+    }
+
+    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: impl std::fmt::Display) {
+        let mut set = format!("pool=\"{}\"", self.pool);
+        for (k, v) in labels {
+            let _ = write!(set, ",{k}=\"{}\"", label(v));
+        }
+        let _ = writeln!(self.out, "{name}{{{set}}} {value}");
+    }
+
+    fn one(&mut self, name: &str, kind: &str, help: &str, value: impl std::fmt::Display) {
+        self.family(name, kind, help);
+        self.sample(name, &[], value);
+    }
+}
+
+/// Renders the metrics of a pass: its report, the state after it, and how
+/// long it took.
+pub fn render(report: &Report, state: &State, duration: Duration, now: DateTime<Utc>) -> String {
+    let pool = report
+        .pool
+        .as_ref()
+        .map_or_else(|| state.pool.clone(), |p| p.name.clone());
+    let mut w = Writer {
+        out: String::new(),
+        pool: label(&pool),
+    };
+    if let Some(observed) = &report.observed {
+        let g = observed.gateways;
+        for (name, value, help) in [
+            (
+                "registered",
+                g.registered,
+                "Gateways registered and not draining.",
+            ),
+            ("busy", g.busy, "Gateways in a call."),
+            ("idle", g.idle, "Registered gateways not in a call."),
+            ("draining", g.draining, "Gateways marked to stop."),
+            (
+                "pending",
+                g.pending,
+                "Gateways expected from instances still booting or not yet registered.",
+            ),
+        ] {
+            let help = format!("{help} Observed at the start of the last pass.");
+            w.one(&format!("scaler_gateways_{name}"), "gauge", &help, value);
+        }
+        let i = observed.instances;
+        w.family(
+            "scaler_instances",
+            "gauge",
+            "The pool's instances at the provider, by state, at the start of the last pass.",
+        );
+        for (state, value) in [
+            ("building", i.building),
+            ("active", i.active),
+            ("error", i.error),
+        ] {
+            w.sample("scaler_instances", &[("state", state)], value);
+        }
+        w.one(
+            "scaler_instances_protected",
+            "gauge",
+            "Instances that are never destroyed (pool.protected).",
+            i.protected,
+        );
+    }
+    if let Some(decision) = &report.decision {
+        w.one(
+            "scaler_target_gateways",
+            "gauge",
+            "Gateways the last pass aimed for.",
+            decision.target,
+        );
+    }
+    if let Some(slot) = &report.slot {
+        w.one(
+            "scaler_slot_max_gateways",
+            "gauge",
+            "max_gateways of the schedule slot in force.",
+            slot.max_gateways,
+        );
+    }
+    w.family(
+        "scaler_pass_actions",
+        "gauge",
+        "Actions of the last pass, by kind and status.",
+    );
+    for kind in [ActionKind::Create, ActionKind::Drain, ActionKind::Destroy] {
+        for status in [ActionStatus::Done, ActionStatus::Failed] {
+            let count = report
+                .actions
+                .iter()
+                .filter(|a| a.kind == kind && a.status == status)
+                .count();
+            let kind = serde_json::to_value(kind).expect("serializes");
+            let status = serde_json::to_value(status).expect("serializes");
+            w.sample(
+                "scaler_pass_actions",
+                &[
+                    ("kind", kind.as_str().unwrap_or_default()),
+                    ("status", status.as_str().unwrap_or_default()),
+                ],
+                count,
+            );
+        }
+    }
+    w.one(
+        "scaler_instances_created_total",
+        "counter",
+        "Instances created since the state file began.",
+        state.created_total,
+    );
+    w.one(
+        "scaler_instances_destroyed_total",
+        "counter",
+        "Instances destroyed since the state file began.",
+        state.destroyed_total,
+    );
+    w.one(
+        "scaler_passes_total",
+        "counter",
+        "Passes since the state file began.",
+        state.passes_total,
+    );
+    w.one(
+        "scaler_state_start_timestamp_seconds",
+        "gauge",
+        "When the state file (and its counters) began.",
+        timestamp(state.started_at),
+    );
+    w.one(
+        "scaler_pass_duration_seconds",
+        "gauge",
+        "How long the last pass took.",
+        format!("{:.3}", duration.as_secs_f64()),
+    );
+    w.one(
+        "scaler_pass_exit_code",
+        "gauge",
+        "Exit status of the last pass (0 ok, 3 partial, 69 dependency unavailable...).",
+        report.exit_code,
+    );
+    w.one(
+        "scaler_last_pass_timestamp_seconds",
+        "gauge",
+        "When the last pass ended.",
+        timestamp(now),
+    );
+    w.one(
+        "scaler_last_success_timestamp_seconds",
+        "gauge",
+        "When the last pass that exited 0 ended (0: never).",
+        state
+            .last_success_at
+            .map_or_else(|| "0".to_string(), timestamp),
+    );
+    w.out
+}
+
+/// Where metrics go for this configuration: `--metrics-file` first, then
+/// `[metrics] textfile`; `None` when neither is set.
+pub fn textfile<'a>(config: &'a Config, flag: Option<&'a Path>) -> Option<&'a Path> {
+    flag.or(config.metrics_textfile.as_deref())
+}
+
+/// After a `run` or `cleanup` pass that was not a dry run: updates the state
+/// file and writes the metrics, when a textfile is configured. A failure is
+/// added to the report's errors and turns exit 0 into 1 (monitoring is
+/// broken); worse statuses are kept.
+pub fn after_pass(
+    config: &Config,
+    flag: Option<&Path>,
+    report: &mut Report,
+    duration: Duration,
+    now: DateTime<Utc>,
+) {
+    let Some(path) = textfile(config, flag) else {
+        return;
+    };
+    let done = |kind: ActionKind| {
+        report
+            .actions
+            .iter()
+            .filter(|a| a.kind == kind && a.status == ActionStatus::Done)
+            .count() as u64
+    };
+    let (created, destroyed) = (done(ActionKind::Create), done(ActionKind::Destroy));
+    let success = report.exit_code == Exit::Ok.code();
+    let result = state::update(&config.state_path, &config.pool.name, now, |s| {
+        s.created_total += created;
+        s.destroyed_total += destroyed;
+        s.passes_total += 1;
+        s.last_pass_at = Some(now);
+        if success {
+            s.last_success_at = Some(now);
+        }
+    })
+    .map_err(|e| e.to_string())
+    .and_then(|state| {
+        let text = render(report, &state, duration, now);
+        state::write_atomic(path, text.as_bytes())
+            .map_err(|e| format!("metrics file {}: {e}", path.display()))
+    });
+    if let Err(e) = result {
+        log::error!("{e}");
+        report.errors.push(e);
+        if report.exit_code == Exit::Ok.code() {
+            report.exit_code = Exit::Internal.code();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{GatewayCounts, InstanceCounts};
+    use crate::report::{Action, DecisionInfo, Observed, PoolInfo};
+
+    fn report() -> Report {
+        let mut r = Report::new("run");
+        r.pool = Some(PoolInfo {
+            name: "gw".into(),
+            kind: "sip".into(),
+        });
+        r.observed = Some(Observed {
+            instances: InstanceCounts {
+                total: 3,
+                building: 1,
+                active: 2,
+                error: 0,
+                protected: 1,
+            },
+            gateways: GatewayCounts {
+                registered: 6,
+                busy: 2,
+                idle: 4,
+                draining: 1,
+                pending: 2,
+            },
+            replicas: None,
+        });
+        r.decision = Some(DecisionInfo {
+            target: 8,
+            delta: 0,
+            reason: "at target".into(),
+        });
+        r.actions.push(Action::new(
+            ActionKind::Create,
+            ActionStatus::Done,
+            "scale_up",
+        ));
+        r
+    }
+
+    #[test]
+    fn renders_every_family_with_the_pool_label() {
+        let now = DateTime::parse_from_rfc3339("2026-11-23T07:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let mut state = State::new("gw", now);
+        state.created_total = 5;
+        let text = render(&report(), &state, Duration::from_millis(1500), now);
+        for line in [
+            "scaler_gateways_busy{pool=\"gw\"} 2",
+            "scaler_instances{pool=\"gw\",state=\"building\"} 1",
+            "scaler_target_gateways{pool=\"gw\"} 8",
+            "scaler_pass_actions{pool=\"gw\",kind=\"create\",status=\"done\"} 1",
+            "scaler_instances_created_total{pool=\"gw\"} 5",
+            "scaler_pass_duration_seconds{pool=\"gw\"} 1.500",
+            "scaler_last_success_timestamp_seconds{pool=\"gw\"} 0",
+            "scaler_state_start_timestamp_seconds{pool=\"gw\"} 1795417200.000",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
+        }
+        for line in text.lines().filter(|l| l.starts_with("# TYPE")) {
+            let name = line.split(' ').nth(2).unwrap();
+            assert_eq!(
+                text.matches(&format!("# TYPE {name} ")).count(),
+                1,
+                "{name} declared twice"
+            );
+        }
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+}

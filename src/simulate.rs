@@ -1,0 +1,789 @@
+//! `scaler simulate`: replays a call trace minute by minute through the same
+//! planner a real pass uses (`plan::assess`, `plan::cleanup`, `plan::decide`
+//! on synthetic [`Instance`]s and [`Gateway`]s), with a simulated provider
+//! whose instances register their gateways `boot_delay + uniform(0,
+//! boot_jitter)` after creation, and measures service (served, rejected,
+//! missed) against cost (gateway- and vCPU-hours) — SPEC §7.
+//!
+//! The simulated world, precisely:
+//! - the pool starts empty at `from`; the planner runs at `from` and every
+//!   minute after it, with the slot in force at that simulated instant;
+//! - between two planner runs, events happen at their exact times, in this
+//!   order at equal times: calls end, instances boot, calls arrive;
+//! - a call shorter than one minute is dropped; a call takes the first idle
+//!   gateway in registration order (Kamailio's `location` order); with none
+//!   idle the attempt is rejected and retried 60 s later, at most twice, and
+//!   the call is then missed; a call served on a retry keeps its length;
+//! - creations, drains and destructions happen at the planner's instant, so
+//!   instances are paid from creation (booting included) to destruction;
+//! - calls that start in `[from, to)` are replayed; the clock runs on past
+//!   `to` only while retries are pending (at most two minutes); without
+//!   `to`, until the last call is over.
+
+pub mod chart;
+pub mod generate;
+pub mod rng;
+pub mod trace;
+
+use crate::cli::SimulateArgs;
+use crate::config::{Config, PoolKind};
+use crate::error::Error;
+use crate::pass;
+use crate::plan::{self, Observation, PoolParams};
+use crate::pool::{Gateway, GatewayState};
+use crate::provider::{Instance, InstanceState};
+use crate::report::{PoolInfo, Report};
+use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
+use chrono_tz::Tz;
+use rng::Rng;
+use serde::Serialize;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashSet};
+use std::fmt::Write as _;
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::Path;
+use std::time::Duration;
+use trace::Call;
+
+/// Calls shorter than this are dropped (SPEC §7).
+pub const SHORTEST_CALL: Duration = Duration::from_secs(60);
+/// Time between a rejected attempt and its retry.
+pub const RETRY_AFTER: Duration = Duration::from_secs(60);
+/// Retries after the first attempt before a call counts as missed.
+pub const RETRIES: u8 = 2;
+/// The planner's period.
+const STEP_MS: i64 = 60_000;
+
+/// How to run a simulation.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Start of the replay; default: local midnight (schedule timezone) of
+    /// the first call's day.
+    pub from: Option<DateTime<Utc>>,
+    /// End of the replay; default: when the last call is over (retries and
+    /// calls served late included).
+    pub to: Option<DateTime<Utc>>,
+    /// Fixed part of the time from creation to registered gateways.
+    pub boot_delay: Duration,
+    /// Upper bound of the uniform random part added to `boot_delay`.
+    pub boot_jitter: Duration,
+    /// Seed of the boot jitter.
+    pub seed: u64,
+    /// Price of one vCPU-hour, for `cost`.
+    pub vcpu_hour_price: f64,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            from: None,
+            to: None,
+            boot_delay: Duration::from_secs(60),
+            boot_jitter: Duration::from_secs(60),
+            seed: 1,
+            vcpu_hour_price: 1.0,
+        }
+    }
+}
+
+/// The figures of one replay (the stable JSON fields of SPEC §7 and a few more).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    /// The trace file, when replayed from one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace: Option<String>,
+    /// First planner run (RFC 3339).
+    pub from: String,
+    /// End of the simulated time (RFC 3339).
+    pub to: String,
+    /// Timezone of the schedule (and of the chart's clock).
+    pub timezone: String,
+    /// Seed of the boot jitter.
+    pub seed: u64,
+    /// Fixed boot delay, as a duration (`"60s"`).
+    pub boot_delay: String,
+    /// Random extra boot delay bound.
+    pub boot_jitter: String,
+    /// Price of one vCPU-hour.
+    pub vcpu_hour_price: f64,
+    /// Calls replayed (starting in the window, one minute or longer).
+    pub calls: u64,
+    /// Calls in the window shorter than one minute, not replayed.
+    pub dropped: u64,
+    /// Calls that got a gateway, at their first attempt or a retry.
+    pub served: u64,
+    /// Attempts that found no idle gateway (a missed call counts three).
+    pub rejected: u64,
+    /// Calls rejected at their first attempt and both retries.
+    pub missed: u64,
+    /// Most calls of the trace in progress at once (as offered, zero delay).
+    pub peak_calls: u64,
+    /// Most gateways on pool instances at once (booting ones included).
+    pub peak_gateways: u64,
+    /// Gateways × hours paid for (creation to destruction).
+    pub gateway_hours: f64,
+    /// vCPUs × hours paid for (creation to destruction).
+    pub vcpu_hours: f64,
+    /// Σ concurrent calls × `cpu_per_gateway`, in vCPU-hours: what a pool
+    /// that grew and shrank with each call, instantly, would pay.
+    pub lower_bound_vcpu_hours: f64,
+    /// `vcpu_hours / lower_bound_vcpu_hours` (null without calls).
+    pub ratio: Option<f64>,
+    /// `vcpu_hours × vcpu_hour_price`.
+    pub cost: f64,
+    /// Instances created.
+    pub created: u64,
+    /// Instances destroyed (drained, or cleaned up).
+    pub destroyed: u64,
+    /// The chart written, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub svg: Option<String>,
+}
+
+/// The state of the simulated world once a minute, after the planner acted
+/// (the last sample is the end of the run, where the planner no longer runs).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sample {
+    /// Minutes since `from`.
+    pub minute: i64,
+    /// Calls of the trace in progress (as offered, zero delay).
+    pub offered: u32,
+    /// Calls in progress on gateways.
+    pub calls: u32,
+    /// Registered gateways (idle or busy).
+    pub gateways: u32,
+    /// Gateways on pool instances, booting ones included (what is paid for).
+    pub paid_gateways: u32,
+    /// Attempts rejected during the minute before.
+    pub rejected: u32,
+    /// Calls missed during the minute before.
+    pub missed: u32,
+    /// Cost accrued before this minute.
+    pub cost: f64,
+    /// The lower bound's cost accrued before this minute (calls offered ×
+    /// `cpu_per_gateway`, sampled once a minute).
+    pub lower_bound_cost: f64,
+}
+
+/// A whole replay: the figures and the minute-by-minute series.
+#[derive(Debug, Clone)]
+pub struct Simulation {
+    /// The figures.
+    pub summary: Summary,
+    /// One sample per planner run.
+    pub samples: Vec<Sample>,
+    /// The first planner run.
+    pub from: DateTime<Utc>,
+    /// The schedule's timezone.
+    pub timezone: Tz,
+}
+
+/// The result of `scaler simulate`, flattened into the report.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum Outcome {
+    /// A replay.
+    Replay(Box<Summary>),
+    /// `--generate-trace`: a synthetic trace was written.
+    Generated(Generated),
+}
+
+/// What `--generate-trace` wrote.
+#[derive(Debug, Clone, Serialize)]
+pub struct Generated {
+    /// The file written.
+    pub generated_trace: String,
+    /// Its local date.
+    pub date: String,
+    /// Its timezone.
+    pub timezone: String,
+    /// Calls in it.
+    pub calls: u64,
+    /// The seed.
+    pub seed: u64,
+}
+
+impl Outcome {
+    /// The text rendering.
+    pub fn to_text(&self) -> String {
+        match self {
+            Outcome::Replay(summary) => summary.to_text(),
+            Outcome::Generated(g) => format!(
+                "wrote {} calls on {} ({}, seed {}) to {}\n",
+                g.calls, g.date, g.timezone, g.seed, g.generated_trace
+            ),
+        }
+    }
+}
+
+fn percent(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        100.0 * part as f64 / whole as f64
+    }
+}
+
+impl Summary {
+    /// A few lines for people.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "simulated {} to {} ({}), boot {} + up to {}, seed {}",
+            self.from, self.to, self.timezone, self.boot_delay, self.boot_jitter, self.seed
+        );
+        let _ = writeln!(
+            out,
+            "  calls     {} replayed ({} under a minute dropped); peak {} at once",
+            self.calls, self.dropped, self.peak_calls
+        );
+        let _ = writeln!(
+            out,
+            "  service   {} served, {} missed ({:.2} %), {} rejected attempts",
+            self.served,
+            self.missed,
+            percent(self.missed, self.calls),
+            self.rejected
+        );
+        let _ = writeln!(
+            out,
+            "  capacity  peak {} gateways, {:.1} gateway-hours, {:.1} vCPU-hours; {} instances created, {} destroyed",
+            self.peak_gateways, self.gateway_hours, self.vcpu_hours, self.created, self.destroyed
+        );
+        let ratio = self
+            .ratio
+            .map_or_else(|| "n/a".to_string(), |r| format!("{r:.2}"));
+        let _ = writeln!(
+            out,
+            "  cost      {:.2} ({} per vCPU-hour); lower bound {:.1} vCPU-hours, ratio {ratio}",
+            self.cost, self.vcpu_hour_price, self.lower_bound_vcpu_hours
+        );
+        if let Some(svg) = &self.svg {
+            let _ = writeln!(out, "  chart     {svg}");
+        }
+        out
+    }
+}
+
+/// What happens at an instant between two planner runs. The derived order
+/// is the processing order at equal times: ends, boots, arrivals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Event {
+    /// A call ends on the gateway with this serial.
+    End(u64),
+    /// The instance with this serial registers its gateways.
+    Boot(u64),
+    /// An attempt of the call with this index.
+    Attempt(usize),
+}
+
+/// One call as replayed.
+#[derive(Debug, Clone, Copy)]
+struct Replayed {
+    start_ms: i64,
+    length_ms: i64,
+    attempts: u8,
+}
+
+/// The simulated provider and gateway pool, kept as the planner's own
+/// [`Observation`] (no copy per minute), with serial numbers beside it.
+struct World {
+    observation: Observation,
+    /// Serial of each instance, parallel to `observation.instances`.
+    instance_serials: Vec<u64>,
+    /// Serial of each gateway, parallel to `observation.gateways`.
+    gateway_serials: Vec<u64>,
+    next_instance: u64,
+    next_gateway: u64,
+    cpu_per_gateway: u32,
+    gateway_prefix: String,
+    pool: String,
+    /// vCPUs and gateways of all instances (booting included).
+    vcpus: u64,
+    paid_gateways: u64,
+    created: u64,
+    destroyed: u64,
+}
+
+/// The address of the `n`th simulated instance in a /8 (never contacted:
+/// nothing leaves the process).
+fn address(first: u8, n: u64) -> IpAddr {
+    let [_, _, _, _, _, b, c, d] = n.to_be_bytes();
+    IpAddr::V4(Ipv4Addr::new(first, b, c, d))
+}
+
+impl World {
+    fn new(config: &Config) -> World {
+        World {
+            observation: Observation::default(),
+            instance_serials: Vec::new(),
+            gateway_serials: Vec::new(),
+            next_instance: 1,
+            next_gateway: 1,
+            cpu_per_gateway: config.pool.cpu_per_gateway.max(1),
+            gateway_prefix: config.pool.gateway_prefix.clone(),
+            pool: config.pool.name.clone(),
+            vcpus: 0,
+            paid_gateways: 0,
+            created: 0,
+            destroyed: 0,
+        }
+    }
+
+    /// Creates a building instance and returns its serial.
+    fn create(&mut self, instance_type: &str, vcpus: u32, at: DateTime<Utc>) -> u64 {
+        let serial = self.next_instance;
+        self.next_instance += 1;
+        self.observation.instances.push(Instance {
+            id: format!("sim-{serial}"),
+            name: format!("{}-sim-{serial}", self.pool),
+            state: InstanceState::Building,
+            private_ip: Some(address(10, serial)),
+            public_ip: Some(address(100, serial)),
+            vcpus,
+            instance_type: Some(instance_type.to_string()),
+            created_at: at,
+        });
+        self.instance_serials.push(serial);
+        self.vcpus += u64::from(vcpus);
+        self.paid_gateways += u64::from(vcpus / self.cpu_per_gateway);
+        self.created += 1;
+        serial
+    }
+
+    /// The instance turns active and registers its idle gateways.
+    fn boot(&mut self, serial: u64) {
+        let Some(index) = self.instance_serials.iter().position(|&s| s == serial) else {
+            return; // destroyed while booting
+        };
+        let instance = &mut self.observation.instances[index];
+        instance.state = InstanceState::Active;
+        let Some(host) = instance.private_ip else {
+            return;
+        };
+        for n in 0..instance.vcpus / self.cpu_per_gateway {
+            self.observation.gateways.push(Gateway {
+                id: format!("{host}.{}.{n}", self.gateway_prefix),
+                host,
+                state: GatewayState::Idle,
+                in_call: false,
+            });
+            self.gateway_serials.push(self.next_gateway);
+            self.next_gateway += 1;
+        }
+    }
+
+    /// Takes the first idle gateway for a call; its serial.
+    fn take_gateway(&mut self) -> Option<u64> {
+        let index = self
+            .observation
+            .gateways
+            .iter()
+            .position(|g| g.state == GatewayState::Idle)?;
+        let gateway = &mut self.observation.gateways[index];
+        gateway.state = GatewayState::Busy;
+        gateway.in_call = true;
+        Some(self.gateway_serials[index])
+    }
+
+    fn release_gateway(&mut self, serial: u64) {
+        if let Some(index) = self.gateway_serials.iter().position(|&s| s == serial) {
+            let gateway = &mut self.observation.gateways[index];
+            gateway.state = GatewayState::Idle;
+            gateway.in_call = false;
+        }
+    }
+
+    /// Destroys instances (by index) and forgets their gateways, at once.
+    fn destroy(&mut self, indices: &HashSet<usize>) {
+        if indices.is_empty() {
+            return;
+        }
+        let mut hosts = HashSet::new();
+        for &index in indices {
+            let instance = &self.observation.instances[index];
+            hosts.extend(instance.private_ip);
+            self.vcpus -= u64::from(instance.vcpus);
+            self.paid_gateways -= u64::from(instance.vcpus / self.cpu_per_gateway);
+            self.destroyed += 1;
+        }
+        let mut index = 0;
+        self.observation.instances.retain(|_| {
+            index += 1;
+            !indices.contains(&(index - 1))
+        });
+        let mut index = 0;
+        self.instance_serials.retain(|_| {
+            index += 1;
+            !indices.contains(&(index - 1))
+        });
+        let keep: Vec<bool> = self
+            .observation
+            .gateways
+            .iter()
+            .map(|g| !hosts.contains(&g.host))
+            .collect();
+        let mut index = 0;
+        self.observation.gateways.retain(|_| {
+            index += 1;
+            keep[index - 1]
+        });
+        let mut index = 0;
+        self.gateway_serials.retain(|_| {
+            index += 1;
+            keep[index - 1]
+        });
+    }
+}
+
+fn millis(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+fn instant(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// Local midnight, in `timezone`, of the day of `t`.
+fn local_midnight(t: DateTime<Utc>, timezone: Tz) -> DateTime<Utc> {
+    let date = t.with_timezone(&timezone).date_naive();
+    let midnight = date.and_hms_opt(0, 0, 0).unwrap_or_default();
+    timezone
+        .from_local_datetime(&midnight)
+        .earliest()
+        .map_or(t, |m| m.with_timezone(&Utc))
+}
+
+/// A usage error about the replay window.
+fn window_error(message: String) -> Error {
+    Error::Usage(message)
+}
+
+/// Replays `calls` with the configuration's schedule and pool parameters.
+pub fn simulate(config: &Config, calls: &[Call], settings: &Settings) -> Result<Simulation, Error> {
+    let timezone = config.schedule.timezone;
+    let from = match (settings.from, calls.first()) {
+        (Some(from), _) => from,
+        (None, Some(first)) => local_midnight(first.start, timezone),
+        (None, None) => return Err(window_error("the trace has no calls".into())),
+    };
+    let in_window: Vec<&Call> = calls
+        .iter()
+        .filter(|c| c.start >= from && settings.to.is_none_or(|to| c.start < to))
+        .collect();
+    let to = match settings.to {
+        Some(to) => to,
+        None => in_window.iter().map(|c| c.end).max().ok_or_else(|| {
+            window_error(format!(
+                "the trace has no call at or after --from {}",
+                from.to_rfc3339_opts(SecondsFormat::Secs, true)
+            ))
+        })?,
+    };
+    if to <= from {
+        return Err(window_error(format!(
+            "--to {} is not after --from {}",
+            to.to_rfc3339_opts(SecondsFormat::Secs, true),
+            from.to_rfc3339_opts(SecondsFormat::Secs, true)
+        )));
+    }
+    let shortest = chrono::Duration::from_std(SHORTEST_CALL).unwrap_or_default();
+    let (replayed, dropped): (Vec<&Call>, Vec<&Call>) = in_window
+        .into_iter()
+        .partition(|c| c.duration() >= shortest);
+    let mut replays: Vec<Replayed> = replayed
+        .iter()
+        .map(|c| Replayed {
+            start_ms: millis(c.start),
+            length_ms: millis(c.end) - millis(c.start),
+            attempts: 0,
+        })
+        .collect();
+
+    let params = pass::params(config);
+    let mut world = World::new(config);
+    let mut rng = Rng::new(settings.seed);
+    let boot_delay_ms = settings.boot_delay.as_millis() as i64;
+    let jitter_ms = settings.boot_jitter.as_millis() as f64;
+
+    let mut events: BinaryHeap<Reverse<(i64, Event)>> = replays
+        .iter()
+        .enumerate()
+        .map(|(i, r)| Reverse((r.start_ms, Event::Attempt(i))))
+        .collect();
+    let mut attempts_pending = replays.len();
+
+    // Offered load (the trace with zero delay), for the chart.
+    let mut starts: Vec<i64> = replays.iter().map(|r| r.start_ms).collect();
+    let mut ends: Vec<i64> = replays.iter().map(|r| r.start_ms + r.length_ms).collect();
+    starts.sort_unstable();
+    ends.sort_unstable();
+    let (mut started, mut ended) = (0, 0);
+
+    let (mut served, mut rejected, mut missed) = (0u64, 0u64, 0u64);
+    let (mut minute_rejected, mut minute_missed) = (0u32, 0u32);
+    let mut in_progress = 0u32;
+    let (mut vcpu_minutes, mut gateway_minutes) = (0u64, 0u64);
+    let mut offered_vcpu_minutes = 0u64;
+    let mut peak_gateways = 0u64;
+    let mut samples = Vec::new();
+    let to_ms = millis(to);
+    let mut tick_ms = millis(from);
+    let mut minute = 0i64;
+
+    // Without --to the clock runs until the last call is over.
+    let until_quiet = settings.to.is_none();
+    loop {
+        while let Some(&Reverse((at, event))) = events.peek() {
+            if at > tick_ms {
+                break;
+            }
+            events.pop();
+            match event {
+                Event::End(gateway) => {
+                    world.release_gateway(gateway);
+                    in_progress -= 1;
+                }
+                Event::Boot(instance) => world.boot(instance),
+                Event::Attempt(call) => {
+                    let replay = &mut replays[call];
+                    if let Some(gateway) = world.take_gateway() {
+                        served += 1;
+                        in_progress += 1;
+                        attempts_pending -= 1;
+                        events.push(Reverse((at + replay.length_ms, Event::End(gateway))));
+                    } else {
+                        rejected += 1;
+                        minute_rejected += 1;
+                        replay.attempts += 1;
+                        if replay.attempts > RETRIES {
+                            missed += 1;
+                            minute_missed += 1;
+                            attempts_pending -= 1;
+                        } else {
+                            let retry = at + RETRY_AFTER.as_millis() as i64;
+                            events.push(Reverse((retry, Event::Attempt(call))));
+                        }
+                    }
+                }
+            }
+        }
+        let done = tick_ms >= to_ms && attempts_pending == 0 && !(until_quiet && in_progress > 0);
+
+        if !done {
+            // The planner, exactly as a pass runs it.
+            let now = instant(tick_ms);
+            let slot = config.schedule.slot_at(now).ok_or_else(|| {
+                Error::Internal(anyhow::anyhow!("the schedule has no slot at {now}"))
+            })?;
+            plan_minute(&mut world, &params, &slot.slot, now, |world, create| {
+                let jitter = (rng.uniform() * jitter_ms) as i64;
+                let serial = world.create(&create.instance_type, create.vcpus, now);
+                events.push(Reverse((
+                    tick_ms + boot_delay_ms + jitter,
+                    Event::Boot(serial),
+                )));
+            });
+        }
+
+        while started < starts.len() && starts[started] <= tick_ms {
+            started += 1;
+        }
+        while ended < ends.len() && ends[ended] <= tick_ms {
+            ended += 1;
+        }
+        samples.push(Sample {
+            minute,
+            offered: (started - ended) as u32,
+            calls: in_progress,
+            gateways: world.observation.gateways.len() as u32,
+            paid_gateways: world.paid_gateways as u32,
+            rejected: std::mem::take(&mut minute_rejected),
+            missed: std::mem::take(&mut minute_missed),
+            cost: vcpu_minutes as f64 / 60.0 * settings.vcpu_hour_price,
+            lower_bound_cost: offered_vcpu_minutes as f64 / 60.0 * settings.vcpu_hour_price,
+        });
+        if done {
+            break;
+        }
+        // The minute to come is paid for what exists after the planner acted.
+        vcpu_minutes += world.vcpus;
+        offered_vcpu_minutes += (started - ended) as u64 * u64::from(config.pool.cpu_per_gateway);
+        gateway_minutes += world.paid_gateways;
+        peak_gateways = peak_gateways.max(world.paid_gateways);
+        tick_ms += STEP_MS;
+        minute += 1;
+    }
+    let end_ms = tick_ms;
+
+    // The zero-delay lower bound and the offered peak, clipped to the run.
+    let offered_ms: i64 = replays
+        .iter()
+        .map(|r| (r.start_ms + r.length_ms).min(end_ms) - r.start_ms)
+        .sum();
+    let mut sweep: Vec<(i64, i32)> = replays
+        .iter()
+        .flat_map(|r| {
+            [
+                (r.start_ms, 1),
+                ((r.start_ms + r.length_ms).min(end_ms), -1),
+            ]
+        })
+        .collect();
+    sweep.sort_unstable(); // at equal times, ends (-1) before starts (+1)
+    let peak_calls = sweep
+        .iter()
+        .scan(0i64, |now, (_, step)| {
+            *now += i64::from(*step);
+            Some(*now)
+        })
+        .max()
+        .unwrap_or(0);
+
+    let cpu = f64::from(config.pool.cpu_per_gateway);
+    let lower_bound = offered_ms as f64 / 3_600_000.0 * cpu;
+    let vcpu_hours = vcpu_minutes as f64 / 60.0;
+    let summary = Summary {
+        trace: None,
+        from: from.to_rfc3339_opts(SecondsFormat::Secs, true),
+        to: instant(end_ms).to_rfc3339_opts(SecondsFormat::Secs, true),
+        timezone: timezone.name().to_string(),
+        seed: settings.seed,
+        boot_delay: crate::duration::HumanDuration(settings.boot_delay).to_string(),
+        boot_jitter: crate::duration::HumanDuration(settings.boot_jitter).to_string(),
+        vcpu_hour_price: settings.vcpu_hour_price,
+        calls: replays.len() as u64,
+        dropped: dropped.len() as u64,
+        served,
+        rejected,
+        missed,
+        peak_calls: peak_calls.max(0) as u64,
+        peak_gateways,
+        gateway_hours: round3(gateway_minutes as f64 / 60.0),
+        vcpu_hours: round3(vcpu_hours),
+        lower_bound_vcpu_hours: round3(lower_bound),
+        ratio: (lower_bound > 0.0).then(|| round3(vcpu_hours / lower_bound)),
+        cost: round3(vcpu_hours * settings.vcpu_hour_price),
+        created: world.created,
+        destroyed: world.destroyed,
+        svg: None,
+    };
+    Ok(Simulation {
+        summary,
+        samples,
+        from,
+        timezone,
+    })
+}
+
+/// One planner run on the simulated world, as `pass::execute` does it:
+/// assess, clean up, assess again what remains, decide, then act at once.
+fn plan_minute(
+    world: &mut World,
+    params: &PoolParams,
+    slot: &crate::schedule::Slot,
+    now: DateTime<Utc>,
+    mut create: impl FnMut(&mut World, &plan::PlannedCreate),
+) {
+    let mut assessment = plan::assess(&world.observation, params, now);
+    let (removals, _notes) = plan::cleanup(&assessment, &world.observation, params, now);
+    if !removals.is_empty() {
+        world.destroy(&removals.iter().map(|r| r.instance).collect());
+        assessment = plan::assess(&world.observation, params, now);
+    }
+    let decision = plan::decide(&assessment, &world.observation, slot, params, None);
+    // Drains first: indices refer to the world before any creation.
+    world.destroy(&decision.drains.iter().copied().collect());
+    for planned in &decision.creates {
+        create(world, planned);
+    }
+}
+
+/// `scaler simulate`: generates a trace, or replays one and reports.
+pub fn command(args: &SimulateArgs, config_path: &Path) -> Result<Report, Error> {
+    let mut report = Report::new("simulate");
+    if let Some(path) = &args.generate_trace {
+        let Some(date) = args.date else {
+            return Err(Error::Usage(
+                "--generate-trace needs --date YYYY-MM-DD".into(),
+            ));
+        };
+        let options = generate::WorkdayOptions {
+            date,
+            calls: args.calls,
+            seed: args.seed,
+            timezone: args.timezone,
+        };
+        let trace = generate::workday(&options);
+        std::fs::write(path, trace::to_csv(&trace, args.timezone)).map_err(|e| {
+            Error::Internal(anyhow::anyhow!("cannot write {}: {e}", path.display()))
+        })?;
+        report.simulation = Some(Outcome::Generated(Generated {
+            generated_trace: path.display().to_string(),
+            date: date.to_string(),
+            timezone: args.timezone.name().to_string(),
+            calls: trace.len() as u64,
+            seed: args.seed,
+        }));
+        return Ok(report);
+    }
+    let Some(trace_path) = &args.trace else {
+        return Err(Error::Usage(
+            "simulate needs --trace FILE.csv (or --generate-trace FILE)".into(),
+        ));
+    };
+    let config = crate::config::load(config_path)?;
+    if config.pool.kind == PoolKind::Replicas {
+        return Err(Error::Config(format!(
+            "{}: simulate replays calls on gateways: pool.kind must be \"sip\" or \"media\"",
+            config.path.display()
+        )));
+    }
+    // OpenStack may size flavors at run time; the simulation has no provider to ask.
+    crate::config::check_instance_types(&config.instance_types, config.pool.cpu_per_gateway)
+        .map_err(|e| {
+            Error::Config(format!(
+                "{}: simulate sizes instances from provider.instance_types (it asks no provider): {e}",
+                config.path.display()
+            ))
+        })?;
+    report.pool = Some(PoolInfo {
+        name: config.pool.name.clone(),
+        kind: config.pool.kind.as_str().to_string(),
+    });
+    if !(args.vcpu_hour_price >= 0.0 && args.vcpu_hour_price.is_finite()) {
+        return Err(Error::Usage(format!(
+            "--vcpu-hour-price must be a number of at least 0, got {}",
+            args.vcpu_hour_price
+        )));
+    }
+    let calls = trace::read(trace_path).map_err(|e| Error::Usage(e.to_string()))?;
+    let settings = Settings {
+        from: args.from,
+        to: args.to,
+        boot_delay: args.boot_delay,
+        boot_jitter: args.boot_jitter,
+        seed: args.seed,
+        vcpu_hour_price: args.vcpu_hour_price,
+    };
+    let mut simulation = simulate(&config, &calls, &settings)?;
+    simulation.summary.trace = Some(trace_path.display().to_string());
+    if let Some(svg) = &args.svg {
+        let title = format!("{} — {}", config.pool.name, trace_path.display());
+        let text = chart::render(&simulation, &title)
+            .map_err(|e| Error::Internal(anyhow::anyhow!("drawing the chart: {e}")))?;
+        std::fs::write(svg, text)
+            .map_err(|e| Error::Internal(anyhow::anyhow!("cannot write {}: {e}", svg.display())))?;
+        simulation.summary.svg = Some(svg.display().to_string());
+    }
+    report.simulation = Some(Outcome::Replay(Box::new(simulation.summary)));
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,98 @@
+//! `scaler config import` through the real binary: TOML on stdout or in
+//! `-o FILE` (never overwritten without `--force`, mode 0640), notes on
+//! stderr, secrets never copied, and the result passes `check --offline`.
+
+mod common;
+
+use common::*;
+use std::os::unix::fs::PermissionsExt;
+
+/// A SIPMediaGW scaler.json in the per-weekday form, with secrets.
+const SCALER_JSON: &str = r#"{
+    "gw_name_prefix": "mediagw",
+    "auto_scale_threshold": {
+        "default": {
+            "00:00:00": {"maxGw": 4, "unlockedMin": 1, "loadMax": 0.9},
+            "07:30:00": {"maxGw": 40, "unlockedMin": 6, "loadMax": 0.75}
+        },
+        "saturday,sunday": { "00:00:00": {"maxGw": 2, "unlockedMin": 0, "loadMax": 0.9} }
+    },
+    "cpu_per_gw": 4,
+    "ram_per_gw": 8,
+    "sip_db": { "host": "10.1.2.3", "root_password": "s3cr3t-db-pw" },
+    "redis": { "host": "127.0.0.1", "port": 6379 },
+    "cleaner_blacklist": ["192.0.2.7"],
+    "api_token": "t0k3n-value",
+    "cleanup_threshold_seconds": 900
+}"#;
+
+#[test]
+fn converts_to_stdout_or_a_file_without_secrets() {
+    let ws = Workspace::new();
+    let json = ws.path("scaler.json");
+    std::fs::write(&json, SCALER_JSON).unwrap();
+    let json = json.to_string_lossy().into_owned();
+
+    let run = scaler(&["config", "import", &json, "--timezone", "Europe/Paris"]).expect(0);
+    for secret in ["s3cr3t-db-pw", "t0k3n-value"] {
+        assert!(!run.stdout.contains(secret), "{}", run.stdout);
+        assert!(!run.stderr.contains(secret), "{}", run.stderr);
+    }
+    assert!(run.stdout.contains("[schedule.saturday]"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("\"07:30\" = { idle_min = 6, load_max = 0.75, max_gateways = 40 }")
+    );
+    assert!(
+        run.stdout
+            .contains("password_env = \"KAMAILIO_DB_PASSWORD\"")
+    );
+    assert!(run.stderr.contains("note: api_token"), "{}", run.stderr);
+
+    let out = ws.path("scaler.toml");
+    let out_arg = out.to_string_lossy().into_owned();
+    scaler(&["config", "import", &json, "-o", &out_arg]).expect(0);
+    let stdout = scaler(&["config", "import", &json]).expect(0).stdout;
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), stdout);
+    assert_eq!(
+        std::fs::metadata(&out).unwrap().permissions().mode() & 0o777,
+        0o640
+    );
+    let check = scaler(&["-c", &out_arg, "--format", "json", "check", "--offline"]).expect(0);
+    assert_eq!(check.json()["pool"]["name"], "mediagw");
+
+    // Never overwritten without --force.
+    std::fs::write(&out, "mine").unwrap();
+    let refused = scaler(&["config", "import", &json, "-o", &out_arg]).expect(64);
+    assert!(refused.stderr.contains("--force"), "{}", refused.stderr);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "mine");
+    scaler(&["config", "import", &json, "-o", &out_arg, "--force"]).expect(0);
+    assert!(std::fs::read_to_string(&out).unwrap().contains("[pool]"));
+}
+
+#[test]
+fn bad_input_exits_78_naming_the_problem() {
+    let ws = Workspace::new();
+    let json = ws.path("scaler.json");
+    std::fs::write(
+        &json,
+        r#"{"auto_scale_threshold": {"00:00:00": {"loadMax": 0.9}}}"#,
+    )
+    .unwrap();
+    let json = json.to_string_lossy().into_owned();
+    let run = scaler(&["config", "import", &json]).expect(78);
+    assert!(
+        run.stderr
+            .contains("auto_scale_threshold.00:00:00: missing unlockedMin"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stdout, "");
+    let missing = scaler(&["config", "import", "/nonexistent/scaler.json"]).expect(78);
+    assert!(
+        missing.stderr.contains("/nonexistent/scaler.json"),
+        "{}",
+        missing.stderr
+    );
+    scaler(&["config", "import", &json, "--timezone", "Mars/Olympus"]).expect(64);
+}

@@ -1,0 +1,281 @@
+//! `scaler simulate` as users run it: the real binary on the shipped trace
+//! (deterministic for a seed), on tiny hand-made traces whose served,
+//! rejected and missed counts are known exactly, on bad traces (exit 64 with
+//! the line number), and generating a trace.
+
+mod common;
+
+use common::*;
+use std::path::{Path, PathBuf};
+
+fn repo(path: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(path)
+        .to_string_lossy()
+        .into_owned()
+}
+
+const TRACE: &str = "examples/trace-workday.csv";
+
+/// A configuration with one slot all day, in UTC.
+fn config(ws: &Workspace, slot: &str) -> String {
+    ws.config(&format!(
+        r#"
+[pool]
+name = "sim"
+kind = "sip"
+cpu_per_gateway = 4
+
+[schedule]
+timezone = "UTC"
+[schedule.default]
+"00:00" = {slot}
+
+[sip]
+url = "mysql://kamailio@127.0.0.1:3306/kamailio"
+
+[provider]
+kind = "local"
+[provider.instance_types]
+"c4" = 4
+"c8" = 8
+"#
+    ))
+}
+
+fn trace(ws: &Workspace, text: &str) -> String {
+    let path = ws.path("trace.csv");
+    std::fs::write(&path, text).expect("trace written");
+    path.to_string_lossy().into_owned()
+}
+
+fn simulate(config: &str, args: &[&str]) -> Run {
+    let mut all = vec!["-c", config, "--format", "json", "simulate"];
+    all.extend_from_slice(args);
+    scaler(&all)
+}
+
+/// `(calls, served, rejected, missed)` of a JSON report.
+fn service(run: &Run) -> (u64, u64, u64, u64) {
+    let json = run.json();
+    let n = |k: &str| json[k].as_u64().unwrap_or_else(|| panic!("{k} in {json}"));
+    (n("calls"), n("served"), n("rejected"), n("missed"))
+}
+
+#[test]
+fn the_shipped_trace_gives_the_same_figures_for_the_same_seed() {
+    let sip = repo("examples/sip.toml");
+    let args = ["--trace", &repo(TRACE), "--seed", "7"];
+    let first = simulate(&sip, &args).expect(0);
+    let second = simulate(&sip, &args).expect(0);
+    assert_eq!(first.stdout, second.stdout);
+    let json = first.json();
+    assert_eq!(json["schema_version"], 1);
+    assert_eq!(json["command"], "simulate");
+    assert_eq!(json["pool"]["name"], "sipmediagw");
+    let (calls, served, rejected, missed) = service(&first);
+    assert!(calls > 3_000, "{json}");
+    assert_eq!(served + missed, calls);
+    assert!(rejected >= 3 * missed);
+    for field in [
+        "peak_calls",
+        "peak_gateways",
+        "gateway_hours",
+        "vcpu_hours",
+        "lower_bound_vcpu_hours",
+        "ratio",
+        "cost",
+        "created",
+        "destroyed",
+    ] {
+        assert!(json[field].is_number(), "{field} in {json}");
+    }
+    assert!(json["ratio"].as_f64().unwrap() >= 1.0, "{json}");
+
+    // Another seed: other boot delays, still a consistent result.
+    let other = simulate(&sip, &["--trace", &repo(TRACE), "--seed", "8"]).expect(0);
+    let (calls8, served8, _, missed8) = service(&other);
+    assert_eq!(calls8, calls);
+    assert_eq!(served8 + missed8, calls);
+    assert_ne!(other.json()["vcpu_hours"], json["vcpu_hours"]);
+}
+
+#[test]
+fn one_call_on_an_empty_pool_depends_on_the_boot_delay() {
+    let ws = Workspace::new();
+    let config = config(&ws, "{ idle_min = 1, load_max = 1.0, max_gateways = 10 }");
+    let trace = trace(
+        &ws,
+        "start,end\n2026-11-23T09:00:00Z,2026-11-23T09:30:00Z\n",
+    );
+    let from = ["--from", "2026-11-23T09:00:00Z", "--boot-jitter", "0s"];
+    let run = |delay: &str| {
+        let mut args = vec!["--trace", trace.as_str(), "--boot-delay", delay];
+        args.extend_from_slice(&from);
+        simulate(&config, &args).expect(0)
+    };
+    // Rejected at 09:00 (nothing booted yet), served by the retry at 09:01.
+    assert_eq!(service(&run("0s")), (1, 1, 1, 0));
+    // Booted at 09:03: both retries (09:01, 09:02) are rejected too.
+    assert_eq!(service(&run("3m")), (1, 0, 3, 1));
+}
+
+#[test]
+fn calls_under_a_minute_are_dropped_and_a_warm_pool_serves_at_once() {
+    let ws = Workspace::new();
+    let config = config(&ws, "{ idle_min = 2, load_max = 1.0, max_gateways = 10 }");
+    let trace = trace(
+        &ws,
+        "\"start\",\"end\"\n\
+         \"2026-11-23T10:00:00+01:00\",\"2026-11-23T10:45:00+01:00\"\n\
+         2026-11-23T10:10:00+01:00,2026-11-23T10:10:59+01:00\n\
+         2026-11-23T10:20:00+01:00,2026-11-23T10:50:00+01:00\n",
+    );
+    let run = simulate(&config, &["--trace", &trace]).expect(0);
+    assert_eq!(service(&run), (2, 2, 0, 0));
+    let json = run.json();
+    assert_eq!(json["dropped"], 1);
+    assert_eq!(json["peak_calls"], 2);
+    // 45 + 30 call-minutes at 4 vCPUs per gateway.
+    assert_eq!(json["lower_bound_vcpu_hours"], 5.0);
+    assert_eq!(json["from"], "2026-11-23T00:00:00Z");
+}
+
+#[test]
+fn a_bad_trace_line_is_named_and_exits_64() {
+    let ws = Workspace::new();
+    let config = config(&ws, "{ idle_min = 1, load_max = 1.0, max_gateways = 10 }");
+    let trace = trace(
+        &ws,
+        "start,end\n\
+         2026-11-23T09:00:00Z,2026-11-23T09:30:00Z\n\
+         2026-11-23T09:00:00Z;2026-11-23T09:30:00Z\n",
+    );
+    let run = scaler(&["-c", &config, "simulate", "--trace", &trace]).expect(64);
+    assert!(
+        run.stderr
+            .contains(&format!("{trace}:3: expected two fields")),
+        "{}",
+        run.stderr
+    );
+    let run = simulate(&config, &["--trace", &trace]).expect(64);
+    assert_eq!(run.json()["exit_code"], 64);
+
+    let missing = ws.path("missing.csv");
+    let run = scaler(&["-c", &config, "simulate", "--trace"])
+        .expect(64)
+        .stderr;
+    assert!(run.contains("--trace"), "{run}");
+    let run = scaler(&[
+        "-c",
+        &config,
+        "simulate",
+        "--trace",
+        &missing.to_string_lossy(),
+    ])
+    .expect(64);
+    assert!(
+        run.stderr.contains("cannot read trace") && run.stderr.contains("missing.csv"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_missing_configuration_exits_78() {
+    let ws = Workspace::new();
+    let trace = trace(&ws, "2026-11-23T09:00:00Z,2026-11-23T09:30:00Z\n");
+    let missing = ws.path("nope.toml");
+    scaler(&[
+        "-c",
+        &missing.to_string_lossy(),
+        "simulate",
+        "--trace",
+        &trace,
+    ])
+    .expect(78);
+}
+
+#[test]
+fn generating_a_trace_is_deterministic_and_replayable() {
+    let ws = Workspace::new();
+    let write = |name: &str, seed: &str| -> PathBuf {
+        let path = ws.path(name);
+        let run = scaler(&[
+            "--format",
+            "json",
+            "simulate",
+            "--generate-trace",
+            &path.to_string_lossy(),
+            "--date",
+            "2026-11-23",
+            "--calls",
+            "3500",
+            "--seed",
+            seed,
+            "--timezone",
+            "Europe/Paris",
+        ])
+        .expect(0);
+        assert_eq!(run.json()["calls"], 3500);
+        path
+    };
+    let a = std::fs::read_to_string(write("a.csv", "1")).unwrap();
+    let b = std::fs::read_to_string(write("b.csv", "1")).unwrap();
+    let c = std::fs::read_to_string(write("c.csv", "2")).unwrap();
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+    assert_eq!(a.lines().count(), 3501, "a header and 3,500 calls");
+    // The shipped trace is this very command's output.
+    assert_eq!(a, std::fs::read_to_string(repo(TRACE)).unwrap());
+}
+
+#[test]
+fn the_svg_chart_is_written() {
+    let ws = Workspace::new();
+    let svg = ws.path("day.svg");
+    let run = simulate(
+        &repo("examples/sip.toml"),
+        &["--trace", &repo(TRACE), "--svg", &svg.to_string_lossy()],
+    )
+    .expect(0);
+    assert_eq!(run.json()["svg"], svg.to_string_lossy().as_ref());
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(text.starts_with("<svg") && text.contains("cumulative cost"));
+}
+
+#[test]
+fn the_simulation_example_configurations_are_valid() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/simulate");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("examples/simulate/")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 3, "{files:?}");
+    for file in files {
+        let run = simulate(&file.to_string_lossy(), &["--trace", &repo(TRACE)]).expect(0);
+        let (calls, served, _, missed) = service(&run);
+        assert_eq!(served + missed, calls, "{}", file.display());
+    }
+}
+
+#[test]
+fn flavors_read_at_run_time_cannot_be_simulated() {
+    // examples/openstack.toml names flavors whose vCPUs only Nova knows.
+    let run = scaler(&[
+        "-c",
+        &repo("examples/openstack.toml"),
+        "simulate",
+        "--trace",
+        &repo(TRACE),
+    ])
+    .expect(78);
+    assert!(
+        run.stderr
+            .contains("simulate sizes instances from provider.instance_types"),
+        "{}",
+        run.stderr
+    );
+}
