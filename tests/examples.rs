@@ -1,4 +1,4 @@
-//! Every file in `examples/` is valid: each `*.toml` passes
+//! Every file in `examples/` is valid: each `*.toml` (subdirectories too) passes
 //! `scaler check --offline` (with an empty environment: offline validation
 //! never reads secrets, so the `*_env` variables the examples name need not
 //! be set), the crontab and systemd lines parse as scaler command lines, and
@@ -13,12 +13,20 @@ fn examples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples")
 }
 
+/// Files under `examples/` (recursively) with this extension, sorted.
 fn example_files(extension: &str) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(examples())
-        .expect("examples/ is readable")
-        .map(|e| e.expect("a directory entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == extension))
-        .collect();
+    let mut files = Vec::new();
+    let mut dirs = vec![examples()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("examples/ is readable") {
+            let path = entry.expect("a directory entry").path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == extension) {
+                files.push(path);
+            }
+        }
+    }
     files.sort();
     files
 }
