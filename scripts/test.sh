@@ -10,4 +10,6 @@ cargo clippy --all-targets -- -D warnings
 # The Debian package: release build with cargo-deb, contents checked (a few
 # minutes; SCALER_SKIP_PACKAGE=1 skips it locally, CI always builds it).
 [ "${SCALER_SKIP_PACKAGE:-0}" = 1 ] || scripts/package.sh
-cargo test --all-targets
+# Unit, integration and end-to-end tests (benchmarks are run apart:
+# `cargo bench --bench probes`, scripts/bench-*.sh).
+cargo test --lib --bins --tests

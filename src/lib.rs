@@ -216,6 +216,22 @@ pub fn prober_for(config: &Config) -> Result<Option<probe::Prober>, Error> {
         .transpose()
 }
 
+/// Since when the pool has been above its target, from the state file, when
+/// `limits.scale_down_delay` is on. An unreadable state restarts the delay
+/// (holding scale-downs back longer, never shorter).
+fn above_target_since(config: &Config) -> Option<chrono::DateTime<chrono::Utc>> {
+    if config.limits.scale_down_delay.0.is_zero() {
+        return None;
+    }
+    match state::load(&config.state_path) {
+        Ok(state) => state.and_then(|s| s.above_target_since),
+        Err(e) => {
+            log::warn!("{e}: limits.scale_down_delay restarts");
+            None
+        }
+    }
+}
+
 fn dispatch(cli: &Cli) -> Result<Report, Error> {
     // `simulate` loads the configuration itself (and needs none to generate a trace).
     if let Command::Simulate(args) = &cli.command {
@@ -273,6 +289,7 @@ fn dispatch(cli: &Cli) -> Result<Report, Error> {
         at,
         busy_override: busy,
         deadline: started + config.limits.deadline.0,
+        above_target_since: above_target_since(&config),
     };
     let prober = prober_for(&config)?;
     let mut report = pass::execute(
@@ -284,6 +301,21 @@ fn dispatch(cli: &Cli) -> Result<Report, Error> {
     );
     if detailed && report.exit_code == 0 && !report.actions.is_empty() {
         report.exit_code = Exit::Changes.code();
+    }
+    let gateway_pool = config.pool.kind != PoolKind::Replicas;
+    if !dry_run
+        && steps == Steps::Full
+        && gateway_pool
+        && !config.limits.scale_down_delay.0.is_zero()
+    {
+        let since = report.above_target_since;
+        if let Err(e) = state::update(&config.state_path, &config.pool.name, now, |s| {
+            s.above_target_since = since;
+        }) {
+            report
+                .errors
+                .push(format!("state: {e} (limits.scale_down_delay restarts)"));
+        }
     }
     if !dry_run {
         let flag = cli.metrics_file.as_deref();

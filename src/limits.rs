@@ -16,15 +16,18 @@ pub struct Limits {
     /// Instances one pass may destroy (default: 10, or 20% of the pool when larger).
     pub max_destroy_per_run: Option<u32>,
     /// Scale down only once the target has stayed below the pool's size this long.
-    #[serde(default = "no_delay")]
+    #[serde(default = "default_scale_down_delay")]
     pub scale_down_delay: HumanDuration,
     /// The pass stops starting new actions after this long.
     #[serde(default = "default_deadline")]
     pub deadline: HumanDuration,
 }
 
-fn no_delay() -> HumanDuration {
-    HumanDuration(Duration::ZERO)
+/// Five minutes: on the shipped working-day trace this cuts instance churn by
+/// about a fifth for about 1% more vCPU-hours and no more missed calls
+/// (README, "Simulation").
+fn default_scale_down_delay() -> HumanDuration {
+    HumanDuration(Duration::from_secs(300))
 }
 
 fn default_deadline() -> HumanDuration {
@@ -36,7 +39,7 @@ impl Default for Limits {
         Limits {
             max_create_per_run: None,
             max_destroy_per_run: None,
-            scale_down_delay: no_delay(),
+            scale_down_delay: default_scale_down_delay(),
             deadline: default_deadline(),
         }
     }

@@ -48,6 +48,9 @@ pub struct PassOptions {
     pub busy_override: Option<u32>,
     /// When the pass stops starting new actions.
     pub deadline: Instant,
+    /// Since when the pool has been above its target (from the state file),
+    /// for `limits.scale_down_delay`.
+    pub above_target_since: Option<DateTime<Utc>>,
 }
 
 /// The decision parameters of a configuration.
@@ -241,13 +244,30 @@ pub fn execute(
     let planning = Instant::now();
     let remaining = without(&observation, &assessment, &removed);
     let assessment = plan::assess(&remaining, &params, options.now);
-    let decision = plan::decide(
+    let mut decision = plan::decide(
         &assessment,
         &remaining,
         &active.slot,
         &params,
         options.busy_override,
     );
+    let delay = config.limits.scale_down_delay;
+    let (allowed, since) = plan::scale_down_gate(
+        decision.delta,
+        options.above_target_since,
+        options.now,
+        delay.0,
+    );
+    acting.report.above_target_since = since;
+    if !allowed && !decision.drains.is_empty() {
+        let since = since.map_or(String::new(), |s| {
+            s.to_rfc3339_opts(SecondsFormat::Secs, true)
+        });
+        acting.report.notes.push(format!(
+            "limits.scale_down_delay ({delay}) holds back the scale-down: above target since {since}"
+        ));
+        decision.drains.clear();
+    }
     timings.plan_ms += ms_since(planning);
     acting.report.decision = Some(DecisionInfo {
         target: decision.target,

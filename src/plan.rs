@@ -642,6 +642,24 @@ pub fn replicas_to_create(
 #[cfg(test)]
 mod tests;
 
+/// Scale-down stabilization (`limits.scale_down_delay`): whether a
+/// scale-down (`delta < 0`) may drain now, and since when the pool has been
+/// above its target. The time is kept across passes; it is cleared as soon as
+/// a pass wants no scale-down, so only an uninterrupted excess counts.
+pub fn scale_down_gate(
+    delta: i64,
+    above_target_since: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    delay: Duration,
+) -> (bool, Option<DateTime<Utc>>) {
+    if delta >= 0 {
+        return (true, None);
+    }
+    let since = above_target_since.filter(|s| *s <= now).unwrap_or(now);
+    let waited = (now - since).to_std().unwrap_or(Duration::ZERO);
+    (delay.is_zero() || waited >= delay, Some(since))
+}
+
 /// Replica counts of the report (`observed.replicas`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct ReplicaCounts {

@@ -145,6 +145,10 @@ pub struct Report {
     /// How long the phases of the pass took.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timings: Option<Timings>,
+    /// Since when the pool has been above its target (kept in the state
+    /// file for `limits.scale_down_delay`; not part of the report).
+    #[serde(skip)]
+    pub above_target_since: Option<chrono::DateTime<chrono::Utc>>,
     pub exit_code: u8,
 }
 
@@ -178,6 +182,7 @@ impl Report {
             checks: Vec::new(),
             simulation: None,
             timings: None,
+            above_target_since: None,
             exit_code: 0,
         }
     }

@@ -538,6 +538,7 @@ pub fn simulate(config: &Config, calls: &[Call], settings: &Settings) -> Result<
 
     // Without --to the clock runs until the last call is over.
     let until_quiet = settings.to.is_none();
+    let mut above_target_since = None;
     loop {
         while let Some(&Reverse((at, event))) = events.peek() {
             if at > tick_ms {
@@ -581,14 +582,22 @@ pub fn simulate(config: &Config, calls: &[Call], settings: &Settings) -> Result<
             let slot = config.schedule.slot_at(now).ok_or_else(|| {
                 Error::Internal(anyhow::anyhow!("the schedule has no slot at {now}"))
             })?;
-            plan_minute(&mut world, &params, &slot.slot, now, |world, create| {
-                let jitter = (rng.uniform() * jitter_ms) as i64;
-                let serial = world.create(&create.instance_type, create.vcpus, now);
-                events.push(Reverse((
-                    tick_ms + boot_delay_ms + jitter,
-                    Event::Boot(serial),
-                )));
-            });
+            let scale_down = (&mut above_target_since, config.limits.scale_down_delay.0);
+            plan_minute(
+                &mut world,
+                &params,
+                &slot.slot,
+                now,
+                scale_down,
+                |world, create| {
+                    let jitter = (rng.uniform() * jitter_ms) as i64;
+                    let serial = world.create(&create.instance_type, create.vcpus, now);
+                    events.push(Reverse((
+                        tick_ms + boot_delay_ms + jitter,
+                        Event::Boot(serial),
+                    )));
+                },
+            );
         }
 
         while started < starts.len() && starts[started] <= tick_ms {
@@ -688,6 +697,7 @@ fn plan_minute(
     params: &PoolParams,
     slot: &crate::schedule::Slot,
     now: DateTime<Utc>,
+    scale_down: (&mut Option<DateTime<Utc>>, std::time::Duration),
     mut create: impl FnMut(&mut World, &plan::PlannedCreate),
 ) {
     let mut assessment = plan::assess(&world.observation, params, now);
@@ -696,7 +706,13 @@ fn plan_minute(
         world.destroy(&removals.iter().map(|r| r.instance).collect());
         assessment = plan::assess(&world.observation, params, now);
     }
-    let decision = plan::decide(&assessment, &world.observation, slot, params, None);
+    let mut decision = plan::decide(&assessment, &world.observation, slot, params, None);
+    let (above_since, delay) = scale_down;
+    let (allowed, since) = plan::scale_down_gate(decision.delta, *above_since, now, delay);
+    *above_since = since;
+    if !allowed {
+        decision.drains.clear();
+    }
     // Drains first: indices refer to the world before any creation.
     world.destroy(&decision.drains.iter().copied().collect());
     for planned in &decision.creates {

@@ -55,6 +55,10 @@ pub struct State {
     /// When the last pass that exited 0 ended.
     #[serde(default)]
     pub last_success_at: Option<DateTime<Utc>>,
+    /// Since when the pool has been above its target without interruption
+    /// (`limits.scale_down_delay`).
+    #[serde(default)]
+    pub above_target_since: Option<DateTime<Utc>>,
     /// Fields written by another version, kept untouched.
     #[serde(flatten)]
     pub other: serde_json::Map<String, serde_json::Value>,
@@ -72,6 +76,7 @@ impl State {
             passes_total: 0,
             last_pass_at: None,
             last_success_at: None,
+            above_target_since: None,
             other: serde_json::Map::new(),
         }
     }

@@ -29,6 +29,9 @@ cpu_per_gateway = 4
 "00:00" = {{ idle_min = {idle_min}, load_max = 0.8, max_gateways = 10 }}
 
 {sip}
+[state]
+path = "state.json"
+
 [lock]
 path = "pass.lock"
 

@@ -282,6 +282,9 @@ cpu_per_gateway = 4
 "00:00" = {{ idle_min = 3, load_max = 0.8, max_gateways = 10 }}
 
 {sip}
+[state]
+path = "state.json"
+
 [lock]
 path = "pass.lock"
 
@@ -475,6 +478,9 @@ kind = "sip"
 "00:00" = {{ idle_min = 1, load_max = 0.8, max_gateways = 10 }}
 
 {sip}
+[state]
+path = "state.json"
+
 [lock]
 path = "pass.lock"
 
@@ -515,6 +521,9 @@ kind = "sip"
 "00:00" = {{ idle_min = 0, load_max = 0.8, max_gateways = 10 }}
 
 {sip}
+[state]
+path = "state.json"
+
 [lock]
 path = "pass.lock"
 

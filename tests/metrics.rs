@@ -49,7 +49,10 @@ fn passes_write_parseable_metrics_and_counters_accumulate() {
     let db = Kamailio::new("metrics");
     let config = sip_config(&ws, &db, "metrics", IDLE2, "");
     let mut text = std::fs::read_to_string(&config).unwrap();
-    text.push_str("\n[state]\npath = \"state/metrics.state.json\"\n");
+    text = text.replace(
+        "path = \"state.json\"",
+        "path = \"state/metrics.state.json\"",
+    );
     std::fs::write(&config, text).unwrap();
     let textfile = ws.path("textfile/scaler.prom");
     std::fs::create_dir_all(textfile.parent().unwrap()).unwrap();
@@ -153,9 +156,8 @@ fn config_textfile_and_failures_are_reported() {
     let db = Kamailio::new("metricscfg");
     let config = sip_config(&ws, &db, "metricscfg", IDLE2, "");
     let mut text = std::fs::read_to_string(&config).unwrap();
-    text.push_str(
-        "\n[metrics]\ntextfile = \"out/pool.prom\"\n[state]\npath = \"pool.state.json\"\n",
-    );
+    text.push_str("\n[metrics]\ntextfile = \"out/pool.prom\"\n");
+    let text = text.replace("path = \"state.json\"", "path = \"pool.state.json\"");
     std::fs::write(&config, &text).unwrap();
 
     // The metrics directory does not exist: check says so, the pass reports it and exits 1.

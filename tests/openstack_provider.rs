@@ -1180,6 +1180,9 @@ register_timeout = "10m"
 "00:00" = {slot}
 
 {sip}
+[state]
+path = "state.json"
+
 [lock]
 path = "pass.lock"
 

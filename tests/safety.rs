@@ -41,8 +41,8 @@ fn caps_hold_back_destructions_and_creations() {
     );
     with(
         &config,
-        "[lock]",
-        "[limits]\nmax_destroy_per_run = 3\nmax_create_per_run = 2\n\n[lock]",
+        "[limits]\n",
+        "[limits]\nmax_destroy_per_run = 3\nmax_create_per_run = 2\n",
     );
     let run = scaler(&["-c", &config, "--format", "json", "run"]).expect(0);
     let json = run.json();

@@ -80,3 +80,79 @@ fn max_vcpus_holds_back_a_scale_up_without_failing() {
     let run = scaler(&["-c", &config, "--format", "json", "run"]).expect(0);
     assert!(run.actions().is_empty(), "{:?}", run.actions());
 }
+
+#[test]
+fn scale_down_waits_for_scale_down_delay_across_passes() {
+    let ws = Workspace::new();
+    let mut db = Kamailio::new("sddelay");
+    ws.add_instance(
+        "sddelay",
+        "127.0.11.1",
+        scaler::provider::InstanceState::Active,
+        60,
+        4,
+    );
+    ws.add_instance(
+        "sddelay",
+        "127.0.11.2",
+        scaler::provider::InstanceState::Active,
+        60,
+        4,
+    );
+    db.register("127.0.11.1", 0, false, false);
+    db.register("127.0.11.2", 0, false, false);
+    let config = sip_config(
+        &ws,
+        &db,
+        "sddelay",
+        "{ idle_min = 1, load_max = 1.0, max_gateways = 40 }",
+        "",
+    );
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("scale_down_delay = \"0s\"", "scale_down_delay = \"5m\"");
+    let config = ws.config(&text);
+
+    // One gateway too many: the first pass starts the clock and drains nothing.
+    let run = scaler(&["-c", &config, "--format", "json", "run"]).expect(0);
+    let json = run.json();
+    assert_eq!(json["decision"]["delta"], -1);
+    assert!(run.actions().is_empty(), "{:?}", run.actions());
+    assert!(
+        json["notes"]
+            .to_string()
+            .contains("scale_down_delay (5m) holds back"),
+        "{json}"
+    );
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ws.path("state.json")).unwrap()).unwrap();
+    let since = state["above_target_since"]
+        .as_str()
+        .expect("the clock is kept in the state file")
+        .to_string();
+
+    // `plan` shows the same hold and writes nothing.
+    let plan = scaler(&["-c", &config, "--format", "json", "plan"]).expect(0);
+    assert!(plan.actions().is_empty());
+
+    // Five minutes later (the clock moved back in the state file), it drains.
+    let earlier = (chrono::Utc::now() - chrono::Duration::minutes(6)).to_rfc3339();
+    let moved = std::fs::read_to_string(ws.path("state.json"))
+        .unwrap()
+        .replace(&since, &earlier);
+    std::fs::write(ws.path("state.json"), moved).unwrap();
+    let run = scaler(&["-c", &config, "--format", "json", "run"]).expect(0);
+    assert_eq!(
+        run.actions()
+            .iter()
+            .map(|(k, _, _)| k.as_str())
+            .collect::<Vec<_>>(),
+        ["drain", "destroy"]
+    );
+    assert_eq!(ws.instance_ids("sddelay").len(), 1);
+    // At target now: the clock is cleared.
+    scaler(&["-c", &config, "run"]).expect(0);
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ws.path("state.json")).unwrap()).unwrap();
+    assert!(state["above_target_since"].is_null(), "{state}");
+}

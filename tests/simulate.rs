@@ -34,6 +34,9 @@ timezone = "UTC"
 [sip]
 url = "mysql://kamailio@127.0.0.1:3306/kamailio"
 
+[limits]
+scale_down_delay = "0s"
+
 [provider]
 kind = "local"
 [provider.instance_types]

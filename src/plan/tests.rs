@@ -473,6 +473,34 @@ fn replica_pool_follows_the_in_depth_example() {
 }
 
 #[test]
+fn scale_down_waits_for_an_uninterrupted_excess() {
+    let delay = Duration::from_secs(300);
+    let t = |m: i64| now() + chrono::Duration::minutes(m);
+    // First pass above target: the clock starts, nothing is drained.
+    assert_eq!(scale_down_gate(-3, None, t(0), delay), (false, Some(t(0))));
+    assert_eq!(
+        scale_down_gate(-3, Some(t(0)), t(4), delay),
+        (false, Some(t(0)))
+    );
+    assert_eq!(
+        scale_down_gate(-1, Some(t(0)), t(5), delay),
+        (true, Some(t(0)))
+    );
+    // A pass at or under target resets the clock.
+    assert_eq!(scale_down_gate(0, Some(t(0)), t(6), delay), (true, None));
+    assert_eq!(scale_down_gate(2, Some(t(0)), t(6), delay), (true, None));
+    // No delay: immediate; a clock in the future (skew) restarts from now.
+    assert_eq!(
+        scale_down_gate(-1, None, t(0), Duration::ZERO),
+        (true, Some(t(0)))
+    );
+    assert_eq!(
+        scale_down_gate(-1, Some(t(9)), t(1), delay),
+        (false, Some(t(1)))
+    );
+}
+
+#[test]
 fn max_vcpus_caps_running_plus_building() {
     // 30 busy on 32 c4 instances (128 vCPUs): 8 more gateways wanted (32 vCPUs).
     let obs = pool(30, 2);

@@ -166,6 +166,12 @@ timezone = "Europe/Paris"
 "00:00" = {slot}
 
 {media}
+[limits]
+scale_down_delay = "0s"
+
+[state]
+path = "state.json"
+
 [lock]
 path = "pass.lock"
 

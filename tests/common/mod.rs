@@ -325,6 +325,12 @@ timezone = "Europe/Paris"
 "00:00" = {slot}
 
 {sip}
+[limits]
+scale_down_delay = "0s"
+
+[state]
+path = "state.json"
+
 [lock]
 path = "pass.lock"
 
