@@ -74,6 +74,8 @@ for i in $(seq "$runs"); do
   python3 -c '
 import json, sys
 r = json.loads(sys.argv[1]); t = r["timings"]; g = r["observed"]["gateways"]
-print(f"run {sys.argv[2]}: wall {int(sys.argv[3]) / 1e6:.1f} ms; database {t[\"gateways_ms\"]:.1f} ms, provider {t[\"provider_ms\"]:.1f} ms, plan {t[\"plan_ms\"]:.1f} ms; registered {g[\"registered\"]} busy {g[\"busy\"]} idle {g[\"idle\"]}; delta {r[\"decision\"][\"delta\"]}")
+print("run %s: wall %.1f ms; database %.1f ms, provider %.1f ms, plan %.1f ms; registered %d busy %d idle %d; delta %d" % (
+    sys.argv[2], int(sys.argv[3]) / 1e6, t["gateways_ms"], t["provider_ms"], t["plan_ms"],
+    g["registered"], g["busy"], g["idle"], r["decision"]["delta"]))
 ' "$out" "$i" "$((end - start))"
 done
