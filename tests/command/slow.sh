@@ -1,0 +1,15 @@
+#!/bin/sh
+# Runs the sample cloud (examples/command-cloud.py) for ACTION, but when a
+# file `slow-ACTION-N` exists in the working directory, the Nth call of that
+# action first writes its process id to `waiting-ACTION-N` and sleeps: a test
+# can then kill the pass in the middle of that action. Used by
+# tests/convergence.rs.
+action=$1
+count_file=".count-$action"
+n=$(( $(cat "$count_file" 2>/dev/null || echo 0) + 1 ))
+echo "$n" > "$count_file"
+if [ -e "slow-$action-$n" ]; then
+  echo $$ > "waiting-$action-$n.tmp" && mv "waiting-$action-$n.tmp" "waiting-$action-$n"
+  sleep 60
+fi
+exec python3 "$SAMPLE_CLOUD" "$action"
