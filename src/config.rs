@@ -441,6 +441,22 @@ fn doc<P: DeserializeOwned>(text: &str, path: &Path) -> Result<RawDoc<P>, Error>
     toml::from_str(text).map_err(|e| toml_error(path, e))
 }
 
+/// The document typed by a cloud provider's section, which is required,
+/// prepared (paths made relative to the file, secrets and templates read).
+fn prepared<P: DeserializeOwned>(
+    text: &str,
+    path: &Path,
+    prepare: impl FnOnce(&mut P, &Path, &str) -> Result<(), String>,
+) -> Result<(Sections, P), Error> {
+    let (sections, provider) = doc::<P>(text, path)?.split();
+    let mut provider = provider
+        .ok_or_else(|| Error::Config(format!("{}: missing section [provider]", path.display())))?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    prepare(&mut provider, base, &sections.pool.name.0)
+        .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+    Ok((sections, provider))
+}
+
 /// Line (1-based) of a byte offset.
 fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())]
@@ -466,33 +482,15 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
             (sections, ProviderConfig::Local(local))
         }
         "openstack" => {
-            let (sections, provider) = doc::<OpenStackConfig>(text, path)?.split();
-            let mut provider = provider.ok_or_else(|| {
-                Error::Config(format!("{}: missing section [provider]", path.display()))
-            })?;
-            provider
-                .prepare(base, &sections.pool.name.0)
-                .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+            let (sections, provider) = prepared(text, path, OpenStackConfig::prepare)?;
             (sections, ProviderConfig::OpenStack(Box::new(provider)))
         }
         "ec2" => {
-            let (sections, provider) = doc::<Ec2Config>(text, path)?.split();
-            let mut provider = provider.ok_or_else(|| {
-                Error::Config(format!("{}: missing section [provider]", path.display()))
-            })?;
-            provider
-                .prepare(base, &sections.pool.name.0)
-                .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+            let (sections, provider) = prepared(text, path, Ec2Config::prepare)?;
             (sections, ProviderConfig::Ec2(provider))
         }
         "command" => {
-            let (sections, provider) = doc::<CommandConfig>(text, path)?.split();
-            let mut provider = provider.ok_or_else(|| {
-                Error::Config(format!("{}: missing section [provider]", path.display()))
-            })?;
-            provider
-                .prepare(base, &sections.pool.name.0)
-                .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+            let (sections, provider) = prepared(text, path, CommandConfig::prepare)?;
             (sections, ProviderConfig::Command(provider))
         }
         other => {

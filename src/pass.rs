@@ -361,6 +361,16 @@ struct Brakes {
     past_deadline: u32,
 }
 
+/// Takes one from a budget, or counts one held back when it is spent.
+fn take(left: &mut u32, held: &mut u32) -> bool {
+    if *left == 0 {
+        *held += 1;
+        return false;
+    }
+    *left -= 1;
+    true
+}
+
 impl Brakes {
     fn new(config: &Config, instances: usize, deadline: Instant) -> Brakes {
         let instances = u32::try_from(instances).unwrap_or(u32::MAX);
@@ -388,28 +398,12 @@ impl Brakes {
 
     /// Whether one more instance may be destroyed (counting it if so).
     fn may_destroy(&mut self) -> bool {
-        if !self.in_time() {
-            return false;
-        }
-        if self.destroys_left == 0 {
-            self.held_destroys += 1;
-            return false;
-        }
-        self.destroys_left -= 1;
-        true
+        self.in_time() && take(&mut self.destroys_left, &mut self.held_destroys)
     }
 
     /// Whether one more instance may be created (counting it if so).
     fn may_create(&mut self) -> bool {
-        if !self.in_time() {
-            return false;
-        }
-        if self.creates_left == 0 {
-            self.held_creates += 1;
-            return false;
-        }
-        self.creates_left -= 1;
-        true
+        self.in_time() && take(&mut self.creates_left, &mut self.held_creates)
     }
 
     /// Notes and errors for what was held back.
