@@ -78,6 +78,9 @@ pub enum Command {
     Config(crate::import::ConfigCommand),
     /// Replay a call trace through the planner with a simulated provider; measure service and cost
     Simulate(SimulateArgs),
+    /// Schedule tools: `schedule suggest --trace calls.csv` learns a [schedule] from call history
+    #[command(subcommand)]
+    Schedule(crate::suggest::ScheduleCommand),
 }
 
 /// `run` flags.

@@ -25,6 +25,7 @@ pub mod schedule;
 pub mod secret;
 pub mod simulate;
 pub mod state;
+pub mod suggest;
 
 use clap::Parser;
 use cli::{At, Cli, Command, Format};
@@ -59,6 +60,10 @@ pub fn main() -> Exit {
     // `config import` prints a file (TOML), not a report.
     if let Command::Config(command) = &cli.command {
         return import::run(command);
+    }
+    // `schedule suggest` prints a [schedule] section, not a report.
+    if let Command::Schedule(command) = &cli.command {
+        return suggest::run(command, &cli.config);
     }
     let command = command_name(&cli.command);
     let report = match dispatch(&cli) {
@@ -127,6 +132,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Check(_) => "check",
         Command::Config(_) => "config",
         Command::Simulate(_) => "simulate",
+        Command::Schedule(_) => "schedule",
     }
 }
 
@@ -249,7 +255,7 @@ fn dispatch(cli: &Cli) -> Result<Report, Error> {
             ));
         }
         // Handled in `main`: they print files, not reports.
-        Command::Config(_) => {
+        Command::Config(_) | Command::Schedule(_) => {
             return Ok(Report::new(command_name(&cli.command)));
         }
         Command::Run(args) => (Steps::Full, args.dry_run, None, None, false),
