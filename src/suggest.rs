@@ -77,7 +77,7 @@ pub struct SuggestArgs {
 }
 
 /// The default `--margin` (README "Suggesting a schedule" says how it was chosen).
-pub const DEFAULT_MARGIN: f64 = 0.5;
+pub const DEFAULT_MARGIN: f64 = 1.0;
 /// The most search rounds (each one or two replays of all days).
 const MAX_ROUNDS: usize = 24;
 /// The most uniform raises of the first candidate.
@@ -312,11 +312,12 @@ pub fn suggest(
     }
     let timezone = config.schedule.timezone;
     let shortest = chrono::Duration::from_std(simulate::SHORTEST_CALL).unwrap_or_default();
-    let mut by_date: BTreeMap<NaiveDate, Vec<Call>> = BTreeMap::new();
-    for (_, calls) in traces {
+    // Days of different files stay apart, even on the same date.
+    let mut by_date: BTreeMap<(NaiveDate, usize), Vec<Call>> = BTreeMap::new();
+    for (file, (_, calls)) in traces.iter().enumerate() {
         for call in calls.iter().filter(|c| c.duration() >= shortest) {
             let date = call.start.with_timezone(&timezone).date_naive();
-            by_date.entry(date).or_default().push(*call);
+            by_date.entry((date, file)).or_default().push(*call);
         }
     }
     if by_date.is_empty() {
@@ -326,7 +327,7 @@ pub fn suggest(
     }
     let days: Vec<Day> = by_date
         .into_iter()
-        .map(|(date, mut calls)| {
+        .map(|((date, _), mut calls)| {
             calls.sort_by_key(|c| (c.start, c.end));
             Day { date, calls }
         })

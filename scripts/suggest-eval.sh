@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Evaluation of `scaler schedule suggest` (release build): generates TRAIN
+# synthetic Mondays (seeds 1..TRAIN) and TEST other Mondays (seeds 101..),
+# 3,500 calls each, in a temporary directory; learns a schedule on the
+# training days for each margin given; then replays the test days (and the
+# training days) with `scaler simulate` for examples/sip.toml as written by
+# hand and for each suggestion (its [schedule] replacing the example's), and
+# prints one line per (schedule, days): vCPU-hours / lower bound, missed,
+# rejected and churn (instances created), summed over the days, and the
+# run time of each suggestion.
+# Usage: scripts/suggest-eval.sh [TRAIN] [TEST] [MARGIN ...]  (default 5 5 0 0.25 0.5 1)
+# TEST_SEED (default 100): test day i has seed TEST_SEED + i (another set of unseen days).
+# SUGGEST_ARGS adds flags to `schedule suggest` (e.g. "--max-rejected 0").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+train=${1:-5}
+test=${2:-5}
+shift $(( $# < 2 ? $# : 2 ))
+margins=("$@")
+[ ${#margins[@]} -gt 0 ] || margins=(0 0.25 0.5 1)
+cargo build --release --quiet
+bin=${CARGO_TARGET_DIR:-target}/release/scaler
+example=examples/sip.toml
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# Mondays from 2026-11-02 on: training days first, then test days.
+monday() { date -u -d "2026-11-02 + $(( $1 * 7 )) days" +%F; }
+train_files=()
+for i in $(seq 1 "$train"); do
+    f="$work/train-$i.csv"
+    "$bin" -q simulate --generate-trace "$f" --date "$(monday $(( i - 1 )))" --calls 3500 \
+        --seed "$i" --timezone Europe/Paris
+    train_files+=("$f")
+done
+test_files=()
+for i in $(seq 1 "$test"); do
+    f="$work/test-$i.csv"
+    "$bin" -q simulate --generate-trace "$f" --date "$(monday $(( train + i - 1 )))" --calls 3500 \
+        --seed $(( ${TEST_SEED:-100} + i )) --timezone Europe/Paris
+    test_files+=("$f")
+done
+
+# Sums vCPU-hours, lower bound, missed, rejected, created over the days.
+replay() { # config label days...
+    local config=$1 label=$2
+    shift 2
+    for f in "$@"; do
+        "$bin" -c "$config" --format json simulate --trace "$f"
+    done | jq -rs --arg name "$label" '
+        (map(.vcpu_hours) | add) as $v | (map(.lower_bound_vcpu_hours) | add) as $lb
+        | "\($name)\t\($v * 10 | round / 10)\t\(($v / $lb) * 100 | round / 100)\t\(map(.missed) | add)\t\(map(.rejected) | add)\t\(map(.created) | add)"'
+}
+
+printf 'schedule\tdays\tvCPU-h\tratio\tmissed\trejected\tcreated\n'
+replay "$example" "by hand (examples/sip.toml)	train" "${train_files[@]}"
+replay "$example" "by hand (examples/sip.toml)	test" "${test_files[@]}"
+trace_args=()
+for f in "${train_files[@]}"; do trace_args+=(--trace "$f"); done
+for margin in "${margins[@]}"; do
+    start=$(date +%s%N)
+    "$bin" -c "$example" schedule suggest "${trace_args[@]}" --margin "$margin" ${SUGGEST_ARGS:-} > "$work/schedule.toml"
+    end=$(date +%s%N)
+    # The example with its [schedule] section (and subtables) replaced.
+    awk '/^\[/ { skip = ($0 ~ /^\[schedule[].]/) } !skip' "$example" > "$work/suggested.toml"
+    cat "$work/schedule.toml" >> "$work/suggested.toml"
+    "$bin" -q -c "$work/suggested.toml" check --offline
+    label="suggested, margin $margin"
+    replay "$work/suggested.toml" "$label	train" "${train_files[@]}"
+    replay "$work/suggested.toml" "$label	test" "${test_files[@]}"
+    echo "# suggest --margin $margin on $train days: $(( (end - start) / 1000000 )) ms wall; $(grep -m1 '^# Searched' "$work/schedule.toml" | sed 's/^# //')" >&2
+done
