@@ -39,6 +39,7 @@ Register-ArgumentCompleter -Native -CommandName 'scaler' -ScriptBlock {
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Validate the configuration and try every connection; changes nothing')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Configuration tools: `config import scaler.json` converts a SIPMediaGW configuration')
             [CompletionResult]::new('simulate', 'simulate', [CompletionResultType]::ParameterValue, 'Replay a call trace through the planner with a simulated provider; measure service and cost')
+            [CompletionResult]::new('schedule', 'schedule', [CompletionResultType]::ParameterValue, 'Schedule tools: `schedule suggest --trace calls.csv` learns a [schedule] from call history')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -172,6 +173,53 @@ Register-ArgumentCompleter -Native -CommandName 'scaler' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'scaler;schedule' {
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Report format on stdout')
+            [CompletionResult]::new('--metrics-file', '--metrics-file', [CompletionResultType]::ParameterName, 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing unless something changed or failed')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing unless something changed or failed')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('suggest', 'suggest', [CompletionResultType]::ParameterValue, 'Learn a [schedule] from call traces: searches idle_min per slot, checking each candidate with the simulator')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'scaler;schedule;suggest' {
+            [CompletionResult]::new('--trace', '--trace', [CompletionResultType]::ParameterName, 'A call trace (CSV `start,end`, RFC 3339); repeat for several files')
+            [CompletionResult]::new('--granularity', '--granularity', [CompletionResultType]::ParameterName, 'Slot length (divides a day): 15m, 30m, 1h ...')
+            [CompletionResult]::new('--max-missed', '--max-missed', [CompletionResultType]::ParameterName, 'Calls missed allowed, summed over all days of the traces')
+            [CompletionResult]::new('--max-rejected', '--max-rejected', [CompletionResultType]::ParameterName, 'Rejected attempts allowed (retried ones included), summed over all days; default: any')
+            [CompletionResult]::new('--boot-delay', '--boot-delay', [CompletionResultType]::ParameterName, 'Time from an instance''s creation to its registered gateways (as `simulate`)')
+            [CompletionResult]::new('--boot-jitter', '--boot-jitter', [CompletionResultType]::ParameterName, 'Upper bound of a uniform random delay added to --boot-delay (as `simulate`)')
+            [CompletionResult]::new('--seed', '--seed', [CompletionResultType]::ParameterName, 'Seed of the simulated boot jitter: the same seed gives the same schedule')
+            [CompletionResult]::new('--margin', '--margin', [CompletionResultType]::ParameterName, 'Safety margin for unseen days: idle_min = ceil(searched × (1 + MARGIN))')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Report format on stdout')
+            [CompletionResult]::new('--metrics-file', '--metrics-file', [CompletionResultType]::ParameterName, 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing unless something changed or failed')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing unless something changed or failed')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'scaler;schedule;help' {
+            [CompletionResult]::new('suggest', 'suggest', [CompletionResultType]::ParameterValue, 'Learn a [schedule] from call traces: searches idle_min per slot, checking each candidate with the simulator')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'scaler;schedule;help;suggest' {
+            break
+        }
+        'scaler;schedule;help;help' {
+            break
+        }
         'scaler;help' {
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run one full pass: observe, clean up, scale (what cron calls)')
             [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Show what a pass would do, changing nothing')
@@ -179,6 +227,7 @@ Register-ArgumentCompleter -Native -CommandName 'scaler' -ScriptBlock {
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Validate the configuration and try every connection; changes nothing')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Configuration tools: `config import scaler.json` converts a SIPMediaGW configuration')
             [CompletionResult]::new('simulate', 'simulate', [CompletionResultType]::ParameterValue, 'Replay a call trace through the planner with a simulated provider; measure service and cost')
+            [CompletionResult]::new('schedule', 'schedule', [CompletionResultType]::ParameterValue, 'Schedule tools: `schedule suggest --trace calls.csv` learns a [schedule] from call history')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -202,6 +251,13 @@ Register-ArgumentCompleter -Native -CommandName 'scaler' -ScriptBlock {
             break
         }
         'scaler;help;simulate' {
+            break
+        }
+        'scaler;help;schedule' {
+            [CompletionResult]::new('suggest', 'suggest', [CompletionResultType]::ParameterValue, 'Learn a [schedule] from call traces: searches idle_min per slot, checking each candidate with the simulator')
+            break
+        }
+        'scaler;help;schedule;suggest' {
             break
         }
         'scaler;help;help' {

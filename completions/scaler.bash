@@ -34,6 +34,9 @@ _scaler() {
             scaler,run)
                 cmd="scaler__subcmd__run"
                 ;;
+            scaler,schedule)
+                cmd="scaler__subcmd__schedule"
+                ;;
             scaler,simulate)
                 cmd="scaler__subcmd__simulate"
                 ;;
@@ -67,11 +70,29 @@ _scaler() {
             scaler__subcmd__help,run)
                 cmd="scaler__subcmd__help__subcmd__run"
                 ;;
+            scaler__subcmd__help,schedule)
+                cmd="scaler__subcmd__help__subcmd__schedule"
+                ;;
             scaler__subcmd__help,simulate)
                 cmd="scaler__subcmd__help__subcmd__simulate"
                 ;;
             scaler__subcmd__help__subcmd__config,import)
                 cmd="scaler__subcmd__help__subcmd__config__subcmd__import"
+                ;;
+            scaler__subcmd__help__subcmd__schedule,suggest)
+                cmd="scaler__subcmd__help__subcmd__schedule__subcmd__suggest"
+                ;;
+            scaler__subcmd__schedule,help)
+                cmd="scaler__subcmd__schedule__subcmd__help"
+                ;;
+            scaler__subcmd__schedule,suggest)
+                cmd="scaler__subcmd__schedule__subcmd__suggest"
+                ;;
+            scaler__subcmd__schedule__subcmd__help,help)
+                cmd="scaler__subcmd__schedule__subcmd__help__subcmd__help"
+                ;;
+            scaler__subcmd__schedule__subcmd__help,suggest)
+                cmd="scaler__subcmd__schedule__subcmd__help__subcmd__suggest"
                 ;;
             *)
                 ;;
@@ -80,7 +101,7 @@ _scaler() {
 
     case "${cmd}" in
         scaler)
-            opts="-c -v -q -h -V --config --format --verbose --quiet --metrics-file --help --version run plan cleanup check config simulate help"
+            opts="-c -v -q -h -V --config --format --verbose --quiet --metrics-file --help --version run plan cleanup check config simulate schedule help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -296,7 +317,7 @@ _scaler() {
             return 0
             ;;
         scaler__subcmd__help)
-            opts="run plan cleanup check config simulate help"
+            opts="run plan cleanup check config simulate schedule help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -407,6 +428,34 @@ _scaler() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        scaler__subcmd__help__subcmd__schedule)
+            opts="suggest"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        scaler__subcmd__help__subcmd__schedule__subcmd__suggest)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         scaler__subcmd__help__subcmd__simulate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -466,6 +515,140 @@ _scaler() {
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --metrics-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        scaler__subcmd__schedule)
+            opts="-c -v -q -h --config --format --verbose --quiet --metrics-file --help suggest help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --metrics-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        scaler__subcmd__schedule__subcmd__help)
+            opts="suggest help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        scaler__subcmd__schedule__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        scaler__subcmd__schedule__subcmd__help__subcmd__suggest)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        scaler__subcmd__schedule__subcmd__suggest)
+            opts="-c -v -q -h --trace --granularity --max-missed --max-rejected --boot-delay --boot-jitter --seed --margin --config --format --verbose --quiet --metrics-file --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --trace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --granularity)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-missed)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-rejected)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --boot-delay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --boot-jitter)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --seed)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --margin)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -38,6 +38,7 @@ complete -c scaler -n "__fish_scaler_needs_command" -f -a "cleanup" -d 'Only des
 complete -c scaler -n "__fish_scaler_needs_command" -f -a "check" -d 'Validate the configuration and try every connection; changes nothing'
 complete -c scaler -n "__fish_scaler_needs_command" -f -a "config" -d 'Configuration tools: `config import scaler.json` converts a SIPMediaGW configuration'
 complete -c scaler -n "__fish_scaler_needs_command" -f -a "simulate" -d 'Replay a call trace through the planner with a simulated provider; measure service and cost'
+complete -c scaler -n "__fish_scaler_needs_command" -f -a "schedule" -d 'Schedule tools: `schedule suggest --trace calls.csv` learns a [schedule] from call history'
 complete -c scaler -n "__fish_scaler_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c scaler -n "__fish_scaler_using_subcommand run" -s c -l config -d 'Configuration file' -r -F
 complete -c scaler -n "__fish_scaler_using_subcommand run" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
@@ -118,11 +119,39 @@ complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l metrics-file 
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -s q -l quiet -d 'Print nothing unless something changed or failed'
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate help" -f -a "run" -d 'Run one full pass: observe, clean up, scale (what cron calls)'
-complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate help" -f -a "plan" -d 'Show what a pass would do, changing nothing'
-complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate help" -f -a "cleanup" -d 'Only destroy what must go (to_stop, error, no public IP, never registered)'
-complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate help" -f -a "check" -d 'Validate the configuration and try every connection; changes nothing'
-complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate help" -f -a "config" -d 'Configuration tools: `config import scaler.json` converts a SIPMediaGW configuration'
-complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate help" -f -a "simulate" -d 'Replay a call trace through the planner with a simulated provider; measure service and cost'
-complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c scaler -n "__fish_scaler_using_subcommand schedule; and not __fish_seen_subcommand_from suggest help" -s c -l config -d 'Configuration file' -r -F
+complete -c scaler -n "__fish_scaler_using_subcommand schedule; and not __fish_seen_subcommand_from suggest help" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
+json\t'One JSON object (schema_version 1)'"
+complete -c scaler -n "__fish_scaler_using_subcommand schedule; and not __fish_seen_subcommand_from suggest help" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
+complete -c scaler -n "__fish_scaler_using_subcommand schedule; and not __fish_seen_subcommand_from suggest help" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c scaler -n "__fish_scaler_using_subcommand schedule; and not __fish_seen_subcommand_from suggest help" -s q -l quiet -d 'Print nothing unless something changed or failed'
+complete -c scaler -n "__fish_scaler_using_subcommand schedule; and not __fish_seen_subcommand_from suggest help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c scaler -n "__fish_scaler_using_subcommand schedule; and not __fish_seen_subcommand_from suggest help" -f -a "suggest" -d 'Learn a [schedule] from call traces: searches idle_min per slot, checking each candidate with the simulator'
+complete -c scaler -n "__fish_scaler_using_subcommand schedule; and not __fish_seen_subcommand_from suggest help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c scaler -n "__fish_scaler_using_subcommand schedule; and __fish_seen_subcommand_from suggest" -l trace -d 'A call trace (CSV `start,end`, RFC 3339); repeat for several files' -r -F
+complete -c scaler -n "__fish_scaler_using_subcommand schedule; and __fish_seen_subcommand_from suggest" -l granularity -d 'Slot length (divides a day): 15m, 30m, 1h ...' -r
+complete -c scaler -n "__fish_scaler_using_subcommand schedule; and __fish_seen_subcommand_from suggest" -l max-missed -d 'Calls missed allowed, summed over all days of the traces' -r
+complete -c scaler -n "__fish_scaler_using_subcommand schedule; and __fish_seen_subcommand_from suggest" -l max-rejected -d 'Rejected attempts allowed (retried ones included), summed over all days; default: any' -r
+complete -c scaler -n "__fish_scaler_using_subcommand schedule; and __fish_seen_subcommand_from suggest" -l boot-delay -d 'Time from an instance\'s creation to its registered gateways (as `simulate`)' -r
+complete -c scaler -n "__fish_scaler_using_subcommand schedule; and __fish_seen_subcommand_from suggest" -l boot-jitter -d 'Upper bound of a uniform random delay added to --boot-delay (as `simulate`)' -r
+complete -c scaler -n "__fish_scaler_using_subcommand schedule; and __fish_seen_subcommand_from suggest" -l seed -d 'Seed of the simulated boot jitter: the same seed gives the same schedule' -r
+complete -c scaler -n "__fish_scaler_using_subcommand schedule; and __fish_seen_subcommand_from suggest" -l margin -d 'Safety margin for unseen days: idle_min = ceil(searched × (1 + MARGIN))' -r
+complete -c scaler -n "__fish_scaler_using_subcommand schedule; and __fish_seen_subcommand_from suggest" -s c -l config -d 'Configuration file' -r -F
+complete -c scaler -n "__fish_scaler_using_subcommand schedule; and __fish_seen_subcommand_from suggest" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
+json\t'One JSON object (schema_version 1)'"
+complete -c scaler -n "__fish_scaler_using_subcommand schedule; and __fish_seen_subcommand_from suggest" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
+complete -c scaler -n "__fish_scaler_using_subcommand schedule; and __fish_seen_subcommand_from suggest" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c scaler -n "__fish_scaler_using_subcommand schedule; and __fish_seen_subcommand_from suggest" -s q -l quiet -d 'Print nothing unless something changed or failed'
+complete -c scaler -n "__fish_scaler_using_subcommand schedule; and __fish_seen_subcommand_from suggest" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c scaler -n "__fish_scaler_using_subcommand schedule; and __fish_seen_subcommand_from help" -f -a "suggest" -d 'Learn a [schedule] from call traces: searches idle_min per slot, checking each candidate with the simulator'
+complete -c scaler -n "__fish_scaler_using_subcommand schedule; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule help" -f -a "run" -d 'Run one full pass: observe, clean up, scale (what cron calls)'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule help" -f -a "plan" -d 'Show what a pass would do, changing nothing'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule help" -f -a "cleanup" -d 'Only destroy what must go (to_stop, error, no public IP, never registered)'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule help" -f -a "check" -d 'Validate the configuration and try every connection; changes nothing'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule help" -f -a "config" -d 'Configuration tools: `config import scaler.json` converts a SIPMediaGW configuration'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule help" -f -a "simulate" -d 'Replay a call trace through the planner with a simulated provider; measure service and cost'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule help" -f -a "schedule" -d 'Schedule tools: `schedule suggest --trace calls.csv` learns a [schedule] from call history'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c scaler -n "__fish_scaler_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "import" -d 'Convert a SIPMediaGW scaler.json to scaler\'s TOML; secrets become *_env placeholders, never copied'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and __fish_seen_subcommand_from schedule" -f -a "suggest" -d 'Learn a [schedule] from call traces: searches idle_min per slot, checking each candidate with the simulator'

@@ -206,6 +206,80 @@ json\:"One JSON object (schema_version 1)"))' \
 '--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
 ;;
+(schedule)
+_arguments "${_arguments_options[@]}" : \
+'-c+[Configuration file]:PATH:_files' \
+'--config=[Configuration file]:PATH:_files' \
+'--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"
+json\:"One JSON object (schema_version 1)"))' \
+'--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
+'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'-q[Print nothing unless something changed or failed]' \
+'--quiet[Print nothing unless something changed or failed]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+":: :_scaler__subcmd__schedule_commands" \
+"*::: :->schedule" \
+&& ret=0
+
+    case $state in
+    (schedule)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:scaler-schedule-command-$line[1]:"
+        case $line[1] in
+            (suggest)
+_arguments "${_arguments_options[@]}" : \
+'*--trace=[A call trace (CSV \`start,end\`, RFC 3339); repeat for several files]:FILE.csv:_files' \
+'--granularity=[Slot length (divides a day)\: 15m, 30m, 1h ...]:DURATION:_default' \
+'--max-missed=[Calls missed allowed, summed over all days of the traces]:N:_default' \
+'--max-rejected=[Rejected attempts allowed (retried ones included), summed over all days; default\: any]:N:_default' \
+'--boot-delay=[Time from an instance'\''s creation to its registered gateways (as \`simulate\`)]:DURATION:_default' \
+'--boot-jitter=[Upper bound of a uniform random delay added to --boot-delay (as \`simulate\`)]:DURATION:_default' \
+'--seed=[Seed of the simulated boot jitter\: the same seed gives the same schedule]:N:_default' \
+'--margin=[Safety margin for unseen days\: idle_min = ceil(searched × (1 + MARGIN))]:MARGIN:_default' \
+'-c+[Configuration file]:PATH:_files' \
+'--config=[Configuration file]:PATH:_files' \
+'--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"
+json\:"One JSON object (schema_version 1)"))' \
+'--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
+'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'-q[Print nothing unless something changed or failed]' \
+'--quiet[Print nothing unless something changed or failed]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+":: :_scaler__subcmd__schedule__subcmd__help_commands" \
+"*::: :->help" \
+&& ret=0
+
+    case $state in
+    (help)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:scaler-schedule-help-command-$line[1]:"
+        case $line[1] in
+            (suggest)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+        esac
+    ;;
+esac
+;;
 (help)
 _arguments "${_arguments_options[@]}" : \
 ":: :_scaler__subcmd__help_commands" \
@@ -258,6 +332,26 @@ esac
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(schedule)
+_arguments "${_arguments_options[@]}" : \
+":: :_scaler__subcmd__help__subcmd__schedule_commands" \
+"*::: :->schedule" \
+&& ret=0
+
+    case $state in
+    (schedule)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:scaler-help-schedule-command-$line[1]:"
+        case $line[1] in
+            (suggest)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
 (help)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -280,6 +374,7 @@ _scaler_commands() {
 'check:Validate the configuration and try every connection; changes nothing' \
 'config:Configuration tools\: \`config import scaler.json\` converts a SIPMediaGW configuration' \
 'simulate:Replay a call trace through the planner with a simulated provider; measure service and cost' \
+'schedule:Schedule tools\: \`schedule suggest --trace calls.csv\` learns a \[schedule\] from call history' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'scaler commands' commands "$@"
@@ -334,6 +429,7 @@ _scaler__subcmd__help_commands() {
 'check:Validate the configuration and try every connection; changes nothing' \
 'config:Configuration tools\: \`config import scaler.json\` converts a SIPMediaGW configuration' \
 'simulate:Replay a call trace through the planner with a simulated provider; measure service and cost' \
+'schedule:Schedule tools\: \`schedule suggest --trace calls.csv\` learns a \[schedule\] from call history' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'scaler help commands' commands "$@"
@@ -375,6 +471,18 @@ _scaler__subcmd__help__subcmd__run_commands() {
     local commands; commands=()
     _describe -t commands 'scaler help run commands' commands "$@"
 }
+(( $+functions[_scaler__subcmd__help__subcmd__schedule_commands] )) ||
+_scaler__subcmd__help__subcmd__schedule_commands() {
+    local commands; commands=(
+'suggest:Learn a \[schedule\] from call traces\: searches idle_min per slot, checking each candidate with the simulator' \
+    )
+    _describe -t commands 'scaler help schedule commands' commands "$@"
+}
+(( $+functions[_scaler__subcmd__help__subcmd__schedule__subcmd__suggest_commands] )) ||
+_scaler__subcmd__help__subcmd__schedule__subcmd__suggest_commands() {
+    local commands; commands=()
+    _describe -t commands 'scaler help schedule suggest commands' commands "$@"
+}
 (( $+functions[_scaler__subcmd__help__subcmd__simulate_commands] )) ||
 _scaler__subcmd__help__subcmd__simulate_commands() {
     local commands; commands=()
@@ -389,6 +497,37 @@ _scaler__subcmd__plan_commands() {
 _scaler__subcmd__run_commands() {
     local commands; commands=()
     _describe -t commands 'scaler run commands' commands "$@"
+}
+(( $+functions[_scaler__subcmd__schedule_commands] )) ||
+_scaler__subcmd__schedule_commands() {
+    local commands; commands=(
+'suggest:Learn a \[schedule\] from call traces\: searches idle_min per slot, checking each candidate with the simulator' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'scaler schedule commands' commands "$@"
+}
+(( $+functions[_scaler__subcmd__schedule__subcmd__help_commands] )) ||
+_scaler__subcmd__schedule__subcmd__help_commands() {
+    local commands; commands=(
+'suggest:Learn a \[schedule\] from call traces\: searches idle_min per slot, checking each candidate with the simulator' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'scaler schedule help commands' commands "$@"
+}
+(( $+functions[_scaler__subcmd__schedule__subcmd__help__subcmd__help_commands] )) ||
+_scaler__subcmd__schedule__subcmd__help__subcmd__help_commands() {
+    local commands; commands=()
+    _describe -t commands 'scaler schedule help help commands' commands "$@"
+}
+(( $+functions[_scaler__subcmd__schedule__subcmd__help__subcmd__suggest_commands] )) ||
+_scaler__subcmd__schedule__subcmd__help__subcmd__suggest_commands() {
+    local commands; commands=()
+    _describe -t commands 'scaler schedule help suggest commands' commands "$@"
+}
+(( $+functions[_scaler__subcmd__schedule__subcmd__suggest_commands] )) ||
+_scaler__subcmd__schedule__subcmd__suggest_commands() {
+    local commands; commands=()
+    _describe -t commands 'scaler schedule suggest commands' commands "$@"
 }
 (( $+functions[_scaler__subcmd__simulate_commands] )) ||
 _scaler__subcmd__simulate_commands() {
