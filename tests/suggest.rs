@@ -148,3 +148,53 @@ fn bad_flags_exit_64() {
     );
     scaler(&["-c", &example, "schedule", "suggest"]).expect(64);
 }
+
+#[test]
+fn one_timeline_per_weekday_present_and_default_for_the_others() {
+    let ws = Workspace::new();
+    let mut args = vec![];
+    for (date, seed) in [("2026-11-23", "3"), ("2026-11-28", "4")] {
+        let path = ws
+            .path(&format!("{date}.csv"))
+            .to_string_lossy()
+            .into_owned();
+        scaler(&[
+            "-q",
+            "simulate",
+            "--generate-trace",
+            &path,
+            "--date",
+            date,
+            "--calls",
+            "600",
+            "--seed",
+            seed,
+            "--timezone",
+            "Europe/Paris",
+        ])
+        .expect(0);
+        args.push(path);
+    }
+    let example = repo(EXAMPLE);
+    let run = scaler(&[
+        "-c",
+        &example,
+        "schedule",
+        "suggest",
+        "--trace",
+        &args[0],
+        "--trace",
+        &args[1],
+        "--granularity",
+        "1h",
+    ])
+    .expect(0);
+    let text = &run.stdout;
+    let monday = text.find("[schedule.monday]\n").expect("monday");
+    let saturday = text.find("[schedule.saturday]\n").expect("saturday");
+    let default = text.find("[schedule.default]\n").expect("default");
+    assert!(monday < saturday && saturday < default, "{text}");
+    assert!(text.contains("from 2 day(s) of calls"), "{text}");
+    let config = with_schedule(&ws, text);
+    scaler(&["-q", "-c", &config, "check", "--offline"]).expect(0);
+}
