@@ -85,23 +85,7 @@ pub fn main() -> Exit {
         Format::Text if cli.quiet && !report.is_eventful() => {}
         Format::Text => print(report.to_text().trim_end()),
     }
-    exit_of(report.exit_code)
-}
-
-fn exit_of(code: u8) -> Exit {
-    [
-        Exit::Ok,
-        Exit::Internal,
-        Exit::Changes,
-        Exit::Partial,
-        Exit::Usage,
-        Exit::Unavailable,
-        Exit::Locked,
-        Exit::Config,
-    ]
-    .into_iter()
-    .find(|e| e.code() == code)
-    .unwrap_or(Exit::Internal)
+    Exit::from_code(report.exit_code).unwrap_or(Exit::Internal)
 }
 
 /// Prints a line to stdout; a closed pipe (`scaler ... | head`) is not an error.

@@ -221,21 +221,7 @@ pub fn execute(
         if let Some(observed) = acting.report.observed.as_mut() {
             observed.replicas = Some(counts);
         }
-        acting.report.decision = Some(DecisionInfo {
-            target: decision.target,
-            delta: decision.delta,
-            reason: decision.reason.clone(),
-        });
-        for (n, create) in decision.creates.iter().enumerate() {
-            let request = CreateRequest {
-                name: instance_name(&config.pool.name, options.now, n),
-                instance_type: create.instance_type.clone(),
-                vcpus: create.vcpus,
-            };
-            if acting.brakes.may_create() {
-                acting.create(&request, None);
-            }
-        }
+        acting.scale_up(config, options, &decision, false);
         let exit = acting.settle_and_exit();
         timings.total_ms = ms_since(started);
         report.timings = Some(timings);
@@ -269,21 +255,7 @@ pub fn execute(
         decision.drains.clear();
     }
     timings.plan_ms += ms_since(planning);
-    acting.report.decision = Some(DecisionInfo {
-        target: decision.target,
-        delta: decision.delta,
-        reason: decision.reason.clone(),
-    });
-    for (n, create) in decision.creates.iter().enumerate() {
-        let request = CreateRequest {
-            name: instance_name(&config.pool.name, options.now, n),
-            instance_type: create.instance_type.clone(),
-            vcpus: create.vcpus,
-        };
-        if acting.brakes.may_create() {
-            acting.create(&request, Some(create.gateways));
-        }
-    }
+    acting.scale_up(config, options, &decision, true);
     for &index in &decision.drains {
         let view = &assessment.instances[index];
         let gateways: Vec<Gateway> = view
@@ -499,6 +471,33 @@ impl Acting<'_> {
             return;
         }
         self.destroy(&view.instance, &gateways, reason);
+    }
+
+    /// Records the decision and creates what it asks for, within the brakes.
+    /// `with_gateways`: report the gateways each instance brings (not for
+    /// replica pools).
+    fn scale_up(
+        &mut self,
+        config: &Config,
+        options: &PassOptions,
+        decision: &plan::Decision,
+        with_gateways: bool,
+    ) {
+        self.report.decision = Some(DecisionInfo {
+            target: decision.target,
+            delta: decision.delta,
+            reason: decision.reason.clone(),
+        });
+        for (n, create) in decision.creates.iter().enumerate() {
+            let request = CreateRequest {
+                name: instance_name(&config.pool.name, options.now, n),
+                instance_type: create.instance_type.clone(),
+                vcpus: create.vcpus,
+            };
+            if self.brakes.may_create() {
+                self.create(&request, with_gateways.then_some(create.gateways));
+            }
+        }
     }
 
     fn create(&mut self, request: &CreateRequest, gateways: Option<u32>) {
