@@ -28,10 +28,9 @@ pub mod trace;
 use crate::cli::SimulateArgs;
 use crate::config::{Config, PoolKind};
 use crate::error::Error;
+use crate::model::{Gateway, GatewayState, Instance, InstanceState};
 use crate::pass;
 use crate::plan::{self, Observation, PoolParams};
-use crate::pool::{Gateway, GatewayState};
-use crate::provider::{Instance, InstanceState};
 use crate::report::{PoolInfo, Report};
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -695,7 +694,7 @@ pub fn simulate(config: &Config, calls: &[Call], settings: &Settings) -> Result<
 fn plan_minute(
     world: &mut World,
     params: &PoolParams,
-    slot: &crate::schedule::Slot,
+    slot: &crate::model::Slot,
     now: DateTime<Utc>,
     scale_down: (&mut Option<DateTime<Utc>>, std::time::Duration),
     mut create: impl FnMut(&mut World, &plan::PlannedCreate),
