@@ -29,7 +29,6 @@ use crate::cli::SimulateArgs;
 use crate::config::{Config, PoolKind};
 use crate::error::Error;
 use crate::model::{Gateway, GatewayState, Instance, InstanceState};
-use crate::pass;
 use crate::plan::{self, Observation, PoolParams};
 pub use crate::report::simulation::{Generated, Outcome, Summary};
 use crate::report::{PoolInfo, Report};
@@ -361,7 +360,7 @@ pub fn simulate(config: &Config, calls: &[Call], settings: &Settings) -> Result<
         })
         .collect();
 
-    let params = pass::params(config);
+    let params = plan::params(config);
     let mut world = World::new(config);
     let mut rng = Rng::new(settings.seed);
     let boot_delay_ms = settings.boot_delay.as_millis() as i64;
