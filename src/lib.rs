@@ -15,6 +15,7 @@ pub mod keys;
 pub mod limits;
 pub mod lock;
 pub mod metrics;
+pub mod model;
 pub mod net_error;
 pub mod pass;
 pub mod plan;

@@ -7,7 +7,7 @@
 //! hostile endpoints cost about one timeout in all and never stall the pass.
 
 use crate::duration::HumanDuration;
-use crate::provider::{Instance, InstanceState};
+use crate::model::{Instance, InstanceState};
 use crate::secret::{Secret, SecretSource};
 use serde::Deserialize;
 use std::sync::atomic::{AtomicBool, Ordering};
