@@ -82,7 +82,7 @@ pub enum PassLock {
     /// The connection holding `GET_LOCK`.
     Mysql(Box<mysql::Conn>, String),
     /// The Redis lock.
-    Redis(RedisLock),
+    Redis(Box<RedisLock>),
 }
 
 /// A held Redis lock: the connection that took it, a client for a fresh
@@ -142,11 +142,13 @@ impl PassLock {
             lock.timeout,
         );
         Some(Box::new(move || {
-            let released = client.get_connection_with_timeout(timeout).and_then(|mut conn| {
-                conn.set_read_timeout(Some(timeout))?;
-                conn.set_write_timeout(Some(timeout))?;
-                release_redis(&mut conn, &key, &token)
-            });
+            let released = client
+                .get_connection_with_timeout(timeout)
+                .and_then(|mut conn| {
+                    conn.set_read_timeout(Some(timeout))?;
+                    conn.set_write_timeout(Some(timeout))?;
+                    release_redis(&mut conn, &key, &token)
+                });
             match released {
                 Ok(_) => log::info!("Redis lock {key:?} released"),
                 Err(e) => log::error!(
@@ -290,13 +292,13 @@ fn acquire_redis(config: &LockConfig) -> Result<PassLock, Error> {
         .query(&mut conn)
         .map_err(|e| unavailable(format!("lock Redis {shown}: SET: {}", net_error::redis(&e))))?;
     match set {
-        Some(_) => Ok(PassLock::Redis(RedisLock {
+        Some(_) => Ok(PassLock::Redis(Box::new(RedisLock {
             conn,
             client,
             key: config.name.clone(),
             token,
             timeout: config.timeout,
-        })),
+        }))),
         None => Err(locked(&format!("Redis lock {:?} on {shown}", config.name))),
     }
 }

@@ -20,8 +20,9 @@ pub fn mysql(e: &mysql::Error) -> String {
     let io = match e {
         mysql::Error::IoError(io) => Some(io),
         // The packet codec wraps the socket's error (its type is not exported).
-        mysql::Error::CodecError(codec) => std::error::Error::source(codec)
-            .and_then(|source| source.downcast_ref::<io::Error>()),
+        mysql::Error::CodecError(codec) => {
+            std::error::Error::source(codec).and_then(|source| source.downcast_ref::<io::Error>())
+        }
         _ => None,
     };
     match io {
@@ -65,9 +66,8 @@ mod tests {
     #[test]
     fn other_errors_keep_their_message() {
         let refused = io::Error::from(io::ErrorKind::ConnectionRefused);
-        assert_eq!(
-            mysql(&mysql::Error::IoError(refused)),
-            io::Error::from(io::ErrorKind::ConnectionRefused).to_string()
-        );
+        let message = mysql(&mysql::Error::IoError(refused));
+        assert!(message.contains("connection refused"), "{message}");
+        assert!(!message.contains("timed out"), "{message}");
     }
 }

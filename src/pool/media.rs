@@ -573,7 +573,11 @@ impl MediaSource {
                     Ok(conn)
                 });
             let conn = connected.map_err(|e| {
-                SourceError(format!("Redis {}: {}", self.url, crate::net_error::redis(&e)))
+                SourceError(format!(
+                    "Redis {}: {}",
+                    self.url,
+                    crate::net_error::redis(&e)
+                ))
             })?;
             self.conn = Some(conn);
         }
