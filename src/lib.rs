@@ -120,7 +120,6 @@ fn arm_watchdog(cli: &Cli, config: &Config, started: std::time::Instant) {
     };
     let metrics = acting.then(|| (config.clone(), cli.metrics_file.clone()));
     let on_fire = move |fired: &watchdog::Fired| {
-        eprintln!("scaler: {}", fired.message);
         let mut report = Report::new(command);
         report.pool = Some(pool);
         report.errors.push(fired.message.clone());

@@ -29,12 +29,25 @@ use std::time::{Duration, Instant};
 const KILL_AFTER: Duration = Duration::from_secs(120);
 const TRICKLE: Duration = Duration::from_millis(500);
 
+/// The test MariaDB (`SCALER_TEST_MYSQL`, as the shared harness reads it).
+fn mariadb() -> mysql::Opts {
+    let url = std::env::var("SCALER_TEST_MYSQL")
+        .unwrap_or_else(|_| "mysql://scaler:scaler@127.0.0.1:3306".to_string());
+    mysql::Opts::from_url(&url).expect("valid SCALER_TEST_MYSQL")
+}
+
+/// `host:port` of the test MariaDB.
+fn mariadb_address() -> String {
+    let opts = mariadb();
+    format!("{}:{}", opts.get_ip_or_hostname(), opts.get_tcp_port())
+}
+
 /// Runs `scaler` with a kill timer and asserts it ended by itself.
 fn run_bounded(args: &[&str]) -> Run {
-    let password = "scaler";
+    let password = mariadb().get_pass().unwrap_or_default().to_string();
     let mut child = Command::new(env!("CARGO_BIN_EXE_scaler"))
         .args(args)
-        .env(DB_PASSWORD_ENV, password)
+        .env(DB_PASSWORD_ENV, &password)
         .env_remove("SCALER_CONFIG")
         .env_remove("RUST_LOG")
         .stdout(Stdio::piped())
@@ -136,8 +149,8 @@ fn trickling_proxy(trigger: &'static str) -> u16 {
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
         for client in listener.incoming().flatten() {
-            let server = TcpStream::connect("127.0.0.1:3306")
-                .expect("MariaDB on 127.0.0.1:3306 (run scripts/services.sh)");
+            let server = TcpStream::connect(mariadb_address())
+                .expect("the test MariaDB is reachable (run scripts/services.sh)");
             let triggered = Arc::new(AtomicBool::new(false));
             let (c2, s2, t2) = (
                 client.try_clone().unwrap(),
@@ -217,10 +230,10 @@ const SLOT: &str = "{ idle_min = 1, load_max = 1.0, max_gateways = 40 }";
 fn sip_pool_on(ws: &Workspace, db: &Kamailio, pool: &str, port: u16, slot: &str) -> String {
     let config = sip_config(ws, db, pool, slot, "");
     let real = db.url();
-    let hostile = real.replace("127.0.0.1:3306", &format!("127.0.0.1:{port}"));
+    let hostile = real.replace(&mariadb_address(), &format!("127.0.0.1:{port}"));
     assert_ne!(
         real, hostile,
-        "test bug: the database is not on 127.0.0.1:3306"
+        "test bug: the database address is not in its URL"
     );
     with(&config, &real, &hostile);
     with(
@@ -303,7 +316,7 @@ fn a_trickling_location_query_ends_the_pass_and_the_file_lock_goes_with_the_proc
     let run = run_bounded(&["-c", &config, "--format", "json", "run"]).expect(69);
     hung_error(&run, &format!("127.0.0.1:{port}"));
     // The same pool on the real database: the flock went with the process.
-    let direct = with(&config, &format!("127.0.0.1:{port}"), "127.0.0.1:3306");
+    let direct = with(&config, &format!("127.0.0.1:{port}"), &mariadb_address());
     run_bounded(&["-c", &direct, "--format", "json", "run"]).expect(0);
 }
 
@@ -314,7 +327,7 @@ fn a_stopped_pass_leaves_the_mysql_get_lock_free() {
     let port = trickling_proxy("FROM location");
     let config = sip_pool_on(&ws, &db, "hgetlock", port, SLOT);
     let name = format!("scaler-test-hgetlock-{}", std::process::id());
-    let lock_url = format!("mysql://scaler@127.0.0.1:3306/{}", db.name);
+    let lock_url = db.url();
     with(
         &config,
         "path = \"pass.lock\"",
@@ -326,8 +339,7 @@ fn a_stopped_pass_leaves_the_mysql_get_lock_free() {
     hung_error(&run, &format!("127.0.0.1:{port}"));
     // The server ends the session of a closed connection, and its lock with
     // it; wait for that event (bounded), then take the lock ourselves.
-    let url = format!("mysql://scaler:scaler@127.0.0.1:3306/{}", db.name);
-    let mut conn = mysql::Conn::new(mysql::Opts::from_url(&url).unwrap()).unwrap();
+    let mut conn = mysql::Conn::new(mariadb()).unwrap();
     let until = Instant::now() + Duration::from_secs(30);
     loop {
         let got: Option<i64> = conn
