@@ -76,7 +76,7 @@ fn gateway_source(config: &Config) -> Result<String, String> {
                 .ok_or("this pool kind has no gateway source")?;
             let name = source.describe();
             source
-                .observe()
+                .observe(&crate::pool::Hosts::default())
                 .map(|o| format!("{name}: {} gateway(s)", o.gateways.len()))
                 .map_err(|e| e.0)
         }

@@ -111,7 +111,8 @@ pub fn execute(
     };
     timings.provider_ms = ms_since(started);
     let observing = Instant::now();
-    let gateways = match source.as_deref_mut().map(|s| s.observe()) {
+    let hosts = crate::pool::Hosts::new(&instances);
+    let gateways = match source.as_deref_mut().map(|s| s.observe(&hosts)) {
         None => GatewayObservation::default(),
         Some(Ok(g)) => g,
         Some(Err(e)) => {
@@ -150,6 +151,8 @@ pub fn execute(
         tainted_hosts: gateways.tainted_hosts.into_iter().collect(),
         termination_requested,
         draining_since: gateways.draining_since,
+        doubts: gateways.doubts,
+        busy_hosts: gateways.busy_hosts.into_iter().collect(),
     };
     let planning = Instant::now();
     let params = params(config);
@@ -170,6 +173,7 @@ pub fn execute(
         dry_run: options.dry_run,
         report: &mut report,
         brakes: Brakes::new(config, observation.instances.len(), options.deadline),
+        bad_records: !gateways.errors.is_empty(),
     };
     for removal in &removals {
         acting.remove(&assessment, &observation, removal);
@@ -309,6 +313,8 @@ fn without(
         tainted_hosts: observation.tainted_hosts.clone(),
         termination_requested: observation.termination_requested.clone(),
         draining_since: observation.draining_since.clone(),
+        doubts: observation.doubts.clone(),
+        busy_hosts: observation.busy_hosts.clone(),
     }
 }
 
@@ -319,6 +325,8 @@ struct Acting<'a> {
     dry_run: bool,
     report: &'a mut Report,
     brakes: Brakes,
+    /// The source reported records it could not read (exit 3).
+    bad_records: bool,
 }
 
 /// What the limits still allow, and what they held back.
@@ -441,7 +449,7 @@ impl Acting<'_> {
 
     fn exit(&mut self) -> Exit {
         self.brakes.report(self.report);
-        if self.brakes.past_deadline > 0 {
+        if self.brakes.past_deadline > 0 || self.bad_records {
             return Exit::Partial;
         }
         if self

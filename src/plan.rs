@@ -74,6 +74,43 @@ pub struct Observation {
     /// When draining gateways (by id) were marked, where the source records
     /// it (media); a gateway without an entry has waited long enough.
     pub draining_since: HashMap<String, DateTime<Utc>>,
+    /// Records that cannot be read or tied to one host: while there is one,
+    /// nothing of the pool is drained or destroyed ([`suspended`]).
+    pub doubts: Vec<String>,
+    /// Hosts with a call in progress that no registered gateway accounts
+    /// for: never drained, never destroyed.
+    pub busy_hosts: HashSet<IpAddr>,
+}
+
+// When in doubt, the pool is busy. These two checks gate every drain and
+// every destroy the decision makes; creation is never gated by them.
+
+/// Why nothing of the pool may be drained or destroyed this pass: a record
+/// that cannot be read or tied to exactly one host could be any host's.
+pub fn suspended(observation: &Observation) -> Option<String> {
+    let n = observation.doubts.len();
+    (n > 0).then(|| {
+        format!(
+            "{n} record(s) cannot be read or tied to one host (see errors): no drain or destroy in this pass"
+        )
+    })
+}
+
+/// Whether a bad record names one of an instance's addresses: it is then
+/// kept whatever else holds (never drained, never destroyed).
+fn tainted(instance: &Instance, observation: &Observation) -> bool {
+    [instance.private_ip, instance.public_ip]
+        .into_iter()
+        .flatten()
+        .any(|ip| observation.tainted_hosts.contains(&ip))
+}
+
+/// Whether a call no registered gateway accounts for is on an instance.
+fn call_on_host(instance: &Instance, observation: &Observation) -> bool {
+    [instance.private_ip, instance.public_ip]
+        .into_iter()
+        .flatten()
+        .any(|ip| observation.busy_hosts.contains(&ip))
 }
 
 /// One instance with what is known about it.
@@ -285,9 +322,19 @@ pub fn cleanup(
 ) -> (Vec<Removal>, Vec<String>) {
     let mut removals = Vec::new();
     let mut notes = Vec::new();
+    if let Some(why) = suspended(observation) {
+        return (removals, vec![why]);
+    }
     for (index, view) in assessment.instances.iter().enumerate() {
         let instance = &view.instance;
         if view.protected {
+            continue;
+        }
+        if tainted(instance, observation) {
+            notes.push(format!(
+                "{} has a record that cannot be read: kept",
+                instance.name
+            ));
             continue;
         }
         let gateways: Vec<&Gateway> = view
@@ -295,13 +342,10 @@ pub fn cleanup(
             .iter()
             .map(|&g| &observation.gateways[g])
             .collect();
-        let in_call = gateways
-            .iter()
-            .any(|g| g.in_call || g.state == GatewayState::Busy);
-        let tainted = [instance.private_ip, instance.public_ip]
-            .into_iter()
-            .flatten()
-            .any(|ip| observation.tainted_hosts.contains(&ip));
+        let in_call = call_on_host(instance, observation)
+            || gateways
+                .iter()
+                .any(|g| g.in_call || g.state == GatewayState::Busy);
         let old = |limit: Duration| age(instance, now) > limit;
         let mut remove = |reason, drain_first| {
             removals.push(Removal {
@@ -344,7 +388,7 @@ pub fn cleanup(
                     instance.name,
                     since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
                 ));
-            } else if !tainted {
+            } else {
                 remove(DestroyReason::ToStop, false);
             }
             continue;
@@ -355,7 +399,7 @@ pub fn cleanup(
                     "{} asks for termination but has a call in progress: kept",
                     instance.name
                 ));
-            } else if !tainted {
+            } else {
                 let drain_first = gateways.iter().any(|g| g.state != GatewayState::Draining);
                 remove(DestroyReason::TerminationRequested, drain_first);
             }
@@ -374,7 +418,7 @@ pub fn cleanup(
         }
         if params.expects_gateways
             && gateways.is_empty()
-            && !tainted
+            && !in_call
             && old(params.register_timeout)
         {
             remove(DestroyReason::Unregistered, false);
@@ -393,6 +437,9 @@ pub fn stale_gateways(
     params: &PoolParams,
 ) -> Vec<(IpAddr, Vec<usize>)> {
     let mut by_host: BTreeMap<IpAddr, Vec<usize>> = BTreeMap::new();
+    if suspended(observation).is_some() {
+        return Vec::new();
+    }
     for &index in &assessment.static_gateways {
         let gateway = &observation.gateways[index];
         let protected = params
@@ -403,6 +450,7 @@ pub fn stale_gateways(
             && !gateway.in_call
             && !protected
             && !observation.tainted_hosts.contains(&gateway.host)
+            && !observation.busy_hosts.contains(&gateway.host)
         {
             by_host.entry(gateway.host).or_default().push(index);
         }
@@ -546,12 +594,21 @@ pub fn decide(
             drains: Vec::new(),
         };
     }
-    let drains = choose_drains(assessment, observation, delta.unsigned_abs());
+    let doubt = suspended(observation);
+    let drains = match doubt {
+        Some(_) => Vec::new(),
+        None => choose_drains(assessment, observation, delta.unsigned_abs()),
+    };
     let drained: u64 = drains
         .iter()
         .map(|&i| idle_on(&assessment.instances[i], observation) as u64)
         .sum();
-    let reason = if drains.is_empty() {
+    let reason = if let Some(doubt) = doubt {
+        format!(
+            "{why}: {} gateway(s) too many, but {doubt}",
+            delta.unsigned_abs()
+        )
+    } else if drains.is_empty() {
         format!(
             "{why}: {} gateway(s) too many, but no whole idle instance fits",
             delta.unsigned_abs()
@@ -596,6 +653,8 @@ fn choose_drains(assessment: &Assessment, observation: &Observation, excess: u64
                     !g.in_call && matches!(g.state, GatewayState::Idle | GatewayState::Draining)
                 })
                 && gateways().all(|g| !observation.tainted_hosts.contains(&g.host))
+                && !tainted(instance, observation)
+                && !call_on_host(instance, observation)
         })
         .map(|(i, view)| (i, idle_on(view, observation)))
         .filter(|(_, idle)| *idle > 0)

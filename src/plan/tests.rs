@@ -599,3 +599,119 @@ fn stale_gateways_are_draining_ones_on_hosts_that_are_gone() {
         [(host("10.9.0.1"), vec![1, 2])]
     );
 }
+
+/// Every kind of clean-up candidate, and idle instances to drain: one of
+/// each reason the clean-up destroys for, plus a static draining gateway.
+fn everything_removable() -> Observation {
+    let mut obs = pool(0, 4);
+    let error = instance(10, InstanceState::Error, 60, 4);
+    let mut no_ip = instance(11, InstanceState::Active, 60, 4);
+    no_ip.public_ip = None;
+    let unregistered = instance(12, InstanceState::Active, 60, 4);
+    let to_stop = instance(13, InstanceState::Active, 60, 4);
+    let asks = instance(14, InstanceState::Active, 60, 4);
+    obs.gateways.push(gateway(
+        to_stop.private_ip.unwrap(),
+        0,
+        GatewayState::Draining,
+    ));
+    obs.gateways
+        .push(gateway(asks.private_ip.unwrap(), 0, GatewayState::Idle));
+    obs.termination_requested.insert(asks.id.clone());
+    obs.gateways.push(gateway(
+        "10.9.0.1".parse().unwrap(),
+        0,
+        GatewayState::Draining,
+    ));
+    obs.instances
+        .extend([error, no_ip, unregistered, to_stop, asks]);
+    obs
+}
+
+fn removed(obs: &Observation) -> Vec<DestroyReason> {
+    let a = assess(obs, &params(), now());
+    cleanup(&a, obs, &params(), now())
+        .0
+        .iter()
+        .map(|r| r.reason)
+        .collect()
+}
+
+#[test]
+fn a_doubt_suspends_every_drain_and_destroy_but_not_creation() {
+    let slot = Slot {
+        idle_min: 0,
+        ..day_slot()
+    };
+    let mut obs = everything_removable();
+    let a = assess(&obs, &params(), now());
+    // Without a doubt: every reason, the stale gateway, and drains.
+    assert_eq!(
+        removed(&obs),
+        [
+            DestroyReason::ErrorState,
+            DestroyReason::NoPublicIp,
+            DestroyReason::Unregistered,
+            DestroyReason::ToStop,
+            DestroyReason::TerminationRequested
+        ]
+    );
+    assert_eq!(stale_gateways(&a, &obs, &params()).len(), 1);
+    assert!(!decide(&a, &obs, &slot, &params(), None).drains.is_empty());
+
+    obs.doubts
+        .push("location row 7 (x.gw.0): contact \"sip:x@gw.example\": its host is unknown".into());
+    let a = assess(&obs, &params(), now());
+    let (removals, notes) = cleanup(&a, &obs, &params(), now());
+    assert!(removals.is_empty(), "{removals:?}");
+    assert_eq!(notes.len(), 1);
+    assert!(
+        notes[0].contains("1 record(s) cannot be read or tied to one host"),
+        "{notes:?}"
+    );
+    assert!(stale_gateways(&a, &obs, &params()).is_empty());
+    let d = decide(&a, &obs, &slot, &params(), None);
+    assert!(d.drains.is_empty());
+    assert!(d.reason.contains("no drain or destroy"), "{}", d.reason);
+    // Creation still runs.
+    let mut short = pool(3, 0);
+    short.doubts.push("dialog row 1: unreadable".into());
+    let (_, d) = run(&short, &day_slot());
+    assert!(d.delta > 0 && !d.creates.is_empty());
+}
+
+#[test]
+fn a_tainted_host_is_kept_on_every_clean_up_path() {
+    let mut obs = everything_removable();
+    for instance in &obs.instances[4..] {
+        obs.tainted_hosts
+            .insert(instance.public_ip.or(instance.private_ip).unwrap());
+    }
+    assert_eq!(removed(&obs), []);
+    let a = assess(&obs, &params(), now());
+    let notes = cleanup(&a, &obs, &params(), now()).1;
+    assert_eq!(notes.len(), 5, "{notes:?}");
+    assert!(
+        notes.iter().all(|n| n.contains("cannot be read")),
+        "{notes:?}"
+    );
+}
+
+#[test]
+fn a_call_no_registration_accounts_for_keeps_its_host() {
+    let slot = Slot {
+        idle_min: 0,
+        ..day_slot()
+    };
+    let mut obs = everything_removable();
+    for instance in &obs.instances {
+        obs.busy_hosts.insert(instance.private_ip.unwrap());
+    }
+    obs.busy_hosts.insert("10.9.0.1".parse().unwrap());
+    assert_eq!(removed(&obs), []);
+    let a = assess(&obs, &params(), now());
+    assert!(stale_gateways(&a, &obs, &params()).is_empty());
+    assert!(decide(&a, &obs, &slot, &params(), None).drains.is_empty());
+    // Not counted: the hosts' gateways are counted as they are.
+    assert_eq!(a.gateway_counts.busy, 0);
+}
