@@ -247,17 +247,15 @@ fn references(code: &str, module: &[String]) -> Vec<(usize, String)> {
         let mut rest_at = at + word.len();
         // Follow `super::super::...`.
         let mut next = index + 1;
-        while word == "super" {
-            let Some(&(n_at, n_word)) = words.get(next) else {
-                break;
-            };
-            let between = &code[rest_at..n_at];
-            if n_word != "super" || between.trim() != "::" {
-                break;
+        if word == "super" {
+            while let Some(&(n_at, "super")) = words.get(next) {
+                if code[rest_at..n_at].trim() != "::" {
+                    break;
+                }
+                depth += 1;
+                rest_at = n_at + "super".len();
+                next += 1;
             }
-            depth += 1;
-            rest_at = n_at + n_word.len();
-            next += 1;
         }
         if depth < module.len() {
             continue;
