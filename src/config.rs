@@ -379,6 +379,22 @@ impl PoolConfig {
 }
 
 impl Config {
+    /// The parameters the decision takes from this configuration (built
+    /// here, so the planner depends on the configuration's values and never
+    /// on this module).
+    pub fn pool_params(&self) -> crate::plan::PoolParams {
+        crate::plan::PoolParams {
+            cpu_per_gateway: self.pool.cpu_per_gateway,
+            instance_types: self.instance_types.clone(),
+            protected: self.pool.protected.clone(),
+            register_timeout: self.pool.register_timeout,
+            no_public_ip_timeout: self.pool.no_public_ip_timeout,
+            expects_gateways: self.pool.kind != PoolKind::Replicas,
+            max_vcpus: self.pool.max_vcpus,
+            drain_timeout: self.pool.drain_timeout,
+        }
+    }
+
     /// The instance type of new replicas and its vCPUs: the configured one,
     /// else the smallest known type.
     pub fn replica_type(&self) -> Option<(String, u32)> {

@@ -6,7 +6,7 @@
 
 use crate::config::{Config, PoolKind};
 use crate::exit::Exit;
-use crate::plan::{self, Assessment, Observation, Removal};
+use crate::plan::{self, Assessment, Observation, PoolParams, Removal};
 use crate::pool::GatewayObservation;
 use crate::pool::{DrainOutcome, Gateway, GatewaySource};
 use crate::probe::Prober;
@@ -53,8 +53,10 @@ pub struct PassOptions {
     pub above_target_since: Option<DateTime<Utc>>,
 }
 
-/// The decision parameters of a configuration (built next to the decision).
-pub use crate::plan::params;
+/// The decision parameters of a configuration ([`Config::pool_params`]).
+pub fn params(config: &Config) -> PoolParams {
+    config.pool_params()
+}
 
 /// Runs one pass and returns its report (with `exit_code` set).
 pub fn execute(

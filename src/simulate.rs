@@ -360,7 +360,7 @@ pub fn simulate(config: &Config, calls: &[Call], settings: &Settings) -> Result<
         })
         .collect();
 
-    let params = plan::params(config);
+    let params = config.pool_params();
     let mut world = World::new(config);
     let mut rng = Rng::new(settings.seed);
     let boot_delay_ms = settings.boot_delay.as_millis() as i64;
