@@ -670,14 +670,18 @@ fn lock_config(
         (Backend::Redis, None) => return Err("lock.url is required for backend = \"redis\"".into()),
         (Backend::File, None) => (None, own_password),
     };
-    let lease = raw
-        .lease
-        .map_or(limits.deadline.0 + Duration::from_secs(30), |l| l.0);
-    if raw.backend == Backend::Redis && lease <= limits.deadline.0 {
+    let lease = raw.lease.map_or(
+        limits.deadline.0.saturating_add(Duration::from_secs(30)),
+        |l| l.0,
+    );
+    // The lease must outlive the longest a pass can run (the watchdog's bound).
+    let bound = limits.deadline.0.saturating_add(crate::watchdog::GRACE);
+    if raw.backend == Backend::Redis && lease <= bound {
         return Err(format!(
-            "lock.lease ({}) must be longer than limits.deadline ({})",
+            "lock.lease ({}) must be longer than limits.deadline + {} s ({}), the longest a pass runs",
             HumanDuration(lease),
-            limits.deadline
+            crate::watchdog::GRACE.as_secs(),
+            HumanDuration(bound)
         ));
     }
     Ok(LockConfig {
