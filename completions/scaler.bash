@@ -673,7 +673,7 @@ _scaler() {
             return 0
             ;;
         scaler__subcmd__simulate)
-            opts="-c -v -q -h --trace --from --to --boot-delay --boot-jitter --seed --vcpu-hour-price --svg --generate-trace --date --calls --timezone --config --format --verbose --quiet --metrics-file --help"
+            opts="-c -v -q -h --trace --from --to --boot-delay --boot-jitter --seed --vcpu-hour-price --svg --skip-bad-lines --generate-trace --date --calls --timezone --config --format --verbose --quiet --metrics-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -107,7 +107,7 @@ complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l boot-delay -d
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l boot-jitter -d 'Upper bound of a uniform random delay added to --boot-delay, per instance' -r
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l seed -d 'Random seed (boot jitter, generated trace): the same seed gives the same result' -r
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l vcpu-hour-price -d 'Price of one vCPU-hour, for `cost` (default 1: cost in vCPU-hours)' -r
-complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l svg -d 'Also draw calls, gateways, rejected and missed over time, and the cumulative cost, as SVG' -r -F
+complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l svg -d 'Also draw calls, gateways, max_gateways, rejected and missed over time, and the cumulative cost, as SVG' -r -F
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l generate-trace -d 'Instead of replaying: write a synthetic working-day trace to FILE' -r -F
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l date -d '--generate-trace: the local date of the day (YYYY-MM-DD)' -r
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l calls -d '--generate-trace: how many calls' -r
@@ -116,6 +116,7 @@ complete -c scaler -n "__fish_scaler_using_subcommand simulate" -s c -l config -
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
 json\t'One JSON object (schema_version 1)'"
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
+complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l skip-bad-lines -d 'Leave out unparsable trace lines when they are at most 1 % of the lines (named in the notes)'
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -s q -l quiet -d 'Print nothing unless something changed or failed'
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -188,7 +188,7 @@ _arguments "${_arguments_options[@]}" : \
 '--boot-jitter=[Upper bound of a uniform random delay added to --boot-delay, per instance]:DURATION:_default' \
 '--seed=[Random seed (boot jitter, generated trace)\: the same seed gives the same result]:N:_default' \
 '--vcpu-hour-price=[Price of one vCPU-hour, for \`cost\` (default 1\: cost in vCPU-hours)]:PRICE:_default' \
-'(--generate-trace)--svg=[Also draw calls, gateways, rejected and missed over time, and the cumulative cost, as SVG]:FILE.svg:_files' \
+'(--generate-trace)--svg=[Also draw calls, gateways, max_gateways, rejected and missed over time, and the cumulative cost, as SVG]:FILE.svg:_files' \
 '(--trace)--generate-trace=[Instead of replaying\: write a synthetic working-day trace to FILE]:FILE:_files' \
 '--date=[--generate-trace\: the local date of the day (YYYY-MM-DD)]:DATE:_default' \
 '--calls=[--generate-trace\: how many calls]:N:_default' \
@@ -198,6 +198,7 @@ _arguments "${_arguments_options[@]}" : \
 '--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"
 json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
+'(--generate-trace)--skip-bad-lines[Leave out unparsable trace lines when they are at most 1 % of the lines (named in the notes)]' \
 '(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '-q[Print nothing unless something changed or failed]' \

@@ -130,7 +130,9 @@ pub struct CheckArgs {
     after_help = "Calls shorter than one minute are dropped; a call takes one idle gateway; with none \
                   idle it is rejected and retried 60 s later, at most twice, then counted missed. \
                   The configuration's schedule, cpu_per_gateway and instance types are used; its \
-                  provider and database are not. A bad or missing trace exits 64."
+                  provider and database are not. A call ending up to 60 s before it starts (two \
+                  clocks) reads as zero-length; a repeated line counts once. A bad or missing trace, \
+                  or a replay longer than 31 days, exits 64."
 )]
 pub struct SimulateArgs {
     /// The call trace: CSV lines `start,end` in RFC 3339 with offset (optional header)
@@ -158,9 +160,12 @@ pub struct SimulateArgs {
     /// Price of one vCPU-hour, for `cost` (default 1: cost in vCPU-hours)
     #[arg(long, value_name = "PRICE", default_value_t = 1.0)]
     pub vcpu_hour_price: f64,
-    /// Also draw calls, gateways, rejected and missed over time, and the cumulative cost, as SVG
+    /// Also draw calls, gateways, max_gateways, rejected and missed over time, and the cumulative cost, as SVG
     #[arg(long, value_name = "FILE.svg", conflicts_with = "generate_trace")]
     pub svg: Option<PathBuf>,
+    /// Leave out unparsable trace lines when they are at most 1 % of the lines (named in the notes)
+    #[arg(long, conflicts_with = "generate_trace")]
+    pub skip_bad_lines: bool,
     /// Instead of replaying: write a synthetic working-day trace to FILE
     #[arg(long, value_name = "FILE", conflicts_with = "trace", requires = "date")]
     pub generate_trace: Option<PathBuf>,

@@ -18,7 +18,9 @@
 //!   instances are paid from creation (booting included) to destruction;
 //! - calls that start in `[from, to)` are replayed; the clock runs on past
 //!   `to` only while retries are pending (at most two minutes); without
-//!   `to`, until the last call is over.
+//!   `to`, until the last call is over; `[from, to)` spans at most
+//!   [`MAX_SPAN_DAYS`] days (a trace whose one call lasts a century is
+//!   refused, not replayed for a century).
 
 pub mod chart;
 pub mod generate;
@@ -53,6 +55,11 @@ pub const RETRY_AFTER: Duration = Duration::from_secs(60);
 pub const RETRIES: u8 = 2;
 /// The planner's period.
 const STEP_MS: i64 = 60_000;
+/// The longest replay, in days (a month, whatever its length).
+pub const MAX_SPAN_DAYS: i64 = 31;
+/// Above this share of calls missed, the cost figures describe a pool that
+/// turned demand away: the report warns.
+pub const MISSED_WARNING_SHARE: f64 = 0.01;
 
 /// How to run a simulation.
 #[derive(Debug, Clone)]
@@ -110,12 +117,23 @@ pub struct Summary {
     pub calls: u64,
     /// Calls in the window shorter than one minute, not replayed.
     pub dropped: u64,
+    /// Lines of the whole trace whose end preceded their start by at most
+    /// 60 s, read as zero-length calls (so dropped when in the window).
+    pub skewed_lines: u64,
+    /// Lines of the whole trace that repeat an earlier line (counted once).
+    pub duplicate_lines: u64,
+    /// Unparsable lines left out (`--skip-bad-lines`).
+    pub skipped_lines: u64,
     /// Calls that got a gateway, at their first attempt or a retry.
     pub served: u64,
     /// Attempts that found no idle gateway (a missed call counts three).
     pub rejected: u64,
     /// Calls rejected at their first attempt and both retries.
     pub missed: u64,
+    /// `missed / calls` (0 without calls).
+    pub missed_share: f64,
+    /// `rejected / calls`: rejected attempts per call replayed (0 without calls).
+    pub rejected_share: f64,
     /// Most calls of the trace in progress at once (as offered, zero delay).
     pub peak_calls: u64,
     /// Most gateways on pool instances at once (booting ones included).
@@ -138,6 +156,9 @@ pub struct Summary {
     /// The chart written, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub svg: Option<String>,
+    /// What makes the figures misleading (more than 1 % of calls missed).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// The state of the simulated world once a minute, after the planner acted
@@ -172,6 +193,8 @@ pub struct Simulation {
     pub summary: Summary,
     /// One sample per planner run.
     pub samples: Vec<Sample>,
+    /// The slot's `max_gateways` at each sample (parallel to `samples`).
+    pub max_gateways: Vec<u32>,
     /// The first planner run.
     pub from: DateTime<Utc>,
     /// The schedule's timezone.
@@ -216,12 +239,25 @@ impl Outcome {
     }
 }
 
-fn percent(part: u64, whole: u64) -> f64 {
+/// `part / whole`, rounded to six decimals (0 when `whole` is 0).
+fn share(part: u64, whole: u64) -> f64 {
     if whole == 0 {
         0.0
     } else {
-        100.0 * part as f64 / whole as f64
+        (part as f64 / whole as f64 * 1e6).round() / 1e6
     }
+}
+
+/// The warning a replay deserves, if any.
+fn missed_warning(missed: u64, calls: u64) -> Option<String> {
+    let missed_share = share(missed, calls);
+    (missed_share > MISSED_WARNING_SHARE).then(|| {
+        format!(
+            "{:.2} % of calls were missed (more than {:.0} %): the pool turned demand away, so its vCPU-hours and ratio are not comparable with a schedule that serves the calls",
+            100.0 * missed_share,
+            100.0 * MISSED_WARNING_SHARE
+        )
+    })
 }
 
 impl Summary {
@@ -240,11 +276,12 @@ impl Summary {
         );
         let _ = writeln!(
             out,
-            "  service   {} served, {} missed ({:.2} %), {} rejected attempts",
+            "  service   {} served, {} missed ({:.2} % of calls), {} rejected attempts ({:.2} % of calls)",
             self.served,
             self.missed,
-            percent(self.missed, self.calls),
-            self.rejected
+            100.0 * self.missed_share,
+            self.rejected,
+            100.0 * self.rejected_share
         );
         let _ = writeln!(
             out,
@@ -261,6 +298,9 @@ impl Summary {
         );
         if let Some(svg) = &self.svg {
             let _ = writeln!(out, "  chart     {svg}");
+        }
+        for warning in &self.warnings {
+            let _ = writeln!(out, "  warning   {warning}");
         }
         out
     }
@@ -464,6 +504,40 @@ fn window_error(message: String) -> Error {
     Error::Usage(message)
 }
 
+/// Refuses a replay window longer than [`MAX_SPAN_DAYS`]; `computed_to`
+/// says the end is the last call's end (no `--to` given).
+fn check_span(from: DateTime<Utc>, to: DateTime<Utc>, computed_to: bool) -> Result<(), Error> {
+    if to - from <= chrono::TimeDelta::days(MAX_SPAN_DAYS) {
+        return Ok(());
+    }
+    let end = if computed_to {
+        "the last call ends at"
+    } else {
+        "--to"
+    };
+    Err(window_error(format!(
+        "the replay would span {} days, from {} to {} ({end} {}); simulate replays at most {MAX_SPAN_DAYS} days: give --from and --to to replay a part of the trace",
+        (to - from).num_days(),
+        from.to_rfc3339_opts(SecondsFormat::Secs, true),
+        to.to_rfc3339_opts(SecondsFormat::Secs, true),
+        to.to_rfc3339_opts(SecondsFormat::Secs, true)
+    )))
+}
+
+/// The `max_gateways` of the slot in force at each of `minutes` minutes
+/// from `from` (for the chart).
+fn slot_caps(config: &Config, from: DateTime<Utc>, minutes: usize) -> Vec<u32> {
+    (0..minutes)
+        .map(|minute| {
+            let at = from + chrono::TimeDelta::minutes(minute as i64);
+            config
+                .schedule
+                .slot_at(at)
+                .map_or(0, |s| s.slot.max_gateways)
+        })
+        .collect()
+}
+
 /// Replays `calls` with the configuration's schedule and pool parameters.
 pub fn simulate(config: &Config, calls: &[Call], settings: &Settings) -> Result<Simulation, Error> {
     let timezone = config.schedule.timezone;
@@ -492,6 +566,7 @@ pub fn simulate(config: &Config, calls: &[Call], settings: &Settings) -> Result<
             from.to_rfc3339_opts(SecondsFormat::Secs, true)
         )));
     }
+    check_span(from, to, settings.to.is_none())?;
     let shortest = chrono::Duration::from_std(SHORTEST_CALL).unwrap_or_default();
     let (replayed, dropped): (Vec<&Call>, Vec<&Call>) = in_window
         .into_iter()
@@ -668,9 +743,14 @@ pub fn simulate(config: &Config, calls: &[Call], settings: &Settings) -> Result<
         vcpu_hour_price: settings.vcpu_hour_price,
         calls: replays.len() as u64,
         dropped: dropped.len() as u64,
+        skewed_lines: 0,
+        duplicate_lines: 0,
+        skipped_lines: 0,
         served,
         rejected,
         missed,
+        missed_share: share(missed, replays.len() as u64),
+        rejected_share: share(rejected, replays.len() as u64),
         peak_calls: peak_calls.max(0) as u64,
         peak_gateways,
         gateway_hours: round3(gateway_minutes as f64 / 60.0),
@@ -681,9 +761,13 @@ pub fn simulate(config: &Config, calls: &[Call], settings: &Settings) -> Result<
         created: world.created,
         destroyed: world.destroyed,
         svg: None,
+        warnings: missed_warning(missed, replays.len() as u64)
+            .into_iter()
+            .collect(),
     };
     Ok(Simulation {
         summary,
+        max_gateways: slot_caps(config, from, samples.len()),
         samples,
         from,
         timezone,
@@ -778,7 +862,11 @@ pub fn command(args: &SimulateArgs, config_path: &Path) -> Result<Report, Error>
             args.vcpu_hour_price
         )));
     }
-    let calls = trace::read(trace_path).map_err(|e| Error::Usage(e.to_string()))?;
+    let options = trace::ReadOptions {
+        skip_bad_lines: args.skip_bad_lines,
+    };
+    let trace = trace::read_with(trace_path, options).map_err(|e| Error::Usage(e.to_string()))?;
+    report.notes.extend(trace.notes(trace_path));
     let settings = Settings {
         from: args.from,
         to: args.to,
@@ -787,8 +875,12 @@ pub fn command(args: &SimulateArgs, config_path: &Path) -> Result<Report, Error>
         seed: args.seed,
         vcpu_hour_price: args.vcpu_hour_price,
     };
-    let mut simulation = simulate(&config, &calls, &settings)?;
-    simulation.summary.trace = Some(trace_path.display().to_string());
+    let mut simulation = simulate(&config, &trace.calls, &settings)?;
+    let summary = &mut simulation.summary;
+    summary.trace = Some(trace_path.display().to_string());
+    summary.skewed_lines = trace.skewed.total as u64;
+    summary.duplicate_lines = trace.duplicates.total as u64;
+    summary.skipped_lines = trace.skipped.total as u64;
     if let Some(svg) = &args.svg {
         let title = format!("{} — {}", config.pool.name, trace_path.display());
         let text = chart::render(&simulation, &title)
