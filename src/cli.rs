@@ -81,6 +81,59 @@ pub enum Command {
     /// Schedule tools: `schedule suggest --trace calls.csv` learns a [schedule] from call history
     #[command(subcommand)]
     Schedule(crate::suggest::ScheduleCommand),
+    /// Call traces: `trace export` writes the calls of Kamailio's `acc` table as the CSV simulate reads
+    #[command(subcommand)]
+    Trace(TraceCommand),
+}
+
+/// `trace` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TraceCommand {
+    /// Write the calls of Kamailio's `acc` table as a CSV trace (`start,end,callid`, UTC)
+    Export(TraceExportArgs),
+}
+
+/// `trace export` flags.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "A call is an INVITE row with a 2xx sip_code and the BYE rows of the same callid: it \
+                  starts at its first such INVITE (re-INVITEs and repeated rows count once) and ends \
+                  at its last BYE. Calls without a BYE (still running, or the BYE was lost) and BYEs \
+                  without an INVITE are left out and counted on stderr. Rows are streamed in callid \
+                  order; every connection, read and write is bounded by --timeout. Without --db, the \
+                  configuration's [sip] url, password and timeouts are used. Exit 69 when the \
+                  database cannot be reached, 78 when it has no acc table or [sip] is missing."
+)]
+pub struct TraceExportArgs {
+    /// Kamailio's database, mysql://user@host:port/database (default: the configuration's [sip] url)
+    #[arg(long, value_name = "URL")]
+    pub db: Option<String>,
+    /// With --db: the environment variable holding the database password
+    #[arg(
+        long,
+        value_name = "VAR",
+        requires = "db",
+        conflicts_with = "password_file"
+    )]
+    pub password_env: Option<String>,
+    /// With --db: a file holding the database password (trailing newline removed)
+    #[arg(long, value_name = "PATH", requires = "db")]
+    pub password_file: Option<PathBuf>,
+    /// Only calls whose INVITE is at or after TIME (RFC 3339)
+    #[arg(long, value_name = "TIME", value_parser = parse_instant)]
+    pub from: Option<DateTime<Utc>>,
+    /// Only calls whose INVITE is before TIME (RFC 3339)
+    #[arg(long, value_name = "TIME", value_parser = parse_instant)]
+    pub to: Option<DateTime<Utc>>,
+    /// The zone acc.time was written in, set as the session's time_zone (+01:00, or a name when the server has its timezone tables); default: the server's
+    #[arg(long, value_name = "ZONE")]
+    pub db_time_zone: Option<String>,
+    /// Bound of the connection and of each read and write (the wait for the first row included)
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = crate::duration::parse)]
+    pub timeout: std::time::Duration,
+    /// Write the CSV to FILE (complete or not at all) instead of stdout
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// `run` flags.
