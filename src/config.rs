@@ -292,11 +292,20 @@ struct RawDoc<P> {
     _state: Option<serde::de::IgnoredAny>,
 }
 
+/// `[metrics]` keys (used by `metrics`, which depends on this module, so
+/// the section is defined here rather than there).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSection {
+    /// The textfile to write; relative to the configuration file.
+    pub textfile: Option<PathBuf>,
+}
+
 /// `[metrics]` and `[state]`, read apart from the provider-typed document.
 #[derive(Debug, Default, Deserialize)]
 struct Outputs {
     #[serde(default)]
-    metrics: crate::metrics::MetricsSection,
+    metrics: MetricsSection,
     #[serde(default)]
     state: crate::state::StateSection,
 }

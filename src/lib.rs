@@ -16,6 +16,7 @@ pub mod keys;
 pub mod limits;
 pub mod lock;
 pub mod metrics;
+pub mod model;
 pub mod pass;
 pub mod plan;
 pub mod pool;

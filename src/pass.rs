@@ -6,7 +6,7 @@
 
 use crate::config::{Config, PoolKind};
 use crate::exit::Exit;
-use crate::plan::{self, Assessment, Observation, PoolParams, Removal};
+use crate::plan::{self, Assessment, Observation, Removal};
 use crate::pool::GatewayObservation;
 use crate::pool::{DrainOutcome, Gateway, GatewaySource};
 use crate::probe::Prober;
@@ -53,19 +53,8 @@ pub struct PassOptions {
     pub above_target_since: Option<DateTime<Utc>>,
 }
 
-/// The decision parameters of a configuration.
-pub fn params(config: &Config) -> PoolParams {
-    PoolParams {
-        cpu_per_gateway: config.pool.cpu_per_gateway,
-        instance_types: config.instance_types.clone(),
-        protected: config.pool.protected.clone(),
-        register_timeout: config.pool.register_timeout,
-        no_public_ip_timeout: config.pool.no_public_ip_timeout,
-        expects_gateways: config.pool.kind != PoolKind::Replicas,
-        max_vcpus: config.pool.max_vcpus,
-        drain_timeout: config.pool.drain_timeout,
-    }
-}
+/// The decision parameters of a configuration (built next to the decision).
+pub use crate::plan::params;
 
 /// Runs one pass and returns its report (with `exit_code` set).
 pub fn execute(

@@ -3,9 +3,8 @@
 //! whole idle instances to drain. No I/O happens here, so every rule of
 //! SPEC §5 is unit-tested directly.
 
-use crate::pool::{Gateway, GatewayState};
-use crate::provider::{Instance, InstanceState};
-use crate::schedule::Slot;
+use crate::config::{Config, PoolKind};
+use crate::model::{Gateway, GatewayState, Instance, InstanceState, Slot};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -33,6 +32,20 @@ pub struct PoolParams {
     pub drain_timeout: Duration,
     /// Budget cap: total vCPUs of the pool's instances (running + building).
     pub max_vcpus: Option<u32>,
+}
+
+/// The decision parameters of a configuration.
+pub fn params(config: &Config) -> PoolParams {
+    PoolParams {
+        cpu_per_gateway: config.pool.cpu_per_gateway,
+        instance_types: config.instance_types.clone(),
+        protected: config.pool.protected.clone(),
+        register_timeout: config.pool.register_timeout,
+        no_public_ip_timeout: config.pool.no_public_ip_timeout,
+        expects_gateways: config.pool.kind != PoolKind::Replicas,
+        max_vcpus: config.pool.max_vcpus,
+        drain_timeout: config.pool.drain_timeout,
+    }
 }
 
 /// Keeps the creations that fit under `max_vcpus` given the vCPUs the pool's

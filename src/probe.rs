@@ -6,7 +6,7 @@
 //! one timeout per worker and never stall the pass.
 
 use crate::duration::HumanDuration;
-use crate::provider::{Instance, InstanceState};
+use crate::model::{Instance, InstanceState};
 use crate::secret::{Secret, SecretSource};
 use serde::Deserialize;
 use std::sync::Mutex;
