@@ -3,6 +3,7 @@
 //! configuration, wires the provider and the gateway source, runs the
 //! command and prints its report. See README.md and SPEC for the contract.
 
+pub mod acc;
 pub mod check;
 pub mod cli;
 pub mod config;
@@ -68,6 +69,10 @@ pub fn main() -> Exit {
     // `schedule suggest` prints a [schedule] section, not a report.
     if let Command::Schedule(command) = &cli.command {
         return suggest::run(command, &cli.config);
+    }
+    // `trace export` prints a CSV trace, not a report.
+    if let Command::Trace(command) = &cli.command {
+        return acc::run(command, &cli.config, cli.quiet);
     }
     let command = command_name(&cli.command);
     let dispatched = dispatch(&cli);
@@ -160,6 +165,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Config(_) => "config",
         Command::Simulate(_) => "simulate",
         Command::Schedule(_) => "schedule",
+        Command::Trace(_) => "trace",
     }
 }
 
@@ -290,7 +296,7 @@ fn dispatch(cli: &Cli) -> Result<Report, Error> {
             ));
         }
         // Handled in `main`: they print files, not reports.
-        Command::Config(_) | Command::Schedule(_) => {
+        Command::Config(_) | Command::Schedule(_) | Command::Trace(_) => {
             return Ok(Report::new(command_name(&cli.command)));
         }
         Command::Run(args) => (Steps::Full, args.dry_run, None, None, false),

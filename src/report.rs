@@ -206,6 +206,10 @@ impl Report {
         if let Some(simulation) = &self.simulation {
             let pool = self.pool.as_ref().map_or("scaler", |p| p.name.as_str());
             let _ = write!(out, "{pool} simulate: {}", simulation.to_text());
+            // What the trace reader tolerated (skewed, duplicate, skipped lines).
+            for n in &self.notes {
+                let _ = writeln!(out, "  note: {n}");
+            }
             return out;
         }
         if !self.checks.is_empty() {
