@@ -647,7 +647,13 @@ impl MediaSource {
                     conn.set_write_timeout(Some(self.command_timeout))?;
                     Ok(conn)
                 });
-            let conn = connected.map_err(|e| SourceError(format!("Redis {}: {e}", self.url)))?;
+            let conn = connected.map_err(|e| {
+                SourceError(format!(
+                    "Redis {}: {}",
+                    self.url,
+                    crate::net_error::redis(&e)
+                ))
+            })?;
             self.conn = Some(conn);
         }
         Ok(self.conn.as_mut().expect("connection was just set"))
@@ -655,7 +661,11 @@ impl MediaSource {
 
     fn fail(&mut self, what: &str, e: redis::RedisError) -> SourceError {
         self.conn = None;
-        SourceError(format!("Redis {}: {what}: {e}", self.url))
+        SourceError(format!(
+            "Redis {}: {what}: {}",
+            self.url,
+            crate::net_error::redis(&e)
+        ))
     }
 
     /// Checks that scripts may run (`SCRIPT LOAD`, for `check`) and observes.
@@ -1072,10 +1082,10 @@ mod tests {
 
     #[test]
     fn an_address_given_as_a_name_is_tied_to_the_instance_of_that_name() {
-        let instance = |name: &str, address: &str| crate::provider::Instance {
+        let instance = |name: &str, address: &str| crate::model::Instance {
             id: name.into(),
             name: name.into(),
-            state: crate::provider::InstanceState::Active,
+            state: crate::model::InstanceState::Active,
             private_ip: Some(ip(address)),
             public_ip: None,
             vcpus: 4,

@@ -294,7 +294,7 @@ fn dialog_row(row: mysql::Row) -> Option<Dialog> {
 }
 
 fn clean(e: &mysql::Error) -> String {
-    e.to_string().replace('\n', " ")
+    crate::net_error::mysql(e)
 }
 
 fn escape_like(text: &str) -> String {

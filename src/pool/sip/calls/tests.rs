@@ -2,7 +2,7 @@
 //! hostile ones that once made a host with a call look idle.
 
 use super::*;
-use crate::provider::{Instance, InstanceState};
+use crate::model::{Instance, InstanceState};
 
 fn row(
     id: u64,
