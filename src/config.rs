@@ -61,7 +61,7 @@ struct RawPool {
     #[serde(default = "default_cpu")]
     ram_per_gateway: Positive,
     #[serde(default)]
-    protected: Vec<String>,
+    protected: Vec<Spanned<String>>,
     #[serde(default)]
     no_public_ip_timeout: Option<Timeout>,
     #[serde(default = "ten_minutes")]
@@ -131,7 +131,7 @@ impl TryFrom<toml::Value> for Timeout {
         match value {
             toml::Value::String(s) if s == "off" => Ok(Timeout(None)),
             toml::Value::String(s) => crate::duration::parse(&s).map(|d| Timeout(Some(d))),
-            toml::Value::Integer(n) if n >= 0 => Ok(Timeout(Some(Duration::from_secs(n as u64)))),
+            toml::Value::Integer(n) => crate::duration::from_seconds(n).map(|d| Timeout(Some(d))),
             other => Err(format!(
                 "expected a duration such as \"10m\" or \"off\", got {other}"
             )),
@@ -140,19 +140,18 @@ impl TryFrom<toml::Value> for Timeout {
 }
 
 /// A slot start time, `HH:MM` or `HH:MM:SS`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
-#[serde(try_from = "String")]
-struct SlotTime(NaiveTime);
-
-impl TryFrom<String> for SlotTime {
-    type Error = String;
-    fn try_from(text: String) -> Result<Self, String> {
-        NaiveTime::parse_from_str(&text, "%H:%M:%S")
-            .or_else(|_| NaiveTime::parse_from_str(&text, "%H:%M"))
-            .map(SlotTime)
-            .map_err(|_| format!("invalid slot time {text:?} (expected \"HH:MM\" or \"HH:MM:SS\")"))
-    }
+fn slot_time(text: &str) -> Result<NaiveTime, String> {
+    NaiveTime::parse_from_str(text, "%H:%M:%S")
+        .or_else(|_| NaiveTime::parse_from_str(text, "%H:%M"))
+        .map_err(|_| format!("invalid slot time {text:?} (expected \"HH:MM\" or \"HH:MM:SS\")"))
 }
+
+/// The most gateways or replicas a slot may ask for (`idle_min`,
+/// `min_gateways`, `max_gateways`, `max_replicas`).
+pub const MAX_GATEWAYS: u32 = 100_000;
+
+/// The largest resource amount (`min_available`, `replicas.replica_capacity`).
+pub const MAX_RESOURCES: u32 = 1_000_000_000;
 
 /// An IANA timezone name.
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -180,7 +179,9 @@ struct RawSlot {
     max_replicas: Option<u32>,
 }
 
-type RawTimeline = BTreeMap<SlotTime, Spanned<RawSlot>>;
+/// Slots by start time as written (`"07:00"`); two spellings of one time are
+/// refused when the timeline is validated.
+type RawTimeline = BTreeMap<String, Spanned<RawSlot>>;
 
 /// `[schedule]` as written: `timezone`, `dates`, and timelines by name
 /// (`default`, weekdays, or names that `dates` refers to).
@@ -518,7 +519,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
         gateway_prefix: raw_pool.gateway_prefix,
         cpu_per_gateway: raw_pool.cpu_per_gateway.0,
         ram_per_gateway: raw_pool.ram_per_gateway.0,
-        protected: raw_pool.protected,
+        protected: protected(raw_pool.protected, text).map_err(fail)?,
         no_public_ip_timeout: raw_pool
             .no_public_ip_timeout
             .map_or(Some(Duration::from_secs(600)), |t| t.0),
@@ -526,6 +527,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
         drain_timeout: raw_pool.drain_timeout.0,
         max_vcpus: raw_pool.max_vcpus.map(|m| m.0),
     };
+    foreign_sections(pool.kind, text).map_err(fail)?;
     if pool.gateway_prefix.is_empty() && pool.kind != PoolKind::Replicas {
         return Err(fail("pool.gateway_prefix must not be empty".into()));
     }
@@ -573,10 +575,12 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
         probe.validate().map_err(fail)?;
     }
     if let Some(r) = &replicas {
-        if r.replica_capacity == 0 {
-            return Err(fail(
-                "replicas.replica_capacity must be greater than 0".into(),
-            ));
+        if r.replica_capacity == 0 || r.replica_capacity > MAX_RESOURCES {
+            let line = key_line(text, "replicas", "replica_capacity").unwrap_or(0);
+            return Err(fail(format!(
+                "line {line}: replicas.replica_capacity must be from 1 to {MAX_RESOURCES}, got {}",
+                r.replica_capacity
+            )));
         }
         if let Some(name) = &r.instance_type
             && provider.runtime_instance_types().is_empty()
@@ -602,7 +606,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
             .unwrap_or_else(|| crate::state::default_path(&pool.name)),
     );
 
-    Ok(Config {
+    let config = Config {
         path: path.to_path_buf(),
         pool,
         schedule,
@@ -616,7 +620,69 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
         limits,
         metrics_textfile,
         state_path,
-    })
+    };
+    connections::check(&config, text).map_err(fail)?;
+    Ok(config)
+}
+
+/// Line of `key` in `[section]`, for values checked after parsing.
+fn key_line(text: &str, section: &str, key: &str) -> Option<usize> {
+    type Spans = BTreeMap<String, BTreeMap<String, Spanned<serde::de::IgnoredAny>>>;
+    let spans: Spans = toml::from_str(text).ok()?;
+    let span = spans.get(section)?.get(key)?.span();
+    Some(line_of(text, span.start))
+}
+
+/// Refuses the sections of another pool kind (`[media]` on a SIP pool...),
+/// which would be ignored. `[probe]` serves every kind.
+fn foreign_sections(kind: PoolKind, text: &str) -> Result<(), String> {
+    let spans: BTreeMap<String, Spanned<serde::de::IgnoredAny>> =
+        toml::from_str(text).map_err(|e| e.to_string())?;
+    for section in ["sip", "media", "replicas"] {
+        if section == kind.as_str() {
+            continue;
+        }
+        if let Some(spanned) = spans.get(section) {
+            let line = line_of(text, spanned.span().start);
+            return Err(format!(
+                "line {line}: [{section}] does not apply to pool.kind = {:?}: remove it (or set pool.kind = {section:?})",
+                kind.as_str()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `pool.protected`: IP addresses, instance ids or names, trimmed. An entry
+/// that could never match (empty, with spaces inside, a network, a malformed
+/// address) is refused rather than left to protect nothing.
+fn protected(entries: Vec<Spanned<String>>, text: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for entry in entries {
+        let line = line_of(text, entry.span().start);
+        let written = entry.into_inner();
+        let value = written.trim();
+        let looks_like_address = value.contains(':')
+            || (!value.is_empty() && value.chars().all(|c| c.is_ascii_digit() || c == '.'));
+        let problem = if value.is_empty() {
+            Some("is empty")
+        } else if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            Some("has spaces inside: an IP address, instance id or name has none")
+        } else if value.contains('/') {
+            Some("is a network: list the addresses one by one")
+        } else if looks_like_address && value.parse::<std::net::IpAddr>().is_err() {
+            Some("is not a valid IP address")
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            return Err(format!(
+                "line {line}: pool.protected: {written:?} {problem} (entries are IP addresses, instance ids or names)"
+            ));
+        }
+        out.push(value.to_string());
+    }
+    Ok(out)
 }
 
 fn lock_config(
@@ -726,26 +792,9 @@ fn schedule(raw: RawSchedule, kind: PoolKind, text: &str) -> Result<Schedule, St
             ));
         }
     }
-    let named = raw.timelines.into_iter();
     let mut timelines = BTreeMap::new();
-    for (name, timeline) in named {
-        if timeline.is_empty() {
-            return Err(format!(
-                "schedule.{name}: a timeline needs at least one slot"
-            ));
-        }
-        let mut slots: Timeline = Vec::new();
-        for (start, spanned) in timeline {
-            let line = line_of(text, spanned.span().start);
-            let key = format!(
-                "line {line}: schedule.{name}.\"{}\"",
-                start.0.format("%H:%M:%S")
-            );
-            slots.push((
-                start.0,
-                slot(spanned.into_inner(), kind).map_err(|e| format!("{key}: {e}"))?,
-            ));
-        }
+    for (name, raw) in raw.timelines {
+        let slots = timeline(&name, raw, kind, text)?;
         timelines.insert(name, slots);
     }
     let schedule = Schedule {
@@ -762,6 +811,39 @@ fn schedule(raw: RawSchedule, kind: PoolKind, text: &str) -> Result<Schedule, St
     Ok(schedule)
 }
 
+/// One timeline's slots, sorted by start time. Two keys naming the same time
+/// (`"00:00"` and `"00:00:00"`) are refused: one would silently replace the other.
+fn timeline(name: &str, raw: RawTimeline, kind: PoolKind, text: &str) -> Result<Timeline, String> {
+    if raw.is_empty() {
+        return Err(format!(
+            "schedule.{name}: a timeline needs at least one slot"
+        ));
+    }
+    let mut by_time: BTreeMap<NaiveTime, (String, usize, Slot)> = BTreeMap::new();
+    for (written, spanned) in raw {
+        let line = line_of(text, spanned.span().start);
+        let key = format!("line {line}: schedule.{name}.\"{written}\"");
+        let start = slot_time(&written).map_err(|e| format!("{key}: {e}"))?;
+        let slot = slot(spanned.into_inner(), kind).map_err(|e| format!("{key}: {e}"))?;
+        if let Some((other, other_line, _)) = by_time.get(&start) {
+            let (first, second) = if *other_line <= line {
+                ((other.as_str(), *other_line), (written.as_str(), line))
+            } else {
+                ((written.as_str(), line), (other.as_str(), *other_line))
+            };
+            return Err(format!(
+                "line {}: schedule.{name}.\"{}\" is the same time as schedule.{name}.\"{}\" (line {}): write each slot time once",
+                second.1, second.0, first.0, first.1
+            ));
+        }
+        by_time.insert(start, (written, line, slot));
+    }
+    Ok(by_time
+        .into_iter()
+        .map(|(start, (_, _, slot))| (start, slot))
+        .collect())
+}
+
 fn span_text(span: &DateSpan) -> String {
     if span.0 == span.1 {
         span.0.to_string()
@@ -770,10 +852,23 @@ fn span_text(span: &DateSpan) -> String {
     }
 }
 
+/// Refuses a slot value above its documented maximum.
+fn at_most(value: Option<u32>, max: u32, key: &str) -> Result<(), String> {
+    match value {
+        Some(v) if v > max => Err(format!("{key} must be at most {max}, got {v}")),
+        _ => Ok(()),
+    }
+}
+
 fn slot(raw: RawSlot, kind: PoolKind) -> Result<Slot, String> {
     let required = |value: Option<u32>, key: &str| {
         value.ok_or_else(|| format!("{key} is required for pool.kind = {:?}", kind.as_str()))
     };
+    at_most(raw.idle_min, MAX_GATEWAYS, "idle_min")?;
+    at_most(raw.min_gateways, MAX_GATEWAYS, "min_gateways")?;
+    at_most(raw.max_gateways, MAX_GATEWAYS, "max_gateways")?;
+    at_most(raw.max_replicas, MAX_GATEWAYS, "max_replicas")?;
+    at_most(raw.min_available, MAX_RESOURCES, "min_available")?;
     match kind {
         PoolKind::Sip | PoolKind::Media => {
             let load_max = raw.load_max.ok_or_else(|| {
@@ -826,6 +921,8 @@ fn slot(raw: RawSlot, kind: PoolKind) -> Result<Slot, String> {
         }
     }
 }
+
+mod connections;
 
 #[cfg(test)]
 mod tests;
