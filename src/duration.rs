@@ -13,24 +13,34 @@ pub const MAX: Duration = Duration::from_secs(365 * 86_400);
 
 /// A duration written the way people write it. Deserializes from a string such
 /// as `"90s"` or `"1h30m"`, or from a whole number of seconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
-#[serde(try_from = "DurationInput")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct HumanDuration(pub Duration);
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum DurationInput {
-    Seconds(i64),
-    Text(String),
-}
-
-impl TryFrom<DurationInput> for HumanDuration {
-    type Error = String;
-    fn try_from(input: DurationInput) -> Result<Self, String> {
-        match input {
-            DurationInput::Seconds(s) => from_seconds(s).map(HumanDuration),
-            DurationInput::Text(t) => parse(&t).map(HumanDuration),
+impl<'de> Deserialize<'de> for HumanDuration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = HumanDuration;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a duration such as \"90s\", \"10m\" or \"1h30m\", or whole seconds")
+            }
+            fn visit_i64<E: serde::de::Error>(self, seconds: i64) -> Result<HumanDuration, E> {
+                from_seconds(seconds).map(HumanDuration).map_err(E::custom)
+            }
+            fn visit_u64<E: serde::de::Error>(self, seconds: u64) -> Result<HumanDuration, E> {
+                match i64::try_from(seconds) {
+                    Ok(seconds) => self.visit_i64(seconds),
+                    Err(_) => Err(E::custom(format!(
+                        "duration \"{seconds}\" is longer than the maximum of {}",
+                        HumanDuration(MAX)
+                    ))),
+                }
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<HumanDuration, E> {
+                parse(text).map(HumanDuration).map_err(E::custom)
+            }
         }
+        deserializer.deserialize_any(Visitor)
     }
 }
 
@@ -159,10 +169,12 @@ mod tests {
             let err = parse(long).unwrap_err();
             assert!(err.contains("longer than the maximum of 365d"), "{long}: {err}");
         }
-        let err = toml::from_str::<Wrapper>("d = 18446744073709551615").unwrap_err();
-        assert!(err.to_string().contains("d"), "{err}");
-        let err = toml::from_str::<Wrapper>("d = 9223372036854775807").unwrap_err();
-        assert!(err.to_string().contains("longer than the maximum"), "{err}");
+        for text in ["d = 18446744073709551615", "d = 9223372036854775807"] {
+            let err = toml::from_str::<Wrapper>(text).unwrap_err().to_string();
+            assert!(err.contains("longer than the maximum"), "{text}: {err}");
+        }
+        let err = toml::from_str::<Wrapper>("d = 1.5").unwrap_err().to_string();
+        assert!(err.contains("a duration such as"), "{err}");
         assert_eq!(
             toml::from_str::<Wrapper>("d = 60").unwrap().d.0,
             Duration::from_secs(60)

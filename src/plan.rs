@@ -434,6 +434,9 @@ pub struct Decision {
     pub creates: Vec<PlannedCreate>,
     /// Indices into [`Assessment::instances`] to drain then destroy.
     pub drains: Vec<usize>,
+    /// Creations wanted beyond the cap the decision was given (the pass's
+    /// creation budget): never planned, left to the next pass.
+    pub held_creates: u32,
 }
 
 /// `clamp(max(busy + idle_min, ceil(busy / load_max)), min_gateways, max_gateways)`.
@@ -450,9 +453,16 @@ pub fn target(busy: u32, slot: &Slot) -> u32 {
 }
 
 /// Packs `vcpus` over the instance types: the largest type while it fits,
-/// the remainder on the smallest type that covers it. Types smaller than
-/// one gateway are never used. Empty when no type can hold a gateway.
-pub fn pack(vcpus: u32, cpu_per_gateway: u32, types: &BTreeMap<String, u32>) -> Vec<PlannedCreate> {
+/// the remainder on the smallest type that covers it, at most
+/// `max_instances` instances (the first ones of that packing: nothing beyond
+/// the cap is ever built, however many are wanted). Types smaller than one
+/// gateway are never used. Empty when no type can hold a gateway.
+pub fn pack(
+    vcpus: u32,
+    cpu_per_gateway: u32,
+    types: &BTreeMap<String, u32>,
+    max_instances: u32,
+) -> Vec<PlannedCreate> {
     let mut usable: Vec<(&String, u32)> = types
         .iter()
         .map(|(name, v)| (name, *v))
@@ -467,13 +477,11 @@ pub fn pack(vcpus: u32, cpu_per_gateway: u32, types: &BTreeMap<String, u32>) -> 
         vcpus: v,
         gateways: v / cpu_per_gateway.max(1),
     };
-    let mut out = Vec::new();
-    let mut remaining = vcpus;
-    while remaining >= largest {
-        out.push(planned(largest_name, largest));
-        remaining -= largest;
-    }
+    let whole = vcpus / largest;
+    let mut out = vec![planned(largest_name, largest); whole.min(max_instances) as usize];
+    let remaining = vcpus % largest;
     if remaining > 0
+        && whole < max_instances
         && let Some(&(name, v)) = usable.iter().rev().find(|(_, v)| *v >= remaining)
     {
         out.push(planned(name, v));
@@ -481,14 +489,28 @@ pub fn pack(vcpus: u32, cpu_per_gateway: u32, types: &BTreeMap<String, u32>) -> 
     out
 }
 
+/// How many instances [`pack`] would plan for `vcpus` without a cap.
+pub fn packed_count(vcpus: u32, cpu_per_gateway: u32, types: &BTreeMap<String, u32>) -> u32 {
+    let usable = || types.values().copied().filter(|v| *v >= cpu_per_gateway.max(1));
+    let Some(largest) = usable().max() else {
+        return 0;
+    };
+    let remaining = vcpus % largest;
+    let remainder = remaining > 0 && usable().any(|v| v >= remaining);
+    vcpus / largest + u32::from(remainder)
+}
+
 /// The scaling decision (SPEC §5 "Target", "Up", "Down") for a sip/media pool.
-/// `busy_override` is the `plan --busy N` what-if.
+/// `busy_override` is the `plan --busy N` what-if; `max_creates` caps the
+/// instances planned (the pass's creation budget), the others are counted in
+/// [`Decision::held_creates`].
 pub fn decide(
     assessment: &Assessment,
     observation: &Observation,
     slot: &Slot,
     params: &PoolParams,
     busy_override: Option<u32>,
+    max_creates: u32,
 ) -> Decision {
     let counts = assessment.gateway_counts;
     let busy = busy_override.unwrap_or(counts.busy);
@@ -509,32 +531,37 @@ pub fn decide(
         let vcpus = u32::try_from(delta)
             .unwrap_or(u32::MAX)
             .saturating_mul(params.cpu_per_gateway);
-        let mut creates = pack(vcpus, params.cpu_per_gateway, &params.instance_types);
-        let planned = !creates.is_empty();
+        let types = &params.instance_types;
+        let wanted = packed_count(vcpus, params.cpu_per_gateway, types);
+        let mut creates = pack(vcpus, params.cpu_per_gateway, types, max_creates);
+        let held_creates = wanted - creates.len() as u32;
         let live = assessment.instances.iter().map(|v| &v.instance);
         let held = within_budget(&mut creates, live, params.max_vcpus);
-        let reason = if held > 0 {
+        let mut reason = if held > 0 {
             format!(
                 "{why}: scale up by {delta} gateway(s), but pool.max_vcpus ({}) holds back {held} of {vcpus} vCPUs",
                 params.max_vcpus.unwrap_or(0)
             )
-        } else if !planned {
+        } else if wanted == 0 {
             format!(
                 "{why}: {delta} more gateway(s) needed but no instance type has {} vCPUs",
                 params.cpu_per_gateway
             )
         } else {
-            format!(
-                "{why}: scale up by {delta} gateway(s), {vcpus} vCPUs on {} instance(s)",
-                creates.len()
-            )
+            format!("{why}: scale up by {delta} gateway(s), {vcpus} vCPUs on {wanted} instance(s)")
         };
+        if held_creates > 0 {
+            reason.push_str(&format!(
+                "; {wanted} instance(s) wanted, {max_creates} planned (this pass's creation budget)"
+            ));
+        }
         return Decision {
             target,
             delta,
             reason,
             creates,
             drains: Vec::new(),
+            held_creates,
         };
     }
     if delta == 0 {
@@ -544,6 +571,7 @@ pub fn decide(
             reason: format!("{why}: at target"),
             creates: Vec::new(),
             drains: Vec::new(),
+            held_creates: 0,
         };
     }
     let drains = choose_drains(assessment, observation, delta.unsigned_abs());
@@ -568,6 +596,7 @@ pub fn decide(
         reason,
         creates: Vec::new(),
         drains,
+        held_creates: 0,
     }
 }
 
@@ -680,7 +709,8 @@ pub struct ReplicaCounts {
 /// `ceil((min_available − available) / replica_capacity)` replicas, capped by
 /// `max_replicas`. `healthy` maps instance ids to the capacity they reported;
 /// `gone` are instances the clean-up removes. Replicas are never drained: they
-/// leave by asking for termination.
+/// leave by asking for termination. `max_creates` caps the replicas planned
+/// (the pass's creation budget), as in [`decide`].
 #[allow(clippy::too_many_arguments)]
 pub fn decide_replicas(
     instances: &[Instance],
@@ -691,6 +721,7 @@ pub fn decide_replicas(
     params: &PoolParams,
     instance_type: (&str, u32),
     now: DateTime<Utc>,
+    max_creates: u32,
 ) -> (ReplicaCounts, Decision) {
     let mut counts = ReplicaCounts::default();
     let mut replicas = 0u32;
@@ -725,7 +756,8 @@ pub fn decide_replicas(
         counts.available, counts.healthy, counts.building, counts.pending
     );
     let (name, vcpus) = instance_type;
-    let mut creates: Vec<PlannedCreate> = (0..create)
+    let planned = create.min(max_creates);
+    let mut creates: Vec<PlannedCreate> = (0..planned)
         .map(|_| PlannedCreate {
             instance_type: name.to_string(),
             vcpus,
@@ -734,7 +766,7 @@ pub fn decide_replicas(
         .collect();
     let live = instances.iter().filter(|i| !gone.contains(&i.id));
     let held = within_budget(&mut creates, live, params.max_vcpus);
-    let reason = if held > 0 {
+    let mut reason = if held > 0 {
         format!(
             "{why}: {short} short, but pool.max_vcpus ({}) holds back {held} vCPUs",
             params.max_vcpus.unwrap_or(0)
@@ -746,12 +778,18 @@ pub fn decide_replicas(
     } else {
         format!("{why}: {short} short, create {create} replica(s) (max_replicas {max_replicas})")
     };
+    if planned < create {
+        reason.push_str(&format!(
+            "; {create} replica(s) wanted, {planned} planned (this pass's creation budget)"
+        ));
+    }
     let decision = Decision {
         target: min_available,
         delta: short,
         reason,
         creates,
         drains: Vec::new(),
+        held_creates: create - planned,
     };
     (counts, decision)
 }
