@@ -454,7 +454,7 @@ fn prepared<P: DeserializeOwned>(
         .ok_or_else(|| Error::Config(format!("{}: missing section [provider]", path.display())))?;
     let base = path.parent().unwrap_or(Path::new("."));
     prepare(&mut provider, base, &sections.pool.name.0)
-        .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+        .map_err(|e| Error::Config(format!("{}: {}", path.display(), with_line(text, &e))))?;
     Ok((sections, provider))
 }
 
@@ -470,37 +470,8 @@ fn line_of(text: &str, offset: usize) -> usize {
 /// Validates configuration text; `path` names the file in messages and
 /// anchors relative paths.
 pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
-    let kind: KindOnly = toml::from_str(text).map_err(|e| toml_error(path, e))?;
     let base = path.parent().unwrap_or(Path::new("."));
-    let (sections, provider) = match kind.provider.kind.as_deref().unwrap_or("local") {
-        "local" => {
-            let (sections, local) = doc::<LocalConfig>(text, path)?.split();
-            let mut local = local.unwrap_or_else(|| {
-                toml::from_str("kind = \"local\"")
-                    .expect("the default local provider section is valid")
-            });
-            local.state_file = base.join(&local.state_file);
-            (sections, ProviderConfig::Local(local))
-        }
-        "openstack" => {
-            let (sections, provider) = prepared(text, path, OpenStackConfig::prepare)?;
-            (sections, ProviderConfig::OpenStack(Box::new(provider)))
-        }
-        "ec2" => {
-            let (sections, provider) = prepared(text, path, Ec2Config::prepare)?;
-            (sections, ProviderConfig::Ec2(provider))
-        }
-        "command" => {
-            let (sections, provider) = prepared(text, path, CommandConfig::prepare)?;
-            (sections, ProviderConfig::Command(provider))
-        }
-        other => {
-            return Err(Error::Config(format!(
-                "{}: provider.kind: unknown provider {other:?} (expected \"local\", \"openstack\", \"ec2\" or \"command\")",
-                path.display()
-            )));
-        }
-    };
+    let (sections, provider) = typed_sections(text, path)?;
     let Sections {
         pool: raw_pool,
         schedule: raw_schedule,
@@ -511,48 +482,23 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
         lock,
         limits,
     } = sections;
-    let fail = |msg: String| Error::Config(format!("{}: {msg}", path.display()));
+    let fail =
+        |msg: String| Error::Config(format!("{}: {}", path.display(), with_line(text, &msg)));
 
-    let pool = PoolConfig {
-        name: raw_pool.name.0,
-        kind: raw_pool.kind,
-        gateway_prefix: raw_pool.gateway_prefix,
-        cpu_per_gateway: raw_pool.cpu_per_gateway.0,
-        ram_per_gateway: raw_pool.ram_per_gateway.0,
-        protected: protected(raw_pool.protected, text).map_err(fail)?,
-        no_public_ip_timeout: raw_pool
-            .no_public_ip_timeout
-            .map_or(Some(Duration::from_secs(600)), |t| t.0),
-        register_timeout: raw_pool.register_timeout.0,
-        drain_timeout: raw_pool.drain_timeout.0,
-        max_vcpus: raw_pool.max_vcpus.map(|m| m.0),
-    };
+    let pool = pool_config(raw_pool, text).map_err(fail)?;
     foreign_sections(pool.kind, text).map_err(fail)?;
-    if pool.gateway_prefix.is_empty() && pool.kind != PoolKind::Replicas {
-        return Err(fail("pool.gateway_prefix must not be empty".into()));
-    }
-    match pool.kind {
-        PoolKind::Sip if sip.is_none() => {
-            return Err(fail(
-                "missing section [sip] (required by pool.kind = \"sip\")".into(),
-            ));
-        }
-        PoolKind::Media if media.is_none() => {
-            return Err(fail(
-                "missing section [media] (required by pool.kind = \"media\")".into(),
-            ));
-        }
-        PoolKind::Replicas if replicas.is_none() => {
-            return Err(fail(
-                "missing section [replicas] (required by pool.kind = \"replicas\")".into(),
-            ));
-        }
-        PoolKind::Replicas if probe.is_none() => {
-            return Err(fail(
-                "missing section [probe] (required by pool.kind = \"replicas\")".into(),
-            ));
-        }
-        _ => {}
+    let required = match pool.kind {
+        PoolKind::Sip if sip.is_none() => Some("sip"),
+        PoolKind::Media if media.is_none() => Some("media"),
+        PoolKind::Replicas if replicas.is_none() => Some("replicas"),
+        PoolKind::Replicas if probe.is_none() => Some("probe"),
+        _ => None,
+    };
+    if let Some(section) = required {
+        return Err(fail(format!(
+            "missing section [{section}] (required by pool.kind = \"{}\")",
+            pool.kind.as_str()
+        )));
     }
     if let Some(media) = &media {
         media.validate(&pool.name).map_err(fail)?;
@@ -560,36 +506,12 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
 
     let schedule = schedule(raw_schedule, pool.kind, text).map_err(fail)?;
 
-    let instance_types = match &provider {
-        ProviderConfig::Local(local) => local.instance_types.clone(),
-        ProviderConfig::OpenStack(openstack) => openstack.instance_types.clone(),
-        ProviderConfig::Ec2(ec2) => ec2.instance_types.clone(),
-        ProviderConfig::Command(command) => command.instance_types.clone(),
-    };
-    if let Some((name, _)) = instance_types.iter().find(|(_, v)| **v == 0) {
-        return Err(fail(format!(
-            "provider.instance_types.{name}: vCPUs must be greater than 0"
-        )));
-    }
+    let instance_types = instance_types_of(&provider).map_err(fail)?;
     if let Some(probe) = &probe {
         probe.validate().map_err(fail)?;
     }
     if let Some(r) = &replicas {
-        if r.replica_capacity == 0 || r.replica_capacity > MAX_RESOURCES {
-            let line = key_line(text, "replicas", "replica_capacity").unwrap_or(0);
-            return Err(fail(format!(
-                "line {line}: replicas.replica_capacity must be from 1 to {MAX_RESOURCES}, got {}",
-                r.replica_capacity
-            )));
-        }
-        if let Some(name) = &r.instance_type
-            && provider.runtime_instance_types().is_empty()
-            && !instance_types.contains_key(name)
-        {
-            return Err(fail(format!(
-                "replicas.instance_type {name:?} is not one of provider.instance_types"
-            )));
-        }
+        check_replicas(r, &provider, &instance_types).map_err(fail)?;
     }
     // Types read at run time (OpenStack flavors) are checked once known.
     if provider.runtime_instance_types().is_empty() {
@@ -625,25 +547,146 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
     Ok(config)
 }
 
-/// Line of `key` in `[section]`, for values checked after parsing.
-fn key_line(text: &str, section: &str, key: &str) -> Option<usize> {
-    type Spans = BTreeMap<String, BTreeMap<String, Spanned<serde::de::IgnoredAny>>>;
-    let spans: Spans = toml::from_str(text).ok()?;
-    let span = spans.get(section)?.get(key)?.span();
-    Some(line_of(text, span.start))
+/// The sections, with `[provider]` typed by its `kind` and prepared.
+fn typed_sections(text: &str, path: &Path) -> Result<(Sections, ProviderConfig), Error> {
+    let kind: KindOnly = toml::from_str(text).map_err(|e| toml_error(path, e))?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    Ok(match kind.provider.kind.as_deref().unwrap_or("local") {
+        "local" => {
+            let (sections, local) = doc::<LocalConfig>(text, path)?.split();
+            let mut local = local.unwrap_or_else(|| {
+                toml::from_str("kind = \"local\"")
+                    .expect("the default local provider section is valid")
+            });
+            local.state_file = base.join(&local.state_file);
+            (sections, ProviderConfig::Local(local))
+        }
+        "openstack" => {
+            let (sections, provider) = prepared(text, path, OpenStackConfig::prepare)?;
+            (sections, ProviderConfig::OpenStack(Box::new(provider)))
+        }
+        "ec2" => {
+            let (sections, provider) = prepared(text, path, Ec2Config::prepare)?;
+            (sections, ProviderConfig::Ec2(provider))
+        }
+        "command" => {
+            let (sections, provider) = prepared(text, path, CommandConfig::prepare)?;
+            (sections, ProviderConfig::Command(provider))
+        }
+        other => {
+            return Err(Error::Config(format!(
+                "{}: provider.kind: unknown provider {other:?} (expected \"local\", \"openstack\", \"ec2\" or \"command\")",
+                path.display()
+            )));
+        }
+    })
+}
+
+/// Validated `[pool]`.
+fn pool_config(raw: RawPool, text: &str) -> Result<PoolConfig, String> {
+    let pool = PoolConfig {
+        name: raw.name.0,
+        kind: raw.kind,
+        gateway_prefix: raw.gateway_prefix,
+        cpu_per_gateway: raw.cpu_per_gateway.0,
+        ram_per_gateway: raw.ram_per_gateway.0,
+        protected: protected(raw.protected, text)?,
+        no_public_ip_timeout: raw
+            .no_public_ip_timeout
+            .map_or(Some(Duration::from_secs(600)), |t| t.0),
+        register_timeout: raw.register_timeout.0,
+        drain_timeout: raw.drain_timeout.0,
+        max_vcpus: raw.max_vcpus.map(|m| m.0),
+    };
+    if pool.gateway_prefix.is_empty() && pool.kind != PoolKind::Replicas {
+        return Err("pool.gateway_prefix must not be empty".into());
+    }
+    Ok(pool)
+}
+
+/// `[provider.instance_types]`, none with 0 vCPUs.
+fn instance_types_of(provider: &ProviderConfig) -> Result<BTreeMap<String, u32>, String> {
+    let types = match provider {
+        ProviderConfig::Local(local) => local.instance_types.clone(),
+        ProviderConfig::OpenStack(openstack) => openstack.instance_types.clone(),
+        ProviderConfig::Ec2(ec2) => ec2.instance_types.clone(),
+        ProviderConfig::Command(command) => command.instance_types.clone(),
+    };
+    if let Some((name, _)) = types.iter().find(|(_, v)| **v == 0) {
+        return Err(format!(
+            "provider.instance_types.{name}: vCPUs must be greater than 0"
+        ));
+    }
+    Ok(types)
+}
+
+/// `[replicas]`: a capacity in range and a known instance type.
+fn check_replicas(
+    replicas: &ReplicasConfig,
+    provider: &ProviderConfig,
+    instance_types: &BTreeMap<String, u32>,
+) -> Result<(), String> {
+    if replicas.replica_capacity == 0 || replicas.replica_capacity > MAX_RESOURCES {
+        return Err(format!(
+            "replicas.replica_capacity must be from 1 to {MAX_RESOURCES}, got {}",
+            replicas.replica_capacity
+        ));
+    }
+    if let Some(name) = &replicas.instance_type
+        && provider.runtime_instance_types().is_empty()
+        && !instance_types.contains_key(name)
+    {
+        return Err(format!(
+            "replicas.instance_type {name:?} is not one of provider.instance_types"
+        ));
+    }
+    Ok(())
+}
+
+/// Line of the key at `path` (`["provider", "instance_types", "c4"]`), for
+/// values checked after parsing.
+fn key_line(text: &str, path: &[&str]) -> Option<usize> {
+    let root = toml::de::DeTable::parse(text).ok()?;
+    let (last, parents) = path.split_last()?;
+    let mut table = root.get_ref();
+    for key in parents {
+        let (_, value) = table.iter().find(|(k, _)| k.get_ref() == key)?;
+        match value.get_ref() {
+            toml::de::DeValue::Table(inner) => table = inner,
+            _ => return None,
+        }
+    }
+    let (key, _) = table.iter().find(|(k, _)| k.get_ref() == last)?;
+    Some(line_of(text, key.span().start))
+}
+
+/// `message` with the line of the key it starts with (`media.key_prefix
+/// must not be empty` becomes `line 12: media.key_prefix must ...`), when
+/// that key is in the file and the message names no line yet.
+fn with_line(text: &str, message: &str) -> String {
+    if message.starts_with("line ") {
+        return message.to_string();
+    }
+    let key = message
+        .split([' ', ':', '='])
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches(',');
+    let path: Vec<&str> = key.split('.').collect();
+    match key_line(text, &path).filter(|_| path.len() > 1) {
+        Some(line) => format!("line {line}: {message}"),
+        None => message.to_string(),
+    }
 }
 
 /// Refuses the sections of another pool kind (`[media]` on a SIP pool...),
 /// which would be ignored. `[probe]` serves every kind.
 fn foreign_sections(kind: PoolKind, text: &str) -> Result<(), String> {
-    let spans: BTreeMap<String, Spanned<serde::de::IgnoredAny>> =
-        toml::from_str(text).map_err(|e| e.to_string())?;
     for section in ["sip", "media", "replicas"] {
         if section == kind.as_str() {
             continue;
         }
-        if let Some(spanned) = spans.get(section) {
-            let line = line_of(text, spanned.span().start);
+        if let Some(line) = key_line(text, &[section]) {
             return Err(format!(
                 "line {line}: [{section}] does not apply to pool.kind = {:?}: remove it (or set pool.kind = {section:?})",
                 kind.as_str()

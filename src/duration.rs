@@ -167,13 +167,18 @@ mod tests {
         assert_eq!(parse("365d").unwrap(), MAX);
         for long in ["366d", "31536001", "8761h", "213503982334601d"] {
             let err = parse(long).unwrap_err();
-            assert!(err.contains("longer than the maximum of 365d"), "{long}: {err}");
+            assert!(
+                err.contains("longer than the maximum of 365d"),
+                "{long}: {err}"
+            );
         }
         for text in ["d = 18446744073709551615", "d = 9223372036854775807"] {
             let err = toml::from_str::<Wrapper>(text).unwrap_err().to_string();
             assert!(err.contains("longer than the maximum"), "{text}: {err}");
         }
-        let err = toml::from_str::<Wrapper>("d = 1.5").unwrap_err().to_string();
+        let err = toml::from_str::<Wrapper>("d = 1.5")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("a duration such as"), "{err}");
         assert_eq!(
             toml::from_str::<Wrapper>("d = 60").unwrap().d.0,

@@ -131,8 +131,14 @@ mod tests {
     #[test]
     fn refuses_values_out_of_range() {
         for (text, expected) in [
-            ("deadline = \"0s\"", "limits.deadline must be from 1s to 1h, got 0s"),
-            ("deadline = \"61m\"", "limits.deadline must be from 1s to 1h, got 1h1m"),
+            (
+                "deadline = \"0s\"",
+                "limits.deadline must be from 1s to 1h, got 0s",
+            ),
+            (
+                "deadline = \"61m\"",
+                "limits.deadline must be from 1s to 1h, got 1h1m",
+            ),
             ("deadline = \"99999999999d\"", "longer than the maximum"),
             ("max_create_per_run = 10001", "from 0 to 10000, got 10001"),
             ("max_destroy_per_run = -1", "from 0 to 10000, got -1"),

@@ -491,7 +491,12 @@ pub fn pack(
 
 /// How many instances [`pack`] would plan for `vcpus` without a cap.
 pub fn packed_count(vcpus: u32, cpu_per_gateway: u32, types: &BTreeMap<String, u32>) -> u32 {
-    let usable = || types.values().copied().filter(|v| *v >= cpu_per_gateway.max(1));
+    let usable = || {
+        types
+            .values()
+            .copied()
+            .filter(|v| *v >= cpu_per_gateway.max(1))
+    };
     let Some(largest) = usable().max() else {
         return 0;
     };
@@ -528,41 +533,7 @@ pub fn decide(
         slot.idle_min, slot.load_max, slot.min_gateways, slot.max_gateways, counts.pending
     );
     if delta > 0 {
-        let vcpus = u32::try_from(delta)
-            .unwrap_or(u32::MAX)
-            .saturating_mul(params.cpu_per_gateway);
-        let types = &params.instance_types;
-        let wanted = packed_count(vcpus, params.cpu_per_gateway, types);
-        let mut creates = pack(vcpus, params.cpu_per_gateway, types, max_creates);
-        let held_creates = wanted - creates.len() as u32;
-        let live = assessment.instances.iter().map(|v| &v.instance);
-        let held = within_budget(&mut creates, live, params.max_vcpus);
-        let mut reason = if held > 0 {
-            format!(
-                "{why}: scale up by {delta} gateway(s), but pool.max_vcpus ({}) holds back {held} of {vcpus} vCPUs",
-                params.max_vcpus.unwrap_or(0)
-            )
-        } else if wanted == 0 {
-            format!(
-                "{why}: {delta} more gateway(s) needed but no instance type has {} vCPUs",
-                params.cpu_per_gateway
-            )
-        } else {
-            format!("{why}: scale up by {delta} gateway(s), {vcpus} vCPUs on {wanted} instance(s)")
-        };
-        if held_creates > 0 {
-            reason.push_str(&format!(
-                "; {wanted} instance(s) wanted, {max_creates} planned (this pass's creation budget)"
-            ));
-        }
-        return Decision {
-            target,
-            delta,
-            reason,
-            creates,
-            drains: Vec::new(),
-            held_creates,
-        };
+        return scale_up(assessment, params, (target, delta), &why, max_creates);
     }
     if delta == 0 {
         return Decision {
@@ -598,6 +569,55 @@ pub fn decide(
         drains,
         held_creates: 0,
     }
+}
+
+/// The scale-up part of [`decide`]: `delta` more gateways packed into at
+/// most `max_creates` instances, within `pool.max_vcpus`.
+fn scale_up(
+    assessment: &Assessment,
+    params: &PoolParams,
+    (target, delta): (u32, i64),
+    why: &str,
+    max_creates: u32,
+) -> Decision {
+    let vcpus = u32::try_from(delta)
+        .unwrap_or(u32::MAX)
+        .saturating_mul(params.cpu_per_gateway);
+    let types = &params.instance_types;
+    let wanted = packed_count(vcpus, params.cpu_per_gateway, types);
+    let mut creates = pack(vcpus, params.cpu_per_gateway, types, max_creates);
+    let held_creates = wanted - creates.len() as u32;
+    let live = assessment.instances.iter().map(|v| &v.instance);
+    let held = within_budget(&mut creates, live, params.max_vcpus);
+    let mut reason = if held > 0 {
+        format!(
+            "{why}: scale up by {delta} gateway(s), but pool.max_vcpus ({}) holds back {held} of {vcpus} vCPUs",
+            params.max_vcpus.unwrap_or(0)
+        )
+    } else if wanted == 0 {
+        format!(
+            "{why}: {delta} more gateway(s) needed but no instance type has {} vCPUs",
+            params.cpu_per_gateway
+        )
+    } else {
+        format!("{why}: scale up by {delta} gateway(s), {vcpus} vCPUs on {wanted} instance(s)")
+    };
+    if held_creates > 0 {
+        reason.push_str(&held_by_budget(wanted, max_creates, "instance(s)"));
+    }
+    Decision {
+        target,
+        delta,
+        reason,
+        creates,
+        drains: Vec::new(),
+        held_creates,
+    }
+}
+
+/// The end of a reason when the creation budget held some back.
+fn held_by_budget(wanted: u32, planned: u32, what: &str) -> String {
+    format!("; {wanted} {what} wanted, {planned} planned (this pass's creation budget)")
 }
 
 fn idle_on(view: &InstanceView, observation: &Observation) -> u32 {
@@ -779,9 +799,7 @@ pub fn decide_replicas(
         format!("{why}: {short} short, create {create} replica(s) (max_replicas {max_replicas})")
     };
     if planned < create {
-        reason.push_str(&format!(
-            "; {create} replica(s) wanted, {planned} planned (this pass's creation budget)"
-        ));
+        reason.push_str(&held_by_budget(create, planned, "replica(s)"));
     }
     let decision = Decision {
         target: min_available,

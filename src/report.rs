@@ -327,10 +327,14 @@ mod tests {
         r.notes
             .push("limits.max_create_per_run (0) held back 3 creation(s)".into());
         let text = r.to_text();
-        assert!(text.lines().next().unwrap().ends_with("no change"), "{text}");
+        assert!(
+            text.lines().next().unwrap().ends_with("no change"),
+            "{text}"
+        );
         assert!(
             text.contains("\n  decision: scale up by 3 gateway(s)\n")
-                && text.contains("\n  note: limits.max_create_per_run (0) held back 3 creation(s)\n"),
+                && text
+                    .contains("\n  note: limits.max_create_per_run (0) held back 3 creation(s)\n"),
             "{text}"
         );
     }

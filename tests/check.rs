@@ -186,10 +186,7 @@ fn accounts_that_cannot_drain_are_refused() {
         ),
         (
             "nodel",
-            &[
-                "SELECT, UPDATE ON DB.location",
-                "SELECT ON DB.dialog",
-            ],
+            &["SELECT, UPDATE ON DB.location", "SELECT ON DB.dialog"],
             "cannot forget",
         ),
         (
@@ -223,7 +220,10 @@ fn accounts_that_cannot_drain_are_refused() {
     let account = Account::new(
         &db,
         "full",
-        &["SELECT, UPDATE, DELETE ON DB.location", "SELECT ON DB.dialog"],
+        &[
+            "SELECT, UPDATE, DELETE ON DB.location",
+            "SELECT ON DB.dialog",
+        ],
     );
     std::fs::write(
         &config,
@@ -249,15 +249,27 @@ fn redis_users_that_cannot_drain_are_refused() {
     let keys = format!("~{}*", redis.namespace);
     let setuser = |rules: &[&str]| {
         let mut cmd = redis::cmd("ACL");
-        cmd.arg("SETUSER").arg(&user).arg("reset").arg("on").arg(">restricted").arg(&keys);
+        cmd.arg("SETUSER")
+            .arg(&user)
+            .arg("reset")
+            .arg("on")
+            .arg(">restricted")
+            .arg(&keys);
         for rule in rules {
             cmd.arg(*rule);
         }
         cmd
     };
-    let _: () = setuser(&["+@read", "+scan", "+script|load", "+evalsha", "+eval", "+ping"])
-        .query(redis.conn())
-        .unwrap();
+    let _: () = setuser(&[
+        "+@read",
+        "+scan",
+        "+script|load",
+        "+evalsha",
+        "+eval",
+        "+ping",
+    ])
+    .query(redis.conn())
+    .unwrap();
     let config = media_config(&ws, &redis, "checkacl", SLOT, "", "");
     let text = std::fs::read_to_string(&config)
         .unwrap()
@@ -269,7 +281,9 @@ fn redis_users_that_cannot_drain_are_refused() {
     assert_eq!(media["name"], "media", "{}", run.stdout);
     assert_eq!(media["reason"], "privilege", "{}", run.stdout);
     assert!(
-        media["detail"].to_string().contains("cannot drain or forget"),
+        media["detail"]
+            .to_string()
+            .contains("cannot drain or forget"),
         "{media}"
     );
     // With the write commands the scripts run: ok.

@@ -12,7 +12,7 @@ use std::time::Duration;
 /// The first problem of the connection settings, as `line N: key: message`.
 pub(super) fn check(config: &Config, text: &str) -> Result<(), String> {
     // `line N: section.key: message`.
-    let at = |section: &str, key: &str, message: String| match key_line(text, section, key) {
+    let at = |section: &str, key: &str, message: String| match key_line(text, &[section, key]) {
         Some(line) => format!("line {line}: {section}.{key}: {message}"),
         None => format!("{section}.{key}: {message}"),
     };

@@ -627,7 +627,10 @@ impl MediaSource {
                 .arg("XX")
                 .query(conn)?;
             let _: i64 = redis::cmd("DEL").arg(&absent).query(conn)?;
-            let _: i64 = redis::cmd("HDEL").arg(&drain_key).arg(&absent).query(conn)?;
+            let _: i64 = redis::cmd("HDEL")
+                .arg(&drain_key)
+                .arg(&absent)
+                .query(conn)?;
             Ok(())
         })();
         result.map_err(|e| {
