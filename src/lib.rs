@@ -16,6 +16,7 @@ pub mod limits;
 pub mod lock;
 pub mod metrics;
 pub mod pass;
+pub mod paths;
 pub mod plan;
 pub mod pool;
 pub mod probe;
@@ -262,6 +263,8 @@ fn dispatch(cli: &Cli) -> Result<Report, Error> {
     let _lock = if dry_run {
         None
     } else {
+        // Before anything is written: files this user cannot use are a configuration error.
+        paths::check(&config, cli.metrics_file.as_deref())?;
         let held = lock::acquire(&config.lock)?;
         log::info!("pass lock acquired: {held:?}");
         Some(held)
