@@ -50,9 +50,10 @@ pub fn main() -> Exit {
         Err(e) => {
             let _ = e.print();
             return match e.kind() {
-                clap::error::ErrorKind::DisplayHelp
-                | clap::error::ErrorKind::DisplayVersion
-                | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => Exit::Ok,
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    Exit::Ok
+                }
+                // A bare `scaler` (or `scaler config`): the usage, on stderr, is an error.
                 _ => Exit::Usage,
             };
         }
@@ -68,11 +69,15 @@ pub fn main() -> Exit {
     }
     let command = command_name(&cli.command);
     let report = match dispatch(&cli) {
-        Ok(report) => report,
+        Ok(mut report) => {
+            report.dry_run = is_dry_run(&cli.command);
+            report
+        }
         Err(e) => {
             let exit = e.exit();
             eprintln!("scaler: {e:#}");
             let mut report = Report::new(command);
+            report.dry_run = is_dry_run(&cli.command);
             report.errors.push(format!("{e:#}"));
             report.exit_code = exit.code();
             if cli.format == Format::Json {
@@ -107,6 +112,16 @@ fn init_logging(cli: &Cli) {
     let _ = env_logger::Builder::from_env(env)
         .format_timestamp_secs()
         .try_init();
+}
+
+/// Whether the command decides without acting (`plan`, `run`/`cleanup --dry-run`).
+fn is_dry_run(command: &Command) -> bool {
+    match command {
+        Command::Run(args) => args.dry_run,
+        Command::Cleanup(args) => args.dry_run,
+        Command::Plan(_) => true,
+        _ => false,
+    }
 }
 
 fn command_name(command: &Command) -> &'static str {
