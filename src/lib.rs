@@ -10,6 +10,7 @@ pub mod duration;
 pub mod error;
 pub mod exit;
 pub mod generate;
+pub mod host_timezone;
 pub mod import;
 pub mod keys;
 pub mod limits;
