@@ -222,19 +222,29 @@ fn directory_problem(file: &Written, me: &User) -> Option<String> {
     } else {
         ""
     };
-    let creates = if existing == parent {
-        String::new()
+    let me_arg = me.arg();
+    let (creates, fix) = if existing == parent {
+        (
+            String::new(),
+            format!(
+                "give that user write access (`setfacl -m u:{me_arg}:rwx {}`)",
+                parent.display()
+            ),
+        )
     } else {
-        format!(" (to create {})", parent.display())
+        (
+            format!(" (to create {})", parent.display()),
+            format!(
+                "create the directory for that user (`install -d -o {me_arg} {}`)",
+                parent.display()
+            ),
+        )
     };
     Some(format!(
-        "{what} {path}: {me} cannot write in {}{creates}: {e}{hint}; create the directory \
-         for that user (`install -d -o {me_arg} {}`), run scaler as a user who can write \
-         there, or set {} to another path",
+        "{what} {path}: {me} cannot write in {}{creates}: {e}{hint}; {fix}, run scaler as \
+         a user who can, or set {} to another path",
         existing.display(),
-        parent.display(),
         file.role.key(),
-        me_arg = me.arg()
     ))
 }
 
@@ -248,11 +258,11 @@ pub fn problem(file: &Written, me: &User) -> Option<String> {
         && dir.is_dir()
         && dir.uid() != 0
     {
+        // Said of the directory, so files sharing it give one message.
         let owner = User::from_uid(dir.uid());
         return Some(format!(
-            "{what} {path}: {} belongs to {owner}, and a pass run as root would leave \
-             files there that passes as {owner} cannot use; run scaler as that user \
-             (`sudo -u {} scaler …`)",
+            "{} belongs to {owner}: a pass run as root would leave files there that \
+             passes as {owner} cannot use; run scaler as that user (`sudo -u {} scaler …`)",
             parent.display(),
             owner.arg()
         ));
@@ -285,10 +295,16 @@ pub fn problem(file: &Written, me: &User) -> Option<String> {
 /// Every problem with the files a pass of `config` writes, one message each.
 pub fn problems(config: &Config, metrics_flag: Option<&Path>) -> Vec<String> {
     let me = User::current();
-    written(config, metrics_flag)
+    let mut problems: Vec<String> = Vec::new();
+    for found in written(config, metrics_flag)
         .iter()
         .filter_map(|file| problem(file, &me))
-        .collect()
+    {
+        if !problems.contains(&found) {
+            problems.push(found);
+        }
+    }
+    problems
 }
 
 /// Fails with a configuration error naming each unusable file, before a
