@@ -39,7 +39,9 @@ pub fn run(config: &Config, offline: bool, metrics_flag: Option<&Path>) -> Repor
                 .push(line("probe", probe(config, instances.as_deref())));
         }
         report.checks.extend(own_files(config, metrics_flag));
-        report.checks.push(line("files", files(config, metrics_flag)));
+        report
+            .checks
+            .push(line("files", files(config, metrics_flag)));
     }
     let failed = report.checks.iter().any(|c| !c.ok);
     report.exit_code = if failed {

@@ -104,7 +104,10 @@ mod tests {
 
     #[test]
     fn then_etc_timezone_then_the_localtime_link() {
-        let root = root_with(Some("\nEurope/Paris\n"), Some("/usr/share/zoneinfo/Asia/Tokyo"));
+        let root = root_with(
+            Some("\nEurope/Paris\n"),
+            Some("/usr/share/zoneinfo/Asia/Tokyo"),
+        );
         let found = detect(None, root.path());
         assert_eq!(zone(&found), Some(("Europe/Paris".into(), "/etc/timezone")));
         let root = root_with(None, Some("../usr/share/zoneinfo/posix/Europe/Berlin"));
@@ -117,7 +120,10 @@ mod tests {
 
     #[test]
     fn unusable_sources_are_skipped_with_a_reason() {
-        let root = root_with(Some("Mars/Olympus"), Some("/usr/share/zoneinfo/Europe/Rome"));
+        let root = root_with(
+            Some("Mars/Olympus"),
+            Some("/usr/share/zoneinfo/Europe/Rome"),
+        );
         let found = detect(Some("CET-1CEST"), root.path());
         assert_eq!(zone(&found), Some(("Europe/Rome".into(), "/etc/localtime")));
         assert_eq!(found.skipped.len(), 2, "{:?}", found.skipped);
@@ -128,6 +134,10 @@ mod tests {
         std::fs::write(empty.path().join("etc/localtime"), "TZif").unwrap();
         let copied = detect(None, empty.path());
         assert_eq!(copied.zone, None);
-        assert!(copied.skipped[0].contains("not a link"), "{:?}", copied.skipped);
+        assert!(
+            copied.skipped[0].contains("not a link"),
+            "{:?}",
+            copied.skipped
+        );
     }
 }

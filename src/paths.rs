@@ -85,7 +85,11 @@ pub fn written(config: &Config, metrics_flag: Option<&Path>) -> Vec<Written> {
     }
     if let ProviderConfig::Local(local) = &config.provider {
         files.push(file(Role::LocalCloud, &local.state_file, true));
-        files.push(file(Role::LocalCloud, &sidecar_lock(&local.state_file), false));
+        files.push(file(
+            Role::LocalCloud,
+            &sidecar_lock(&local.state_file),
+            false,
+        ));
     }
     files
 }
@@ -116,7 +120,9 @@ impl User {
 
     /// The name for a command line (`sudo -u NAME`, `chown NAME`).
     fn arg(&self) -> String {
-        self.name.clone().unwrap_or_else(|| format!("#{}", self.uid))
+        self.name
+            .clone()
+            .unwrap_or_else(|| format!("#{}", self.uid))
     }
 }
 
@@ -204,7 +210,10 @@ fn foreign_file(file: &Written, owner: &User, me: &User) -> String {
 /// What is wrong with the directory `file` would be created or replaced in.
 fn directory_problem(file: &Written, me: &User) -> Option<String> {
     let parent = parent_of(&file.path);
-    let existing = parent.ancestors().find(|d| d.exists()).unwrap_or(Path::new("/"));
+    let existing = parent
+        .ancestors()
+        .find(|d| d.exists())
+        .unwrap_or(Path::new("/"));
     let what = file.role.what();
     let path = file.path.display();
     if !existing.is_dir() {
@@ -357,7 +366,10 @@ mod tests {
             name: Some("scaler".into()),
         };
         let message = problem(&file, &other).unwrap();
-        assert!(message.contains(&format!("{}", file.path.display())), "{message}");
+        assert!(
+            message.contains(&format!("{}", file.path.display())),
+            "{message}"
+        );
         assert!(message.contains(&format!("belongs to {me}")), "{message}");
         if me.uid == 0 {
             assert!(message.contains("chown scaler:"), "{message}");

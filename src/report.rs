@@ -346,11 +346,19 @@ mod tests {
     fn a_dry_run_says_so_first() {
         let mut r = Report::new("run");
         r.dry_run = true;
-        assert!(r.to_text().starts_with("dry run: scaler run:"), "{}", r.to_text());
+        assert!(
+            r.to_text().starts_with("dry run: scaler run:"),
+            "{}",
+            r.to_text()
+        );
         let v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
         assert_eq!(v["dry_run"], true);
         let mut plan = Report::new("plan");
         plan.dry_run = true;
-        assert!(plan.to_text().starts_with("scaler plan:"), "{}", plan.to_text());
+        assert!(
+            plan.to_text().starts_with("scaler plan:"),
+            "{}",
+            plan.to_text()
+        );
     }
 }

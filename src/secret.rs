@@ -71,7 +71,10 @@ impl SecretSource {
 
     /// Whether any of the forms was given.
     pub fn is_given(&self) -> bool {
-        self.value.is_some() || self.env.is_some() || self.file.is_some() || self.credential.is_some()
+        self.value.is_some()
+            || self.env.is_some()
+            || self.file.is_some()
+            || self.credential.is_some()
     }
 
     /// Reads the secret. `key` is the base key name (`sip.password`) used in
@@ -189,7 +192,10 @@ mod tests {
         let missing = credential("other", Some(dir.path())).unwrap_err();
         assert!(missing.contains("LoadCredential=other:"), "{missing}");
         let unset = credential("db-password", None).unwrap_err();
-        assert!(unset.contains("$CREDENTIALS_DIRECTORY is not set"), "{unset}");
+        assert!(
+            unset.contains("$CREDENTIALS_DIRECTORY is not set"),
+            "{unset}"
+        );
         for bad in ["", "..", "a/b"] {
             assert!(credential(bad, Some(dir.path())).is_err(), "{bad:?}");
         }

@@ -134,7 +134,11 @@ fn the_timezone_is_the_hosts_and_stderr_says_where_it_came_from() {
     assert!(!run.stderr.contains("schedule.timezone"), "{}", run.stderr);
     // A TZ that is no IANA name is skipped, with the reason, for the host's files.
     let run = scaler_with_env(&["config", "import", &json], &[("TZ", "CET-1CEST")]).expect(0);
-    assert!(run.stderr.contains("\"CET-1CEST\" is not an IANA"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("\"CET-1CEST\" is not an IANA"),
+        "{}",
+        run.stderr
+    );
     let host = scaler::host_timezone::detect(None, std::path::Path::new("/"));
     let expected = host
         .zone

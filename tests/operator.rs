@@ -51,11 +51,22 @@ fn the_unit_runs_as_the_packaged_user_in_its_own_directories() {
     assert_eq!(user, "scaler");
     assert_eq!(setting(&unit, "Group").as_deref(), Some("scaler"));
     assert_eq!(setting(&unit, "StateDirectory").as_deref(), Some("scaler"));
-    assert_eq!(setting(&unit, "RuntimeDirectory").as_deref(), Some("scaler"));
+    assert_eq!(
+        setting(&unit, "RuntimeDirectory").as_deref(),
+        Some("scaler")
+    );
     // Kept between passes: a pass by hand and the timer's lock the same file.
     assert_eq!(
         setting(&unit, "RuntimeDirectoryPreserve").as_deref(),
         Some("yes")
+    );
+    // The cron.d example runs its passes as the same user.
+    let crontab = read("examples/crontab");
+    assert!(
+        crontab
+            .lines()
+            .any(|l| l.starts_with(&format!("* * * * * {user} /usr/bin/scaler"))),
+        "{crontab}"
     );
     let writable = setting(&unit, "ReadWritePaths").unwrap_or_default();
     assert!(!writable.contains("/run/lock"), "{writable}");
@@ -63,7 +74,9 @@ fn the_unit_runs_as_the_packaged_user_in_its_own_directories() {
     // The package makes that user and those directories.
     let sysusers = read("debian/scaler.sysusers");
     assert!(
-        sysusers.lines().any(|l| l.starts_with(&format!("u {user} "))),
+        sysusers
+            .lines()
+            .any(|l| l.starts_with(&format!("u {user} "))),
         "{sysusers}"
     );
     let tmpfiles = read("debian/scaler.tmpfiles");
@@ -76,7 +89,10 @@ fn the_unit_runs_as_the_packaged_user_in_its_own_directories() {
         );
     }
     let manifest = read("Cargo.toml");
-    for asset in ["usr/lib/sysusers.d/scaler.conf", "usr/lib/tmpfiles.d/scaler.conf"] {
+    for asset in [
+        "usr/lib/sysusers.d/scaler.conf",
+        "usr/lib/tmpfiles.d/scaler.conf",
+    ] {
         assert!(manifest.contains(asset), "Cargo.toml does not ship {asset}");
     }
     assert!(manifest.contains("maintainer-scripts = \"debian/\""));
@@ -84,7 +100,8 @@ fn the_unit_runs_as_the_packaged_user_in_its_own_directories() {
 
     // The default lock lives in the unit's RuntimeDirectory.
     let config = scaler::config::parse(
-        &read("examples/quickstart.toml").replace("[lock]\npath = \"/tmp/scaler-quickstart/pass.lock\"\n", ""),
+        &read("examples/quickstart.toml")
+            .replace("[lock]\npath = \"/tmp/scaler-quickstart/pass.lock\"\n", ""),
         &repo("examples/quickstart.toml"),
     )
     .unwrap();
@@ -100,7 +117,11 @@ fn the_unit_with_a_credential_drop_in_verifies() {
     // The drop-in its comments document.
     let credential = unit
         .lines()
-        .filter_map(|l| l.trim_start_matches('#').trim().strip_prefix("LoadCredential="))
+        .filter_map(|l| {
+            l.trim_start_matches('#')
+                .trim()
+                .strip_prefix("LoadCredential=")
+        })
         .next()
         .expect("the unit documents a LoadCredential= drop-in");
     let dir = tempfile::tempdir().unwrap();
@@ -140,7 +161,12 @@ fn sysusers_and_tmpfiles_make_the_user_and_its_directories_in_a_scratch_root() {
     let root_arg = format!("--root={}", root.path().display());
     for tool in [
         vec!["systemd-sysusers", root_arg.as_str(), "scaler.conf"],
-        vec!["systemd-tmpfiles", root_arg.as_str(), "--create", "scaler.conf"],
+        vec![
+            "systemd-tmpfiles",
+            root_arg.as_str(),
+            "--create",
+            "scaler.conf",
+        ],
     ] {
         let output = Command::new(tool[0]).args(&tool[1..]).output().unwrap();
         assert!(
@@ -228,7 +254,10 @@ fn user_workspace(tag: &str) -> (Workspace, Kamailio, String) {
     let text = std::fs::read_to_string(&config).unwrap();
     std::fs::write(
         &config,
-        text.replace("[state]", "[metrics]\ntextfile = \"metrics/scaler.prom\"\n\n[state]"),
+        text.replace(
+            "[state]",
+            "[metrics]\ntextfile = \"metrics/scaler.prom\"\n\n[state]",
+        ),
     )
     .unwrap();
     std::fs::create_dir(ws.path("metrics")).unwrap();
@@ -244,7 +273,12 @@ fn a_pass_as_the_packaged_user_owns_every_file_it_writes() {
     let (ws, _db, config) = user_workspace("opuser");
     let run = scaler_as_user(&["-c", &config, "--format", "json", "run"]).expect(0);
     assert_eq!(run.actions().len(), 1, "{}", run.stdout);
-    for file in ["pass.lock", "state.json", "cloud.json", "metrics/scaler.prom"] {
+    for file in [
+        "pass.lock",
+        "state.json",
+        "cloud.json",
+        "metrics/scaler.prom",
+    ] {
         let meta = std::fs::metadata(ws.path(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
         assert_eq!(meta.uid(), uid, "{file} belongs to the pass's user");
     }
@@ -266,15 +300,28 @@ fn a_lock_file_left_by_root_is_a_configuration_error_naming_it() {
     std::fs::write(ws.path("pass.lock"), "").unwrap();
     let run = scaler_as_user(&["-c", &config, "--format", "json", "run"]).expect(78);
     let lock = ws.path("pass.lock").display().to_string();
-    assert!(run.stderr.contains(&format!("lock file {lock} belongs to root")), "{}", run.stderr);
-    assert!(run.stderr.contains(&format!("chown scaler: {lock}")), "{}", run.stderr);
-    assert!(run.stderr.contains("sudo -u scaler scaler"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains(&format!("lock file {lock} belongs to root")),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(&format!("chown scaler: {lock}")),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("sudo -u scaler scaler"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(run.json()["exit_code"], 78);
     // Detected before any action: nothing was created.
     assert!(!ws.cloud_file().exists(), "the pass created an instance");
     // `check` says the same on its files line.
     let run = scaler_as_user(&["-c", &config, "check"]).expect(69);
-    assert!(run.stdout.contains(&format!("files      FAILED")), "{}", run.stdout);
+    assert!(run.stdout.contains("files      FAILED"), "{}", run.stdout);
     assert!(run.stdout.contains(&lock), "{}", run.stdout);
 }
 
@@ -286,11 +333,19 @@ fn a_metrics_directory_the_user_cannot_write_is_a_configuration_error() {
     let run = scaler_as_user(&["-c", &config, "run"]).expect(78);
     let dir = metrics.display().to_string();
     assert!(
-        run.stderr.contains(&format!("scaler (uid {}) cannot write in {dir}", scaler_user().1)),
+        run.stderr.contains(&format!(
+            "scaler (uid {}) cannot write in {dir}",
+            scaler_user().1
+        )),
         "{}",
         run.stderr
     );
-    assert!(run.stderr.contains(&format!("setfacl -m u:scaler:rwx {dir}")), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains(&format!("setfacl -m u:scaler:rwx {dir}")),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("metrics.textfile"), "{}", run.stderr);
     assert!(!ws.cloud_file().exists(), "the pass created an instance");
 }
@@ -301,11 +356,16 @@ fn root_is_refused_the_packaged_users_directories() {
     // As root (the test's user), in a directory that belongs to scaler.
     let run = scaler(&["-c", &config, "run"]).expect(78);
     assert!(
-        run.stderr.contains(&format!("{} belongs to scaler", ws.dir.path().display())),
+        run.stderr
+            .contains(&format!("{} belongs to scaler", ws.dir.path().display())),
         "{}",
         run.stderr
     );
-    assert!(run.stderr.contains("sudo -u scaler scaler"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("sudo -u scaler scaler"),
+        "{}",
+        run.stderr
+    );
     assert!(!ws.path("pass.lock").exists(), "root left a lock file");
     // What changes nothing is still allowed.
     scaler(&["-c", &config, "plan"]).expect(0);
@@ -346,14 +406,21 @@ fn a_secret_comes_from_a_systemd_credential() {
     assert_eq!(sip["reason"], "secret", "{sip}");
     let detail = sip["detail"].as_str().unwrap();
     assert!(detail.contains("sip.password_credential"), "{detail}");
-    assert!(detail.contains("CREDENTIALS_DIRECTORY is not set"), "{detail}");
+    assert!(
+        detail.contains("CREDENTIALS_DIRECTORY is not set"),
+        "{detail}"
+    );
 }
 
 #[test]
 fn a_bare_command_is_a_usage_error() {
     for args in [&[][..], &["config"][..], &["schedule"][..]] {
         let run = scaler(args).expect(64);
-        assert!(run.stderr.contains("Usage: scaler"), "{args:?}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("Usage: scaler"),
+            "{args:?}: {}",
+            run.stderr
+        );
         assert!(run.stdout.is_empty(), "{args:?}: {}", run.stdout);
     }
     scaler(&["--help"]).expect(0);
@@ -370,11 +437,21 @@ fn a_dry_run_says_so_in_text_and_json() {
     assert_eq!(json["dry_run"], true, "{json}");
     assert_eq!(json["actions"][0]["status"], "planned");
     let run = scaler(&["-c", &config, "run", "--dry-run"]).expect(0);
-    assert!(run.stdout.starts_with("dry run: opdry run:"), "{}", run.stdout);
+    assert!(
+        run.stdout.starts_with("dry run: opdry run:"),
+        "{}",
+        run.stdout
+    );
     let run = scaler(&["-c", &config, "cleanup", "--dry-run"]).expect(0);
-    assert!(run.stdout.starts_with("dry run: opdry cleanup:"), "{}", run.stdout);
+    assert!(
+        run.stdout.starts_with("dry run: opdry cleanup:"),
+        "{}",
+        run.stdout
+    );
     assert!(!ws.cloud_file().exists(), "a dry run created an instance");
-    let json = scaler(&["-c", &config, "--format", "json", "plan"]).expect(0).json();
+    let json = scaler(&["-c", &config, "--format", "json", "plan"])
+        .expect(0)
+        .json();
     assert_eq!(json["dry_run"], true);
     let run = scaler(&["-c", &config, "--format", "json", "run"]).expect(0);
     assert_eq!(run.json()["dry_run"], false);

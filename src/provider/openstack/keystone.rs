@@ -214,9 +214,9 @@ fn secret_or_env(
     if let Some(secret) = source.resolve(key)? {
         return Ok(secret);
     }
-    env(var)
-        .map(Secret::new)
-        .ok_or_else(|| format!("{key}: not set (set {key}_env, {key}_file or {key}_credential, or {var})"))
+    env(var).map(Secret::new).ok_or_else(|| {
+        format!("{key}: not set (set {key}_env, {key}_file or {key}_credential, or {var})")
+    })
 }
 
 /// The identity URL ending in `/v3` (openrc files give it with or without).
