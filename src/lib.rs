@@ -3,6 +3,7 @@
 //! configuration, wires the provider and the gateway source, runs the
 //! command and prints its report. See README.md and SPEC for the contract.
 
+pub mod acc;
 pub mod check;
 pub mod cli;
 pub mod config;
@@ -10,6 +11,7 @@ pub mod duration;
 pub mod error;
 pub mod exit;
 pub mod generate;
+pub mod host_timezone;
 pub mod import;
 pub mod keys;
 pub mod limits;
@@ -18,6 +20,7 @@ pub mod metrics;
 pub mod model;
 pub mod net_error;
 pub mod pass;
+pub mod paths;
 pub mod plan;
 pub mod pool;
 pub mod probe;
@@ -53,9 +56,10 @@ pub fn main() -> Exit {
         Err(e) => {
             let _ = e.print();
             return match e.kind() {
-                clap::error::ErrorKind::DisplayHelp
-                | clap::error::ErrorKind::DisplayVersion
-                | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => Exit::Ok,
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    Exit::Ok
+                }
+                // A bare `scaler` (or `scaler config`): the usage, on stderr, is an error.
                 _ => Exit::Usage,
             };
         }
@@ -69,17 +73,25 @@ pub fn main() -> Exit {
     if let Command::Schedule(command) = &cli.command {
         return suggest::run(command, &cli.config);
     }
+    // `trace export` prints a CSV trace, not a report.
+    if let Command::Trace(command) = &cli.command {
+        return acc::run(command, &cli.config, cli.quiet);
+    }
     let command = command_name(&cli.command);
     let dispatched = dispatch(&cli);
     // From here on the pass prints its own report, unless the watchdog
     // stopped it first (then this waits for the watchdog to exit).
     watchdog::finish_or_wait();
     let report = match dispatched {
-        Ok(report) => report,
+        Ok(mut report) => {
+            report.dry_run = is_dry_run(&cli.command);
+            report
+        }
         Err(e) => {
             let exit = e.exit();
             eprintln!("scaler: {e:#}");
             let mut report = Report::new(command);
+            report.dry_run = is_dry_run(&cli.command);
             report.errors.push(format!("{e:#}"));
             report.exit_code = exit.code();
             if cli.format == Format::Json {
@@ -160,6 +172,16 @@ fn init_logging(cli: &Cli) {
         .try_init();
 }
 
+/// Whether the command decides without acting (`plan`, `run`/`cleanup --dry-run`).
+fn is_dry_run(command: &Command) -> bool {
+    match command {
+        Command::Run(args) => args.dry_run,
+        Command::Cleanup(args) => args.dry_run,
+        Command::Plan(_) => true,
+        _ => false,
+    }
+}
+
 fn command_name(command: &Command) -> &'static str {
     match command {
         Command::Run(_) => "run",
@@ -169,6 +191,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Config(_) => "config",
         Command::Simulate(_) => "simulate",
         Command::Schedule(_) => "schedule",
+        Command::Trace(_) => "trace",
     }
 }
 
@@ -340,7 +363,7 @@ fn dispatch(cli: &Cli) -> Result<Report, Error> {
             ));
         }
         // Handled in `main`: they print files, not reports.
-        Command::Config(_) | Command::Schedule(_) => {
+        Command::Config(_) | Command::Schedule(_) | Command::Trace(_) => {
             return Ok(Report::new(command_name(&cli.command)));
         }
         Command::Run(args) => (Steps::Full, args.dry_run, None, None, false),
@@ -360,7 +383,13 @@ fn dispatch(cli: &Cli) -> Result<Report, Error> {
         Some(At::Instant(instant)) => instant,
         Some(At::Today(time)) => config.schedule.today_at(now, time),
     };
-    let _lock = (!dry_run).then(|| take_lock(&config)).transpose()?;
+    let _lock = if dry_run {
+        None
+    } else {
+        // Before anything is written: files this user cannot use are a configuration error.
+        paths::check(&config, cli.metrics_file.as_deref())?;
+        Some(take_lock(&config)?)
+    };
     let (mut provider, mut source) = watched_backends(&mut config, steps)?;
     let options = PassOptions {
         command: command_name(&cli.command),
