@@ -1,7 +1,8 @@
 //! Hostile peers against the real binary: a MySQL or Redis server that
 //! trickles one byte every half second (which no per-read timeout ever
-//! catches), one that accepts and stays silent, and a local cloud whose
-//! state-file lock another process keeps. Each pass must end by itself at
+//! catches), one that accepts and stays silent, an HTTP status endpoint that
+//! sends its headers a byte at a time, and a local cloud whose state-file
+//! lock another process keeps. Each pass must end by itself at
 //! its bound (`limits.deadline` + 10 s), exit 69 when no action had started
 //! (3 once one had), free its lock, and print a report naming the peer it
 //! waited for, in words ("timed out", never "os error 11").
@@ -99,11 +100,18 @@ enum Peer {
     TrickleAfterRequest,
     /// Accepts and says nothing.
     Silent,
+    /// Reads the request, then sends HTTP response headers that never end.
+    HttpTrickle,
 }
 
 /// Starts a hostile peer on 127.0.0.1 and returns its port.
 fn hostile(peer: Peer) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+    hostile_on("127.0.0.1", peer)
+}
+
+/// Starts a hostile peer on `ip` and returns its port.
+fn hostile_on(ip: &str, peer: Peer) -> u16 {
+    let listener = TcpListener::bind((ip, 0)).expect("bind a loopback address");
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
@@ -124,6 +132,13 @@ fn serve_hostile(mut stream: TcpStream, peer: Peer) {
             // pace), then its bytes, slowly.
             let _ = stream.write_all(&[0x00, 0x10, 0x00, 0x00]);
             trickle(&mut stream, b'a');
+        }
+        Peer::HttpTrickle => {
+            let mut request = [0u8; 4096];
+            if matches!(stream.read(&mut request), Ok(n) if n > 0) {
+                let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nX-Slow: ");
+                trickle(&mut stream, b'a');
+            }
         }
         Peer::TrickleAfterRequest => {
             let mut request = [0u8; 4096];
@@ -515,4 +530,47 @@ fn a_redis_lease_shorter_than_the_bound_is_refused() {
         "{}",
         run.stderr
     );
+}
+
+#[test]
+fn a_trickling_status_endpoint_costs_one_probe_timeout() {
+    let ws = Workspace::new();
+    let port = hostile_on("127.0.9.1", Peer::HttpTrickle);
+    ws.add_instance("hprobe", "127.0.9.1", InstanceState::Active, 60, 2);
+    let config = ws.config(&format!(
+        r#"[pool]
+name = "hprobe"
+kind = "replicas"
+register_timeout = "5m"
+
+[schedule.default]
+"00:00" = {{ min_available = 0, max_replicas = 10 }}
+
+[replicas]
+replica_capacity = 3
+
+[probe]
+url = "http://{{ip}}:{port}/status"
+timeout = "1s"
+
+[limits]
+deadline = "2s"
+
+[lock]
+path = "pass.lock"
+
+[provider]
+kind = "local"
+state_file = "cloud.json"
+address_range = "127.0.9.0/24"
+[provider.instance_types]
+"b2-7" = 2
+"#
+    ));
+    // The probe's own total timeout ends it, long before the pass's bound.
+    let run = run_bounded(&["-c", &config, "--format", "json", "plan"]).expect(0);
+    let errors = run.json()["errors"].to_string();
+    assert!(errors.contains(&format!("127.0.9.1:{port}")), "{errors}");
+    assert!(errors.contains("no answer within the timeout"), "{errors}");
+    assert!(!errors.contains("limits.deadline"), "{errors}");
 }
