@@ -142,7 +142,10 @@ fn a_host_name_ties_a_row_to_the_instance_of_that_name_and_nothing_else() {
     // The name is one instance's: the row is that instance's busy gateway.
     let json = run(&config, 0);
     assert_eq!(json["observed"]["gateways"]["busy"], 1, "{json}");
-    assert_eq!(kinds(&json), [("drain".into(), idle.clone()), ("destroy".into(), idle)]);
+    assert_eq!(
+        kinds(&json),
+        [("drain".into(), idle.clone()), ("destroy".into(), idle)]
+    );
     assert_eq!(ws.instance_ids("hsname"), std::slice::from_ref(&named));
 
     // A name that is no instance's (never resolved, even when it would):

@@ -659,7 +659,11 @@ fn a_doubt_suspends_every_drain_and_destroy_but_not_creation() {
         ]
     );
     assert_eq!(stale_gateways(&a, &obs, &params()).len(), 1);
-    assert!(!decide(&a, &obs, &slot, &params(), None, u32::MAX).drains.is_empty());
+    assert!(
+        !decide(&a, &obs, &slot, &params(), None, u32::MAX)
+            .drains
+            .is_empty()
+    );
 
     obs.doubts
         .push("location row 7 (x.gw.0): contact \"sip:x@gw.example\": its host is unknown".into());
@@ -713,7 +717,11 @@ fn a_call_no_registration_accounts_for_keeps_its_host() {
     assert_eq!(removed(&obs), []);
     let a = assess(&obs, &params(), now());
     assert!(stale_gateways(&a, &obs, &params()).is_empty());
-    assert!(decide(&a, &obs, &slot, &params(), None, u32::MAX).drains.is_empty());
+    assert!(
+        decide(&a, &obs, &slot, &params(), None, u32::MAX)
+            .drains
+            .is_empty()
+    );
     // Not counted: the hosts' gateways are counted as they are.
     assert_eq!(a.gateway_counts.busy, 0);
 }
