@@ -124,6 +124,14 @@ const CASES: &[(&str, &str, &[&str])] = &[
     ),
     (
         "load_max = 0.8",
+        "load_max = 1e-300",
+        &[
+            "schedule.default.\"00:00\"",
+            "load_max must be from 0.01 to 1",
+        ],
+    ),
+    (
+        "load_max = 0.8",
         "load_max = inf",
         &["schedule.default.\"00:00\"", "load_max must be"],
     ),

@@ -87,6 +87,11 @@ fn bad_values_are_refused_with_their_line() {
         ("load_max = 0.75", "load_max = 1.5", "load_max must be"),
         ("load_max = 0.75", "load_max = 0", "load_max must be"),
         (
+            "load_max = 0.75",
+            "load_max = 1e-300",
+            "load_max must be from 0.01 to 1",
+        ),
+        (
             "min_gateways = 4",
             "min_gateways = 401",
             "min_gateways (401) is greater",
