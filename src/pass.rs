@@ -211,6 +211,7 @@ pub fn execute(
             &params,
             (&name, vcpus),
             options.now,
+            acting.brakes.creates_left,
         );
         timings.plan_ms += ms_since(planning);
         if let Some(observed) = acting.report.observed.as_mut() {
@@ -231,6 +232,7 @@ pub fn execute(
         &active.slot,
         &params,
         options.busy_override,
+        acting.brakes.creates_left,
     );
     let delay = config.limits.scale_down_delay;
     let (allowed, since) = plan::scale_down_gate(
@@ -487,6 +489,8 @@ impl Acting<'_> {
             delta: decision.delta,
             reason: decision.reason.clone(),
         });
+        // The decision planned no more than the budget: what it left out is held back.
+        self.brakes.held_creates += decision.held_creates;
         for (n, create) in decision.creates.iter().enumerate() {
             let request = CreateRequest {
                 name: instance_name(&config.pool.name, options.now, n),

@@ -41,6 +41,8 @@ pub struct ProbeConfig {
     pub token_env: Option<String>,
     /// File holding the bearer token.
     pub token_file: Option<std::path::PathBuf>,
+    /// systemd credential holding the bearer token.
+    pub token_credential: Option<String>,
     /// Verify TLS certificates (https URLs).
     #[serde(default = "default_true")]
     pub tls_verify: bool,
@@ -93,6 +95,7 @@ impl ProbeConfig {
             self.token_env.clone(),
             self.token_file.clone(),
         )
+        .with_credential(self.token_credential.clone())
     }
 }
 
@@ -168,7 +171,8 @@ impl Prober {
             .filter(|i| i.state == InstanceState::Active)
             .map(|i| (i.id.clone(), self.url_for(i)))
             .collect();
-        let _call = crate::watchdog::doing(format!("status probes of {} instance(s)", targets.len()));
+        let _call =
+            crate::watchdog::doing(format!("status probes of {} instance(s)", targets.len()));
         let results: Mutex<Vec<Option<ProbeResult>>> = Mutex::new(vec![None; targets.len()]);
         let places = Places::new(self.config.concurrency, park_after(self.config.timeout.0));
         std::thread::scope(|scope| {

@@ -100,7 +100,10 @@ impl GatewaySource for WatchedSource {
 
     fn forget_stale(&mut self, host: IpAddr, gateways: &[Gateway]) -> Result<(), SourceError> {
         action_started(&format!("forget the stale gateways of {host}"));
-        let _call = doing(format!("{}: forgetting stale gateways of {host}", self.label));
+        let _call = doing(format!(
+            "{}: forgetting stale gateways of {host}",
+            self.label
+        ));
         self.inner.forget_stale(host, gateways)
     }
 

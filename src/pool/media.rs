@@ -47,6 +47,8 @@ pub struct MediaConfig {
     pub password_env: Option<String>,
     /// File holding the password.
     pub password_file: Option<std::path::PathBuf>,
+    /// systemd credential holding the password (`$CREDENTIALS_DIRECTORY/NAME`).
+    pub password_credential: Option<String>,
     /// The gateway keys are `<key_prefix><gw_id>`.
     #[serde(default = "default_key_prefix")]
     pub key_prefix: String,
@@ -82,6 +84,7 @@ impl MediaConfig {
             self.password_env.clone(),
             self.password_file.clone(),
         )
+        .with_credential(self.password_credential.clone())
     }
 
     /// The drain-time hash of pool `pool`.
@@ -681,6 +684,50 @@ impl MediaSource {
             observed.gateways.len(),
             self.key_prefix
         ))
+    }
+
+    /// Whether the account may run what a pass runs besides reading
+    /// (`SCAN`, `MGET`, `HGETALL`, `SCRIPT LOAD`, checked by
+    /// [`check_scripts`](Self::check_scripts)): both scripts by `EVALSHA`,
+    /// `GET`, `SET`, `DEL` on a gateway key and `HDEL` on the drain hash. On
+    /// a key that does not exist every one of them is a no-op, so nothing
+    /// changes; Redis checks the ACL all the same.
+    pub fn check_privileges(&mut self) -> Result<(), SourceError> {
+        let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
+        let absent = format!(
+            "{}scaler-check-{}-{nanos}",
+            self.key_prefix,
+            std::process::id()
+        );
+        let (drain, forget) = (self.drain_script.clone(), self.forget_script.clone());
+        let drain_key = self.drain_key.clone();
+        let conn = self.conn()?;
+        let result = (|| -> redis::RedisResult<()> {
+            let _: Value = drain.key(drain_key.as_str()).invoke(conn)?;
+            let _: i64 = forget
+                .key(absent.as_str())
+                .key(drain_key.as_str())
+                .arg("")
+                .invoke(conn)?;
+            let _: Value = redis::cmd("SET")
+                .arg(&absent)
+                .arg("")
+                .arg("XX")
+                .query(conn)?;
+            let _: i64 = redis::cmd("DEL").arg(&absent).query(conn)?;
+            let _: i64 = redis::cmd("HDEL")
+                .arg(&drain_key)
+                .arg(&absent)
+                .query(conn)?;
+            Ok(())
+        })();
+        result.map_err(|e| {
+            let failed = self.fail("the account cannot drain or forget", e);
+            SourceError(format!(
+                "{} (the pass needs SCAN, MGET, HGETALL, EVALSHA, SCRIPT LOAD, and GET, SET, DEL, HSET, HSETNX, HDEL in the scripts)",
+                failed.0
+            ))
+        })
     }
 
     /// Every key under the prefix with its value, the drain records, the

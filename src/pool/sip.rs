@@ -37,6 +37,8 @@ pub struct SipConfig {
     pub password_env: Option<String>,
     /// File holding the password.
     pub password_file: Option<std::path::PathBuf>,
+    /// systemd credential holding the password (`$CREDENTIALS_DIRECTORY/NAME`).
+    pub password_credential: Option<String>,
     /// TCP connect timeout.
     #[serde(default = "default_connect_timeout")]
     pub connect_timeout: HumanDuration,
@@ -61,6 +63,7 @@ impl SipConfig {
             self.password_env.clone(),
             self.password_file.clone(),
         )
+        .with_credential(self.password_credential.clone())
     }
 }
 
@@ -161,6 +164,31 @@ impl SipSource {
         }
         let observed = self.observe(&Hosts::default())?;
         Ok(format!("{} gateway(s) registered", observed.gateways.len()))
+    }
+
+    /// Whether the account may do what a pass does besides reading: mark
+    /// rows in the drain transaction (`UPDATE location`) and forget a
+    /// destroyed host (`DELETE FROM location`). The statements match no row,
+    /// so nothing changes; the server checks the privilege all the same.
+    pub fn check_privileges(&mut self) -> Result<(), SourceError> {
+        let needed = [
+            (
+                "drain",
+                "UPDATE location SET locked = locked, to_stop = to_stop WHERE 1 = 0",
+            ),
+            ("forget", "DELETE FROM location WHERE 1 = 0"),
+        ];
+        for (what, statement) in needed {
+            let result = self.conn()?.query_drop(statement);
+            if let Err(e) = result {
+                let failed = self.fail(&format!("the account cannot {what} ({statement})"), e);
+                return Err(SourceError(format!(
+                    "{} (the pass needs SELECT on location and dialog, UPDATE and DELETE on location)",
+                    failed.0
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Every `location` row of the pool's usernames, expired ones included
