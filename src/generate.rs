@@ -333,8 +333,9 @@ fn static_sections() -> String {
             (
                 "`/run/scaler/scaler-<pool>.lock`",
                 "the pass lock (`lock.path`), held with flock(2) for the whole pass; a second pass exits 75. \
-                 It, the state and the metrics files must belong to the user running the pass (the \
-                 package's `scaler`: run passes by hand as `sudo -u scaler scaler ...`); else exit 78.",
+                 It and the state file must belong to the user running the pass (the package's \
+                 `scaler`: run passes by hand as `sudo -u scaler scaler ...`), and the metrics \
+                 directory must be writable by it; else exit 78.",
             ),
             (
                 "`/var/lib/scaler/<pool>.state.json`",
