@@ -46,6 +46,9 @@ GRANT ALL PRIVILEGES ON `scaler\_%`.* TO 'scaler'@'127.0.0.1';
 GRANT ALL PRIVILEGES ON `scaler\_%`.* TO 'scaler'@'localhost';
 CREATE USER IF NOT EXISTS 'scaler_secret'@'127.0.0.1' IDENTIFIED BY 'S3cret-Never-Printed-42';
 GRANT ALL PRIVILEGES ON `scaler\_%`.* TO 'scaler_secret'@'127.0.0.1';
+-- An account that may read and mark registrations but not delete them (tests of a failed forget).
+CREATE USER IF NOT EXISTS 'scaler_nodelete'@'127.0.0.1' IDENTIFIED BY 'scaler';
+GRANT SELECT, INSERT, UPDATE ON `scaler\_%`.* TO 'scaler_nodelete'@'127.0.0.1';
 FLUSH PRIVILEGES;
 SQL
 

@@ -274,7 +274,7 @@ pub fn own_files(config: &Config, metrics_flag: Option<&Path>) -> Vec<CheckLine>
         return Vec::new();
     };
     let mut lines = vec![line("metrics", writable_dir_of(textfile))];
-    let state = match crate::state::load(&config.state_path) {
+    let state = match crate::state::load(&config.state_path, &config.pool.name) {
         Ok(Some(s)) => writable_dir_of(&config.state_path).map(|_| {
             format!(
                 "{}: counters since {}",

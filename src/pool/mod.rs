@@ -7,7 +7,7 @@ pub mod media;
 pub mod sip;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
@@ -61,6 +61,19 @@ pub enum DrainOutcome {
     Busy(String),
 }
 
+/// One record a source keeps for a gateway (a SIP `location` row), as
+/// [`GatewaySource::forget`] would delete it. The pass keeps these in the
+/// state file from before a host is destroyed until they are deleted, so
+/// that a pass killed in between leaves a forget the next one completes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Record {
+    /// The gateway (SIP username) the record belongs to.
+    pub gateway: String,
+    /// The source's row id.
+    pub id: u64,
+}
+
 /// A failed source call (connection, timeout, query).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -83,6 +96,25 @@ pub trait GatewaySource {
     fn forget_stale(&mut self, host: IpAddr, gateways: &[Gateway]) -> Result<(), SourceError> {
         let _ = (host, gateways);
         Ok(())
+    }
+    /// The records of `gateways` as last observed, that [`forget`](Self::forget)
+    /// deletes. Empty (the default) for sources whose records a new gateway
+    /// overwrites or that [`forget_stale`](Self::forget_stale) sweeps.
+    fn records(&self, gateways: &[Gateway]) -> Vec<Record> {
+        let _ = gateways;
+        Vec::new()
+    }
+    /// Deletes `records` that still belong to their gateway (a pending
+    /// forget of a destroyed host); returns how many were deleted.
+    fn forget_records(&mut self, host: IpAddr, records: &[Record]) -> Result<u64, SourceError> {
+        let _ = (host, records);
+        Ok(0)
+    }
+    /// Leaves `records` out of the following observations: they belong to a
+    /// destroyed host (a pending forget not completed, in a dry run or after
+    /// a failed delete), not to a new instance given the same address.
+    fn hide_records(&mut self, records: &[Record]) {
+        let _ = records;
     }
     /// A short description of the endpoint, without secrets, for `check`.
     fn describe(&self) -> String;

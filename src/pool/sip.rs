@@ -7,7 +7,9 @@
 //! that marks only still-idle rows and rolls back unless all were marked;
 //! a destroyed host's rows are deleted.
 
-use super::{DrainOutcome, Gateway, GatewayObservation, GatewaySource, GatewayState, SourceError};
+use super::{
+    DrainOutcome, Gateway, GatewayObservation, GatewaySource, GatewayState, Record, SourceError,
+};
 use crate::duration::HumanDuration;
 use crate::secret::{Secret, SecretSource};
 use mysql::prelude::Queryable;
@@ -85,6 +87,8 @@ pub struct SipSource {
     conn: Option<Conn>,
     /// Row ids of each gateway (username) seen by the last observation.
     rows: BTreeMap<String, Vec<u64>>,
+    /// Rows of destroyed hosts left out of observations (`hide_records`).
+    hidden: HashSet<Record>,
 }
 
 impl SipSource {
@@ -112,6 +116,7 @@ impl SipSource {
             prefix: prefix.to_string(),
             conn: None,
             rows: BTreeMap::new(),
+            hidden: HashSet::new(),
         })
     }
 
@@ -356,7 +361,13 @@ fn gateways_from(
 
 impl GatewaySource for SipSource {
     fn observe(&mut self) -> Result<GatewayObservation, SourceError> {
-        let rows = self.read_rows()?;
+        let mut rows = self.read_rows()?;
+        rows.retain(|r| {
+            !self.hidden.contains(&Record {
+                gateway: r.username.clone(),
+                id: r.id,
+            })
+        });
         let dialogs = self.read_dialogs()?;
         let (observation, ids) = gateways_from(rows, &dialogs, &self.prefix);
         self.rows = ids;
@@ -426,17 +437,44 @@ impl GatewaySource for SipSource {
     /// contact beside the old row, be counted busy. With usrloc `db_mode = 3`
     /// the table is Kamailio's only copy, so this is what an un-REGISTER does.
     fn forget(&mut self, host: IpAddr, gateways: &[Gateway]) -> Result<(), SourceError> {
-        let ids: Vec<u64> = gateways
+        let records = self.records(gateways);
+        self.forget_records(host, &records).map(|_| ())
+    }
+
+    fn records(&self, gateways: &[Gateway]) -> Vec<Record> {
+        let ids = |g: &Gateway| self.rows.get(&g.id).cloned().unwrap_or_default();
+        gateways
             .iter()
-            .flat_map(|g| self.rows.get(&g.id).cloned().unwrap_or_default())
-            .collect();
-        if ids.is_empty() {
-            return Ok(());
+            .flat_map(|g| {
+                ids(g).into_iter().map(|id| Record {
+                    gateway: g.id.clone(),
+                    id,
+                })
+            })
+            .collect()
+    }
+
+    /// Deletes the rows by id and username together: an id alone could
+    /// name another gateway's row once the table's counter was reset.
+    fn forget_records(&mut self, host: IpAddr, records: &[Record]) -> Result<u64, SourceError> {
+        if records.is_empty() {
+            return Ok(0);
         }
-        let placeholders = vec!["?"; ids.len()].join(", ");
-        let delete = format!("DELETE FROM location WHERE id IN ({placeholders})");
-        let result = self.conn()?.exec_drop(&delete, ids);
+        let pairs = vec!["(?, ?)"; records.len()].join(", ");
+        let delete = format!("DELETE FROM location WHERE (id, username) IN ({pairs})");
+        let params: Vec<mysql::Value> = records
+            .iter()
+            .flat_map(|r| [r.id.into(), r.gateway.clone().into()])
+            .collect();
+        let conn = self.conn()?;
+        let result = conn
+            .exec_drop(&delete, params)
+            .map(|()| conn.affected_rows());
         result.map_err(|e| self.fail(&format!("forgetting the registrations of {host}"), e))
+    }
+
+    fn hide_records(&mut self, records: &[Record]) {
+        self.hidden.extend(records.iter().cloned());
     }
 
     fn describe(&self) -> String {
