@@ -126,7 +126,8 @@ pub fn complete(
             Ok(deleted) => {
                 log::info!("completed the pending forget of {what}: {deleted} deleted");
                 out.notes.push(format!(
-                    "completed the pending forget of {what} ({deleted} still present, deleted)"
+                    "completed the pending forget of {what}: {deleted} deleted (the others were \
+                     gone, or in use by a new registration)"
                 ));
                 if let Err(e) = ledger.forgotten(&entry.instance) {
                     out.errors.push(format!("state: {e}"));

@@ -3,7 +3,8 @@
 //! unknown in part stops the pass (exit 78) before anything is changed; an
 //! older one is migrated; a forget the database refuses (an account without
 //! DELETE) makes the pass partial (exit 3) and stays pending, and its rows
-//! are never taken for a new instance on the same address; instances a
+//! are never taken for a new instance on the same address, nor deleted once
+//! a call has taken them; instances a
 //! killed pass created are listed and counted by the next, under names that
 //! are unique per creation.
 
@@ -88,6 +89,39 @@ fn a_forget_the_database_refuses_exits_3_and_stays_pending() {
         serde_json::json!([])
     );
     assert_eq!(ws.instance_ids("hsnodel"), [new]);
+}
+
+#[test]
+fn a_pending_forget_leaves_a_row_a_new_call_has_taken() {
+    let ws = Workspace::new();
+    let mut db = Kamailio::new("hs_taken");
+    ws.add_instance("hstaken", "127.0.1.1", InstanceState::Active, 60, 4);
+    let username = db.register("127.0.1.1", 0, false, false);
+    let full = std::fs::read_to_string(sip_config(&ws, &db, "hstaken", IDLE0, "")).unwrap();
+    let config = without_delete(&ws.config(&full), &ws);
+    scaler(&["-c", &config, "run"]).expect(3);
+    assert_eq!(db.rows(), [(username.clone(), 1, 1)]);
+
+    // A new instance on the address; its gateway re-registered into the row
+    // and was given a call (locked, no longer to_stop).
+    let new = ws.add_instance("hstaken", "127.0.1.1", InstanceState::Active, 0, 4);
+    db.exec(&format!(
+        "UPDATE location SET to_stop = 0 WHERE username = '{username}'"
+    ));
+    let config = ws.config(&full.replace(IDLE0, IDLE1));
+    let run = scaler(&["-c", &config, "--format", "json", "run"]).expect(0);
+    let json = run.json();
+    assert_eq!(db.rows(), [(username, 1, 0)], "the row in use is left");
+    assert_eq!(json["observed"]["gateways"]["busy"], 1, "{json}");
+    assert!(
+        run.actions().iter().all(|(kind, _, _)| kind != "destroy"),
+        "{json}"
+    );
+    assert!(ws.instance_ids("hstaken").contains(&new));
+    assert_eq!(
+        json_file(&ws.path("state.json"))["pending_forgets"],
+        serde_json::json!([])
+    );
 }
 
 #[test]

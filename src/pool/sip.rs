@@ -454,14 +454,19 @@ impl GatewaySource for SipSource {
             .collect()
     }
 
-    /// Deletes the rows by id and username together: an id alone could
-    /// name another gateway's row once the table's counter was reset.
+    /// Deletes the rows by id and username together (an id alone could
+    /// name another gateway's row once the table's counter was reset), and
+    /// only rows marked to stop or idle: a row `locked` but not `to_stop`
+    /// has a call assigned since (a new gateway re-registered into it and
+    /// was given one), so it is left to expire rather than touched.
     fn forget_records(&mut self, host: IpAddr, records: &[Record]) -> Result<u64, SourceError> {
         if records.is_empty() {
             return Ok(0);
         }
         let pairs = vec!["(?, ?)"; records.len()].join(", ");
-        let delete = format!("DELETE FROM location WHERE (id, username) IN ({pairs})");
+        let delete = format!(
+            "DELETE FROM location WHERE (id, username) IN ({pairs}) AND (to_stop = 1 OR locked = 0)"
+        );
         let params: Vec<mysql::Value> = records
             .iter()
             .flat_map(|r| [r.id.into(), r.gateway.clone().into()])
