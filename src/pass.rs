@@ -58,18 +58,9 @@ pub struct PassOptions {
     pub pending_forgets: Vec<PendingForget>,
 }
 
-/// The decision parameters of a configuration.
+/// The decision parameters of a configuration ([`Config::pool_params`]).
 pub fn params(config: &Config) -> PoolParams {
-    PoolParams {
-        cpu_per_gateway: config.pool.cpu_per_gateway,
-        instance_types: config.instance_types.clone(),
-        protected: config.pool.protected.clone(),
-        register_timeout: config.pool.register_timeout,
-        no_public_ip_timeout: config.pool.no_public_ip_timeout,
-        expects_gateways: config.pool.kind != PoolKind::Replicas,
-        max_vcpus: config.pool.max_vcpus,
-        drain_timeout: config.pool.drain_timeout,
-    }
+    config.pool_params()
 }
 
 /// Runs one pass and returns its report (with `exit_code` set).

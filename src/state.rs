@@ -17,7 +17,7 @@
 //! fsync, rename, directory fsync), so a pass killed at any point leaves
 //! either the old or the new state, never a torn one.
 
-use crate::pool::Record;
+use crate::pool::SourceRecord;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
@@ -100,7 +100,7 @@ pub struct PendingForget {
     /// When the destroy was decided.
     pub since: DateTime<Utc>,
     /// The source's records of its gateways.
-    pub records: Vec<Record>,
+    pub records: Vec<SourceRecord>,
 }
 
 impl State {
@@ -357,7 +357,7 @@ mod tests {
             name: format!("gw-{instance}"),
             host: "10.0.0.7".parse().unwrap(),
             since: at("2026-11-23T07:00:00Z"),
-            records: vec![Record {
+            records: vec![SourceRecord {
                 gateway: "10.0.0.7.mediagw.0".into(),
                 id: 42,
             }],

@@ -18,7 +18,10 @@
 //! `start_time`, which SIPMediaGW's Python scaler overwrote) stay byte for
 //! byte, and the proxy, which scans `<prefix>*`, never sees the record.
 
-use super::{DrainOutcome, Gateway, GatewayObservation, GatewaySource, GatewayState, SourceError};
+use super::{
+    DrainOutcome, Gateway, GatewayObservation, GatewaySource, GatewayState, SourceError,
+    SourceRecord,
+};
 use crate::duration::HumanDuration;
 use crate::pool::sip::redacted_url;
 use crate::secret::SecretSource;
@@ -572,7 +575,9 @@ impl MediaSource {
                     conn.set_write_timeout(Some(self.command_timeout))?;
                     Ok(conn)
                 });
-            let conn = connected.map_err(|e| SourceError(format!("Redis {}: {e}", self.url)))?;
+            let conn = connected.map_err(|e| {
+                SourceError(format!("Redis {}: {}", self.url, crate::net_error::redis(&e)))
+            })?;
             self.conn = Some(conn);
         }
         Ok(self.conn.as_mut().expect("connection was just set"))
@@ -580,7 +585,11 @@ impl MediaSource {
 
     fn fail(&mut self, what: &str, e: redis::RedisError) -> SourceError {
         self.conn = None;
-        SourceError(format!("Redis {}: {what}: {e}", self.url))
+        SourceError(format!(
+            "Redis {}: {what}: {}",
+            self.url,
+            crate::net_error::redis(&e)
+        ))
     }
 
     /// Checks that scripts may run (`SCRIPT LOAD`, for `check`) and observes.
@@ -772,6 +781,26 @@ impl GatewaySource for MediaSource {
     fn forget_stale(&mut self, host: IpAddr, gateways: &[Gateway]) -> Result<(), SourceError> {
         self.forget(host, gateways)
     }
+
+    /// None: a media key is rewritten whole by the gateway that owns it (a
+    /// new one on the same address inherits no mark), and the keys a killed
+    /// pass left are deleted by [`forget_stale`](Self::forget_stale), by key
+    /// and address, once their host is gone.
+    fn records(&self, _gateways: &[Gateway]) -> Vec<SourceRecord> {
+        Vec::new()
+    }
+
+    /// Nothing to delete: [`records`](Self::records) keeps none.
+    fn forget_records(
+        &mut self,
+        _host: IpAddr,
+        _records: &[SourceRecord],
+    ) -> Result<u64, SourceError> {
+        Ok(0)
+    }
+
+    /// Nothing to leave out: [`records`](Self::records) keeps none.
+    fn hide_records(&mut self, _records: &[SourceRecord]) {}
 
     fn describe(&self) -> String {
         format!("Redis {} (keys {}*)", self.url, self.key_prefix)

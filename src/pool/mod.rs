@@ -6,38 +6,11 @@
 pub mod media;
 pub mod sip;
 
+pub use crate::model::{Gateway, GatewayState};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::net::IpAddr;
-
-/// What a gateway is doing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum GatewayState {
-    /// Registered and free to take a call.
-    Idle,
-    /// In a call (or reserved for one).
-    Busy,
-    /// Marked to stop by a drain.
-    Draining,
-    /// Announced but not ready yet.
-    Starting,
-}
-
-/// One gateway as observed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Gateway {
-    /// The source's identifier (SIP username, Redis key).
-    pub id: String,
-    /// The host it runs on.
-    pub host: IpAddr,
-    /// Its state.
-    pub state: GatewayState,
-    /// Whether a call is in progress on it, whatever its state (a draining
-    /// gateway can still be finishing a call).
-    pub in_call: bool,
-}
 
 /// Everything a source saw in one observation.
 #[derive(Debug, Default, Clone)]
@@ -67,7 +40,7 @@ pub enum DrainOutcome {
 /// that a pass killed in between leaves a forget the next one completes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Record {
+pub struct SourceRecord {
     /// The gateway (SIP username) the record belongs to.
     pub gateway: String,
     /// The source's row id.
@@ -98,24 +71,22 @@ pub trait GatewaySource {
         Ok(())
     }
     /// The records of `gateways` as last observed, that [`forget`](Self::forget)
-    /// deletes. Empty (the default) for sources whose records a new gateway
-    /// overwrites or that [`forget_stale`](Self::forget_stale) sweeps.
-    fn records(&self, gateways: &[Gateway]) -> Vec<Record> {
-        let _ = gateways;
-        Vec::new()
-    }
+    /// deletes: the pass keeps them in the state file before the host is
+    /// destroyed. Empty for sources whose records a new gateway overwrites
+    /// whole or that [`forget_stale`](Self::forget_stale) sweeps. Required
+    /// (no default), so a wrapper cannot drop it silently.
+    fn records(&self, gateways: &[Gateway]) -> Vec<SourceRecord>;
     /// Deletes `records` that still belong to their gateway (a pending
     /// forget of a destroyed host); returns how many were deleted.
-    fn forget_records(&mut self, host: IpAddr, records: &[Record]) -> Result<u64, SourceError> {
-        let _ = (host, records);
-        Ok(0)
-    }
+    fn forget_records(
+        &mut self,
+        host: IpAddr,
+        records: &[SourceRecord],
+    ) -> Result<u64, SourceError>;
     /// Leaves `records` out of the following observations: they belong to a
     /// destroyed host (a pending forget not completed, in a dry run or after
     /// a failed delete), not to a new instance given the same address.
-    fn hide_records(&mut self, records: &[Record]) {
-        let _ = records;
-    }
+    fn hide_records(&mut self, records: &[SourceRecord]);
     /// A short description of the endpoint, without secrets, for `check`.
     fn describe(&self) -> String;
 }

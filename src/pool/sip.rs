@@ -8,7 +8,8 @@
 //! a destroyed host's rows are deleted.
 
 use super::{
-    DrainOutcome, Gateway, GatewayObservation, GatewaySource, GatewayState, Record, SourceError,
+    DrainOutcome, Gateway, GatewayObservation, GatewaySource, GatewayState, SourceError,
+    SourceRecord,
 };
 use crate::duration::HumanDuration;
 use crate::secret::{Secret, SecretSource};
@@ -88,7 +89,7 @@ pub struct SipSource {
     /// Row ids of each gateway (username) seen by the last observation.
     rows: BTreeMap<String, Vec<u64>>,
     /// Rows of destroyed hosts left out of observations (`hide_records`).
-    hidden: HashSet<Record>,
+    hidden: HashSet<SourceRecord>,
 }
 
 impl SipSource {
@@ -202,7 +203,7 @@ impl SipSource {
 }
 
 fn clean(e: &mysql::Error) -> String {
-    e.to_string().replace('\n', " ")
+    crate::net_error::mysql(e)
 }
 
 fn escape_like(text: &str) -> String {
@@ -363,7 +364,7 @@ impl GatewaySource for SipSource {
     fn observe(&mut self) -> Result<GatewayObservation, SourceError> {
         let mut rows = self.read_rows()?;
         rows.retain(|r| {
-            !self.hidden.contains(&Record {
+            !self.hidden.contains(&SourceRecord {
                 gateway: r.username.clone(),
                 id: r.id,
             })
@@ -441,12 +442,12 @@ impl GatewaySource for SipSource {
         self.forget_records(host, &records).map(|_| ())
     }
 
-    fn records(&self, gateways: &[Gateway]) -> Vec<Record> {
+    fn records(&self, gateways: &[Gateway]) -> Vec<SourceRecord> {
         let ids = |g: &Gateway| self.rows.get(&g.id).cloned().unwrap_or_default();
         gateways
             .iter()
             .flat_map(|g| {
-                ids(g).into_iter().map(|id| Record {
+                ids(g).into_iter().map(|id| SourceRecord {
                     gateway: g.id.clone(),
                     id,
                 })
@@ -459,7 +460,11 @@ impl GatewaySource for SipSource {
     /// only rows marked to stop or idle: a row `locked` but not `to_stop`
     /// has a call assigned since (a new gateway re-registered into it and
     /// was given one), so it is left to expire rather than touched.
-    fn forget_records(&mut self, host: IpAddr, records: &[Record]) -> Result<u64, SourceError> {
+    fn forget_records(
+        &mut self,
+        host: IpAddr,
+        records: &[SourceRecord],
+    ) -> Result<u64, SourceError> {
         if records.is_empty() {
             return Ok(0);
         }
@@ -478,7 +483,7 @@ impl GatewaySource for SipSource {
         result.map_err(|e| self.fail(&format!("forgetting the registrations of {host}"), e))
     }
 
-    fn hide_records(&mut self, records: &[Record]) {
+    fn hide_records(&mut self, records: &[SourceRecord]) {
         self.hidden.extend(records.iter().cloned());
     }
 
