@@ -12,6 +12,11 @@
 //! cannot be read or understood is an error naming it — never a panic, never
 //! a silent fresh start that would forget a pending forget.
 //!
+//! A later section (crash-loop backoff, reservations, demand cursors) is a
+//! `#[serde(default)]` field of [`State`] and `SCHEMA_VERSION + 1`: files
+//! from version 2 on are read by the same struct (the new section starts
+//! empty), version 1 through its own and [`From`].
+//!
 //! [`load`] reads it (absent file: `None`); [`update`] is a locked
 //! read-modify-write that replaces the file atomically (temporary file,
 //! fsync, rename, directory fsync), so a pass killed at any point leaves
@@ -251,7 +256,7 @@ fn parse(path: &Path, text: &str) -> Result<State, StateError> {
         1 if !object.contains_key("schema_version") => {
             serde_json::from_value::<StateV1>(value).map(State::from)
         }
-        v if v == u64::from(SCHEMA_VERSION) => serde_json::from_value::<State>(value),
+        v if (2..=u64::from(SCHEMA_VERSION)).contains(&v) => serde_json::from_value::<State>(value),
         v if v > u64::from(SCHEMA_VERSION) => {
             return Err(StateError::Newer {
                 path: path.to_path_buf(),

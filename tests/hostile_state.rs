@@ -137,11 +137,17 @@ fn a_host_whose_registrations_cannot_be_kept_is_not_destroyed() {
     let json = run.json();
     assert_eq!(
         run.actions(),
-        [("destroy".to_string(), "failed".to_string(), "to_stop".to_string())],
+        [(
+            "destroy".to_string(),
+            "failed".to_string(),
+            "to_stop".to_string()
+        )],
         "{json}"
     );
     assert!(
-        json["errors"].to_string().contains("keeping its registrations failed"),
+        json["errors"]
+            .to_string()
+            .contains("keeping its registrations failed"),
         "{json}"
     );
     assert_eq!(ws.instance_ids("hsnokeep"), [id]);
