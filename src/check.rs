@@ -1,8 +1,11 @@
 //! `scaler check`: the configuration, then one line per dependency (the
 //! gateway source, the provider, scaler's own output files), each ok or
 //! failed with a classified reason (`dns`, `refused`, `timeout`, `auth`,
-//! `schema`, `secret`, `error`) that an operator can act on at 3 a.m. Exit 0
-//! only when every line is ok, else 69; `--offline` validates only.
+//! `schema`, `secret`, `privilege`, `error`) that an operator can act on at
+//! 3 a.m. The gateway source line also proves the account may do what a pass
+//! does (drain, forget), with statements that change nothing. The
+//! configuration is validated by the same loader as `run`'s. Exit 0 only
+//! when every line is ok, else 69; `--offline` validates only.
 
 use crate::config::{Config, PoolKind};
 use crate::exit::Exit;
@@ -57,20 +60,19 @@ fn gateway_source(config: &Config) -> Result<String, String> {
             let mut source = pool::sip::SipSource::new(sip, &config.pool.gateway_prefix)?;
             let name = crate::pool::GatewaySource::describe(&source);
             let _call = crate::watchdog::doing(format!("{name}: checking the schema"));
-            source
-                .check_schema()
-                .map(|detail| format!("{name}: {detail}"))
-                .map_err(|e| e.0)
+            // The schema check reads location and dialog; then what a drain writes.
+            let detail = source.check_schema().map_err(|e| e.0)?;
+            source.check_privileges().map_err(|e| e.0)?;
+            Ok(format!("{name}: {detail}; may drain and forget"))
         }
         (PoolKind::Media, _, Some(media)) => {
             let mut source = pool::media::MediaSource::new(media, &config.pool.name)?;
             let name = crate::pool::GatewaySource::describe(&source);
             let _call = crate::watchdog::doing(format!("{name}: checking the scripts"));
-            // Observes too, then loads the drain scripts.
-            source
-                .check_scripts()
-                .map(|detail| format!("{name}: {detail}"))
-                .map_err(|e| e.0)
+            // Observes too, then loads the drain scripts and runs them on nothing.
+            let detail = source.check_scripts().map_err(|e| e.0)?;
+            source.check_privileges().map_err(|e| e.0)?;
+            Ok(format!("{name}: {detail}; may drain and forget"))
         }
         _ => {
             let mut source = crate::source_for(config)
@@ -78,7 +80,7 @@ fn gateway_source(config: &Config) -> Result<String, String> {
                 .ok_or("this pool kind has no gateway source")?;
             let name = source.describe();
             source
-                .observe()
+                .observe(&crate::pool::Hosts::default())
                 .map(|o| format!("{name}: {} gateway(s)", o.gateways.len()))
                 .map_err(|e| e.0)
         }
@@ -144,6 +146,8 @@ pub enum Reason {
     Schema,
     /// A secret could not be read (`*_env` unset, `*_file` unreadable).
     Secret,
+    /// Connected, but the account may not do everything a pass does.
+    Privilege,
     /// Anything else.
     Other,
 }
@@ -158,6 +162,7 @@ impl Reason {
             Reason::Auth => "auth",
             Reason::Schema => "schema",
             Reason::Secret => "secret",
+            Reason::Privilege => "privilege",
             Reason::Other => "error",
         }
     }
@@ -174,6 +179,8 @@ pub fn classify(message: &str) -> Reason {
         "give only one of",
     ]) {
         Reason::Secret
+    } else if any(&["command denied", "noperm", "can't run this command"]) {
+        Reason::Privilege
     } else if any(&[
         "lacks column",
         "unknown column",
@@ -256,8 +263,15 @@ pub fn line(name: &str, outcome: Result<String, String>) -> CheckLine {
 }
 
 /// Whether scaler can create files in the directory of `path` (it writes a
-/// temporary file there and renames it, so the directory must be writable).
+/// temporary file there and renames it, so the directory must be writable)
+/// and `path` itself can be replaced by a file (it is not a directory).
 fn writable_dir_of(path: &Path) -> Result<String, String> {
+    if path.is_dir() {
+        return Err(format!(
+            "{} is a directory: name a file (scaler writes it and renames it into place)",
+            path.display()
+        ));
+    }
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -343,6 +357,18 @@ mod tests {
                 Reason::Secret,
             ),
             ("Keystone: HTTP 401 Unauthorized", Reason::Auth),
+            (
+                "Kamailio database mysql://127.0.0.1:3306/k: the account cannot drain (UPDATE location SET locked = locked WHERE 1 = 0): MySqlError { ERROR 1142 (42000): UPDATE command denied to user 'ro'@'localhost' for table `k`.`location` }",
+                Reason::Privilege,
+            ),
+            (
+                "Redis redis://127.0.0.1:6379/0: NOPERM User ro has no permissions to run the 'evalsha' command",
+                Reason::Privilege,
+            ),
+            (
+                "Redis redis://127.0.0.1:6379/0: the account cannot drain or forget: ResponseError: The user executing the script can't run this command or subcommand script: 01b2, on @user_script:8.",
+                Reason::Privilege,
+            ),
             ("provider: the answer has no field servers", Reason::Other),
         ];
         for (message, reason) in cases {

@@ -21,7 +21,7 @@ use std::time::Duration;
                   time slot, scales up or drains and scales down, prints a report and exits with a \
                   documented status.",
     after_help = "Exit status: 0 ok, 1 internal failure, 2 plan has changes (--detailed-exitcode), \
-                  3 some actions failed, 64 usage error, 69 a dependency was unavailable, \
+                  3 some actions failed or records could not be read, 64 usage error, 69 a dependency was unavailable, \
                   75 another pass holds the lock, 78 configuration error."
 )]
 pub struct Cli {

@@ -123,7 +123,10 @@ fn arm_watchdog(cli: &Cli, config: &Config, started: std::time::Instant, acting:
         let mut report = Report::new(command);
         report.pool = Some(pool);
         report.errors.push(fired.message.clone());
-        let begun = fired.started.iter().map(|a| format!("started before the stop: {a}"));
+        let begun = fired
+            .started
+            .iter()
+            .map(|a| format!("started before the stop: {a}"));
         report.notes.extend(begun);
         report.exit_code = fired.exit.code();
         emit(&report, format, quiet);

@@ -142,11 +142,13 @@ impl PassLock {
             lock.timeout,
         );
         Some(Box::new(move || {
-            let released = client.get_connection_with_timeout(timeout).and_then(|mut conn| {
-                conn.set_read_timeout(Some(timeout))?;
-                conn.set_write_timeout(Some(timeout))?;
-                release_redis(&mut conn, &key, &token)
-            });
+            let released = client
+                .get_connection_with_timeout(timeout)
+                .and_then(|mut conn| {
+                    conn.set_read_timeout(Some(timeout))?;
+                    conn.set_write_timeout(Some(timeout))?;
+                    release_redis(&mut conn, &key, &token)
+                });
             match released {
                 Ok(_) => log::info!("Redis lock {key:?} released"),
                 Err(e) => log::error!(

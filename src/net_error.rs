@@ -20,8 +20,9 @@ pub fn mysql(e: &mysql::Error) -> String {
     let io = match e {
         mysql::Error::IoError(io) => Some(io),
         // The packet codec wraps the socket's error (its type is not exported).
-        mysql::Error::CodecError(codec) => std::error::Error::source(codec)
-            .and_then(|source| source.downcast_ref::<io::Error>()),
+        mysql::Error::CodecError(codec) => {
+            std::error::Error::source(codec).and_then(|source| source.downcast_ref::<io::Error>())
+        }
         _ => None,
     };
     match io {

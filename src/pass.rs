@@ -118,7 +118,8 @@ pub fn execute(
     let forgets_failed = !pending.errors.is_empty();
     report.errors.extend(pending.errors);
     let observing = Instant::now();
-    let gateways = match source.as_deref_mut().map(|s| s.observe()) {
+    let hosts = crate::pool::Hosts::new(&instances);
+    let gateways = match source.as_deref_mut().map(|s| s.observe(&hosts)) {
         None => GatewayObservation::default(),
         Some(Ok(g)) => g,
         Some(Err(e)) => {
@@ -157,6 +158,8 @@ pub fn execute(
         tainted_hosts: gateways.tainted_hosts.into_iter().collect(),
         termination_requested,
         draining_since: gateways.draining_since,
+        doubts: gateways.doubts,
+        busy_hosts: gateways.busy_hosts.into_iter().collect(),
     };
     let planning = Instant::now();
     let params = params(config);
@@ -177,6 +180,7 @@ pub fn execute(
         dry_run: options.dry_run,
         report: &mut report,
         brakes: Brakes::new(config, observation.instances.len(), options.deadline),
+        bad_records: !gateways.errors.is_empty(),
         ledger,
         forgets_failed,
     };
@@ -226,6 +230,7 @@ pub fn execute(
             &params,
             (&name, vcpus),
             options.now,
+            acting.brakes.creates_left,
         );
         timings.plan_ms += ms_since(planning);
         if let Some(observed) = acting.report.observed.as_mut() {
@@ -246,6 +251,7 @@ pub fn execute(
         &active.slot,
         &params,
         options.busy_override,
+        acting.brakes.creates_left,
     );
     let delay = config.limits.scale_down_delay;
     let (allowed, since) = plan::scale_down_gate(
@@ -319,6 +325,8 @@ fn without(
         tainted_hosts: observation.tainted_hosts.clone(),
         termination_requested: observation.termination_requested.clone(),
         draining_since: observation.draining_since.clone(),
+        doubts: observation.doubts.clone(),
+        busy_hosts: observation.busy_hosts.clone(),
     }
 }
 
@@ -329,6 +337,8 @@ struct Acting<'a> {
     dry_run: bool,
     report: &'a mut Report,
     brakes: Brakes,
+    /// The source reported records it could not read (exit 3).
+    bad_records: bool,
     /// Where the registrations of a host are kept until they are deleted.
     ledger: Ledger,
     /// A forget failed: registrations of a destroyed host are left (exit 3).
@@ -455,7 +465,7 @@ impl Acting<'_> {
 
     fn exit(&mut self) -> Exit {
         self.brakes.report(self.report);
-        if self.brakes.past_deadline > 0 || self.forgets_failed {
+        if self.brakes.past_deadline > 0 || self.bad_records || self.forgets_failed {
             return Exit::Partial;
         }
         if self
@@ -502,6 +512,8 @@ impl Acting<'_> {
             delta: decision.delta,
             reason: decision.reason.clone(),
         });
+        // The decision planned no more than the budget: what it left out is held back.
+        self.brakes.held_creates += decision.held_creates;
         for (n, create) in decision.creates.iter().enumerate() {
             let request = CreateRequest {
                 name: instance_name(&config.pool.name, options.now, n),

@@ -168,7 +168,8 @@ impl Prober {
             .filter(|i| i.state == InstanceState::Active)
             .map(|i| (i.id.clone(), self.url_for(i)))
             .collect();
-        let _call = crate::watchdog::doing(format!("status probes of {} instance(s)", targets.len()));
+        let _call =
+            crate::watchdog::doing(format!("status probes of {} instance(s)", targets.len()));
         let results: Mutex<Vec<Option<ProbeResult>>> = Mutex::new(vec![None; targets.len()]);
         let places = Places::new(self.config.concurrency, park_after(self.config.timeout.0));
         std::thread::scope(|scope| {

@@ -200,7 +200,9 @@ impl Report {
     }
 
     /// The text rendering: one line when nothing happened, else a header, one
-    /// line per action, then errors and notes.
+    /// line per action, then errors and notes. Notes (a brake that held
+    /// actions back, a drain waiting for its calls) show even when no action
+    /// ran: they are why none did.
     pub fn to_text(&self) -> String {
         let mut out = String::new();
         if let Some(simulation) = &self.simulation {
@@ -249,7 +251,7 @@ impl Report {
         out.push_str(&head);
         out.push('\n');
         if let Some(d) = &self.decision
-            && !self.actions.is_empty()
+            && (!self.actions.is_empty() || !self.notes.is_empty())
         {
             let _ = writeln!(out, "  decision: {}", d.reason);
         }
@@ -290,10 +292,8 @@ impl Report {
         for e in &self.errors {
             let _ = writeln!(out, "  error: {e}");
         }
-        if !self.actions.is_empty() || !self.errors.is_empty() {
-            for n in &self.notes {
-                let _ = writeln!(out, "  note: {n}");
-            }
+        for n in &self.notes {
+            let _ = writeln!(out, "  note: {n}");
         }
         out
     }
@@ -320,6 +320,29 @@ mod tests {
         assert_eq!(text.lines().count(), 1, "{text}");
         assert!(text.ends_with("no change\n"));
         assert!(!r.is_eventful());
+    }
+
+    #[test]
+    fn notes_show_without_actions() {
+        let mut r = Report::new("run");
+        r.decision = Some(DecisionInfo {
+            target: 3,
+            delta: 3,
+            reason: "scale up by 3 gateway(s)".into(),
+        });
+        r.notes
+            .push("limits.max_create_per_run (0) held back 3 creation(s)".into());
+        let text = r.to_text();
+        assert!(
+            text.lines().next().unwrap().ends_with("no change"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\n  decision: scale up by 3 gateway(s)\n")
+                && text
+                    .contains("\n  note: limits.max_create_per_run (0) held back 3 creation(s)\n"),
+            "{text}"
+        );
     }
 
     #[test]

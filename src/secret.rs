@@ -57,9 +57,9 @@ impl SecretSource {
         self.value.is_some() || self.env.is_some() || self.file.is_some()
     }
 
-    /// Reads the secret. `key` is the base key name (`sip.password`) used in
-    /// error messages; the value itself never appears in one.
-    pub fn resolve(&self, key: &str) -> Result<Option<Secret>, String> {
+    /// Checks, without reading anything, that at most one form is given
+    /// (the configuration loader calls this; [`resolve`](Self::resolve) too).
+    pub fn check_forms(&self, key: &str) -> Result<(), String> {
         let given = [
             self.value.is_some(),
             self.env.is_some(),
@@ -70,6 +70,13 @@ impl SecretSource {
                 "{key}: give only one of {key}, {key}_env and {key}_file"
             ));
         }
+        Ok(())
+    }
+
+    /// Reads the secret. `key` is the base key name (`sip.password`) used in
+    /// error messages; the value itself never appears in one.
+    pub fn resolve(&self, key: &str) -> Result<Option<Secret>, String> {
+        self.check_forms(key)?;
         if let Some(value) = &self.value {
             return Ok(Some(Secret::new(value.clone())));
         }

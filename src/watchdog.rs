@@ -122,7 +122,9 @@ impl Watch {
 
     /// Until when cuttable calls may run.
     pub fn calls_end_by(&self) -> Instant {
-        self.fire_at.checked_sub(CALL_MARGIN).unwrap_or(self.fire_at)
+        self.fire_at
+            .checked_sub(CALL_MARGIN)
+            .unwrap_or(self.fire_at)
     }
 
     /// Fires at `now` unless the pass finished: what to report and the
@@ -217,7 +219,9 @@ pub fn arm(started: Instant, deadline: Duration, on_fire: OnFire) -> bool {
                 return;
             };
             log::error!("{}", fired.message);
-            within(RELEASE_BUDGET, move || releases.into_iter().for_each(|r| r()));
+            within(RELEASE_BUDGET, move || {
+                releases.into_iter().for_each(|r| r())
+            });
             let report = fired.clone();
             within(REPORT_BUDGET, move || on_fire(&report));
             std::process::exit(i32::from(fired.exit.code()));
@@ -285,9 +289,12 @@ pub fn on_fire(release: Release) {
 /// How long a call that can be cut cleanly may still take before the
 /// watchdog fires; `None` when no watchdog is armed.
 pub fn time_left() -> Option<Duration> {
-    ARMED
-        .get()
-        .map(|armed| armed.watch.calls_end_by().saturating_duration_since(Instant::now()))
+    ARMED.get().map(|armed| {
+        armed
+            .watch
+            .calls_end_by()
+            .saturating_duration_since(Instant::now())
+    })
 }
 
 #[cfg(test)]
@@ -296,7 +303,10 @@ mod tests {
 
     fn watch() -> (Watch, Instant) {
         let started = Instant::now();
-        (Watch::new(started, Duration::from_secs(2)).unwrap(), started)
+        (
+            Watch::new(started, Duration::from_secs(2)).unwrap(),
+            started,
+        )
     }
 
     #[test]
@@ -307,11 +317,22 @@ mod tests {
         let id = w.begin_call("Kamailio database mysql://db:3306/k: observing gateways".into());
         let (fired, _) = w.fire(started + Duration::from_secs(9)).unwrap();
         assert_eq!(fired.exit, Exit::Unavailable);
-        assert!(fired.message.contains("mysql://db:3306/k: observing"), "{}", fired.message);
+        assert!(
+            fired.message.contains("mysql://db:3306/k: observing"),
+            "{}",
+            fired.message
+        );
         assert!(fired.message.contains("timed out"), "{}", fired.message);
-        assert!(fired.message.contains("no action had started"), "{}", fired.message);
+        assert!(
+            fired.message.contains("no action had started"),
+            "{}",
+            fired.message
+        );
         w.end_call(id);
-        assert!(w.fire(started + Duration::from_secs(10)).is_none(), "fires once");
+        assert!(
+            w.fire(started + Duration::from_secs(10)).is_none(),
+            "fires once"
+        );
         assert!(!w.finish(), "a fired pass cannot finish");
     }
 
@@ -323,7 +344,11 @@ mod tests {
         let (fired, releases) = w.fire(started + Duration::from_secs(9)).unwrap();
         assert_eq!(fired.exit, Exit::Partial);
         assert_eq!(fired.started, vec!["drain gw-1".to_string()]);
-        assert!(fired.message.contains("the last: drain gw-1"), "{}", fired.message);
+        assert!(
+            fired.message.contains("the last: drain gw-1"),
+            "{}",
+            fired.message
+        );
         assert_eq!(releases.len(), 1);
     }
 
@@ -336,7 +361,11 @@ mod tests {
         let id = w.begin_call("Redis lock redis://r:6379/: SET".into());
         w.end_call(id);
         let (fired, _) = w.fire(started + Duration::from_secs(9)).unwrap();
-        assert!(fired.message.contains("the last one: Redis lock"), "{}", fired.message);
+        assert!(
+            fired.message.contains("the last one: Redis lock"),
+            "{}",
+            fired.message
+        );
     }
 
     #[test]
@@ -344,6 +373,9 @@ mod tests {
         assert!(FIRE_AFTER_DEADLINE + RELEASE_BUDGET + REPORT_BUDGET <= GRACE);
         let (w, started) = watch();
         assert!(w.calls_end_by() < started + Duration::from_secs(2) + FIRE_AFTER_DEADLINE);
-        assert!(Watch::new(started, Duration::MAX).is_none(), "no overflow panic");
+        assert!(
+            Watch::new(started, Duration::MAX).is_none(),
+            "no overflow panic"
+        );
     }
 }

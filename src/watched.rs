@@ -6,7 +6,7 @@
 
 use crate::config::ProviderConfig;
 use crate::pool::{
-    DrainOutcome, Gateway, GatewayObservation, GatewaySource, SourceError, SourceRecord,
+    DrainOutcome, Gateway, GatewayObservation, GatewaySource, Hosts, SourceError, SourceRecord,
 };
 use crate::provider::{CreateRequest, Instance, Provider, ProviderError, Settled};
 use crate::watchdog::{action_started, doing};
@@ -83,9 +83,9 @@ impl WatchedSource {
 }
 
 impl GatewaySource for WatchedSource {
-    fn observe(&mut self) -> Result<GatewayObservation, SourceError> {
+    fn observe(&mut self, hosts: &Hosts) -> Result<GatewayObservation, SourceError> {
         let _call = doing(format!("{}: observing gateways", self.label));
-        self.inner.observe()
+        self.inner.observe(hosts)
     }
 
     fn drain(&mut self, host: IpAddr, gateways: &[Gateway]) -> Result<DrainOutcome, SourceError> {

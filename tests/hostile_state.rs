@@ -1,12 +1,12 @@
 //! Hostile state, with the real binary, MariaDB with Kamailio's schema and
 //! the `local` provider: a state file that is corrupt, empty, newer or
 //! unknown in part stops the pass (exit 78) before anything is changed; an
-//! older one is migrated; a forget the database refuses (an account without
-//! DELETE) makes the pass partial (exit 3) and stays pending, and its rows
-//! are never taken for a new instance on the same address, nor deleted once
-//! a call has taken them; a host whose registrations cannot be written down
-//! first is not destroyed; instances a killed pass created are listed and
-//! counted by the next, under names that are unique per creation.
+//! older one is migrated; a forget the database refuses (an account of the
+//! test without DELETE) makes the pass partial (exit 3) and stays pending,
+//! and its rows are never taken for a new instance on the same address, nor
+//! deleted once a call has taken them; a host whose registrations cannot be
+//! written down first is not destroyed; instances a killed pass created are
+//! listed and counted by the next, under names that are unique per creation.
 
 mod common;
 
@@ -23,12 +23,19 @@ fn json_file(path: &std::path::Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-/// The configuration with the SIP account replaced by `scaler_nodelete`
-/// (SELECT, INSERT, UPDATE, no DELETE; created by scripts/services.sh).
-fn without_delete(config: &str, ws: &Workspace) -> String {
-    let text = std::fs::read_to_string(config).unwrap();
+/// An account of the test that may read and mark registrations but not
+/// delete them, and the configuration `text` using it; run with [`restricted`].
+fn without_delete(db: &Kamailio, tag: &str, text: &str, ws: &Workspace) -> (Account, String) {
+    let grants = ["SELECT, UPDATE ON DB.location", "SELECT ON DB.dialog"];
+    let account = Account::new(db, tag, &grants);
     assert!(text.contains("mysql://scaler@"), "{text}");
-    ws.config(&text.replace("mysql://scaler@", "mysql://scaler_nodelete@"))
+    let text = text.replace("mysql://scaler@", &format!("mysql://{}@", account.name));
+    (account, ws.config(&text))
+}
+
+/// Runs `scaler` with the restricted account's password.
+fn restricted(args: &[&str]) -> Run {
+    scaler_with_env(args, &[(DB_PASSWORD_ENV, "restricted")])
 }
 
 #[test]
@@ -39,10 +46,10 @@ fn a_forget_the_database_refuses_exits_3_and_stays_pending() {
     let username = db.register("127.0.1.1", 0, false, false);
     let full = sip_config(&ws, &db, "hsnodel", IDLE0, "");
     let full = std::fs::read_to_string(full).unwrap();
-    let config = without_delete(&ws.config(&full), &ws);
+    let (_account, config) = without_delete(&db, "hsnodel", &full, &ws);
 
     // Drained and destroyed, but its registration cannot be deleted.
-    let run = scaler(&["-c", &config, "--format", "json", "run"]).expect(3);
+    let run = restricted(&["-c", &config, "--format", "json", "run"]).expect(3);
     let kinds: Vec<String> = run
         .actions()
         .into_iter()
@@ -66,7 +73,7 @@ fn a_forget_the_database_refuses_exits_3_and_stays_pending() {
     let new = ws.add_instance("hsnodel", "127.0.1.1", InstanceState::Building, 0, 4);
     let text = std::fs::read_to_string(&config).unwrap();
     let config = ws.config(&text.replace(IDLE0, IDLE1));
-    let run = scaler(&["-c", &config, "--format", "json", "run"]).expect(3);
+    let run = restricted(&["-c", &config, "--format", "json", "run"]).expect(3);
     assert!(
         run.actions().iter().all(|(kind, _, _)| kind != "destroy"),
         "{}",
@@ -98,8 +105,8 @@ fn a_pending_forget_leaves_a_row_a_new_call_has_taken() {
     ws.add_instance("hstaken", "127.0.1.1", InstanceState::Active, 60, 4);
     let username = db.register("127.0.1.1", 0, false, false);
     let full = std::fs::read_to_string(sip_config(&ws, &db, "hstaken", IDLE0, "")).unwrap();
-    let config = without_delete(&ws.config(&full), &ws);
-    scaler(&["-c", &config, "run"]).expect(3);
+    let (_account, config) = without_delete(&db, "hstaken", &full, &ws);
+    restricted(&["-c", &config, "run"]).expect(3);
     assert_eq!(db.rows(), [(username.clone(), 1, 1)]);
 
     // A new instance on the address; its gateway re-registered into the row

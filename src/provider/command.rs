@@ -243,7 +243,9 @@ impl CommandProvider {
         });
         // A process the command left behind may hold its pipes open.
         let until = Instant::now() + OUTPUT_GRACE;
-        let out = match stdout.map(|r| r.recv_timeout(until.saturating_duration_since(Instant::now()))) {
+        let out = match stdout
+            .map(|r| r.recv_timeout(until.saturating_duration_since(Instant::now())))
+        {
             None => Vec::new(),
             Some(Ok(read)) => read.map_err(|e| fail(format!("cannot read its output: {e}")))?,
             Some(Err(_)) => {
@@ -254,7 +256,10 @@ impl CommandProvider {
             }
         };
         let err = stderr
-            .and_then(|r| r.recv_timeout(until.saturating_duration_since(Instant::now())).ok())
+            .and_then(|r| {
+                r.recv_timeout(until.saturating_duration_since(Instant::now()))
+                    .ok()
+            })
             .unwrap_or_default();
         for line in err.lines().filter(|l| !l.trim().is_empty()) {
             log::debug!("{what}: stderr: {line}");

@@ -201,7 +201,8 @@ impl LocalProvider {
             .write(true)
             .open(&path)
             .map_err(|e| ProviderError::new(format!("cannot open {}: {e}", path.display())))?;
-        let wait = crate::watchdog::time_left().map_or(self.lock_wait, |left| left.min(self.lock_wait));
+        let wait =
+            crate::watchdog::time_left().map_or(self.lock_wait, |left| left.min(self.lock_wait));
         lock_within(&file, wait).map_err(|e| match e {
             None => ProviderError::new(format!(
                 "local cloud: another process has held {} for more than {:.1} s: gave up (the next pass retries)",
