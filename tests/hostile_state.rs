@@ -197,6 +197,17 @@ fn an_unusable_state_file_stops_the_pass_before_anything_changes() {
             );
             assert!(run.stderr.contains("state.json"), "{}", run.stderr);
         }
+        // `check` says so too.
+        let check = scaler(&["-c", &config, "--format", "json", "check"]).expect(69);
+        let line = check.json()["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["name"] == "state")
+            .cloned()
+            .unwrap_or_else(|| panic!("no state line: {}", check.stdout));
+        assert_eq!(line["ok"], false, "{line}");
+        assert!(line["detail"].as_str().unwrap().contains(says), "{line}");
         assert_eq!(
             std::fs::read_to_string(&state).unwrap(),
             text,
