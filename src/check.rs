@@ -42,6 +42,9 @@ pub fn run(config: &Config, offline: bool, metrics_flag: Option<&Path>) -> Repor
                 .push(line("probe", probe(config, instances.as_deref())));
         }
         report.checks.extend(own_files(config, metrics_flag));
+        report
+            .checks
+            .push(line("files", files(config, metrics_flag)));
     }
     let failed = report.checks.iter().any(|c| !c.ok);
     report.exit_code = if failed {
@@ -176,6 +179,7 @@ pub fn classify(message: &str) -> Reason {
     if any(&[
         "_env: environment variable",
         "_file: cannot read",
+        "_credential: ",
         "give only one of",
     ]) {
         Reason::Secret
@@ -283,6 +287,19 @@ fn writable_dir_of(path: &Path) -> Result<String, String> {
             Ok(format!("{} is writable", dir.display()))
         }
         Err(e) => Err(format!("cannot write in {}: {e}", dir.display())),
+    }
+}
+
+/// Whether the files a pass writes are usable by this user (see `paths`).
+fn files(config: &Config, metrics_flag: Option<&Path>) -> Result<String, String> {
+    let problems = crate::paths::problems(config, metrics_flag);
+    if problems.is_empty() {
+        Ok(format!(
+            "the lock, state and output files are usable by {}",
+            crate::paths::User::current()
+        ))
+    } else {
+        Err(problems.join("; "))
     }
 }
 

@@ -270,9 +270,9 @@ pub struct ImportArgs {
     /// pool.kind (default: sip when the file has sip_db, else media when it has redis)
     #[arg(long, value_enum)]
     pub kind: Option<ImportKind>,
-    /// schedule.timezone, an IANA name (SIPMediaGW used the host's local time)
-    #[arg(long, value_name = "TZ", default_value = "UTC")]
-    pub timezone: String,
+    /// schedule.timezone, an IANA name (default: the host's, from TZ, /etc/timezone or /etc/localtime, since SIPMediaGW used local time)
+    #[arg(long, value_name = "TZ")]
+    pub timezone: Option<String>,
     /// max_gateways for slots without maxGw (older files had no cap)
     #[arg(long, value_name = "N", default_value_t = 100)]
     pub max_gateways: u32,

@@ -764,7 +764,8 @@ fn lock_config(
         Some(p) => base.join(p),
         None => default_lock_dir().join(format!("scaler-{pool}.lock")),
     };
-    let own_password = SecretSource::new(raw.password, raw.password_env, raw.password_file);
+    let own_password = SecretSource::new(raw.password, raw.password_env, raw.password_file)
+        .with_credential(raw.password_credential);
     let (url, password) = match (raw.backend, raw.url) {
         (_, Some(url)) => (Some(url), own_password),
         (Backend::Mysql, None) => match sip {
@@ -821,10 +822,11 @@ pub fn check_instance_types(
     Ok(())
 }
 
+/// `/run/scaler` (created by the first pass when missing), or the temporary
+/// directory on a system without `/run`.
 fn default_lock_dir() -> PathBuf {
-    let run_lock = Path::new("/run/lock");
-    if run_lock.is_dir() {
-        run_lock.to_path_buf()
+    if Path::new("/run").is_dir() {
+        PathBuf::from(crate::lock::DEFAULT_DIR)
     } else {
         std::env::temp_dir()
     }

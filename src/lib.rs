@@ -12,6 +12,7 @@ pub mod error;
 pub mod exit;
 pub mod forget;
 pub mod generate;
+pub mod host_timezone;
 pub mod import;
 pub mod keys;
 pub mod limits;
@@ -20,6 +21,7 @@ pub mod metrics;
 pub mod model;
 pub mod net_error;
 pub mod pass;
+pub mod paths;
 pub mod plan;
 pub mod pool;
 pub mod probe;
@@ -55,9 +57,10 @@ pub fn main() -> Exit {
         Err(e) => {
             let _ = e.print();
             return match e.kind() {
-                clap::error::ErrorKind::DisplayHelp
-                | clap::error::ErrorKind::DisplayVersion
-                | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => Exit::Ok,
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    Exit::Ok
+                }
+                // A bare `scaler` (or `scaler config`): the usage, on stderr, is an error.
                 _ => Exit::Usage,
             };
         }
@@ -81,11 +84,15 @@ pub fn main() -> Exit {
     // stopped it first (then this waits for the watchdog to exit).
     watchdog::finish_or_wait();
     let report = match dispatched {
-        Ok(report) => report,
+        Ok(mut report) => {
+            report.dry_run = is_dry_run(&cli.command);
+            report
+        }
         Err(e) => {
             let exit = e.exit();
             eprintln!("scaler: {e:#}");
             let mut report = Report::new(command);
+            report.dry_run = is_dry_run(&cli.command);
             report.errors.push(format!("{e:#}"));
             report.exit_code = exit.code();
             if cli.format == Format::Json {
@@ -158,6 +165,16 @@ fn init_logging(cli: &Cli) {
     let _ = env_logger::Builder::from_env(env)
         .format_timestamp_secs()
         .try_init();
+}
+
+/// Whether the command decides without acting (`plan`, `run`/`cleanup --dry-run`).
+fn is_dry_run(command: &Command) -> bool {
+    match command {
+        Command::Run(args) => args.dry_run,
+        Command::Cleanup(args) => args.dry_run,
+        Command::Plan(_) => true,
+        _ => false,
+    }
 }
 
 fn command_name(command: &Command) -> &'static str {
@@ -317,6 +334,8 @@ fn dispatch(cli: &Cli) -> Result<Report, Error> {
     let _lock = if dry_run {
         None
     } else {
+        // Before anything is written: files this user cannot use are a configuration error.
+        paths::check(&config, cli.metrics_file.as_deref())?;
         let held = {
             let _call = watchdog::doing(lock::describe(&config.lock));
             lock::acquire(&config.lock)?

@@ -124,6 +124,8 @@ pub struct CheckLine {
 pub struct Report {
     pub schema_version: u32,
     pub command: String,
+    /// Whether the command decided without acting (`plan`, `--dry-run`).
+    pub dry_run: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pool: Option<PoolInfo>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -173,6 +175,7 @@ impl Report {
         Report {
             schema_version: SCHEMA_VERSION,
             command: command.to_string(),
+            dry_run: false,
             pool: None,
             at: None,
             slot: None,
@@ -226,7 +229,13 @@ impl Report {
             return out;
         }
         let pool = self.pool.as_ref().map_or("scaler", |p| p.name.as_str());
-        let mut head = format!("{pool} {}:", self.command);
+        // `plan` says so by its name; a `run` or `cleanup --dry-run` says it first.
+        let dry = if self.dry_run && self.command != "plan" {
+            "dry run: "
+        } else {
+            ""
+        };
+        let mut head = format!("{dry}{pool} {}:", self.command);
         if let Some(o) = &self.observed {
             let g = o.gateways;
             let _ = write!(
@@ -359,5 +368,26 @@ mod tests {
         assert_eq!(v["actions"][0]["status"], "planned");
         assert_eq!(v["exit_code"], 0);
         assert!(v["actions"][0].get("error").is_none());
+        assert_eq!(v["dry_run"], false);
+    }
+
+    #[test]
+    fn a_dry_run_says_so_first() {
+        let mut r = Report::new("run");
+        r.dry_run = true;
+        assert!(
+            r.to_text().starts_with("dry run: scaler run:"),
+            "{}",
+            r.to_text()
+        );
+        let v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        assert_eq!(v["dry_run"], true);
+        let mut plan = Report::new("plan");
+        plan.dry_run = true;
+        assert!(
+            plan.to_text().starts_with("scaler plan:"),
+            "{}",
+            plan.to_text()
+        );
     }
 }

@@ -40,9 +40,9 @@ fn all_ok_exits_0_with_one_line_per_dependency() {
     let config = sip_config(&ws, &db, "checkok", SLOT, "");
     let run = scaler(&["-c", &config, "--format", "json", "check"]).expect(0);
     let names: Vec<String> = lines(&run).into_iter().map(|(n, _, _)| n).collect();
-    assert_eq!(names, ["config", "sip", "provider"]);
+    assert_eq!(names, ["config", "sip", "provider", "files"]);
     let text = scaler(&["-c", &config, "check"]).expect(0);
-    assert_eq!(text.stdout.lines().count(), 3, "{}", text.stdout);
+    assert_eq!(text.stdout.lines().count(), 4, "{}", text.stdout);
     assert!(
         text.stdout.lines().all(|l| l.contains(" ok ")),
         "{}",

@@ -4,7 +4,8 @@
 //! gateways that the next pass cleans up; a pass killed between a destroy
 //! and the forget of the host's registrations leaves a pending forget that
 //! the next pass completes before a new instance on the same address can be
-//! taken for the drained host. The provider is the `command` sample cloud
+//! taken for the drained host; a host whose registrations cannot be written
+//! to the state file before its destroy is not destroyed. The provider is the `command` sample cloud
 //! behind `tests/command/slow.sh`, which can hold one action (before or
 //! after the cloud did it) so the test kills the pass exactly there.
 
@@ -317,4 +318,59 @@ fn a_pass_killed_between_destroy_and_forget_leaves_a_forget_the_next_completes()
     let json = run(&config).expect(0).json();
     assert_eq!(json["observed"]["gateways"]["idle"], 1, "{json}");
     assert_eq!(instances(&ws), [(new_id, ip)]);
+}
+
+#[test]
+fn a_host_whose_registrations_cannot_be_kept_is_not_destroyed() {
+    let ws = Workspace::new();
+    let mut db = Kamailio::new("conv_nokeep");
+    let config = config(&ws, &db, "convnokeep", 1);
+    run(&config).expect(0);
+    let (id, ip) = instances(&ws)[0].clone();
+    let username = db.register(&ip, 0, false, false);
+    let text = std::fs::read_to_string(&config).unwrap();
+    let config = ws.config(&text.replace("idle_min = 1", "idle_min = 0"));
+
+    // The pass reads the state file (none yet), then waits in its listing;
+    // meanwhile the file turns into something no pass can update.
+    let lists: u32 = std::fs::read_to_string(ws.path(".count-list"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let next = lists + 1;
+    std::fs::write(ws.path(&format!("hold-list-{next}")), "").unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_scaler"))
+        .args(["-c", &config, "--format", "json", "run"])
+        .envs(env())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let waiting = ws.path(&format!("waiting-list-{next}"));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !waiting.exists() {
+        assert!(Instant::now() < deadline, "the pass never listed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::fs::write(ws.path("state.json"), "{ torn").unwrap();
+    std::fs::write(ws.path(&format!("release-list-{next}")), "").unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(3), "{stdout}");
+    let json: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    let destroy = &json["actions"][1];
+    assert_eq!(
+        (&destroy["kind"], &destroy["status"]),
+        (&"destroy".into(), &"failed".into()),
+        "{json}"
+    );
+    assert!(
+        json["errors"]
+            .to_string()
+            .contains("keeping its registrations failed"),
+        "{json}"
+    );
+    assert_eq!(instances(&ws), [(id, ip)], "not destroyed");
+    assert_eq!(db.rows(), [(username, 1, 1)], "drained, not forgotten");
 }

@@ -47,6 +47,8 @@ pub struct MediaConfig {
     pub password_env: Option<String>,
     /// File holding the password.
     pub password_file: Option<std::path::PathBuf>,
+    /// systemd credential holding the password (`$CREDENTIALS_DIRECTORY/NAME`).
+    pub password_credential: Option<String>,
     /// The gateway keys are `<key_prefix><gw_id>`.
     #[serde(default = "default_key_prefix")]
     pub key_prefix: String,
@@ -82,6 +84,7 @@ impl MediaConfig {
             self.password_env.clone(),
             self.password_file.clone(),
         )
+        .with_credential(self.password_credential.clone())
     }
 
     /// The drain-time hash of pool `pool`.

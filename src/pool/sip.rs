@@ -39,6 +39,8 @@ pub struct SipConfig {
     pub password_env: Option<String>,
     /// File holding the password.
     pub password_file: Option<std::path::PathBuf>,
+    /// systemd credential holding the password (`$CREDENTIALS_DIRECTORY/NAME`).
+    pub password_credential: Option<String>,
     /// TCP connect timeout.
     #[serde(default = "default_connect_timeout")]
     pub connect_timeout: HumanDuration,
@@ -63,6 +65,7 @@ impl SipConfig {
             self.password_env.clone(),
             self.password_file.clone(),
         )
+        .with_credential(self.password_credential.clone())
     }
 }
 
