@@ -109,9 +109,9 @@ complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l boot-jitter -
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l seed -d 'Random seed (boot jitter, generated trace): the same seed gives the same result' -r
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l vcpu-hour-price -d 'Price of one vCPU-hour, for `cost` (default 1: cost in vCPU-hours)' -r
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l svg -d 'Also draw calls, gateways, max_gateways, rejected and missed over time, and the cumulative cost, as SVG' -r -F
-complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l generate-trace -d 'Instead of replaying: write a synthetic working-day trace to FILE' -r -F
+complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l generate-trace -d 'Instead of replaying: write a synthetic working-day trace to FILE (its shape drawn from --seed)' -r -F
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l date -d '--generate-trace: the local date of the day (YYYY-MM-DD)' -r
-complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l calls -d '--generate-trace: how many calls' -r
+complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l calls -d '--generate-trace: a typical day\'s calls (each seed\'s day has its own volume, within ±30 %)' -r
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l timezone -d '--generate-trace: the timezone of the day\'s wall-clock shape (IANA name)' -r
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -s c -l config -d 'Configuration file' -r -F
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'

@@ -189,9 +189,9 @@ _arguments "${_arguments_options[@]}" : \
 '--seed=[Random seed (boot jitter, generated trace)\: the same seed gives the same result]:N:_default' \
 '--vcpu-hour-price=[Price of one vCPU-hour, for \`cost\` (default 1\: cost in vCPU-hours)]:PRICE:_default' \
 '(--generate-trace)--svg=[Also draw calls, gateways, max_gateways, rejected and missed over time, and the cumulative cost, as SVG]:FILE.svg:_files' \
-'(--trace)--generate-trace=[Instead of replaying\: write a synthetic working-day trace to FILE]:FILE:_files' \
+'(--trace)--generate-trace=[Instead of replaying\: write a synthetic working-day trace to FILE (its shape drawn from --seed)]:FILE:_files' \
 '--date=[--generate-trace\: the local date of the day (YYYY-MM-DD)]:DATE:_default' \
-'--calls=[--generate-trace\: how many calls]:N:_default' \
+'--calls=[--generate-trace\: a typical day'\''s calls (each seed'\''s day has its own volume, within ±30 %)]:N:_default' \
 '--timezone=[--generate-trace\: the timezone of the day'\''s wall-clock shape (IANA name)]:TZ:_default' \
 '-c+[Configuration file]:PATH:_files' \
 '--config=[Configuration file]:PATH:_files' \

@@ -222,13 +222,13 @@ pub struct SimulateArgs {
     /// Leave out unparsable trace lines when they are at most 1 % of the lines (named in the notes)
     #[arg(long, conflicts_with = "generate_trace")]
     pub skip_bad_lines: bool,
-    /// Instead of replaying: write a synthetic working-day trace to FILE
+    /// Instead of replaying: write a synthetic working-day trace to FILE (its shape drawn from --seed)
     #[arg(long, value_name = "FILE", conflicts_with = "trace", requires = "date")]
     pub generate_trace: Option<PathBuf>,
     /// --generate-trace: the local date of the day (YYYY-MM-DD)
     #[arg(long, value_name = "DATE", value_parser = parse_date, requires = "generate_trace")]
     pub date: Option<NaiveDate>,
-    /// --generate-trace: how many calls
+    /// --generate-trace: a typical day's calls (each seed's day has its own volume, within ±30 %)
     #[arg(long, value_name = "N", default_value_t = 3500)]
     pub calls: u32,
     /// --generate-trace: the timezone of the day's wall-clock shape (IANA name)
