@@ -159,8 +159,8 @@ complete -c scaler -n "__fish_scaler_using_subcommand trace; and not __fish_seen
 complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -l db -d 'Kamailio\'s database, mysql://user@host:port/database (default: the configuration\'s [sip] url)' -r
 complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -l password-env -d 'With --db: the environment variable holding the database password' -r
 complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -l password-file -d 'With --db: a file holding the database password (trailing newline removed)' -r -F
-complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -l from -d 'Only calls whose INVITE is at or after TIME (RFC 3339)' -r
-complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -l to -d 'Only calls whose INVITE is before TIME (RFC 3339)' -r
+complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -l from -d 'Only calls whose first INVITE is at or after TIME (RFC 3339)' -r
+complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -l to -d 'Only calls whose first INVITE is before TIME (RFC 3339); with bounds, calls over a day count as without BYE' -r
 complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -l db-time-zone -d 'The zone acc.time was written in, set as the session\'s time_zone (+01:00, or a name when the server has its timezone tables); default: the server\'s' -r
 complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -l timeout -d 'Bound of the connection and of each read and write (the wait for the first row included)' -r
 complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -s o -l output -d 'Write the CSV to FILE (complete or not at all) instead of stdout' -r -F

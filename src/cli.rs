@@ -122,10 +122,10 @@ pub struct TraceExportArgs {
     /// With --db: a file holding the database password (trailing newline removed)
     #[arg(long, value_name = "PATH", requires = "db")]
     pub password_file: Option<PathBuf>,
-    /// Only calls whose INVITE is at or after TIME (RFC 3339)
+    /// Only calls whose first INVITE is at or after TIME (RFC 3339)
     #[arg(long, value_name = "TIME", value_parser = parse_instant)]
     pub from: Option<DateTime<Utc>>,
-    /// Only calls whose INVITE is before TIME (RFC 3339)
+    /// Only calls whose first INVITE is before TIME (RFC 3339); with bounds, calls over a day count as without BYE
     #[arg(long, value_name = "TIME", value_parser = parse_instant)]
     pub to: Option<DateTime<Utc>>,
     /// The zone acc.time was written in, set as the session's time_zone (+01:00, or a name when the server has its timezone tables); default: the server's
