@@ -42,7 +42,25 @@ pub struct Instance {
 }
 
 impl Instance {
-    /// Whether `ip` is one of this instance's addresses.
+    /// Whether `ip` is one of this instance's addresses (the private or
+    /// the public one): how a gateway's host is matched to its instance.
+    ///
+    /// ```
+    /// use scaler::model::{Instance, InstanceState};
+    /// let instance = Instance {
+    ///     id: "i-1".into(),
+    ///     name: "gw-20261123070509-0".into(),
+    ///     state: InstanceState::Active,
+    ///     private_ip: Some("10.0.0.5".parse().unwrap()),
+    ///     public_ip: Some("54.0.0.5".parse().unwrap()),
+    ///     vcpus: 4,
+    ///     instance_type: Some("c4".into()),
+    ///     created_at: chrono::Utc::now(),
+    /// };
+    /// assert!(instance.has_address("10.0.0.5".parse().unwrap()));
+    /// assert!(instance.has_address("54.0.0.5".parse().unwrap()));
+    /// assert!(!instance.has_address("10.0.0.6".parse().unwrap()));
+    /// ```
     pub fn has_address(&self, ip: IpAddr) -> bool {
         self.private_ip == Some(ip) || self.public_ip == Some(ip)
     }

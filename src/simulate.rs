@@ -402,7 +402,7 @@ pub fn simulate(config: &Config, calls: &[Call], settings: &Settings) -> Result<
         })
         .collect();
 
-    let params = plan::params(config);
+    let params = config.pool_params();
     let mut world = World::new(config);
     let mut rng = Rng::new(settings.seed);
     let boot_delay_ms = settings.boot_delay.as_millis() as i64;
@@ -612,7 +612,15 @@ fn plan_minute(
         world.destroy(&removals.iter().map(|r| r.instance).collect());
         assessment = plan::assess(&world.observation, params, now);
     }
-    let mut decision = plan::decide(&assessment, &world.observation, slot, params, None);
+    // No creation budget in the simulation: every planned instance is created.
+    let mut decision = plan::decide(
+        &assessment,
+        &world.observation,
+        slot,
+        params,
+        None,
+        u32::MAX,
+    );
     let (above_since, delay) = scale_down;
     let (allowed, since) = plan::scale_down_gate(decision.delta, *above_since, now, delay);
     *above_since = since;

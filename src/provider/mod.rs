@@ -75,6 +75,16 @@ pub struct Settled {
 
 /// The name of the `n`th instance created by a pass that started at `at`:
 /// `<pool>-<YYYYmmddHHMMSS>-<n>`, unique across passes one minute apart.
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use scaler::provider::{belongs_to_pool, instance_name};
+/// let at = Utc.with_ymd_and_hms(2026, 11, 23, 7, 5, 9).unwrap();
+/// let name = instance_name("gw", at, 2);
+/// assert_eq!(name, "gw-20261123070509-2");
+/// assert!(belongs_to_pool("gw", &name));
+/// assert!(!belongs_to_pool("g", &name));
+/// ```
 pub fn instance_name(pool: &str, at: DateTime<Utc>, n: usize) -> String {
     format!("{pool}-{}-{n}", at.format("%Y%m%d%H%M%S"))
 }
