@@ -314,7 +314,7 @@ fn check_refuses_what_run_refuses() {
         ),
         (
             text.replace("[sip]\n", "[sip]\npassword = \"x\"\n"),
-            "sip.password: give only one of password, password_env and password_file",
+            "sip.password: give only one of password, password_env, password_file and password_credential",
         ),
     ];
     for (bad, expected) in cases {

@@ -204,8 +204,9 @@ impl SipSource {
         let mut read = Vec::with_capacity(rows.len());
         let mut unreadable = Vec::new();
         for row in rows {
-            match location_row(row) {
-                Ok(row) => read.push(row),
+            match location_row(row, &self.prefix) {
+                Ok(Some(row)) => read.push(row),
+                Ok(None) => {}
                 Err(Unreadable::Row(e)) => unreadable.push(e),
                 Err(Unreadable::Schema(e)) => {
                     return Err(SourceError(format!("Kamailio database {}: {e}", self.url)));
@@ -241,11 +242,16 @@ fn column<T: FromValue>(row: &mysql::Row, index: usize) -> Result<Option<T>, Str
         Some(Value::NULL) => Ok(None),
         Some(value) => mysql::from_value_opt::<T>(value.clone())
             .map(Some)
-            .map_err(|_| format!("unexpected value {value:?}")),
+            .map_err(|_| {
+                let shown: String = value.as_sql(false).chars().take(60).collect();
+                format!("unexpected value {shown}")
+            }),
     }
 }
 
-fn location_row(row: mysql::Row) -> Result<Row, Unreadable> {
+/// One `location` row; `None` for another pool's (the `LIKE` also matches
+/// usernames whose label only contains the prefix).
+fn location_row(row: mysql::Row, prefix: &str) -> Result<Option<Row>, Unreadable> {
     let id: Option<u64> = column(&row, 0).ok().flatten();
     let record = id.map_or_else(
         || "location row with an unreadable id".to_string(),
@@ -264,6 +270,9 @@ fn location_row(row: mysql::Row) -> Result<Row, Unreadable> {
             .map_err(|e| bad(what, e))
     };
     let username = text(1, "username")?.ok_or_else(|| bad("username", "NULL".into()))?;
+    if !username_matches(&username, prefix) {
+        return Ok(None);
+    }
     let contact = text(2, "contact")?.unwrap_or_default();
     let received = text(3, "received")?;
     let flag = |index: usize, name: &str| -> Result<bool, Unreadable> {
@@ -283,7 +292,7 @@ fn location_row(row: mysql::Row) -> Result<Row, Unreadable> {
         Ok(None) => return Err(bad("expires", "NULL".into())),
         Err(e) => return Err(bad("expires", e)),
     };
-    Ok(Row {
+    Ok(Some(Row {
         id: id.ok_or_else(|| bad("id", "unreadable".into()))?,
         username,
         contact,
@@ -291,7 +300,7 @@ fn location_row(row: mysql::Row) -> Result<Row, Unreadable> {
         locked,
         to_stop,
         live,
-    })
+    }))
 }
 
 /// A dialog row's record name and callee contact; `None` when terminated.
@@ -404,8 +413,9 @@ impl GatewaySource for SipSource {
             "UPDATE location SET locked = 1, to_stop = 1 WHERE id IN ({placeholders}) AND locked = 0"
         );
         let url = self.url.clone();
+        self.conn()?;
         let directory = std::mem::take(&mut self.directory);
-        let conn = self.conn()?;
+        let conn = self.conn.as_mut().expect("connected above");
         let outcome = (|| -> Result<DrainOutcome, mysql::Error> {
             let mut tx = conn.start_transaction(TxOpts::default())?;
             tx.exec_drop(&update, ids.clone())?;

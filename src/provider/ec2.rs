@@ -726,25 +726,44 @@ impl Ec2Provider {
     }
 }
 
+impl Ec2Config {
+    /// The access key id, secret key and session token sources, by base key
+    /// name: what `credentials` reads, and the loader checks for one form each.
+    pub fn secret_sources(&self) -> [(&'static str, SecretSource); 3] {
+        [
+            (
+                "access_key_id",
+                SecretSource::new(
+                    self.access_key_id.clone(),
+                    self.access_key_id_env.clone(),
+                    self.access_key_id_file.clone(),
+                )
+                .with_credential(self.access_key_id_credential.clone()),
+            ),
+            (
+                "secret_access_key",
+                SecretSource::new(
+                    self.secret_access_key.clone(),
+                    self.secret_access_key_env.clone(),
+                    self.secret_access_key_file.clone(),
+                )
+                .with_credential(self.secret_access_key_credential.clone()),
+            ),
+            (
+                "session_token",
+                SecretSource::new(
+                    self.session_token.clone(),
+                    self.session_token_env.clone(),
+                    self.session_token_file.clone(),
+                )
+                .with_credential(self.session_token_credential.clone()),
+            ),
+        ]
+    }
+}
+
 fn credentials(config: &Ec2Config) -> Result<Credentials, String> {
-    let key_source = SecretSource::new(
-        config.access_key_id.clone(),
-        config.access_key_id_env.clone(),
-        config.access_key_id_file.clone(),
-    )
-    .with_credential(config.access_key_id_credential.clone());
-    let secret_source = SecretSource::new(
-        config.secret_access_key.clone(),
-        config.secret_access_key_env.clone(),
-        config.secret_access_key_file.clone(),
-    )
-    .with_credential(config.secret_access_key_credential.clone());
-    let token_source = SecretSource::new(
-        config.session_token.clone(),
-        config.session_token_env.clone(),
-        config.session_token_file.clone(),
-    )
-    .with_credential(config.session_token_credential.clone());
+    let [(_, key_source), (_, secret_source), (_, token_source)] = config.secret_sources();
     let configured_token = token_source.resolve("provider.session_token")?;
     if key_source.is_given() || secret_source.is_given() {
         let key = key_source.resolve("provider.access_key_id")?.ok_or(
