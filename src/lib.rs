@@ -27,6 +27,7 @@ pub mod pool;
 pub mod probe;
 pub mod provider;
 pub mod report;
+pub mod reservations;
 pub mod schedule;
 pub mod secret;
 pub mod simulate;
