@@ -28,6 +28,7 @@ pub mod probe;
 pub mod provider;
 pub mod report;
 pub mod reservations;
+pub mod reserve;
 pub mod schedule;
 pub mod secret;
 pub mod simulate;
@@ -194,6 +195,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Simulate(_) => "simulate",
         Command::Schedule(_) => "schedule",
         Command::Trace(_) => "trace",
+        Command::Reserve(_) => "reserve",
     }
 }
 
@@ -362,6 +364,7 @@ fn dispatch(cli: &Cli) -> Result<Report, Error> {
         Command::Config(_) | Command::Schedule(_) | Command::Trace(_) => {
             return Ok(Report::new(command_name(&cli.command)));
         }
+        Command::Reserve(command) => return reserve::command(command, &config),
         Command::Run(args) => (Steps::Full, args.dry_run, None, None, false),
         Command::Plan(args) => (
             Steps::Full,

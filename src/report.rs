@@ -143,6 +143,9 @@ pub struct Report {
     pub notes: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<CheckLine>,
+    /// `reserve`: the bookings concerned; a pass: the reservations in force.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reservations: Option<Vec<crate::reservations::Booking>>,
     /// `simulate`: the figures of SPEC §7, as top-level fields.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub simulation: Option<simulation::Outcome>,
@@ -185,6 +188,7 @@ impl Report {
             errors: Vec::new(),
             notes: Vec::new(),
             checks: Vec::new(),
+            reservations: None,
             simulation: None,
             timings: None,
             above_target_since: None,
@@ -232,6 +236,9 @@ impl Report {
                 let _ = writeln!(out, "{:<10} {status:<17} {}", check.name, check.detail);
             }
             return out;
+        }
+        if self.command == "reserve" {
+            return self.reservations_text();
         }
         let pool = self.pool.as_ref().map_or("scaler", |p| p.name.as_str());
         // `plan` says so by its name; a `run` or `cleanup --dry-run` says it first.
@@ -301,6 +308,30 @@ impl Report {
                 let _ = write!(line, ": {e}");
             }
             out.push_str(&line);
+            out.push('\n');
+        }
+        for b in self.reservations.iter().flatten() {
+            let _ = writeln!(out, "  reservation in force: {}", b.describe());
+        }
+        for e in &self.errors {
+            let _ = writeln!(out, "  error: {e}");
+        }
+        for n in &self.notes {
+            let _ = writeln!(out, "  note: {n}");
+        }
+        out
+    }
+
+    /// `reserve`'s text: one line per booking, then the notes.
+    fn reservations_text(&self) -> String {
+        let pool = self.pool.as_ref().map_or("scaler", |p| p.name.as_str());
+        let bookings = self.reservations.as_deref().unwrap_or_default();
+        let mut out = format!("{pool} reserve: {} reservation(s)\n", bookings.len());
+        for b in bookings {
+            let _ = write!(out, "  {}", b.describe());
+            if let Some(note) = &b.note {
+                let _ = write!(out, " ({note})");
+            }
             out.push('\n');
         }
         for e in &self.errors {
