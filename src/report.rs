@@ -1,4 +1,4 @@
-//! The report of a command: the JSON object of SPEC §3 (stable field names,
+//! The report of a command: the JSON object of DESIGN.md "Report" (stable field names,
 //! `schema_version` 1) and its text rendering for people and cron mail.
 
 pub mod simulation;
@@ -141,7 +141,7 @@ pub struct Report {
     pub notes: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<CheckLine>,
-    /// `simulate`: the figures of SPEC §7, as top-level fields.
+    /// `simulate`: the figures of DESIGN.md "Simulator", as top-level fields.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub simulation: Option<simulation::Outcome>,
     /// How long the phases of the pass took.

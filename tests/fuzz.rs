@@ -1,4 +1,4 @@
-//! Property tests over every parser of untrusted input (SPEC §6.7): the
+//! Property tests over every parser of untrusted input (DESIGN.md "Safety invariants" 8): the
 //! configuration, SIP URIs from the `location` and `dialog` tables,
 //! durations and probe answers. Whatever the bytes, the parsers return a
 //! value or an error naming the problem; they never panic. The case count is

@@ -1,4 +1,4 @@
-//! Safety under concurrency and faults (SPEC §6), with real processes:
+//! Safety under concurrency and faults (DESIGN.md "Safety invariants"), with real processes:
 //! overlapping runs on every lock backend, caps on creations and
 //! destructions, a database that accepts connections and never answers, and
 //! secrets that never reach the output at any verbosity.
