@@ -1,8 +1,11 @@
 //! `scaler check`: the configuration, then one line per dependency (the
 //! gateway source, the provider, scaler's own output files), each ok or
 //! failed with a classified reason (`dns`, `refused`, `timeout`, `auth`,
-//! `schema`, `secret`, `error`) that an operator can act on at 3 a.m. Exit 0
-//! only when every line is ok, else 69; `--offline` validates only.
+//! `schema`, `secret`, `privilege`, `error`) that an operator can act on at
+//! 3 a.m. The gateway source line also proves the account may do what a pass
+//! does (drain, forget), with statements that change nothing. The
+//! configuration is validated by the same loader as `run`'s. Exit 0 only
+//! when every line is ok, else 69; `--offline` validates only.
 
 use crate::config::{Config, PoolKind};
 use crate::exit::Exit;
@@ -39,6 +42,9 @@ pub fn run(config: &Config, offline: bool, metrics_flag: Option<&Path>) -> Repor
                 .push(line("probe", probe(config, instances.as_deref())));
         }
         report.checks.extend(own_files(config, metrics_flag));
+        report
+            .checks
+            .push(line("files", files(config, metrics_flag)));
     }
     let failed = report.checks.iter().any(|c| !c.ok);
     report.exit_code = if failed {
@@ -56,19 +62,20 @@ fn gateway_source(config: &Config) -> Result<String, String> {
         (PoolKind::Sip, Some(sip), _) => {
             let mut source = pool::sip::SipSource::new(sip, &config.pool.gateway_prefix)?;
             let name = crate::pool::GatewaySource::describe(&source);
-            source
-                .check_schema()
-                .map(|detail| format!("{name}: {detail}"))
-                .map_err(|e| e.0)
+            let _call = crate::watchdog::doing(format!("{name}: checking the schema"));
+            // The schema check reads location and dialog; then what a drain writes.
+            let detail = source.check_schema().map_err(|e| e.0)?;
+            source.check_privileges().map_err(|e| e.0)?;
+            Ok(format!("{name}: {detail}; may drain and forget"))
         }
         (PoolKind::Media, _, Some(media)) => {
             let mut source = pool::media::MediaSource::new(media, &config.pool.name)?;
             let name = crate::pool::GatewaySource::describe(&source);
-            // Observes too, then loads the drain scripts.
-            source
-                .check_scripts()
-                .map(|detail| format!("{name}: {detail}"))
-                .map_err(|e| e.0)
+            let _call = crate::watchdog::doing(format!("{name}: checking the scripts"));
+            // Observes too, then loads the drain scripts and runs them on nothing.
+            let detail = source.check_scripts().map_err(|e| e.0)?;
+            source.check_privileges().map_err(|e| e.0)?;
+            Ok(format!("{name}: {detail}; may drain and forget"))
         }
         _ => {
             let mut source = crate::source_for(config)
@@ -76,7 +83,7 @@ fn gateway_source(config: &Config) -> Result<String, String> {
                 .ok_or("this pool kind has no gateway source")?;
             let name = source.describe();
             source
-                .observe()
+                .observe(&crate::pool::Hosts::default())
                 .map(|o| format!("{name}: {} gateway(s)", o.gateways.len()))
                 .map_err(|e| e.0)
         }
@@ -93,6 +100,7 @@ fn probe(config: &Config, instances: Option<&[Instance]>) -> Result<String, Stri
         return Ok("no active instance to probe yet".to_string());
     };
     let url = prober.url_for(active)?;
+    let _call = crate::watchdog::doing(format!("status probe of {}", active.name));
     prober.probe(&url).map(|s| {
         let capacity = s
             .capacity
@@ -107,6 +115,8 @@ fn probe(config: &Config, instances: Option<&[Instance]>) -> Result<String, Stri
 /// The provider: the pool's instances listed, and runtime flavors found.
 fn provider(config: &Config) -> Result<(String, Vec<Instance>), String> {
     let mut provider = crate::provider_for(config).map_err(|e| e.to_string())?;
+    let label = crate::watched::provider_label(&config.provider);
+    let _call = crate::watchdog::doing(format!("{label}: listing instances"));
     let list = provider.list().map_err(|e| e.message)?;
     let mut detail = format!("{} instance(s) of pool {}", list.len(), config.pool.name);
     let wanted = config.provider.runtime_instance_types();
@@ -139,6 +149,8 @@ pub enum Reason {
     Schema,
     /// A secret could not be read (`*_env` unset, `*_file` unreadable).
     Secret,
+    /// Connected, but the account may not do everything a pass does.
+    Privilege,
     /// Anything else.
     Other,
 }
@@ -153,6 +165,7 @@ impl Reason {
             Reason::Auth => "auth",
             Reason::Schema => "schema",
             Reason::Secret => "secret",
+            Reason::Privilege => "privilege",
             Reason::Other => "error",
         }
     }
@@ -166,9 +179,12 @@ pub fn classify(message: &str) -> Reason {
     if any(&[
         "_env: environment variable",
         "_file: cannot read",
+        "_credential: ",
         "give only one of",
     ]) {
         Reason::Secret
+    } else if any(&["command denied", "noperm", "can't run this command"]) {
+        Reason::Privilege
     } else if any(&[
         "lacks column",
         "unknown column",
@@ -251,8 +267,15 @@ pub fn line(name: &str, outcome: Result<String, String>) -> CheckLine {
 }
 
 /// Whether scaler can create files in the directory of `path` (it writes a
-/// temporary file there and renames it, so the directory must be writable).
+/// temporary file there and renames it, so the directory must be writable)
+/// and `path` itself can be replaced by a file (it is not a directory).
 fn writable_dir_of(path: &Path) -> Result<String, String> {
+    if path.is_dir() {
+        return Err(format!(
+            "{} is a directory: name a file (scaler writes it and renames it into place)",
+            path.display()
+        ));
+    }
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -264,6 +287,19 @@ fn writable_dir_of(path: &Path) -> Result<String, String> {
             Ok(format!("{} is writable", dir.display()))
         }
         Err(e) => Err(format!("cannot write in {}: {e}", dir.display())),
+    }
+}
+
+/// Whether the files a pass writes are usable by this user (see `paths`).
+fn files(config: &Config, metrics_flag: Option<&Path>) -> Result<String, String> {
+    let problems = crate::paths::problems(config, metrics_flag);
+    if problems.is_empty() {
+        Ok(format!(
+            "the lock, state and output files are usable by {}",
+            crate::paths::User::current()
+        ))
+    } else {
+        Err(problems.join("; "))
     }
 }
 
@@ -338,6 +374,18 @@ mod tests {
                 Reason::Secret,
             ),
             ("Keystone: HTTP 401 Unauthorized", Reason::Auth),
+            (
+                "Kamailio database mysql://127.0.0.1:3306/k: the account cannot drain (UPDATE location SET locked = locked WHERE 1 = 0): MySqlError { ERROR 1142 (42000): UPDATE command denied to user 'ro'@'localhost' for table `k`.`location` }",
+                Reason::Privilege,
+            ),
+            (
+                "Redis redis://127.0.0.1:6379/0: NOPERM User ro has no permissions to run the 'evalsha' command",
+                Reason::Privilege,
+            ),
+            (
+                "Redis redis://127.0.0.1:6379/0: the account cannot drain or forget: ResponseError: The user executing the script can't run this command or subcommand script: 01b2, on @user_script:8.",
+                Reason::Privilege,
+            ),
             ("provider: the answer has no field servers", Reason::Other),
         ];
         for (message, reason) in cases {

@@ -21,7 +21,7 @@ use std::time::Duration;
                   time slot, scales up or drains and scales down, prints a report and exits with a \
                   documented status.",
     after_help = "Exit status: 0 ok, 1 internal failure, 2 plan has changes (--detailed-exitcode), \
-                  3 some actions failed, 64 usage error, 69 a dependency was unavailable, \
+                  3 some actions failed or records could not be read, 64 usage error, 69 a dependency was unavailable, \
                   75 another pass holds the lock, 78 configuration error."
 )]
 pub struct Cli {
@@ -84,6 +84,59 @@ pub enum Command {
     /// Schedule tools: `schedule suggest --trace calls.csv` learns a [schedule] from call history
     #[command(subcommand)]
     Schedule(ScheduleCommand),
+    /// Call traces: `trace export` writes the calls of Kamailio's `acc` table as the CSV simulate reads
+    #[command(subcommand)]
+    Trace(TraceCommand),
+}
+
+/// `trace` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TraceCommand {
+    /// Write the calls of Kamailio's `acc` table as a CSV trace (`start,end,callid`, UTC)
+    Export(TraceExportArgs),
+}
+
+/// `trace export` flags.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "A call is an INVITE row with a 2xx sip_code and the BYE rows of the same callid: it \
+                  starts at its first such INVITE (re-INVITEs and repeated rows count once) and ends \
+                  at its last BYE. Calls without a BYE (still running, or the BYE was lost) and BYEs \
+                  without an INVITE are left out and counted on stderr. Rows are streamed in callid \
+                  order; every connection, read and write is bounded by --timeout. Without --db, the \
+                  configuration's [sip] url, password and timeouts are used. Exit 69 when the \
+                  database cannot be reached, 78 when it has no acc table or [sip] is missing."
+)]
+pub struct TraceExportArgs {
+    /// Kamailio's database, mysql://user@host:port/database (default: the configuration's [sip] url)
+    #[arg(long, value_name = "URL")]
+    pub db: Option<String>,
+    /// With --db: the environment variable holding the database password
+    #[arg(
+        long,
+        value_name = "VAR",
+        requires = "db",
+        conflicts_with = "password_file"
+    )]
+    pub password_env: Option<String>,
+    /// With --db: a file holding the database password (trailing newline removed)
+    #[arg(long, value_name = "PATH", requires = "db")]
+    pub password_file: Option<PathBuf>,
+    /// Only calls whose INVITE is at or after TIME (RFC 3339)
+    #[arg(long, value_name = "TIME", value_parser = parse_instant)]
+    pub from: Option<DateTime<Utc>>,
+    /// Only calls whose INVITE is before TIME (RFC 3339)
+    #[arg(long, value_name = "TIME", value_parser = parse_instant)]
+    pub to: Option<DateTime<Utc>>,
+    /// The zone acc.time was written in, set as the session's time_zone (+01:00, or a name when the server has its timezone tables); default: the server's
+    #[arg(long, value_name = "ZONE")]
+    pub db_time_zone: Option<String>,
+    /// Bound of the connection and of each read and write (the wait for the first row included)
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = crate::duration::parse)]
+    pub timeout: std::time::Duration,
+    /// Write the CSV to FILE (complete or not at all) instead of stdout
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// `run` flags.
@@ -133,7 +186,9 @@ pub struct CheckArgs {
     after_help = "Calls shorter than one minute are dropped; a call takes one idle gateway; with none \
                   idle it is rejected and retried 60 s later, at most twice, then counted missed. \
                   The configuration's schedule, cpu_per_gateway and instance types are used; its \
-                  provider and database are not. A bad or missing trace exits 64."
+                  provider and database are not. A call ending up to 60 s before it starts (two \
+                  clocks) reads as zero-length; a repeated line counts once. A bad or missing trace, \
+                  or a replay longer than 31 days, exits 64."
 )]
 pub struct SimulateArgs {
     /// The call trace: CSV lines `start,end` in RFC 3339 with offset (optional header)
@@ -161,9 +216,12 @@ pub struct SimulateArgs {
     /// Price of one vCPU-hour, for `cost` (default 1: cost in vCPU-hours)
     #[arg(long, value_name = "PRICE", default_value_t = 1.0)]
     pub vcpu_hour_price: f64,
-    /// Also draw calls, gateways, rejected and missed over time, and the cumulative cost, as SVG
+    /// Also draw calls, gateways, max_gateways, rejected and missed over time, and the cumulative cost, as SVG
     #[arg(long, value_name = "FILE.svg", conflicts_with = "generate_trace")]
     pub svg: Option<PathBuf>,
+    /// Leave out unparsable trace lines when they are at most 1 % of the lines (named in the notes)
+    #[arg(long, conflicts_with = "generate_trace")]
+    pub skip_bad_lines: bool,
     /// Instead of replaying: write a synthetic working-day trace to FILE
     #[arg(long, value_name = "FILE", conflicts_with = "trace", requires = "date")]
     pub generate_trace: Option<PathBuf>,
@@ -212,9 +270,9 @@ pub struct ImportArgs {
     /// pool.kind (default: sip when the file has sip_db, else media when it has redis)
     #[arg(long, value_enum)]
     pub kind: Option<ImportKind>,
-    /// schedule.timezone, an IANA name (SIPMediaGW used the host's local time)
-    #[arg(long, value_name = "TZ", default_value = "UTC")]
-    pub timezone: String,
+    /// schedule.timezone, an IANA name (default: the host's, from TZ, /etc/timezone or /etc/localtime, since SIPMediaGW used local time)
+    #[arg(long, value_name = "TZ")]
+    pub timezone: Option<String>,
     /// max_gateways for slots without maxGw (older files had no cap)
     #[arg(long, value_name = "N", default_value_t = 100)]
     pub max_gateways: u32,

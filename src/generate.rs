@@ -319,8 +319,10 @@ const FILES: &[(&str, &str)] = &[
         "the configuration read by default (`--config`, `SCALER_CONFIG`).",
     ),
     (
-        "`/run/lock/scaler-<pool>.lock`",
-        "the pass lock (`lock.path`), held with flock(2) for the whole pass; a second pass exits 75.",
+        "`/run/scaler/scaler-<pool>.lock`",
+        "the pass lock (`lock.path`), held with flock(2) for the whole pass; a second pass exits 75. \
+             It, the state and the metrics files must belong to the user running the pass (the \
+             package's `scaler`: run passes by hand as `sudo -u scaler scaler ...`); else exit 78.",
     ),
     (
         "`/var/lib/scaler/<pool>.state.json`",
@@ -340,6 +342,11 @@ const FILES: &[(&str, &str)] = &[
         "files named by `*_file` keys",
         "secrets such as `sip.password_file`, read when connecting.",
     ),
+    (
+        "`$CREDENTIALS_DIRECTORY/<name>`",
+        "secrets named by `*_credential` keys: systemd credentials of the unit \
+             (`LoadCredential=<name>:/path`), read when connecting.",
+    ),
 ];
 
 /// The man page's ENVIRONMENT: (term, text).
@@ -356,6 +363,10 @@ const ENVIRONMENT: &[(&str, &str)] = &[
         "variables named by `*_env` keys",
         "secrets such as `sip.password_env = \"KAMAILIO_DB_PASSWORD\"`; read when connecting, \
              never by `check --offline`.",
+    ),
+    (
+        "`CREDENTIALS_DIRECTORY`",
+        "set by systemd for a unit with `LoadCredential=`: where `*_credential` secrets are read.",
     ),
 ];
 
@@ -380,6 +391,10 @@ const EXAMPLES: &[(&str, &str)] = &[
     (
         "`systemctl enable --now scaler.timer`",
         "the same with the packaged systemd timer.",
+    ),
+    (
+        "`sudo -u scaler scaler plan`",
+        "a command by hand, as the user the packaged timer runs passes as.",
     ),
     (
         "`scaler config import scaler.json -o scaler.toml`",

@@ -32,22 +32,25 @@ pub fn run(command: &ConfigCommand) -> Exit {
             );
         }
     };
-    if args.timezone.parse::<chrono_tz::Tz>().is_err() {
-        return fail(
-            Exit::Usage,
-            format!(
-                "--timezone: unknown timezone {:?} (expected an IANA name such as Europe/Paris)",
-                args.timezone
-            ),
-        );
-    }
+    let timezone = match &args.timezone {
+        Some(name) if name.parse::<chrono_tz::Tz>().is_err() => {
+            return fail(
+                Exit::Usage,
+                format!(
+                    "--timezone: unknown timezone {name:?} (expected an IANA name such as Europe/Paris)"
+                ),
+            );
+        }
+        Some(name) => name.clone(),
+        None => host_timezone(),
+    };
     let options = ImportOptions {
         pool_name: args.name.clone(),
         kind: args.kind.map(|k| match k {
             ImportKind::Sip => PoolKind::Sip,
             ImportKind::Media => PoolKind::Media,
         }),
-        timezone: args.timezone.clone(),
+        timezone,
         default_max_gateways: args.max_gateways,
         source_name: args.file.display().to_string(),
     };
@@ -88,6 +91,33 @@ pub fn run(command: &ConfigCommand) -> Exit {
                 format!("cannot write {}: {e}", path.display()),
             ),
         },
+    }
+}
+
+/// The host's timezone name for `schedule.timezone` (UTC when the host names
+/// none), saying on stderr where it came from.
+fn host_timezone() -> String {
+    let tz = std::env::var("TZ").ok();
+    let found = crate::host_timezone::detect(tz.as_deref(), Path::new("/"));
+    for reason in &found.skipped {
+        eprintln!("scaler: note: {reason}: skipped");
+    }
+    match found.zone {
+        Some((zone, source)) => {
+            eprintln!(
+                "scaler: note: schedule.timezone = \"{}\" from {source} (SIPMediaGW used the \
+                 host's local time; --timezone chooses another)",
+                zone.name()
+            );
+            zone.name().to_string()
+        }
+        None => {
+            eprintln!(
+                "scaler: note: schedule.timezone = \"UTC\": the host names no timezone (TZ, \
+                 /etc/timezone, /etc/localtime); give --timezone with SIPMediaGW's local zone"
+            );
+            "UTC".to_string()
+        }
     }
 }
 

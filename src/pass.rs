@@ -102,7 +102,8 @@ pub fn execute(
     };
     timings.provider_ms = ms_since(started);
     let observing = Instant::now();
-    let gateways = match source.as_deref_mut().map(|s| s.observe()) {
+    let hosts = crate::pool::Hosts::new(&instances);
+    let gateways = match source.as_deref_mut().map(|s| s.observe(&hosts)) {
         None => GatewayObservation::default(),
         Some(Ok(g)) => g,
         Some(Err(e)) => {
@@ -141,6 +142,8 @@ pub fn execute(
         tainted_hosts: gateways.tainted_hosts.into_iter().collect(),
         termination_requested,
         draining_since: gateways.draining_since,
+        doubts: gateways.doubts,
+        busy_hosts: gateways.busy_hosts.into_iter().collect(),
     };
     let planning = Instant::now();
     let params = params(config);
@@ -161,6 +164,7 @@ pub fn execute(
         dry_run: options.dry_run,
         report: &mut report,
         brakes: Brakes::new(config, observation.instances.len(), options.deadline),
+        bad_records: !gateways.errors.is_empty(),
     };
     for removal in &removals {
         acting.remove(&assessment, &observation, removal);
@@ -207,6 +211,7 @@ pub fn execute(
             &params,
             (&name, vcpus),
             options.now,
+            acting.brakes.creates_left,
         );
         timings.plan_ms += ms_since(planning);
         if let Some(observed) = acting.report.observed.as_mut() {
@@ -227,6 +232,7 @@ pub fn execute(
         &active.slot,
         &params,
         options.busy_override,
+        acting.brakes.creates_left,
     );
     let delay = config.limits.scale_down_delay;
     let (allowed, since) = plan::scale_down_gate(
@@ -300,6 +306,8 @@ fn without(
         tainted_hosts: observation.tainted_hosts.clone(),
         termination_requested: observation.termination_requested.clone(),
         draining_since: observation.draining_since.clone(),
+        doubts: observation.doubts.clone(),
+        busy_hosts: observation.busy_hosts.clone(),
     }
 }
 
@@ -310,6 +318,8 @@ struct Acting<'a> {
     dry_run: bool,
     report: &'a mut Report,
     brakes: Brakes,
+    /// The source reported records it could not read (exit 3).
+    bad_records: bool,
 }
 
 /// What the limits still allow, and what they held back.
@@ -432,7 +442,7 @@ impl Acting<'_> {
 
     fn exit(&mut self) -> Exit {
         self.brakes.report(self.report);
-        if self.brakes.past_deadline > 0 {
+        if self.brakes.past_deadline > 0 || self.bad_records {
             return Exit::Partial;
         }
         if self
@@ -479,6 +489,8 @@ impl Acting<'_> {
             delta: decision.delta,
             reason: decision.reason.clone(),
         });
+        // The decision planned no more than the budget: what it left out is held back.
+        self.brakes.held_creates += decision.held_creates;
         for (n, create) in decision.creates.iter().enumerate() {
             let request = CreateRequest {
                 name: instance_name(&config.pool.name, options.now, n),

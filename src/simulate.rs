@@ -18,7 +18,9 @@
 //!   instances are paid from creation (booting included) to destruction;
 //! - calls that start in `[from, to)` are replayed; the clock runs on past
 //!   `to` only while retries are pending (at most two minutes); without
-//!   `to`, until the last call is over.
+//!   `to`, until the last call is over; `[from, to)` spans at most
+//!   [`MAX_SPAN_DAYS`] days (a trace whose one call lasts a century is
+//!   refused, not replayed for a century).
 
 pub mod chart;
 pub mod generate;
@@ -31,6 +33,7 @@ use crate::error::Error;
 use crate::model::{Gateway, GatewayState, Instance, InstanceState};
 use crate::plan::{self, Observation, PoolParams};
 pub use crate::report::simulation::{Generated, Outcome, Summary};
+use crate::report::simulation::{missed_warning, share};
 use crate::report::{PoolInfo, Report};
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -50,6 +53,8 @@ pub const RETRY_AFTER: Duration = Duration::from_secs(60);
 pub const RETRIES: u8 = 2;
 /// The planner's period.
 const STEP_MS: i64 = 60_000;
+/// The longest replay, in days (a month, whatever its length).
+pub const MAX_SPAN_DAYS: i64 = 31;
 
 /// How to run a simulation.
 #[derive(Debug, Clone)]
@@ -115,6 +120,8 @@ pub struct Simulation {
     pub summary: Summary,
     /// One sample per planner run.
     pub samples: Vec<Sample>,
+    /// The slot's `max_gateways` at each sample (parallel to `samples`).
+    pub max_gateways: Vec<u32>,
     /// The first planner run.
     pub from: DateTime<Utc>,
     /// The schedule's timezone.
@@ -319,6 +326,40 @@ fn window_error(message: String) -> Error {
     Error::Usage(message)
 }
 
+/// Refuses a replay window longer than [`MAX_SPAN_DAYS`]; `computed_to`
+/// says the end is the last call's end (no `--to` given).
+fn check_span(from: DateTime<Utc>, to: DateTime<Utc>, computed_to: bool) -> Result<(), Error> {
+    if to - from <= chrono::TimeDelta::days(MAX_SPAN_DAYS) {
+        return Ok(());
+    }
+    let end = if computed_to {
+        "the last call ends at"
+    } else {
+        "--to"
+    };
+    Err(window_error(format!(
+        "the replay would span {} days, from {} to {} ({end} {}); simulate replays at most {MAX_SPAN_DAYS} days: give --from and --to to replay a part of the trace",
+        (to - from).num_days(),
+        from.to_rfc3339_opts(SecondsFormat::Secs, true),
+        to.to_rfc3339_opts(SecondsFormat::Secs, true),
+        to.to_rfc3339_opts(SecondsFormat::Secs, true)
+    )))
+}
+
+/// The `max_gateways` of the slot in force at each of `minutes` minutes
+/// from `from` (for the chart).
+fn slot_caps(config: &Config, from: DateTime<Utc>, minutes: usize) -> Vec<u32> {
+    (0..minutes)
+        .map(|minute| {
+            let at = from + chrono::TimeDelta::minutes(minute as i64);
+            config
+                .schedule
+                .slot_at(at)
+                .map_or(0, |s| s.slot.max_gateways)
+        })
+        .collect()
+}
+
 /// Replays `calls` with the configuration's schedule and pool parameters.
 pub fn simulate(config: &Config, calls: &[Call], settings: &Settings) -> Result<Simulation, Error> {
     let timezone = config.schedule.timezone;
@@ -347,6 +388,7 @@ pub fn simulate(config: &Config, calls: &[Call], settings: &Settings) -> Result<
             from.to_rfc3339_opts(SecondsFormat::Secs, true)
         )));
     }
+    check_span(from, to, settings.to.is_none())?;
     let shortest = chrono::Duration::from_std(SHORTEST_CALL).unwrap_or_default();
     let (replayed, dropped): (Vec<&Call>, Vec<&Call>) = in_window
         .into_iter()
@@ -523,9 +565,14 @@ pub fn simulate(config: &Config, calls: &[Call], settings: &Settings) -> Result<
         vcpu_hour_price: settings.vcpu_hour_price,
         calls: replays.len() as u64,
         dropped: dropped.len() as u64,
+        skewed_lines: 0,
+        duplicate_lines: 0,
+        skipped_lines: 0,
         served,
         rejected,
         missed,
+        missed_share: share(missed, replays.len() as u64),
+        rejected_share: share(rejected, replays.len() as u64),
         peak_calls: peak_calls.max(0) as u64,
         peak_gateways,
         gateway_hours: round3(gateway_minutes as f64 / 60.0),
@@ -536,9 +583,13 @@ pub fn simulate(config: &Config, calls: &[Call], settings: &Settings) -> Result<
         created: world.created,
         destroyed: world.destroyed,
         svg: None,
+        warnings: missed_warning(missed, replays.len() as u64)
+            .into_iter()
+            .collect(),
     };
     Ok(Simulation {
         summary,
+        max_gateways: slot_caps(config, from, samples.len()),
         samples,
         from,
         timezone,
@@ -561,7 +612,15 @@ fn plan_minute(
         world.destroy(&removals.iter().map(|r| r.instance).collect());
         assessment = plan::assess(&world.observation, params, now);
     }
-    let mut decision = plan::decide(&assessment, &world.observation, slot, params, None);
+    // No creation budget in the simulation: every planned instance is created.
+    let mut decision = plan::decide(
+        &assessment,
+        &world.observation,
+        slot,
+        params,
+        None,
+        u32::MAX,
+    );
     let (above_since, delay) = scale_down;
     let (allowed, since) = plan::scale_down_gate(decision.delta, *above_since, now, delay);
     *above_since = since;
@@ -633,7 +692,11 @@ pub fn command(args: &SimulateArgs, config_path: &Path) -> Result<Report, Error>
             args.vcpu_hour_price
         )));
     }
-    let calls = trace::read(trace_path).map_err(|e| Error::Usage(e.to_string()))?;
+    let options = trace::ReadOptions {
+        skip_bad_lines: args.skip_bad_lines,
+    };
+    let trace = trace::read_with(trace_path, options).map_err(|e| Error::Usage(e.to_string()))?;
+    report.notes.extend(trace.notes(trace_path));
     let settings = Settings {
         from: args.from,
         to: args.to,
@@ -642,8 +705,12 @@ pub fn command(args: &SimulateArgs, config_path: &Path) -> Result<Report, Error>
         seed: args.seed,
         vcpu_hour_price: args.vcpu_hour_price,
     };
-    let mut simulation = simulate(&config, &calls, &settings)?;
-    simulation.summary.trace = Some(trace_path.display().to_string());
+    let mut simulation = simulate(&config, &trace.calls, &settings)?;
+    let summary = &mut simulation.summary;
+    summary.trace = Some(trace_path.display().to_string());
+    summary.skewed_lines = trace.skewed.total as u64;
+    summary.duplicate_lines = trace.duplicates.total as u64;
+    summary.skipped_lines = trace.skipped.total as u64;
     if let Some(svg) = &args.svg {
         let title = format!("{} — {}", config.pool.name, trace_path.display());
         let text = chart::render(&simulation, &title)

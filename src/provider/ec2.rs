@@ -83,6 +83,9 @@ pub struct Ec2Config {
     /// File holding the access key id.
     #[serde(default)]
     pub access_key_id_file: Option<PathBuf>,
+    /// systemd credential holding the access key id.
+    #[serde(default)]
+    pub access_key_id_credential: Option<String>,
     /// Secret access key in clear (discouraged).
     #[serde(default)]
     pub secret_access_key: Option<String>,
@@ -92,6 +95,9 @@ pub struct Ec2Config {
     /// File holding the secret access key.
     #[serde(default)]
     pub secret_access_key_file: Option<PathBuf>,
+    /// systemd credential holding the secret access key.
+    #[serde(default)]
+    pub secret_access_key_credential: Option<String>,
     /// Session token in clear (discouraged).
     #[serde(default)]
     pub session_token: Option<String>,
@@ -101,6 +107,9 @@ pub struct Ec2Config {
     /// File holding a session token.
     #[serde(default)]
     pub session_token_file: Option<PathBuf>,
+    /// systemd credential holding a session token.
+    #[serde(default)]
+    pub session_token_credential: Option<String>,
     /// The image (AMI / OMI) created instances boot.
     pub image_id: String,
     /// Subnet to create instances in.
@@ -722,24 +731,27 @@ fn credentials(config: &Ec2Config) -> Result<Credentials, String> {
         config.access_key_id.clone(),
         config.access_key_id_env.clone(),
         config.access_key_id_file.clone(),
-    );
+    )
+    .with_credential(config.access_key_id_credential.clone());
     let secret_source = SecretSource::new(
         config.secret_access_key.clone(),
         config.secret_access_key_env.clone(),
         config.secret_access_key_file.clone(),
-    );
+    )
+    .with_credential(config.secret_access_key_credential.clone());
     let token_source = SecretSource::new(
         config.session_token.clone(),
         config.session_token_env.clone(),
         config.session_token_file.clone(),
-    );
+    )
+    .with_credential(config.session_token_credential.clone());
     let configured_token = token_source.resolve("provider.session_token")?;
     if key_source.is_given() || secret_source.is_given() {
         let key = key_source.resolve("provider.access_key_id")?.ok_or(
-            "provider.access_key_id (or _env, _file) is required with provider.secret_access_key",
+            "provider.access_key_id (or _env, _file, _credential) is required with provider.secret_access_key",
         )?;
         let secret = secret_source.resolve("provider.secret_access_key")?.ok_or(
-            "provider.secret_access_key (or _env, _file) is required with provider.access_key_id",
+            "provider.secret_access_key (or _env, _file, _credential) is required with provider.access_key_id",
         )?;
         return Ok(Credentials {
             access_key_id: key.expose().trim().to_string(),

@@ -1,9 +1,11 @@
 //! The `local` provider: a JSON state file acting as a cloud, for the quick
 //! start, tests and demonstrations. Created instances get addresses from
 //! `address_range` (loopback by default, so anything that contacts them stays
-//! on this machine) and turn active `boot_delay` after creation. Every change
+//! on this machine) and turn active `boot_delay` after creation: the first
+//! listing after that records `active` in the file, as a cloud would. Every change
 //! is a locked read-modify-write followed by an atomic rename, so concurrent
-//! processes never lose an instance.
+//! processes never lose an instance; a lock another process holds for more
+//! than [`LOCK_WAIT`] (or past the pass's bound) fails the call.
 
 use super::{CreateRequest, Instance, InstanceState, Provider, ProviderError, belongs_to_pool};
 use crate::duration::HumanDuration;
@@ -139,6 +141,8 @@ pub struct LocalProvider {
     pool: String,
     config: LocalConfig,
     now: fn() -> DateTime<Utc>,
+    /// How long to wait for the state file's lock ([`LOCK_WAIT`]).
+    lock_wait: Duration,
 }
 
 impl LocalProvider {
@@ -148,6 +152,7 @@ impl LocalProvider {
             pool: pool.to_string(),
             config,
             now: Utc::now,
+            lock_wait: LOCK_WAIT,
         }
     }
 
@@ -172,6 +177,20 @@ impl LocalProvider {
             instance_type: stored.instance_type.clone(),
             created_at: stored.created_at,
         }
+    }
+
+    /// Turns this pool's instances whose boot delay has passed `active` in
+    /// `state`; whether any changed (the file then needs writing).
+    fn record_booted(&self, state: &mut CloudState, now: DateTime<Utc>) -> bool {
+        let mut changed = false;
+        for stored in state.instances.iter_mut().filter(|s| self.mine(s)) {
+            let booted = self.view(stored, now).state;
+            if booted != stored.state {
+                stored.state = booted;
+                changed = true;
+            }
+        }
+        changed
     }
 
     fn mine(&self, stored: &StoredInstance) -> bool {
@@ -202,9 +221,40 @@ impl LocalProvider {
             .write(true)
             .open(&path)
             .map_err(|e| ProviderError::new(format!("cannot open {}: {e}", path.display())))?;
-        file.lock()
-            .map_err(|e| ProviderError::new(format!("cannot lock {}: {e}", path.display())))?;
+        let wait =
+            crate::watchdog::time_left().map_or(self.lock_wait, |left| left.min(self.lock_wait));
+        lock_within(&file, wait).map_err(|e| match e {
+            None => ProviderError::new(format!(
+                "local cloud: another process has held {} for more than {:.1} s: gave up (the next pass retries)",
+                path.display(),
+                wait.as_secs_f64()
+            )),
+            Some(e) => ProviderError::new(format!("cannot lock {}: {e}", path.display())),
+        })?;
         Ok(file)
+    }
+}
+
+/// How long a call waits for the state file's lock held by another process.
+pub const LOCK_WAIT: Duration = Duration::from_secs(10);
+
+/// Takes an exclusive lock on `file`, retrying until `wait` has passed:
+/// `Err(None)` when another holder kept it that long.
+fn lock_within(file: &File, wait: Duration) -> Result<(), Option<std::io::Error>> {
+    let until = std::time::Instant::now() + wait;
+    let mut pause = Duration::from_millis(2);
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(()),
+            Err(std::fs::TryLockError::Error(e)) => return Err(Some(e)),
+            Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() >= until => {
+                return Err(None);
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+        }
     }
 }
 
@@ -241,6 +291,11 @@ pub fn write_state(path: &Path, state: &CloudState) -> Result<(), ProviderError>
     let text =
         serde_json::to_string_pretty(state).map_err(|e| ProviderError::new(e.to_string()))?;
     let mut file = File::create(&tmp).map_err(fail)?;
+    // Root (say, a `plan` by hand recording a boot) keeps the file its owner's.
+    if let Ok(old) = std::fs::metadata(path) {
+        use std::os::unix::fs::MetadataExt;
+        let _ = std::os::unix::fs::fchown(&file, Some(old.uid()), Some(old.gid()));
+    }
     file.write_all(text.as_bytes()).map_err(fail)?;
     file.write_all(b"\n").map_err(fail)?;
     file.sync_all().map_err(fail)?;
@@ -250,8 +305,11 @@ pub fn write_state(path: &Path, state: &CloudState) -> Result<(), ProviderError>
 impl Provider for LocalProvider {
     fn list(&mut self) -> Result<Vec<Instance>, ProviderError> {
         let _lock = self.lock()?;
-        let state = read_state(&self.config.state_file)?;
+        let mut state = read_state(&self.config.state_file)?;
         let now = (self.now)();
+        if self.record_booted(&mut state, now) {
+            write_state(&self.config.state_file, &state)?;
+        }
         Ok(state
             .instances
             .iter()
@@ -367,6 +425,29 @@ mod tests {
     }
 
     #[test]
+    fn the_state_file_records_active_once_booted() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut p = provider(dir.path(), "gw");
+        p.create(&request("gw-1-0")).unwrap();
+        let stored = |dir: &Path| read_state(&dir.join("cloud.json")).unwrap().instances;
+        p.list().unwrap();
+        assert_eq!(stored(dir.path())[0].state, InstanceState::Building);
+        p.now = || Utc::now() + chrono::Duration::seconds(61);
+        assert_eq!(p.list().unwrap()[0].state, InstanceState::Active);
+        assert_eq!(stored(dir.path())[0].state, InstanceState::Active);
+        // Another pool's instances are left as they are.
+        let mut other = provider(dir.path(), "other");
+        other.create(&request("other-1-0")).unwrap();
+        p.list().unwrap();
+        let other_state = stored(dir.path())
+            .into_iter()
+            .find(|s| s.pool == "other")
+            .unwrap()
+            .state;
+        assert_eq!(other_state, InstanceState::Building);
+    }
+
+    #[test]
     fn other_pools_are_invisible_and_untouchable() {
         let dir = tempfile::tempdir().unwrap();
         let mut mine = provider(dir.path(), "gw");
@@ -375,6 +456,21 @@ mod tests {
         assert!(mine.list().unwrap().is_empty());
         assert!(mine.destroy(&theirs).is_err());
         assert_eq!(other.list().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_lock_held_elsewhere_fails_the_call_after_the_wait() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut p = provider(dir.path(), "gw");
+        p.lock_wait = Duration::from_millis(50);
+        p.create(&request("gw-1-0")).unwrap();
+        let held = File::open(lock_path(&dir.path().join("cloud.json"))).unwrap();
+        held.lock().unwrap();
+        let err = p.list().unwrap_err();
+        assert!(err.message.contains("another process has held"), "{err}");
+        assert!(p.create(&request("gw-1-1")).is_err());
+        drop(held);
+        assert_eq!(p.list().unwrap().len(), 1);
     }
 
     #[test]

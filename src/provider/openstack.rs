@@ -116,6 +116,8 @@ pub struct OpenStackConfig {
     pub password_env: Option<String>,
     /// File holding the password.
     pub password_file: Option<PathBuf>,
+    /// systemd credential holding the password.
+    pub password_credential: Option<String>,
     /// Application credential id (`OS_APPLICATION_CREDENTIAL_ID`).
     pub application_credential_id: Option<String>,
     /// Application credential secret in clear (discouraged).
@@ -124,6 +126,8 @@ pub struct OpenStackConfig {
     pub application_credential_secret_env: Option<String>,
     /// File holding the application credential secret.
     pub application_credential_secret_file: Option<PathBuf>,
+    /// systemd credential holding the application credential secret.
+    pub application_credential_secret_credential: Option<String>,
     /// Image of new servers, by id or name.
     pub image: String,
     /// Flavors whose vCPUs are read from Nova at run time.

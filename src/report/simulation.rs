@@ -30,12 +30,23 @@ pub struct Summary {
     pub calls: u64,
     /// Calls in the window shorter than one minute, not replayed.
     pub dropped: u64,
+    /// Lines of the whole trace whose end preceded their start by at most
+    /// 60 s, read as zero-length calls (so dropped when in the window).
+    pub skewed_lines: u64,
+    /// Lines of the whole trace that repeat an earlier line (counted once).
+    pub duplicate_lines: u64,
+    /// Unparsable lines left out (`--skip-bad-lines`).
+    pub skipped_lines: u64,
     /// Calls that got a gateway, at their first attempt or a retry.
     pub served: u64,
     /// Attempts that found no idle gateway (a missed call counts three).
     pub rejected: u64,
     /// Calls rejected at their first attempt and both retries.
     pub missed: u64,
+    /// `missed / calls` (0 without calls).
+    pub missed_share: f64,
+    /// `rejected / calls`: rejected attempts per call replayed (0 without calls).
+    pub rejected_share: f64,
     /// Most calls of the trace in progress at once (as offered, zero delay).
     pub peak_calls: u64,
     /// Most gateways on pool instances at once (booting ones included).
@@ -58,6 +69,9 @@ pub struct Summary {
     /// The chart written, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub svg: Option<String>,
+    /// What makes the figures misleading (more than 1 % of calls missed).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// The result of `scaler simulate`, flattened into the report.
@@ -98,12 +112,29 @@ impl Outcome {
     }
 }
 
-fn percent(part: u64, whole: u64) -> f64 {
+/// Above this share of calls missed, the cost figures describe a pool that
+/// turned demand away: the report warns.
+pub const MISSED_WARNING_SHARE: f64 = 0.01;
+
+/// `part / whole`, rounded to six decimals (0 when `whole` is 0).
+pub fn share(part: u64, whole: u64) -> f64 {
     if whole == 0 {
         0.0
     } else {
-        100.0 * part as f64 / whole as f64
+        (part as f64 / whole as f64 * 1e6).round() / 1e6
     }
+}
+
+/// The warning a replay deserves, if any.
+pub fn missed_warning(missed: u64, calls: u64) -> Option<String> {
+    let missed_share = share(missed, calls);
+    (missed_share > MISSED_WARNING_SHARE).then(|| {
+        format!(
+            "{:.2} % of calls were missed (more than {:.0} %): the pool turned demand away, so its vCPU-hours and ratio are not comparable with a schedule that serves the calls",
+            100.0 * missed_share,
+            100.0 * MISSED_WARNING_SHARE
+        )
+    })
 }
 
 impl Summary {
@@ -122,11 +153,12 @@ impl Summary {
         );
         let _ = writeln!(
             out,
-            "  service   {} served, {} missed ({:.2} %), {} rejected attempts",
+            "  service   {} served, {} missed ({:.2} % of calls), {} rejected attempts ({:.2} % of calls)",
             self.served,
             self.missed,
-            percent(self.missed, self.calls),
-            self.rejected
+            100.0 * self.missed_share,
+            self.rejected,
+            100.0 * self.rejected_share
         );
         let _ = writeln!(
             out,
@@ -143,6 +175,9 @@ impl Summary {
         );
         if let Some(svg) = &self.svg {
             let _ = writeln!(out, "  chart     {svg}");
+        }
+        for warning in &self.warnings {
+            let _ = writeln!(out, "  warning   {warning}");
         }
         out
     }

@@ -89,12 +89,14 @@ pub fn credentials(config: &OpenStackConfig, env: Env<'_>) -> Result<Credentials
         config.application_credential_secret.clone().map(|s| s.0),
         config.application_credential_secret_env.clone(),
         config.application_credential_secret_file.clone(),
-    );
+    )
+    .with_credential(config.application_credential_secret_credential.clone());
     let password_source = SecretSource::new(
         config.password.clone().map(|s| s.0),
         config.password_env.clone(),
         config.password_file.clone(),
-    );
+    )
+    .with_credential(config.password_credential.clone());
     let method = match auth_kind(config, env, &app_secret_source, &password_source)? {
         AuthKind::ApplicationCredential => {
             let id = pick(
@@ -247,9 +249,9 @@ fn secret_or_env(
     if let Some(secret) = source.resolve(key)? {
         return Ok(secret);
     }
-    env(var)
-        .map(Secret::new)
-        .ok_or_else(|| format!("{key}: not set (set {key}_env or {key}_file, or {var})"))
+    env(var).map(Secret::new).ok_or_else(|| {
+        format!("{key}: not set (set {key}_env, {key}_file or {key}_credential, or {var})")
+    })
 }
 
 /// The identity URL ending in `/v3` (openrc files give it with or without).
