@@ -182,11 +182,10 @@ impl CommandProvider {
         }
     }
 
-    /// Runs the command of `action` with `input` on stdin and returns its stdout.
-    fn run(&self, action: &str, input: Option<String>) -> Result<String, ProviderError> {
+    /// Starts the command of `action` in its own process group, writing
+    /// `input` to its stdin from a thread of its own.
+    fn spawn(&self, action: &str, input: Option<String>) -> Result<Child, String> {
         let argv = self.argv(action);
-        let what = format!("command provider: {action} ({})", argv[0]);
-        let fail = |why: String| ProviderError::new(format!("{what}: {why}"));
         let mut command = Command::new(&argv[0]);
         command
             .args(&argv[1..])
@@ -202,10 +201,7 @@ impl CommandProvider {
             .stderr(Stdio::piped())
             // Its own process group, so a timeout kills what it started too.
             .process_group(0);
-        log::debug!("{what}");
-        let mut child = command
-            .spawn()
-            .map_err(|e| fail(format!("cannot run it: {e}")))?;
+        let mut child = command.spawn().map_err(|e| format!("cannot run it: {e}"))?;
         if let (Some(mut stdin), Some(input)) = (child.stdin.take(), input) {
             // Not joined: a command that does not read its input is its own
             // business, and the write ends when the pipe closes.
@@ -213,6 +209,33 @@ impl CommandProvider {
                 let _ = stdin.write_all(input.as_bytes());
             });
         }
+        Ok(child)
+    }
+
+    /// Waits for the command within `provider.timeout`, or less when the
+    /// pass's own bound (the watchdog) is nearer.
+    fn wait_bounded(&self, child: &mut Child) -> Result<ExitStatus, String> {
+        let timeout = crate::watchdog::time_left().map_or(self.config.timeout.0, |left| {
+            left.min(self.config.timeout.0)
+        });
+        wait(child, timeout).map_err(|e| {
+            if timeout < self.config.timeout.0 && e.contains("was killed") {
+                format!(
+                    "{e}: the pass's bound (limits.deadline + {} s) was near",
+                    crate::watchdog::GRACE.as_secs()
+                )
+            } else {
+                e
+            }
+        })
+    }
+
+    /// Runs the command of `action` with `input` on stdin and returns its stdout.
+    fn run(&self, action: &str, input: Option<String>) -> Result<String, ProviderError> {
+        let what = format!("command provider: {action} ({})", self.argv(action)[0]);
+        let fail = |why: String| ProviderError::new(format!("{what}: {why}"));
+        log::debug!("{what}");
+        let mut child = self.spawn(action, input).map_err(fail)?;
         let stdout = child.stdout.take().map(|out| {
             reading(move || {
                 let mut buf = Vec::new();
@@ -227,20 +250,7 @@ impl CommandProvider {
                 String::from_utf8_lossy(&buf).into_owned()
             })
         });
-        // The pass's own bound (the watchdog) cuts a long timeout short.
-        let timeout = crate::watchdog::time_left().map_or(self.config.timeout.0, |left| {
-            left.min(self.config.timeout.0)
-        });
-        let status = wait(&mut child, timeout).map_err(|e| {
-            if timeout < self.config.timeout.0 && e.contains("was killed") {
-                format!(
-                    "{e}: the pass's bound (limits.deadline + {} s) was near",
-                    crate::watchdog::GRACE.as_secs()
-                )
-            } else {
-                e
-            }
-        });
+        let status = self.wait_bounded(&mut child);
         // A process the command left behind may hold its pipes open.
         let until = Instant::now() + OUTPUT_GRACE;
         let out = match stdout
@@ -264,18 +274,7 @@ impl CommandProvider {
         for line in err.lines().filter(|l| !l.trim().is_empty()) {
             log::debug!("{what}: stderr: {line}");
         }
-        let status = status.map_err(fail)?;
-        if !status.success() {
-            let how = match (
-                status.code(),
-                std::os::unix::process::ExitStatusExt::signal(&status),
-            ) {
-                (Some(code), _) => format!("exited with status {code}"),
-                (None, Some(signal)) => format!("was killed by signal {signal}"),
-                (None, None) => "failed".to_string(),
-            };
-            return Err(fail(format!("{how}{}", excerpt(&err))));
-        }
+        succeeded(status.map_err(fail)?, &err).map_err(fail)?;
         if out.len() as u64 > STDOUT_LIMIT {
             return Err(fail(format!("printed more than {STDOUT_LIMIT} bytes")));
         }
@@ -356,6 +355,22 @@ fn wait(child: &mut Child, timeout: Duration) -> Result<ExitStatus, String> {
             Err(e) => return Err(format!("cannot wait for it: {e}")),
         }
     }
+}
+
+/// Whether the command exited 0; else how it ended, with the end of its stderr.
+fn succeeded(status: ExitStatus, stderr: &str) -> Result<(), String> {
+    if status.success() {
+        return Ok(());
+    }
+    let how = match (
+        status.code(),
+        std::os::unix::process::ExitStatusExt::signal(&status),
+    ) {
+        (Some(code), _) => format!("exited with status {code}"),
+        (None, Some(signal)) => format!("was killed by signal {signal}"),
+        (None, None) => "failed".to_string(),
+    };
+    Err(format!("{how}{}", excerpt(stderr)))
 }
 
 fn kill_group(child: &mut Child) {
