@@ -290,6 +290,26 @@ fn build(
     if kind != "replicas" {
         e.push(entry(&["pool", "gateway_prefix"], prefix, false));
     }
+    source_entries(&mut e, kind, with_password, capacity, concurrency);
+    let timelines = schedule_entries(&mut e, kind, weekdays, times, slots);
+    Model {
+        name,
+        kind,
+        cpu_per_gateway: cpu,
+        instance_types: types,
+        timelines,
+        entries: e,
+    }
+}
+
+/// The source's section (`[sip]`, `[media]`, or `[replicas]` and `[probe]`).
+fn source_entries(
+    e: &mut Vec<Entry>,
+    kind: &str,
+    with_password: bool,
+    capacity: i64,
+    concurrency: i64,
+) {
     match kind {
         "sip" => {
             e.push(entry(
@@ -319,6 +339,17 @@ fn build(
             e.push(entry(&["probe", "concurrency"], concurrency, false));
         }
     }
+}
+
+/// The slots of `default` and of some weekdays; returns the timelines' names
+/// and slot times.
+fn schedule_entries(
+    e: &mut Vec<Entry>,
+    kind: &str,
+    weekdays: Vec<&'static str>,
+    times: Vec<Vec<String>>,
+    slots: SlotParts,
+) -> Vec<(String, Vec<String>)> {
     let names: Vec<String> = std::iter::once("default")
         .chain(weekdays)
         .map(str::to_string)
@@ -357,14 +388,7 @@ fn build(
         }
         timelines.push((name.clone(), starts));
     }
-    Model {
-        name,
-        kind,
-        cpu_per_gateway: cpu,
-        instance_types: types,
-        timelines,
-        entries: e,
-    }
+    timelines
 }
 
 fn load(text: &str) -> Result<scaler::config::Config, String> {
