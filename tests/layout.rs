@@ -581,10 +581,7 @@ fn cited_sections(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     for (at, _) in text.match_indices("DESIGN.md \"") {
         let mut rest = &text[at + "DESIGN.md ".len()..];
-        loop {
-            let Some(quoted) = rest.strip_prefix('"') else {
-                break;
-            };
+        while let Some(quoted) = rest.strip_prefix('"') {
             let Some(end) = quoted.find('"') else { break };
             out.push(quoted[..end].to_string());
             rest = quoted[end + 1..].trim_start();
