@@ -19,6 +19,10 @@ if [ "$only" = all ]; then
   command -v kamailio >/dev/null || [ -x /usr/sbin/kamailio ] || missing+=(kamailio)
   command -v sipp >/dev/null || missing+=(sip-tester)
   command -v systemd-analyze >/dev/null || missing+=(systemd)   # tests/examples.rs verifies the units
+  # tests/operator.rs: the package's sysusers.d/tmpfiles.d files, passes run as its user.
+  command -v systemd-sysusers >/dev/null || missing+=(systemd)
+  command -v systemd-tmpfiles >/dev/null || missing+=(systemd)
+  command -v setpriv >/dev/null || missing+=(util-linux)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]}"

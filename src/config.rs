@@ -150,6 +150,9 @@ fn slot_time(text: &str) -> Result<NaiveTime, String> {
 /// `min_gateways`, `max_gateways`, `max_replicas`).
 pub const MAX_GATEWAYS: u32 = 100_000;
 
+/// The smallest `load_max`.
+pub const MIN_LOAD_MAX: f64 = 0.01;
+
 /// The largest resource amount (`min_available`, `replicas.replica_capacity`).
 pub const MAX_RESOURCES: u32 = 1_000_000_000;
 
@@ -948,9 +951,11 @@ fn slot(raw: RawSlot, kind: PoolKind) -> Result<Slot, String> {
             let load_max = raw.load_max.ok_or_else(|| {
                 format!("load_max is required for pool.kind = {:?}", kind.as_str())
             })?;
-            if !(load_max > 0.0 && load_max <= 1.0) {
+            // Below 1% the target is over a hundred times the busy count:
+            // a typo, not a threshold (and its reason would print 300 digits).
+            if !(MIN_LOAD_MAX..=1.0).contains(&load_max) {
                 return Err(format!(
-                    "load_max must be greater than 0 and at most 1, got {load_max}"
+                    "load_max must be from {MIN_LOAD_MAX} to 1, got {load_max}"
                 ));
             }
             let max_gateways = required(raw.max_gateways, "max_gateways")?;

@@ -321,13 +321,15 @@ const FILES: &[(&str, &str)] = &[
     (
         "`/run/scaler/scaler-<pool>.lock`",
         "the pass lock (`lock.path`), held with flock(2) for the whole pass; a second pass exits 75. \
-             It, the state and the metrics files must belong to the user running the pass (the \
-             package's `scaler`: run passes by hand as `sudo -u scaler scaler ...`); else exit 78.",
+             It and the state file must belong to the user running the pass (the package's \
+             `scaler`: run passes by hand as `sudo -u scaler scaler ...`), and the metrics \
+             directory must be writable by it; else exit 78.",
     ),
     (
         "`/var/lib/scaler/<pool>.state.json`",
-        "the pool's state (`state.path`): counters of created and destroyed instances; read and \
-             rewritten atomically after each `run` and `cleanup` when metrics are on.",
+        "the pool's state (`state.path`, with a `schema_version`): the scale-down clock, the \
+             pending forgets of destroyed hosts' registrations and the metric counters; read by every \
+             pass, rewritten atomically by `run` and `cleanup`.",
     ),
     (
         "`metrics.textfile` or `--metrics-file`",

@@ -317,10 +317,11 @@ impl Converter<'_> {
             Some(v) => self.number(v, &format!("{key}.loadMax"))?,
             None => return Err(self.invalid(key, "missing loadMax")),
         };
-        if !(load_max > 0.0 && load_max <= 1.0) {
+        let min = crate::config::MIN_LOAD_MAX;
+        if !(min..=1.0).contains(&load_max) {
             return Err(self.invalid(
                 &format!("{key}.loadMax"),
-                format!("must be greater than 0 and at most 1, got {load_max}"),
+                format!("must be from {min} to 1, got {load_max}"),
             ));
         }
         let max_gateways = fields

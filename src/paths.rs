@@ -4,9 +4,11 @@
 //! (and by `check`), so a file left by a pass run as another user, or a
 //! directory this user cannot write, is a configuration error (exit 78) that
 //! names the path and the fix, instead of a pass failing halfway every
-//! minute. A file must belong to the user running the pass; root must not
-//! write into a directory another user owns (its files would lock that user
-//! out: run passes by hand as the directory's owner, `sudo -u scaler …`).
+//! minute. scaler's own files (lock, state, local cloud) must belong to the
+//! user running the pass, and root must not write into a directory another
+//! user owns (its files would lock that user out: run passes by hand as the
+//! directory's owner, `sudo -u scaler …`); the metrics file, replaced by a
+//! rename and only read by a collector, needs a writable directory.
 
 use crate::config::{Config, ProviderConfig};
 use crate::error::Error;
@@ -37,6 +39,14 @@ impl Role {
             Role::Metrics => "metrics file",
             Role::LocalCloud => "local provider state file",
         }
+    }
+
+    /// Whether the file is scaler's own, so it must belong to the user
+    /// running the pass. The metrics file is only replaced (by a rename) and
+    /// read by a collector: its directory must be writable, its owner is
+    /// whoever wrote it last.
+    fn owned(self) -> bool {
+        self != Role::Metrics
     }
 
     fn key(self) -> &'static str {
@@ -263,6 +273,7 @@ pub fn problem(file: &Written, me: &User) -> Option<String> {
     let path = file.path.display();
     let parent = parent_of(&file.path);
     if me.uid == 0
+        && file.role.owned()
         && let Ok(dir) = std::fs::metadata(parent)
         && dir.is_dir()
         && dir.uid() != 0
@@ -281,14 +292,15 @@ pub fn problem(file: &Written, me: &User) -> Option<String> {
             "{what} {path} is a directory; set {} to a file path",
             file.role.key()
         )),
-        Ok(meta) if meta.uid() != me.uid => {
+        Ok(meta) if file.role.owned() && meta.uid() != me.uid => {
             Some(foreign_file(file, &User::from_uid(meta.uid()), me))
         }
+        // Replaced by a rename: what matters is the directory.
+        Ok(_) if file.replaced => directory_problem(file, me),
         Ok(_) => match access(&file.path, false) {
             Err(e) => Some(format!(
                 "{what} {path} is not writable by {me}: {e}; `chmod u+w {path}`"
             )),
-            Ok(()) if file.replaced => directory_problem(file, me),
             Ok(()) => None,
         },
         Err(e)
@@ -392,6 +404,28 @@ mod tests {
         std::fs::write(dir.path().join("f"), "").unwrap();
         let message = problem(&written(dir.path(), "f/m.prom", true), &User::current()).unwrap();
         assert!(message.contains("is not a directory"), "{message}");
+    }
+
+    #[test]
+    fn root_is_refused_another_users_directory_but_not_a_collectors() {
+        if User::current().uid != 0 {
+            return; // Needs chown: the suite runs as root here and in CI.
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::os::unix::fs::chown(dir.path(), Some(4242), Some(4242)).unwrap();
+        let root = User::from_uid(0);
+        let lock = Written {
+            role: Role::Lock,
+            ..written(dir.path(), "pass.lock", false)
+        };
+        let message = problem(&lock, &root).unwrap();
+        assert!(message.contains("belongs to"), "{message}");
+        assert!(message.contains("sudo -u "), "{message}");
+        // node_exporter's directory: root's metrics file there harms no one.
+        assert_eq!(problem(&written(dir.path(), "m.prom", true), &root), None);
+        std::fs::write(dir.path().join("m.prom"), "").unwrap();
+        std::os::unix::fs::chown(dir.path().join("m.prom"), Some(4242), None).unwrap();
+        assert_eq!(problem(&written(dir.path(), "m.prom", true), &root), None);
     }
 
     #[test]

@@ -52,7 +52,7 @@ proptest! {
     }
 
     #[test]
-    fn sip_uri_parsers_never_panic(uri in "(<?sips?:)?[a-z0-9.~:;=@\\[\\]<>%_-]{0,80}") {
+    fn sip_uri_parsers_never_panic(uri in "(\"[a-z \\\\\"]{0,8}\" ?)?(<?[sS][iI][pP][sS]?:)?[a-zA-Z0-9.~:;=@\\[\\]<>%_?&\"-]{0,80}") {
         let _ = SipUri::parse(&uri).map(|u| u.alias());
         let _ = username_matches(&uri, "mediagw");
     }

@@ -124,6 +124,14 @@ const CASES: &[(&str, &str, &[&str])] = &[
     ),
     (
         "load_max = 0.8",
+        "load_max = 1e-300",
+        &[
+            "schedule.default.\"00:00\"",
+            "load_max must be from 0.01 to 1",
+        ],
+    ),
+    (
+        "load_max = 0.8",
         "load_max = inf",
         &["schedule.default.\"00:00\"", "load_max must be"],
     ),
@@ -193,7 +201,9 @@ const CASES: &[(&str, &str, &[&str])] = &[
     (
         "password_env = \"SCALER_TEST_DB_PASSWORD\"",
         "password_env = \"SCALER_TEST_DB_PASSWORD\"\npassword = \"x\"",
-        &["sip.password: give only one of password, password_env and password_file"],
+        &[
+            "sip.password: give only one of password, password_env, password_file and password_credential",
+        ],
     ),
 ];
 

@@ -85,18 +85,7 @@ pub fn credentials(config: &OpenStackConfig, env: Env<'_>) -> Result<Credentials
         ));
     }
 
-    let app_secret_source = SecretSource::new(
-        config.application_credential_secret.clone().map(|s| s.0),
-        config.application_credential_secret_env.clone(),
-        config.application_credential_secret_file.clone(),
-    )
-    .with_credential(config.application_credential_secret_credential.clone());
-    let password_source = SecretSource::new(
-        config.password.clone().map(|s| s.0),
-        config.password_env.clone(),
-        config.password_file.clone(),
-    )
-    .with_credential(config.password_credential.clone());
+    let [(_, password_source), (_, app_secret_source)] = config.secret_sources();
     let method = match auth_kind(config, env, &app_secret_source, &password_source)? {
         AuthKind::ApplicationCredential => {
             let id = pick(
