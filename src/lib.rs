@@ -1,7 +1,8 @@
 //! `scaler`: keeps a pool of SIP/WebRTC media gateway VMs at the right size.
 //! The library behind the binary: `main` parses the command line, loads the
 //! configuration, wires the provider and the gateway source, runs the
-//! command and prints its report. See README.md and SPEC for the contract.
+//! command and prints its report. README.md is the contract,
+//! docs/DESIGN.md the design.
 
 pub mod acc;
 pub mod check;

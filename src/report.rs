@@ -1,4 +1,4 @@
-//! The report of a command: the JSON object of SPEC §3 (stable field names,
+//! The report of a command: the JSON object of DESIGN.md "Report" (stable field names,
 //! `schema_version` 1) and its text rendering for people and cron mail.
 
 pub mod simulation;
@@ -146,7 +146,7 @@ pub struct Report {
     /// `reserve`: the bookings concerned; a pass: the reservations in force.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reservations: Option<Vec<crate::reservations::Booking>>,
-    /// `simulate`: the figures of SPEC §7, as top-level fields.
+    /// `simulate`: the figures of DESIGN.md "Simulator", as top-level fields.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub simulation: Option<simulation::Outcome>,
     /// How long the phases of the pass took.
@@ -240,36 +240,7 @@ impl Report {
         if self.command == "reserve" {
             return self.reservations_text();
         }
-        let pool = self.pool.as_ref().map_or("scaler", |p| p.name.as_str());
-        // `plan` says so by its name; a `run` or `cleanup --dry-run` says it first.
-        let dry = if self.dry_run && self.command != "plan" {
-            "dry run: "
-        } else {
-            ""
-        };
-        let mut head = format!("{dry}{pool} {}:", self.command);
-        if let Some(o) = &self.observed {
-            let g = o.gateways;
-            let _ = write!(
-                head,
-                " {} busy, {} idle, {} draining, {} pending; {} instance(s)",
-                g.busy, g.idle, g.draining, g.pending, o.instances.total
-            );
-        }
-        if let Some(d) = &self.decision {
-            let _ = write!(head, "; target {} ({:+})", d.target, d.delta);
-        }
-        if let Some(s) = &self.slot {
-            let _ = write!(head, " [slot {} {}", s.timeline, s.start);
-            if let Some(date) = &s.exception {
-                let _ = write!(head, ", date {date}");
-            }
-            head.push(']');
-        }
-        if self.actions.is_empty() && self.errors.is_empty() {
-            head.push_str(": no change");
-        }
-        out.push_str(&head);
+        out.push_str(&self.headline());
         out.push('\n');
         if let Some(d) = &self.decision
             && (!self.actions.is_empty() || !self.notes.is_empty())
@@ -277,37 +248,7 @@ impl Report {
             let _ = writeln!(out, "  decision: {}", d.reason);
         }
         for a in &self.actions {
-            let status = match a.status {
-                ActionStatus::Done => "done",
-                ActionStatus::Failed => "FAILED",
-                ActionStatus::Planned => "planned",
-            };
-            let kind = match a.kind {
-                ActionKind::Create => "create",
-                ActionKind::Drain => "drain",
-                ActionKind::Destroy => "destroy",
-            };
-            let mut line = format!("  {kind:<8}{status:<8}");
-            if let Some(i) = &a.instance {
-                let _ = write!(line, " {i}");
-            }
-            if let Some(ip) = &a.ip {
-                let _ = write!(line, " {ip}");
-            }
-            if let Some(t) = &a.instance_type {
-                let _ = write!(line, " {t}");
-            }
-            if let Some(v) = a.vcpus {
-                let _ = write!(line, " {v} vCPUs");
-            }
-            if let Some(g) = a.gateways {
-                let _ = write!(line, " {g} gateway(s)");
-            }
-            let _ = write!(line, " ({})", a.reason);
-            if let Some(e) = &a.error {
-                let _ = write!(line, ": {e}");
-            }
-            out.push_str(&line);
+            out.push_str(&a.to_text());
             out.push('\n');
         }
         for b in self.reservations.iter().flatten() {
@@ -341,6 +282,78 @@ impl Report {
             let _ = writeln!(out, "  note: {n}");
         }
         out
+    }
+
+    /// The first line of a pass's text: counts, target and slot, or "no
+    /// change".
+    fn headline(&self) -> String {
+        let pool = self.pool.as_ref().map_or("scaler", |p| p.name.as_str());
+        // `plan` says so by its name; a `run` or `cleanup --dry-run` says it first.
+        let dry = if self.dry_run && self.command != "plan" {
+            "dry run: "
+        } else {
+            ""
+        };
+        let mut head = format!("{dry}{pool} {}:", self.command);
+        if let Some(o) = &self.observed {
+            let g = o.gateways;
+            let _ = write!(
+                head,
+                " {} busy, {} idle, {} draining, {} pending; {} instance(s)",
+                g.busy, g.idle, g.draining, g.pending, o.instances.total
+            );
+        }
+        if let Some(d) = &self.decision {
+            let _ = write!(head, "; target {} ({:+})", d.target, d.delta);
+        }
+        if let Some(s) = &self.slot {
+            let _ = write!(head, " [slot {} {}", s.timeline, s.start);
+            if let Some(date) = &s.exception {
+                let _ = write!(head, ", date {date}");
+            }
+            head.push(']');
+        }
+        if self.actions.is_empty() && self.errors.is_empty() {
+            head.push_str(": no change");
+        }
+        head
+    }
+}
+
+impl Action {
+    /// One line of the text report (without its newline).
+    fn to_text(&self) -> String {
+        let status = match self.status {
+            ActionStatus::Done => "done",
+            ActionStatus::Failed => "FAILED",
+            ActionStatus::Planned => "planned",
+        };
+        let kind = match self.kind {
+            ActionKind::Create => "create",
+            ActionKind::Drain => "drain",
+            ActionKind::Destroy => "destroy",
+        };
+        let mut line = format!("  {kind:<8}{status:<8}");
+        if let Some(i) = &self.instance {
+            let _ = write!(line, " {i}");
+        }
+        if let Some(ip) = &self.ip {
+            let _ = write!(line, " {ip}");
+        }
+        if let Some(t) = &self.instance_type {
+            let _ = write!(line, " {t}");
+        }
+        if let Some(v) = self.vcpus {
+            let _ = write!(line, " {v} vCPUs");
+        }
+        if let Some(g) = self.gateways {
+            let _ = write!(line, " {g} gateway(s)");
+        }
+        let _ = write!(line, " ({})", self.reason);
+        if let Some(e) = &self.error {
+            let _ = write!(line, ": {e}");
+        }
+        line
     }
 }
 
