@@ -370,6 +370,36 @@ impl PoolConfig {
 }
 
 impl Config {
+    /// The parameters of the pass decision ([`crate::decision::decide`]).
+    pub fn decision_params(&self) -> crate::decision::Params {
+        let pool = crate::plan::PoolParams {
+            cpu_per_gateway: self.pool.cpu_per_gateway,
+            instance_types: self.instance_types.clone(),
+            protected: self.pool.protected.clone(),
+            register_timeout: self.pool.register_timeout,
+            no_public_ip_timeout: self.pool.no_public_ip_timeout,
+            expects_gateways: self.pool.kind != PoolKind::Replicas,
+            max_vcpus: self.pool.max_vcpus,
+            drain_timeout: self.pool.drain_timeout,
+        };
+        let rule = if self.pool.kind == PoolKind::Replicas {
+            let (instance_type, vcpus) = self.replica_type().unwrap_or_default();
+            let capacity = self.replicas.as_ref().map_or(1, |r| r.replica_capacity);
+            crate::decision::Rule::Replicas {
+                capacity,
+                instance_type,
+                vcpus,
+            }
+        } else {
+            crate::decision::Rule::Gateways
+        };
+        crate::decision::Params {
+            pool,
+            rule,
+            limits: self.limits.clone(),
+        }
+    }
+
     /// The instance type of new replicas and its vCPUs: the configured one,
     /// else the smallest known type.
     pub fn replica_type(&self) -> Option<(String, u32)> {

@@ -74,6 +74,9 @@ pub struct Observation {
     /// When draining gateways (by id) were marked, where the source records
     /// it (media); a gateway without an entry has waited long enough.
     pub draining_since: HashMap<String, DateTime<Utc>>,
+    /// Replica pools: instances (by id) whose status probe answered, with
+    /// the capacity they reported.
+    pub healthy: HashMap<String, u32>,
 }
 
 /// One instance with what is known about it.
@@ -428,6 +431,9 @@ pub struct Decision {
     pub target: u32,
     /// `target − (registered + pending)`.
     pub delta: i64,
+    /// How the target and what the pool has were counted: the start of
+    /// `reason`, which a brake holding the verdict back rewrites after it.
+    pub basis: String,
     /// One human sentence.
     pub reason: String,
     /// Instances to create.
@@ -532,6 +538,7 @@ pub fn decide(
         return Decision {
             target,
             delta,
+            basis: why,
             reason,
             creates,
             drains: Vec::new(),
@@ -542,15 +549,12 @@ pub fn decide(
             target,
             delta,
             reason: format!("{why}: at target"),
+            basis: why,
             creates: Vec::new(),
             drains: Vec::new(),
         };
     }
     let drains = choose_drains(assessment, observation, delta.unsigned_abs());
-    let drained: u64 = drains
-        .iter()
-        .map(|&i| idle_on(&assessment.instances[i], observation) as u64)
-        .sum();
     let reason = if drains.is_empty() {
         format!(
             "{why}: {} gateway(s) too many, but no whole idle instance fits",
@@ -558,17 +562,35 @@ pub fn decide(
         )
     } else {
         format!(
-            "{why}: scale down, draining {drained} gateway(s) on {} whole idle instance(s)",
-            drains.len()
+            "{why}: {}",
+            scale_down_verdict(assessment, observation, &drains)
         )
     };
     Decision {
         target,
         delta,
+        basis: why,
         reason,
         creates: Vec::new(),
         drains,
     }
+}
+
+/// "scale down, draining N gateway(s) on M whole idle instance(s)" for the
+/// instances (indices into [`Assessment::instances`]) that will be drained.
+pub fn scale_down_verdict(
+    assessment: &Assessment,
+    observation: &Observation,
+    drains: &[usize],
+) -> String {
+    let drained: u64 = drains
+        .iter()
+        .map(|&i| u64::from(idle_on(&assessment.instances[i], observation)))
+        .sum();
+    format!(
+        "scale down, draining {drained} gateway(s) on {} whole idle instance(s)",
+        drains.len()
+    )
 }
 
 fn idle_on(view: &InstanceView, observation: &Observation) -> u32 {
@@ -749,6 +771,7 @@ pub fn decide_replicas(
     let decision = Decision {
         target: min_available,
         delta: short,
+        basis: why,
         reason,
         creates,
         drains: Vec::new(),
