@@ -152,12 +152,39 @@ fn header(config: &Config, options: &PassOptions) -> (Report, Option<ActiveSlot>
 }
 
 /// Runs one pass and returns its report (with `exit_code` set): observes,
-/// takes the decision, carries its steps out in order and reports.
+/// then carries out the decision on what it saw ([`execute_observed`]).
 pub fn execute(
     config: &Config,
     provider: &mut dyn Provider,
     mut source: Option<&mut (dyn GatewaySource + '_)>,
     prober: Option<&Prober>,
+    options: &PassOptions,
+) -> Report {
+    if config.schedule.slot_at(options.at).is_none() {
+        let (mut report, _) = header(config, options);
+        report
+            .errors
+            .push("the schedule has no slot for this time".into());
+        return finish(report, Exit::Internal);
+    }
+    match observe(provider, source.as_deref_mut(), prober) {
+        Ok(observed) => execute_observed(config, provider, source, observed, options),
+        Err(e) => {
+            let (mut report, _) = header(config, options);
+            report.errors.push(e);
+            finish(report, Exit::Unavailable)
+        }
+    }
+}
+
+/// The pass after its observation: takes the decision on `observed`,
+/// carries its steps out in order against `provider` and `source`, and
+/// reports.
+pub fn execute_observed(
+    config: &Config,
+    provider: &mut dyn Provider,
+    source: Option<&mut (dyn GatewaySource + '_)>,
+    observed: Observed,
     options: &PassOptions,
 ) -> Report {
     let started = Instant::now();
@@ -168,16 +195,8 @@ pub fn execute(
             .push("the schedule has no slot for this time".into());
         return finish(report, Exit::Internal);
     };
-    let observed = match observe(provider, source.as_deref_mut(), prober) {
-        Ok(observed) => observed,
-        Err(e) => {
-            report.errors.push(e);
-            return finish(report, Exit::Unavailable);
-        }
-    };
     report.errors.extend(observed.errors);
     let mut timings = observed.timings;
-    let planning = Instant::now();
     let params = config.decision_params();
     let plan = decision::decide(&Input {
         observation: &observed.observation,
@@ -190,7 +209,7 @@ pub fn execute(
         scale: options.steps == Steps::Full,
         busy_override: options.busy_override,
     });
-    timings.plan_ms = ms_since(planning);
+    timings.plan_ms = ms_since(started);
     record(&mut report, &plan);
     let mut acting = Acting {
         provider,
@@ -202,7 +221,7 @@ pub fn execute(
     };
     acting.carry_out(&plan.steps, config, options);
     let exit = acting.settle_and_exit();
-    timings.total_ms = ms_since(started);
+    timings.total_ms = timings.provider_ms + timings.gateways_ms + ms_since(started);
     report.timings = Some(timings);
     finish(report, exit)
 }
