@@ -16,8 +16,11 @@
 //!   gateway in registration order (Kamailio's `location` order); with none
 //!   idle the attempt is rejected and retried 60 s later, at most twice, and
 //!   the call is then missed; a call served on a retry keeps its length;
-//! - creations, drains and destructions happen at the planner's instant, so
-//!   instances are paid from creation (booting included) to destruction;
+//! - creations, drains and destructions happen at the planner's instant
+//!   (within the same brakes as a pass: what they hold back waits for the
+//!   next minute), so instances are paid from creation (booting included)
+//!   to destruction; a drain never finds a gateway busy (calls move only
+//!   between two planner runs) and nothing fails;
 //! - calls that start in `[from, to)` are replayed; the clock runs on past
 //!   `to` only while retries are pending (at most two minutes); without
 //!   `to`, until the last call is over.
