@@ -40,6 +40,7 @@ Register-ArgumentCompleter -Native -CommandName 'scaler' -ScriptBlock {
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Configuration tools: `config import scaler.json` converts a SIPMediaGW configuration')
             [CompletionResult]::new('simulate', 'simulate', [CompletionResultType]::ParameterValue, 'Replay a call trace through the planner with a simulated provider; measure service and cost')
             [CompletionResult]::new('schedule', 'schedule', [CompletionResultType]::ParameterValue, 'Schedule tools: `schedule suggest --trace calls.csv` learns a [schedule] from call history')
+            [CompletionResult]::new('trace', 'trace', [CompletionResultType]::ParameterValue, 'Call traces: `trace export` writes the calls of Kamailio''s `acc` table as the CSV simulate reads')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -156,7 +157,7 @@ Register-ArgumentCompleter -Native -CommandName 'scaler' -ScriptBlock {
             [CompletionResult]::new('--boot-jitter', '--boot-jitter', [CompletionResultType]::ParameterName, 'Upper bound of a uniform random delay added to --boot-delay, per instance')
             [CompletionResult]::new('--seed', '--seed', [CompletionResultType]::ParameterName, 'Random seed (boot jitter, generated trace): the same seed gives the same result')
             [CompletionResult]::new('--vcpu-hour-price', '--vcpu-hour-price', [CompletionResultType]::ParameterName, 'Price of one vCPU-hour, for `cost` (default 1: cost in vCPU-hours)')
-            [CompletionResult]::new('--svg', '--svg', [CompletionResultType]::ParameterName, 'Also draw calls, gateways, rejected and missed over time, and the cumulative cost, as SVG')
+            [CompletionResult]::new('--svg', '--svg', [CompletionResultType]::ParameterName, 'Also draw calls, gateways, max_gateways, rejected and missed over time, and the cumulative cost, as SVG')
             [CompletionResult]::new('--generate-trace', '--generate-trace', [CompletionResultType]::ParameterName, 'Instead of replaying: write a synthetic working-day trace to FILE')
             [CompletionResult]::new('--date', '--date', [CompletionResultType]::ParameterName, '--generate-trace: the local date of the day (YYYY-MM-DD)')
             [CompletionResult]::new('--calls', '--calls', [CompletionResultType]::ParameterName, '--generate-trace: how many calls')
@@ -165,6 +166,7 @@ Register-ArgumentCompleter -Native -CommandName 'scaler' -ScriptBlock {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Report format on stdout')
             [CompletionResult]::new('--metrics-file', '--metrics-file', [CompletionResultType]::ParameterName, 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)')
+            [CompletionResult]::new('--skip-bad-lines', '--skip-bad-lines', [CompletionResultType]::ParameterName, 'Leave out unparsable trace lines when they are at most 1 % of the lines (named in the notes)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing unless something changed or failed')
@@ -220,6 +222,54 @@ Register-ArgumentCompleter -Native -CommandName 'scaler' -ScriptBlock {
         'scaler;schedule;help;help' {
             break
         }
+        'scaler;trace' {
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Report format on stdout')
+            [CompletionResult]::new('--metrics-file', '--metrics-file', [CompletionResultType]::ParameterName, 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing unless something changed or failed')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing unless something changed or failed')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write the calls of Kamailio''s `acc` table as a CSV trace (`start,end,callid`, UTC)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'scaler;trace;export' {
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Kamailio''s database, mysql://user@host:port/database (default: the configuration''s [sip] url)')
+            [CompletionResult]::new('--password-env', '--password-env', [CompletionResultType]::ParameterName, 'With --db: the environment variable holding the database password')
+            [CompletionResult]::new('--password-file', '--password-file', [CompletionResultType]::ParameterName, 'With --db: a file holding the database password (trailing newline removed)')
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Only calls whose INVITE is at or after TIME (RFC 3339)')
+            [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'Only calls whose INVITE is before TIME (RFC 3339)')
+            [CompletionResult]::new('--db-time-zone', '--db-time-zone', [CompletionResultType]::ParameterName, 'The zone acc.time was written in, set as the session''s time_zone (+01:00, or a name when the server has its timezone tables); default: the server''s')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Bound of the connection and of each read and write (the wait for the first row included)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the CSV to FILE (complete or not at all) instead of stdout')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the CSV to FILE (complete or not at all) instead of stdout')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Report format on stdout')
+            [CompletionResult]::new('--metrics-file', '--metrics-file', [CompletionResultType]::ParameterName, 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing unless something changed or failed')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing unless something changed or failed')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'scaler;trace;help' {
+            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write the calls of Kamailio''s `acc` table as a CSV trace (`start,end,callid`, UTC)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'scaler;trace;help;export' {
+            break
+        }
+        'scaler;trace;help;help' {
+            break
+        }
         'scaler;help' {
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run one full pass: observe, clean up, scale (what cron calls)')
             [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Show what a pass would do, changing nothing')
@@ -228,6 +278,7 @@ Register-ArgumentCompleter -Native -CommandName 'scaler' -ScriptBlock {
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Configuration tools: `config import scaler.json` converts a SIPMediaGW configuration')
             [CompletionResult]::new('simulate', 'simulate', [CompletionResultType]::ParameterValue, 'Replay a call trace through the planner with a simulated provider; measure service and cost')
             [CompletionResult]::new('schedule', 'schedule', [CompletionResultType]::ParameterValue, 'Schedule tools: `schedule suggest --trace calls.csv` learns a [schedule] from call history')
+            [CompletionResult]::new('trace', 'trace', [CompletionResultType]::ParameterValue, 'Call traces: `trace export` writes the calls of Kamailio''s `acc` table as the CSV simulate reads')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -258,6 +309,13 @@ Register-ArgumentCompleter -Native -CommandName 'scaler' -ScriptBlock {
             break
         }
         'scaler;help;schedule;suggest' {
+            break
+        }
+        'scaler;help;trace' {
+            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write the calls of Kamailio''s `acc` table as a CSV trace (`start,end,callid`, UTC)')
+            break
+        }
+        'scaler;help;trace;export' {
             break
         }
         'scaler;help;help' {

@@ -40,6 +40,9 @@ _scaler() {
             scaler,simulate)
                 cmd="scaler__subcmd__simulate"
                 ;;
+            scaler,trace)
+                cmd="scaler__subcmd__trace"
+                ;;
             scaler__subcmd__config,help)
                 cmd="scaler__subcmd__config__subcmd__help"
                 ;;
@@ -76,11 +79,17 @@ _scaler() {
             scaler__subcmd__help,simulate)
                 cmd="scaler__subcmd__help__subcmd__simulate"
                 ;;
+            scaler__subcmd__help,trace)
+                cmd="scaler__subcmd__help__subcmd__trace"
+                ;;
             scaler__subcmd__help__subcmd__config,import)
                 cmd="scaler__subcmd__help__subcmd__config__subcmd__import"
                 ;;
             scaler__subcmd__help__subcmd__schedule,suggest)
                 cmd="scaler__subcmd__help__subcmd__schedule__subcmd__suggest"
+                ;;
+            scaler__subcmd__help__subcmd__trace,export)
+                cmd="scaler__subcmd__help__subcmd__trace__subcmd__export"
                 ;;
             scaler__subcmd__schedule,help)
                 cmd="scaler__subcmd__schedule__subcmd__help"
@@ -94,6 +103,18 @@ _scaler() {
             scaler__subcmd__schedule__subcmd__help,suggest)
                 cmd="scaler__subcmd__schedule__subcmd__help__subcmd__suggest"
                 ;;
+            scaler__subcmd__trace,export)
+                cmd="scaler__subcmd__trace__subcmd__export"
+                ;;
+            scaler__subcmd__trace,help)
+                cmd="scaler__subcmd__trace__subcmd__help"
+                ;;
+            scaler__subcmd__trace__subcmd__help,export)
+                cmd="scaler__subcmd__trace__subcmd__help__subcmd__export"
+                ;;
+            scaler__subcmd__trace__subcmd__help,help)
+                cmd="scaler__subcmd__trace__subcmd__help__subcmd__help"
+                ;;
             *)
                 ;;
         esac
@@ -101,7 +122,7 @@ _scaler() {
 
     case "${cmd}" in
         scaler)
-            opts="-c -v -q -h -V --config --format --verbose --quiet --metrics-file --help --version run plan cleanup check config simulate schedule help"
+            opts="-c -v -q -h -V --config --format --verbose --quiet --metrics-file --help --version run plan cleanup check config simulate schedule trace help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -317,7 +338,7 @@ _scaler() {
             return 0
             ;;
         scaler__subcmd__help)
-            opts="run plan cleanup check config simulate schedule help"
+            opts="run plan cleanup check config simulate schedule trace help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -459,6 +480,34 @@ _scaler() {
         scaler__subcmd__help__subcmd__simulate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        scaler__subcmd__help__subcmd__trace)
+            opts="export"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        scaler__subcmd__help__subcmd__trace__subcmd__export)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -673,7 +722,7 @@ _scaler() {
             return 0
             ;;
         scaler__subcmd__simulate)
-            opts="-c -v -q -h --trace --from --to --boot-delay --boot-jitter --seed --vcpu-hour-price --svg --generate-trace --date --calls --timezone --config --format --verbose --quiet --metrics-file --help"
+            opts="-c -v -q -h --trace --from --to --boot-delay --boot-jitter --seed --vcpu-hour-price --svg --skip-bad-lines --generate-trace --date --calls --timezone --config --format --verbose --quiet --metrics-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -743,6 +792,144 @@ _scaler() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        scaler__subcmd__trace)
+            opts="-c -v -q -h --config --format --verbose --quiet --metrics-file --help export help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --metrics-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        scaler__subcmd__trace__subcmd__export)
+            opts="-o -c -v -q -h --db --password-env --password-file --from --to --db-time-zone --timeout --output --config --format --verbose --quiet --metrics-file --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-env)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db-time-zone)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --metrics-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        scaler__subcmd__trace__subcmd__help)
+            opts="export help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        scaler__subcmd__trace__subcmd__help__subcmd__export)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        scaler__subcmd__trace__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;

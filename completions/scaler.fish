@@ -39,6 +39,7 @@ complete -c scaler -n "__fish_scaler_needs_command" -f -a "check" -d 'Validate t
 complete -c scaler -n "__fish_scaler_needs_command" -f -a "config" -d 'Configuration tools: `config import scaler.json` converts a SIPMediaGW configuration'
 complete -c scaler -n "__fish_scaler_needs_command" -f -a "simulate" -d 'Replay a call trace through the planner with a simulated provider; measure service and cost'
 complete -c scaler -n "__fish_scaler_needs_command" -f -a "schedule" -d 'Schedule tools: `schedule suggest --trace calls.csv` learns a [schedule] from call history'
+complete -c scaler -n "__fish_scaler_needs_command" -f -a "trace" -d 'Call traces: `trace export` writes the calls of Kamailio\'s `acc` table as the CSV simulate reads'
 complete -c scaler -n "__fish_scaler_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c scaler -n "__fish_scaler_using_subcommand run" -s c -l config -d 'Configuration file' -r -F
 complete -c scaler -n "__fish_scaler_using_subcommand run" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
@@ -107,7 +108,7 @@ complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l boot-delay -d
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l boot-jitter -d 'Upper bound of a uniform random delay added to --boot-delay, per instance' -r
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l seed -d 'Random seed (boot jitter, generated trace): the same seed gives the same result' -r
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l vcpu-hour-price -d 'Price of one vCPU-hour, for `cost` (default 1: cost in vCPU-hours)' -r
-complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l svg -d 'Also draw calls, gateways, rejected and missed over time, and the cumulative cost, as SVG' -r -F
+complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l svg -d 'Also draw calls, gateways, max_gateways, rejected and missed over time, and the cumulative cost, as SVG' -r -F
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l generate-trace -d 'Instead of replaying: write a synthetic working-day trace to FILE' -r -F
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l date -d '--generate-trace: the local date of the day (YYYY-MM-DD)' -r
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l calls -d '--generate-trace: how many calls' -r
@@ -116,6 +117,7 @@ complete -c scaler -n "__fish_scaler_using_subcommand simulate" -s c -l config -
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
 json\t'One JSON object (schema_version 1)'"
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
+complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l skip-bad-lines -d 'Leave out unparsable trace lines when they are at most 1 % of the lines (named in the notes)'
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -s q -l quiet -d 'Print nothing unless something changed or failed'
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -145,13 +147,41 @@ complete -c scaler -n "__fish_scaler_using_subcommand schedule; and __fish_seen_
 complete -c scaler -n "__fish_scaler_using_subcommand schedule; and __fish_seen_subcommand_from suggest" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c scaler -n "__fish_scaler_using_subcommand schedule; and __fish_seen_subcommand_from help" -f -a "suggest" -d 'Learn a [schedule] from call traces: searches idle_min per slot, checking each candidate with the simulator'
 complete -c scaler -n "__fish_scaler_using_subcommand schedule; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule help" -f -a "run" -d 'Run one full pass: observe, clean up, scale (what cron calls)'
-complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule help" -f -a "plan" -d 'Show what a pass would do, changing nothing'
-complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule help" -f -a "cleanup" -d 'Only destroy what must go (to_stop, error, no public IP, never registered)'
-complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule help" -f -a "check" -d 'Validate the configuration and try every connection; changes nothing'
-complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule help" -f -a "config" -d 'Configuration tools: `config import scaler.json` converts a SIPMediaGW configuration'
-complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule help" -f -a "simulate" -d 'Replay a call trace through the planner with a simulated provider; measure service and cost'
-complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule help" -f -a "schedule" -d 'Schedule tools: `schedule suggest --trace calls.csv` learns a [schedule] from call history'
-complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c scaler -n "__fish_scaler_using_subcommand trace; and not __fish_seen_subcommand_from export help" -s c -l config -d 'Configuration file' -r -F
+complete -c scaler -n "__fish_scaler_using_subcommand trace; and not __fish_seen_subcommand_from export help" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
+json\t'One JSON object (schema_version 1)'"
+complete -c scaler -n "__fish_scaler_using_subcommand trace; and not __fish_seen_subcommand_from export help" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
+complete -c scaler -n "__fish_scaler_using_subcommand trace; and not __fish_seen_subcommand_from export help" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c scaler -n "__fish_scaler_using_subcommand trace; and not __fish_seen_subcommand_from export help" -s q -l quiet -d 'Print nothing unless something changed or failed'
+complete -c scaler -n "__fish_scaler_using_subcommand trace; and not __fish_seen_subcommand_from export help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c scaler -n "__fish_scaler_using_subcommand trace; and not __fish_seen_subcommand_from export help" -f -a "export" -d 'Write the calls of Kamailio\'s `acc` table as a CSV trace (`start,end,callid`, UTC)'
+complete -c scaler -n "__fish_scaler_using_subcommand trace; and not __fish_seen_subcommand_from export help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -l db -d 'Kamailio\'s database, mysql://user@host:port/database (default: the configuration\'s [sip] url)' -r
+complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -l password-env -d 'With --db: the environment variable holding the database password' -r
+complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -l password-file -d 'With --db: a file holding the database password (trailing newline removed)' -r -F
+complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -l from -d 'Only calls whose INVITE is at or after TIME (RFC 3339)' -r
+complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -l to -d 'Only calls whose INVITE is before TIME (RFC 3339)' -r
+complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -l db-time-zone -d 'The zone acc.time was written in, set as the session\'s time_zone (+01:00, or a name when the server has its timezone tables); default: the server\'s' -r
+complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -l timeout -d 'Bound of the connection and of each read and write (the wait for the first row included)' -r
+complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -s o -l output -d 'Write the CSV to FILE (complete or not at all) instead of stdout' -r -F
+complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -s c -l config -d 'Configuration file' -r -F
+complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
+json\t'One JSON object (schema_version 1)'"
+complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
+complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -s q -l quiet -d 'Print nothing unless something changed or failed'
+complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from help" -f -a "export" -d 'Write the calls of Kamailio\'s `acc` table as a CSV trace (`start,end,callid`, UTC)'
+complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule trace help" -f -a "run" -d 'Run one full pass: observe, clean up, scale (what cron calls)'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule trace help" -f -a "plan" -d 'Show what a pass would do, changing nothing'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule trace help" -f -a "cleanup" -d 'Only destroy what must go (to_stop, error, no public IP, never registered)'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule trace help" -f -a "check" -d 'Validate the configuration and try every connection; changes nothing'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule trace help" -f -a "config" -d 'Configuration tools: `config import scaler.json` converts a SIPMediaGW configuration'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule trace help" -f -a "simulate" -d 'Replay a call trace through the planner with a simulated provider; measure service and cost'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule trace help" -f -a "schedule" -d 'Schedule tools: `schedule suggest --trace calls.csv` learns a [schedule] from call history'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule trace help" -f -a "trace" -d 'Call traces: `trace export` writes the calls of Kamailio\'s `acc` table as the CSV simulate reads'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule trace help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c scaler -n "__fish_scaler_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "import" -d 'Convert a SIPMediaGW scaler.json to scaler\'s TOML; secrets become *_env placeholders, never copied'
 complete -c scaler -n "__fish_scaler_using_subcommand help; and __fish_seen_subcommand_from schedule" -f -a "suggest" -d 'Learn a [schedule] from call traces: searches idle_min per slot, checking each candidate with the simulator'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and __fish_seen_subcommand_from trace" -f -a "export" -d 'Write the calls of Kamailio\'s `acc` table as a CSV trace (`start,end,callid`, UTC)'

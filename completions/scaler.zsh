@@ -188,7 +188,7 @@ _arguments "${_arguments_options[@]}" : \
 '--boot-jitter=[Upper bound of a uniform random delay added to --boot-delay, per instance]:DURATION:_default' \
 '--seed=[Random seed (boot jitter, generated trace)\: the same seed gives the same result]:N:_default' \
 '--vcpu-hour-price=[Price of one vCPU-hour, for \`cost\` (default 1\: cost in vCPU-hours)]:PRICE:_default' \
-'(--generate-trace)--svg=[Also draw calls, gateways, rejected and missed over time, and the cumulative cost, as SVG]:FILE.svg:_files' \
+'(--generate-trace)--svg=[Also draw calls, gateways, max_gateways, rejected and missed over time, and the cumulative cost, as SVG]:FILE.svg:_files' \
 '(--trace)--generate-trace=[Instead of replaying\: write a synthetic working-day trace to FILE]:FILE:_files' \
 '--date=[--generate-trace\: the local date of the day (YYYY-MM-DD)]:DATE:_default' \
 '--calls=[--generate-trace\: how many calls]:N:_default' \
@@ -198,6 +198,7 @@ _arguments "${_arguments_options[@]}" : \
 '--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"
 json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
+'(--generate-trace)--skip-bad-lines[Leave out unparsable trace lines when they are at most 1 % of the lines (named in the notes)]' \
 '(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '-q[Print nothing unless something changed or failed]' \
@@ -265,6 +266,81 @@ _arguments "${_arguments_options[@]}" : \
         curcontext="${curcontext%:*:*}:scaler-schedule-help-command-$line[1]:"
         case $line[1] in
             (suggest)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+        esac
+    ;;
+esac
+;;
+(trace)
+_arguments "${_arguments_options[@]}" : \
+'-c+[Configuration file]:PATH:_files' \
+'--config=[Configuration file]:PATH:_files' \
+'--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"
+json\:"One JSON object (schema_version 1)"))' \
+'--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
+'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'-q[Print nothing unless something changed or failed]' \
+'--quiet[Print nothing unless something changed or failed]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+":: :_scaler__subcmd__trace_commands" \
+"*::: :->trace" \
+&& ret=0
+
+    case $state in
+    (trace)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:scaler-trace-command-$line[1]:"
+        case $line[1] in
+            (export)
+_arguments "${_arguments_options[@]}" : \
+'--db=[Kamailio'\''s database, mysql\://user@host\:port/database (default\: the configuration'\''s \[sip\] url)]:URL:_default' \
+'(--password-file)--password-env=[With --db\: the environment variable holding the database password]:VAR:_default' \
+'--password-file=[With --db\: a file holding the database password (trailing newline removed)]:PATH:_files' \
+'--from=[Only calls whose INVITE is at or after TIME (RFC 3339)]:TIME:_default' \
+'--to=[Only calls whose INVITE is before TIME (RFC 3339)]:TIME:_default' \
+'--db-time-zone=[The zone acc.time was written in, set as the session'\''s time_zone (+01\:00, or a name when the server has its timezone tables); default\: the server'\''s]:ZONE:_default' \
+'--timeout=[Bound of the connection and of each read and write (the wait for the first row included)]:DURATION:_default' \
+'-o+[Write the CSV to FILE (complete or not at all) instead of stdout]:FILE:_files' \
+'--output=[Write the CSV to FILE (complete or not at all) instead of stdout]:FILE:_files' \
+'-c+[Configuration file]:PATH:_files' \
+'--config=[Configuration file]:PATH:_files' \
+'--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"
+json\:"One JSON object (schema_version 1)"))' \
+'--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
+'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'-q[Print nothing unless something changed or failed]' \
+'--quiet[Print nothing unless something changed or failed]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+":: :_scaler__subcmd__trace__subcmd__help_commands" \
+"*::: :->help" \
+&& ret=0
+
+    case $state in
+    (help)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:scaler-trace-help-command-$line[1]:"
+        case $line[1] in
+            (export)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
@@ -352,6 +428,26 @@ _arguments "${_arguments_options[@]}" : \
     ;;
 esac
 ;;
+(trace)
+_arguments "${_arguments_options[@]}" : \
+":: :_scaler__subcmd__help__subcmd__trace_commands" \
+"*::: :->trace" \
+&& ret=0
+
+    case $state in
+    (trace)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:scaler-help-trace-command-$line[1]:"
+        case $line[1] in
+            (export)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
 (help)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -375,6 +471,7 @@ _scaler_commands() {
 'config:Configuration tools\: \`config import scaler.json\` converts a SIPMediaGW configuration' \
 'simulate:Replay a call trace through the planner with a simulated provider; measure service and cost' \
 'schedule:Schedule tools\: \`schedule suggest --trace calls.csv\` learns a \[schedule\] from call history' \
+'trace:Call traces\: \`trace export\` writes the calls of Kamailio'\''s \`acc\` table as the CSV simulate reads' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'scaler commands' commands "$@"
@@ -430,6 +527,7 @@ _scaler__subcmd__help_commands() {
 'config:Configuration tools\: \`config import scaler.json\` converts a SIPMediaGW configuration' \
 'simulate:Replay a call trace through the planner with a simulated provider; measure service and cost' \
 'schedule:Schedule tools\: \`schedule suggest --trace calls.csv\` learns a \[schedule\] from call history' \
+'trace:Call traces\: \`trace export\` writes the calls of Kamailio'\''s \`acc\` table as the CSV simulate reads' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'scaler help commands' commands "$@"
@@ -488,6 +586,18 @@ _scaler__subcmd__help__subcmd__simulate_commands() {
     local commands; commands=()
     _describe -t commands 'scaler help simulate commands' commands "$@"
 }
+(( $+functions[_scaler__subcmd__help__subcmd__trace_commands] )) ||
+_scaler__subcmd__help__subcmd__trace_commands() {
+    local commands; commands=(
+'export:Write the calls of Kamailio'\''s \`acc\` table as a CSV trace (\`start,end,callid\`, UTC)' \
+    )
+    _describe -t commands 'scaler help trace commands' commands "$@"
+}
+(( $+functions[_scaler__subcmd__help__subcmd__trace__subcmd__export_commands] )) ||
+_scaler__subcmd__help__subcmd__trace__subcmd__export_commands() {
+    local commands; commands=()
+    _describe -t commands 'scaler help trace export commands' commands "$@"
+}
 (( $+functions[_scaler__subcmd__plan_commands] )) ||
 _scaler__subcmd__plan_commands() {
     local commands; commands=()
@@ -533,6 +643,37 @@ _scaler__subcmd__schedule__subcmd__suggest_commands() {
 _scaler__subcmd__simulate_commands() {
     local commands; commands=()
     _describe -t commands 'scaler simulate commands' commands "$@"
+}
+(( $+functions[_scaler__subcmd__trace_commands] )) ||
+_scaler__subcmd__trace_commands() {
+    local commands; commands=(
+'export:Write the calls of Kamailio'\''s \`acc\` table as a CSV trace (\`start,end,callid\`, UTC)' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'scaler trace commands' commands "$@"
+}
+(( $+functions[_scaler__subcmd__trace__subcmd__export_commands] )) ||
+_scaler__subcmd__trace__subcmd__export_commands() {
+    local commands; commands=()
+    _describe -t commands 'scaler trace export commands' commands "$@"
+}
+(( $+functions[_scaler__subcmd__trace__subcmd__help_commands] )) ||
+_scaler__subcmd__trace__subcmd__help_commands() {
+    local commands; commands=(
+'export:Write the calls of Kamailio'\''s \`acc\` table as a CSV trace (\`start,end,callid\`, UTC)' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'scaler trace help commands' commands "$@"
+}
+(( $+functions[_scaler__subcmd__trace__subcmd__help__subcmd__export_commands] )) ||
+_scaler__subcmd__trace__subcmd__help__subcmd__export_commands() {
+    local commands; commands=()
+    _describe -t commands 'scaler trace help export commands' commands "$@"
+}
+(( $+functions[_scaler__subcmd__trace__subcmd__help__subcmd__help_commands] )) ||
+_scaler__subcmd__trace__subcmd__help__subcmd__help_commands() {
+    local commands; commands=()
+    _describe -t commands 'scaler trace help help commands' commands "$@"
 }
 
 if [ "$funcstack[1]" = "_scaler" ]; then

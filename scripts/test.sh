@@ -13,3 +13,5 @@ cargo clippy --all-targets -- -D warnings
 # Unit, integration and end-to-end tests (benchmarks are run apart:
 # `cargo bench --bench probes`, scripts/bench-*.sh).
 cargo test --lib --bins --tests
+# The examples in doc comments compile and run.
+cargo test --doc

@@ -56,6 +56,7 @@ fn gateway_source(config: &Config) -> Result<String, String> {
         (PoolKind::Sip, Some(sip), _) => {
             let mut source = pool::sip::SipSource::new(sip, &config.pool.gateway_prefix)?;
             let name = crate::pool::GatewaySource::describe(&source);
+            let _call = crate::watchdog::doing(format!("{name}: checking the schema"));
             source
                 .check_schema()
                 .map(|detail| format!("{name}: {detail}"))
@@ -64,6 +65,7 @@ fn gateway_source(config: &Config) -> Result<String, String> {
         (PoolKind::Media, _, Some(media)) => {
             let mut source = pool::media::MediaSource::new(media, &config.pool.name)?;
             let name = crate::pool::GatewaySource::describe(&source);
+            let _call = crate::watchdog::doing(format!("{name}: checking the scripts"));
             // Observes too, then loads the drain scripts.
             source
                 .check_scripts()
@@ -93,6 +95,7 @@ fn probe(config: &Config, instances: Option<&[Instance]>) -> Result<String, Stri
         return Ok("no active instance to probe yet".to_string());
     };
     let url = prober.url_for(active)?;
+    let _call = crate::watchdog::doing(format!("status probe of {}", active.name));
     prober.probe(&url).map(|s| {
         let capacity = s
             .capacity
@@ -107,6 +110,8 @@ fn probe(config: &Config, instances: Option<&[Instance]>) -> Result<String, Stri
 /// The provider: the pool's instances listed, and runtime flavors found.
 fn provider(config: &Config) -> Result<(String, Vec<Instance>), String> {
     let mut provider = crate::provider_for(config).map_err(|e| e.to_string())?;
+    let label = crate::watched::provider_label(&config.provider);
+    let _call = crate::watchdog::doing(format!("{label}: listing instances"));
     let list = provider.list().map_err(|e| e.message)?;
     let mut detail = format!("{} instance(s) of pool {}", list.len(), config.pool.name);
     let wanted = config.provider.runtime_instance_types();

@@ -1,10 +1,13 @@
-//! The command line, as clap derive types: commands, flags, help text and the
-//! `SCALER_CONFIG` fallback. The man page and shell completions are rendered
-//! from these same definitions.
+//! The command line, as clap derive types: every command's arguments, flags,
+//! help text and the `SCALER_CONFIG` fallback. The man page and shell
+//! completions are rendered from these same definitions. The commands depend
+//! on these types, never the other way round: the only module of ours used
+//! here is `duration`, a leaf that parses `--boot-delay`-style values.
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Keeps a pool of SIP/WebRTC media gateway VMs at the right size.
 #[derive(Debug, Parser)]
@@ -75,12 +78,65 @@ pub enum Command {
     Check(CheckArgs),
     /// Configuration tools: `config import scaler.json` converts a SIPMediaGW configuration
     #[command(subcommand)]
-    Config(crate::import::ConfigCommand),
+    Config(ConfigCommand),
     /// Replay a call trace through the planner with a simulated provider; measure service and cost
     Simulate(SimulateArgs),
     /// Schedule tools: `schedule suggest --trace calls.csv` learns a [schedule] from call history
     #[command(subcommand)]
-    Schedule(crate::suggest::ScheduleCommand),
+    Schedule(ScheduleCommand),
+    /// Call traces: `trace export` writes the calls of Kamailio's `acc` table as the CSV simulate reads
+    #[command(subcommand)]
+    Trace(TraceCommand),
+}
+
+/// `trace` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TraceCommand {
+    /// Write the calls of Kamailio's `acc` table as a CSV trace (`start,end,callid`, UTC)
+    Export(TraceExportArgs),
+}
+
+/// `trace export` flags.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "A call is an INVITE row with a 2xx sip_code and the BYE rows of the same callid: it \
+                  starts at its first such INVITE (re-INVITEs and repeated rows count once) and ends \
+                  at its last BYE. Calls without a BYE (still running, or the BYE was lost) and BYEs \
+                  without an INVITE are left out and counted on stderr. Rows are streamed in callid \
+                  order; every connection, read and write is bounded by --timeout. Without --db, the \
+                  configuration's [sip] url, password and timeouts are used. Exit 69 when the \
+                  database cannot be reached, 78 when it has no acc table or [sip] is missing."
+)]
+pub struct TraceExportArgs {
+    /// Kamailio's database, mysql://user@host:port/database (default: the configuration's [sip] url)
+    #[arg(long, value_name = "URL")]
+    pub db: Option<String>,
+    /// With --db: the environment variable holding the database password
+    #[arg(
+        long,
+        value_name = "VAR",
+        requires = "db",
+        conflicts_with = "password_file"
+    )]
+    pub password_env: Option<String>,
+    /// With --db: a file holding the database password (trailing newline removed)
+    #[arg(long, value_name = "PATH", requires = "db")]
+    pub password_file: Option<PathBuf>,
+    /// Only calls whose INVITE is at or after TIME (RFC 3339)
+    #[arg(long, value_name = "TIME", value_parser = parse_instant)]
+    pub from: Option<DateTime<Utc>>,
+    /// Only calls whose INVITE is before TIME (RFC 3339)
+    #[arg(long, value_name = "TIME", value_parser = parse_instant)]
+    pub to: Option<DateTime<Utc>>,
+    /// The zone acc.time was written in, set as the session's time_zone (+01:00, or a name when the server has its timezone tables); default: the server's
+    #[arg(long, value_name = "ZONE")]
+    pub db_time_zone: Option<String>,
+    /// Bound of the connection and of each read and write (the wait for the first row included)
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = crate::duration::parse)]
+    pub timeout: std::time::Duration,
+    /// Write the CSV to FILE (complete or not at all) instead of stdout
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// `run` flags.
@@ -130,7 +186,9 @@ pub struct CheckArgs {
     after_help = "Calls shorter than one minute are dropped; a call takes one idle gateway; with none \
                   idle it is rejected and retried 60 s later, at most twice, then counted missed. \
                   The configuration's schedule, cpu_per_gateway and instance types are used; its \
-                  provider and database are not. A bad or missing trace exits 64."
+                  provider and database are not. A call ending up to 60 s before it starts (two \
+                  clocks) reads as zero-length; a repeated line counts once. A bad or missing trace, \
+                  or a replay longer than 31 days, exits 64."
 )]
 pub struct SimulateArgs {
     /// The call trace: CSV lines `start,end` in RFC 3339 with offset (optional header)
@@ -158,9 +216,12 @@ pub struct SimulateArgs {
     /// Price of one vCPU-hour, for `cost` (default 1: cost in vCPU-hours)
     #[arg(long, value_name = "PRICE", default_value_t = 1.0)]
     pub vcpu_hour_price: f64,
-    /// Also draw calls, gateways, rejected and missed over time, and the cumulative cost, as SVG
+    /// Also draw calls, gateways, max_gateways, rejected and missed over time, and the cumulative cost, as SVG
     #[arg(long, value_name = "FILE.svg", conflicts_with = "generate_trace")]
     pub svg: Option<PathBuf>,
+    /// Leave out unparsable trace lines when they are at most 1 % of the lines (named in the notes)
+    #[arg(long, conflicts_with = "generate_trace")]
+    pub skip_bad_lines: bool,
     /// Instead of replaying: write a synthetic working-day trace to FILE
     #[arg(long, value_name = "FILE", conflicts_with = "trace", requires = "date")]
     pub generate_trace: Option<PathBuf>,
@@ -175,6 +236,92 @@ pub struct SimulateArgs {
     pub timezone: chrono_tz::Tz,
 }
 
+/// `scaler config ...`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Convert a SIPMediaGW scaler.json to scaler's TOML; secrets become *_env placeholders, never copied
+    Import(ImportArgs),
+}
+
+/// The pool kinds a SIPMediaGW file can describe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImportKind {
+    /// Load from Kamailio's database (sip_db)
+    Sip,
+    /// Load from Redis (redis)
+    Media,
+}
+
+/// `config import` flags.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The SIPMediaGW configuration (JSON)
+    #[arg(value_name = "FILE.json")]
+    pub file: PathBuf,
+    /// Write the TOML to FILE instead of stdout
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Replace FILE if it exists
+    #[arg(long, requires = "output")]
+    pub force: bool,
+    /// pool.name (default: derived from gw_name_prefix)
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// pool.kind (default: sip when the file has sip_db, else media when it has redis)
+    #[arg(long, value_enum)]
+    pub kind: Option<ImportKind>,
+    /// schedule.timezone, an IANA name (SIPMediaGW used the host's local time)
+    #[arg(long, value_name = "TZ", default_value = "UTC")]
+    pub timezone: String,
+    /// max_gateways for slots without maxGw (older files had no cap)
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub max_gateways: u32,
+}
+
+/// `scaler schedule ...`.
+#[derive(Debug, Subcommand)]
+pub enum ScheduleCommand {
+    /// Learn a [schedule] from call traces: searches idle_min per slot, checking each candidate with the simulator
+    Suggest(SuggestArgs),
+}
+
+/// `schedule suggest` flags.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Prints a [schedule] section (TOML) on stdout, one comment per slot saying the value \
+                  chosen and the burst of arrivals that drove it. Traces are CSV `start,end` as for \
+                  `simulate`; they are split into local days. The configuration gives the timezone, \
+                  cpu_per_gateway, instance types and scale-down delay. Same inputs and seed, same output."
+)]
+pub struct SuggestArgs {
+    /// A call trace (CSV `start,end`, RFC 3339); repeat for several files
+    #[arg(long, value_name = "FILE.csv", required = true)]
+    pub trace: Vec<PathBuf>,
+    /// Slot length (divides a day): 15m, 30m, 1h ...
+    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = crate::duration::parse)]
+    pub granularity: Duration,
+    /// Calls missed allowed, summed over all days of the traces
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub max_missed: u64,
+    /// Rejected attempts allowed (retried ones included), summed over all days; default: any
+    #[arg(long, value_name = "N")]
+    pub max_rejected: Option<u64>,
+    /// Time from an instance's creation to its registered gateways (as `simulate`)
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = crate::duration::parse)]
+    pub boot_delay: Duration,
+    /// Upper bound of a uniform random delay added to --boot-delay (as `simulate`)
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = crate::duration::parse)]
+    pub boot_jitter: Duration,
+    /// Seed of the simulated boot jitter: the same seed gives the same schedule
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub seed: u64,
+    /// Safety margin for unseen days: idle_min = ceil(searched × (1 + MARGIN))
+    #[arg(long, value_name = "MARGIN", default_value_t = DEFAULT_MARGIN)]
+    pub margin: f64,
+}
+
+/// The default `--margin` (README "Suggesting a schedule" says how it was chosen).
+pub const DEFAULT_MARGIN: f64 = 1.0;
 fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(text)
         .map(|d| d.with_timezone(&Utc))

@@ -292,11 +292,20 @@ struct RawDoc<P> {
     _state: Option<serde::de::IgnoredAny>,
 }
 
+/// `[metrics]` keys (used by `metrics`, which depends on this module, so
+/// the section is defined here rather than there).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSection {
+    /// The textfile to write; relative to the configuration file.
+    pub textfile: Option<PathBuf>,
+}
+
 /// `[metrics]` and `[state]`, read apart from the provider-typed document.
 #[derive(Debug, Default, Deserialize)]
 struct Outputs {
     #[serde(default)]
-    metrics: crate::metrics::MetricsSection,
+    metrics: MetricsSection,
     #[serde(default)]
     state: crate::state::StateSection,
 }
@@ -370,9 +379,11 @@ impl PoolConfig {
 }
 
 impl Config {
-    /// The parameters of the pass decision ([`crate::decision::decide`]).
-    pub fn decision_params(&self) -> crate::decision::Params {
-        let pool = crate::plan::PoolParams {
+    /// The parameters the decision takes from this configuration (built
+    /// here, so the planner depends on the configuration's values and never
+    /// on this module).
+    pub fn pool_params(&self) -> crate::plan::PoolParams {
+        crate::plan::PoolParams {
             cpu_per_gateway: self.pool.cpu_per_gateway,
             instance_types: self.instance_types.clone(),
             protected: self.pool.protected.clone(),
@@ -381,7 +392,11 @@ impl Config {
             expects_gateways: self.pool.kind != PoolKind::Replicas,
             max_vcpus: self.pool.max_vcpus,
             drain_timeout: self.pool.drain_timeout,
-        };
+        }
+    }
+
+    /// The parameters of the pass decision ([`crate::decision::decide`]).
+    pub fn decision_params(&self) -> crate::decision::Params {
         let rule = if self.pool.kind == PoolKind::Replicas {
             let (instance_type, vcpus) = self.replica_type().unwrap_or_default();
             let capacity = self.replicas.as_ref().map_or(1, |r| r.replica_capacity);
@@ -394,7 +409,7 @@ impl Config {
             crate::decision::Rule::Gateways
         };
         crate::decision::Params {
-            pool,
+            pool: self.pool_params(),
             rule,
             limits: self.limits.clone(),
         }
@@ -675,14 +690,18 @@ fn lock_config(
         (Backend::Redis, None) => return Err("lock.url is required for backend = \"redis\"".into()),
         (Backend::File, None) => (None, own_password),
     };
-    let lease = raw
-        .lease
-        .map_or(limits.deadline.0 + Duration::from_secs(30), |l| l.0);
-    if raw.backend == Backend::Redis && lease <= limits.deadline.0 {
+    let lease = raw.lease.map_or(
+        limits.deadline.0.saturating_add(Duration::from_secs(30)),
+        |l| l.0,
+    );
+    // The lease must outlive the longest a pass can run (the watchdog's bound).
+    let bound = limits.deadline.0.saturating_add(crate::watchdog::GRACE);
+    if raw.backend == Backend::Redis && lease <= bound {
         return Err(format!(
-            "lock.lease ({}) must be longer than limits.deadline ({})",
+            "lock.lease ({}) must be longer than limits.deadline + {} s ({}), the longest a pass runs",
             HumanDuration(lease),
-            limits.deadline
+            crate::watchdog::GRACE.as_secs(),
+            HumanDuration(bound)
         ));
     }
     Ok(LockConfig {

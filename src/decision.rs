@@ -15,13 +15,11 @@
 //! creation, the wall-clock deadline) is theirs to report.
 
 use crate::limits::Limits;
+use crate::model::{Gateway, Instance, Slot};
 use crate::plan::{
     self, Assessment, DestroyReason, GatewayCounts, InstanceCounts, Observation, PlannedCreate,
     PoolParams, ReplicaCounts,
 };
-use crate::pool::Gateway;
-use crate::provider::Instance;
-use crate::schedule::Slot;
 use chrono::{DateTime, SecondsFormat, Utc};
 use std::borrow::Cow;
 use std::collections::HashSet;

@@ -5,56 +5,14 @@
 //! equivalent become comments; secrets are never copied: each becomes a
 //! `password_env` placeholder naming the variable to export.
 
+pub use crate::cli::{ConfigCommand, ImportArgs, ImportKind};
 use crate::config::PoolKind;
 use crate::exit::Exit;
 use chrono::NaiveTime;
-use clap::{Args, Subcommand, ValueEnum};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-
-/// `scaler config ...`.
-#[derive(Debug, Subcommand)]
-pub enum ConfigCommand {
-    /// Convert a SIPMediaGW scaler.json to scaler's TOML; secrets become *_env placeholders, never copied
-    Import(ImportArgs),
-}
-
-/// The pool kinds a SIPMediaGW file can describe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ImportKind {
-    /// Load from Kamailio's database (sip_db)
-    Sip,
-    /// Load from Redis (redis)
-    Media,
-}
-
-/// `config import` flags.
-#[derive(Debug, Args)]
-pub struct ImportArgs {
-    /// The SIPMediaGW configuration (JSON)
-    #[arg(value_name = "FILE.json")]
-    pub file: PathBuf,
-    /// Write the TOML to FILE instead of stdout
-    #[arg(short, long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
-    /// Replace FILE if it exists
-    #[arg(long, requires = "output")]
-    pub force: bool,
-    /// pool.name (default: derived from gw_name_prefix)
-    #[arg(long, value_name = "NAME")]
-    pub name: Option<String>,
-    /// pool.kind (default: sip when the file has sip_db, else media when it has redis)
-    #[arg(long, value_enum)]
-    pub kind: Option<ImportKind>,
-    /// schedule.timezone, an IANA name (SIPMediaGW used the host's local time)
-    #[arg(long, value_name = "TZ", default_value = "UTC")]
-    pub timezone: String,
-    /// max_gateways for slots without maxGw (older files had no cap)
-    #[arg(long, value_name = "N", default_value_t = 100)]
-    pub max_gateways: u32,
-}
 
 /// Runs `scaler config ...`: the TOML goes to stdout or `--output`, notes to
 /// stderr. Exit 78 when the input is not a valid SIPMediaGW configuration,

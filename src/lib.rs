@@ -3,6 +3,7 @@
 //! configuration, wires the provider and the gateway source, runs the
 //! command and prints its report. See README.md and SPEC for the contract.
 
+pub mod acc;
 pub mod check;
 pub mod cli;
 pub mod config;
@@ -16,6 +17,8 @@ pub mod keys;
 pub mod limits;
 pub mod lock;
 pub mod metrics;
+pub mod model;
+pub mod net_error;
 pub mod pass;
 pub mod plan;
 pub mod pool;
@@ -27,6 +30,8 @@ pub mod secret;
 pub mod simulate;
 pub mod state;
 pub mod suggest;
+pub mod watchdog;
+pub mod watched;
 
 use clap::Parser;
 use cli::{At, Cli, Command, Format};
@@ -66,8 +71,16 @@ pub fn main() -> Exit {
     if let Command::Schedule(command) = &cli.command {
         return suggest::run(command, &cli.config);
     }
+    // `trace export` prints a CSV trace, not a report.
+    if let Command::Trace(command) = &cli.command {
+        return acc::run(command, &cli.config, cli.quiet);
+    }
     let command = command_name(&cli.command);
-    let report = match dispatch(&cli) {
+    let dispatched = dispatch(&cli);
+    // From here on the pass prints its own report, unless the watchdog
+    // stopped it first (then this waits for the watchdog to exit).
+    watchdog::finish_or_wait();
+    let report = match dispatched {
         Ok(report) => report,
         Err(e) => {
             let exit = e.exit();
@@ -81,12 +94,50 @@ pub fn main() -> Exit {
             return exit;
         }
     };
-    match cli.format {
+    emit(&report, cli.format, cli.quiet);
+    Exit::from_code(report.exit_code).unwrap_or(Exit::Internal)
+}
+
+/// Prints a report in the chosen format (`-q`: only an eventful one).
+fn emit(report: &Report, format: Format, quiet: bool) {
+    match format {
         Format::Json => print(&report.to_json()),
-        Format::Text if cli.quiet && !report.is_eventful() => {}
+        Format::Text if quiet && !report.is_eventful() => {}
         Format::Text => print(report.to_text().trim_end()),
     }
-    Exit::from_code(report.exit_code).unwrap_or(Exit::Internal)
+}
+
+/// Arms the watchdog for a command that talks to peers: at its bound it
+/// prints this command's report with the error naming what hung (and, for
+/// a pass that may act, writes the metrics file), then exits.
+fn arm_watchdog(cli: &Cli, config: &Config, started: std::time::Instant, acting: bool) {
+    let command = command_name(&cli.command);
+    let (format, quiet) = (cli.format, cli.quiet);
+    let pool = report::PoolInfo {
+        name: config.pool.name.clone(),
+        kind: config.pool.kind.as_str().to_string(),
+    };
+    let metrics = acting.then(|| (config.clone(), cli.metrics_file.clone()));
+    let on_fire = move |fired: &watchdog::Fired| {
+        eprintln!("scaler: {}", fired.message);
+        let mut report = Report::new(command);
+        report.pool = Some(pool);
+        report.errors.push(fired.message.clone());
+        let begun = fired
+            .started
+            .iter()
+            .map(|a| format!("started before the stop: {a}"));
+        report.notes.extend(begun);
+        report.exit_code = fired.exit.code();
+        emit(&report, format, quiet);
+        let _ = std::io::stdout().flush();
+        if let Some((config, flag)) = metrics {
+            let now = chrono::Utc::now();
+            let took = started.elapsed();
+            metrics::after_pass(&config, flag.as_deref(), &mut report, took, now);
+        }
+    };
+    watchdog::arm(started, config.limits.deadline.0, Box::new(on_fire));
 }
 
 /// Prints a line to stdout; a closed pipe (`scaler ... | head`) is not an error.
@@ -118,6 +169,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Config(_) => "config",
         Command::Simulate(_) => "simulate",
         Command::Schedule(_) => "schedule",
+        Command::Trace(_) => "trace",
     }
 }
 
@@ -231,6 +283,14 @@ fn dispatch(cli: &Cli) -> Result<Report, Error> {
     let started = std::time::Instant::now();
     let mut config = config::load(&cli.config)?;
     let now = chrono::Utc::now();
+    let acting = match &cli.command {
+        Command::Run(args) => !args.dry_run,
+        Command::Cleanup(args) => !args.dry_run,
+        _ => false,
+    };
+    if !matches!(&cli.command, Command::Check(args) if args.offline) {
+        arm_watchdog(cli, &config, started, acting);
+    }
     let (steps, dry_run, at, busy, detailed) = match &cli.command {
         Command::Check(args) => {
             return Ok(check::run(
@@ -240,7 +300,7 @@ fn dispatch(cli: &Cli) -> Result<Report, Error> {
             ));
         }
         // Handled in `main`: they print files, not reports.
-        Command::Config(_) | Command::Schedule(_) => {
+        Command::Config(_) | Command::Schedule(_) | Command::Trace(_) => {
             return Ok(Report::new(command_name(&cli.command)));
         }
         Command::Run(args) => (Steps::Full, args.dry_run, None, None, false),
@@ -263,15 +323,24 @@ fn dispatch(cli: &Cli) -> Result<Report, Error> {
     let _lock = if dry_run {
         None
     } else {
-        let held = lock::acquire(&config.lock)?;
+        let held = {
+            let _call = watchdog::doing(lock::describe(&config.lock));
+            lock::acquire(&config.lock)?
+        };
         log::info!("pass lock acquired: {held:?}");
+        if let Some(release) = held.releaser() {
+            watchdog::on_fire(release);
+        }
         Some(held)
     };
-    let mut provider = provider_for(&config)?;
+    let label = watched::provider_label(&config.provider);
+    let mut provider: Box<dyn Provider> =
+        Box::new(watched::WatchedProvider::new(provider_for(&config)?, label));
     if steps == Steps::Full {
         add_provider_instance_types(&mut config, provider.as_mut())?;
     }
-    let mut source = source_for(&config)?;
+    let mut source = source_for(&config)?
+        .map(|s| Box::new(watched::WatchedSource::new(s)) as Box<dyn GatewaySource>);
     let options = PassOptions {
         command: command_name(&cli.command),
         steps,

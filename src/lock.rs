@@ -5,10 +5,13 @@
 //! `GET_LOCK(name, 0)` on a dedicated database connection (released when the
 //! connection closes), and `backend = "redis"` sets a key with `SET NX PX`
 //! and a random token, released by a compare-and-delete script; its lease
-//! outlives the pass deadline so a killed holder's lock expires by itself.
+//! outlives the pass's hard bound (`limits.deadline` plus the watchdog's
+//! grace) so a killed holder's lock expires by itself, and a pass stopped by
+//! the watchdog releases it on a fresh connection ([`PassLock::releaser`]).
 
 use crate::duration::HumanDuration;
 use crate::error::Error;
+use crate::net_error;
 use crate::secret::SecretSource;
 use mysql::prelude::Queryable;
 use serde::Deserialize;
@@ -78,8 +81,18 @@ pub enum PassLock {
     File(File),
     /// The connection holding `GET_LOCK`.
     Mysql(Box<mysql::Conn>, String),
-    /// The Redis connection, key and token.
-    Redis(redis::Connection, String, String),
+    /// The Redis lock.
+    Redis(RedisLock),
+}
+
+/// A held Redis lock: the connection that took it, a client for a fresh
+/// connection, the key and this holder's token.
+pub struct RedisLock {
+    conn: redis::Connection,
+    client: redis::Client,
+    key: String,
+    token: String,
+    timeout: Duration,
 }
 
 impl std::fmt::Debug for PassLock {
@@ -87,7 +100,7 @@ impl std::fmt::Debug for PassLock {
         match self {
             PassLock::File(_) => f.write_str("PassLock::File"),
             PassLock::Mysql(_, name) => write!(f, "PassLock::Mysql({name})"),
-            PassLock::Redis(_, key, _) => write!(f, "PassLock::Redis({key})"),
+            PassLock::Redis(lock) => write!(f, "PassLock::Redis({})", lock.key),
         }
     }
 }
@@ -101,13 +114,59 @@ impl Drop for PassLock {
             PassLock::Mysql(conn, name) => {
                 let _ = conn.exec_drop("SELECT RELEASE_LOCK(?)", (name.as_str(),));
             }
-            PassLock::Redis(conn, key, token) => {
-                let _: redis::RedisResult<i64> = redis::Script::new(RELEASE)
-                    .key(key.as_str())
-                    .arg(token.as_str())
-                    .invoke(conn);
+            PassLock::Redis(lock) => {
+                let _ = release_redis(&mut lock.conn, &lock.key, &lock.token);
             }
         }
+    }
+}
+
+fn release_redis(conn: &mut redis::Connection, key: &str, token: &str) -> redis::RedisResult<i64> {
+    redis::Script::new(RELEASE).key(key).arg(token).invoke(conn)
+}
+
+impl PassLock {
+    /// What the watchdog runs when it stops the pass, for what the process
+    /// exit does not release: the Redis lock, deleted if still ours on a
+    /// fresh connection (the pass's own may be the one that hangs), each step
+    /// bounded by the lock's timeout. A file lock goes with the process
+    /// (flock), a MySQL lock with its connection.
+    pub fn releaser(&self) -> Option<Box<dyn FnOnce() + Send>> {
+        let PassLock::Redis(lock) = self else {
+            return None;
+        };
+        let (client, key, token, timeout) = (
+            lock.client.clone(),
+            lock.key.clone(),
+            lock.token.clone(),
+            lock.timeout,
+        );
+        Some(Box::new(move || {
+            let released = client
+                .get_connection_with_timeout(timeout)
+                .and_then(|mut conn| {
+                    conn.set_read_timeout(Some(timeout))?;
+                    conn.set_write_timeout(Some(timeout))?;
+                    release_redis(&mut conn, &key, &token)
+                });
+            match released {
+                Ok(_) => log::info!("Redis lock {key:?} released"),
+                Err(e) => log::error!(
+                    "Redis lock {key:?} not released ({}): it expires with its lease",
+                    crate::net_error::redis(&e)
+                ),
+            }
+        }))
+    }
+}
+
+/// The lock's peer, for the watchdog's report.
+pub fn describe(config: &LockConfig) -> String {
+    let url = config.url.as_deref().map(crate::pool::sip::redacted_url);
+    match (config.backend, url) {
+        (Backend::Mysql, Some(url)) => format!("lock database {url}: GET_LOCK"),
+        (Backend::Redis, Some(url)) => format!("lock Redis {url}: SET NX"),
+        _ => format!("lock file {}", config.path.display()),
     }
 }
 
@@ -178,10 +237,15 @@ fn acquire_mysql(config: &LockConfig) -> Result<PassLock, Error> {
         builder = builder.pass(Some(password.expose()));
     }
     let mut conn = mysql::Conn::new(builder)
-        .map_err(|e| unavailable(format!("lock database {shown}: {e}")))?;
+        .map_err(|e| unavailable(format!("lock database {shown}: {}", net_error::mysql(&e))))?;
     let got: Option<Option<i64>> = conn
         .exec_first("SELECT GET_LOCK(?, 0)", (config.name.as_str(),))
-        .map_err(|e| unavailable(format!("lock database {shown}: GET_LOCK: {e}")))?;
+        .map_err(|e| {
+            unavailable(format!(
+                "lock database {shown}: GET_LOCK: {}",
+                net_error::mysql(&e)
+            ))
+        })?;
     match got.flatten() {
         Some(1) => Ok(PassLock::Mysql(Box::new(conn), config.name.clone())),
         Some(_) => Err(locked(&format!("MySQL lock {:?} on {shown}", config.name))),
@@ -214,7 +278,7 @@ fn acquire_redis(config: &LockConfig) -> Result<PassLock, Error> {
         redis::Client::open(info).map_err(|e| Error::Config(format!("lock.url {shown}: {e}")))?;
     let mut conn = client
         .get_connection_with_timeout(config.timeout)
-        .map_err(|e| unavailable(format!("lock Redis {shown}: {e}")))?;
+        .map_err(|e| unavailable(format!("lock Redis {shown}: {}", net_error::redis(&e))))?;
     let _ = conn.set_read_timeout(Some(config.timeout));
     let _ = conn.set_write_timeout(Some(config.timeout));
     let token = random_token();
@@ -226,9 +290,15 @@ fn acquire_redis(config: &LockConfig) -> Result<PassLock, Error> {
         .arg("PX")
         .arg(lease_ms)
         .query(&mut conn)
-        .map_err(|e| unavailable(format!("lock Redis {shown}: SET: {e}")))?;
+        .map_err(|e| unavailable(format!("lock Redis {shown}: SET: {}", net_error::redis(&e))))?;
     match set {
-        Some(_) => Ok(PassLock::Redis(conn, config.name.clone(), token)),
+        Some(_) => Ok(PassLock::Redis(RedisLock {
+            conn,
+            client,
+            key: config.name.clone(),
+            token,
+            timeout: config.timeout,
+        })),
         None => Err(locked(&format!("Redis lock {:?} on {shown}", config.name))),
     }
 }

@@ -6,22 +6,14 @@
 //! directory (one file each).
 
 use crate::config::Config;
+pub use crate::config::MetricsSection;
 use crate::exit::Exit;
 use crate::report::{ActionKind, ActionStatus, Report};
 use crate::state::{self, State};
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
-
-/// `[metrics]` keys.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MetricsSection {
-    /// The textfile to write; relative to the configuration file.
-    pub textfile: Option<PathBuf>,
-}
 
 /// Escapes a label value (backslash, double quote, newline).
 fn label(value: &str) -> String {

@@ -3,9 +3,7 @@
 //! whole idle instances to drain. No I/O happens here, so every rule of
 //! SPEC §5 is unit-tested directly.
 
-use crate::pool::{Gateway, GatewayState};
-use crate::provider::{Instance, InstanceState};
-use crate::schedule::Slot;
+use crate::model::{Gateway, GatewayState, Instance, InstanceState, Slot};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};

@@ -1,17 +1,18 @@
 //! HTTP status probes (what SimpleScaleVM calls the Status Service): each
 //! active instance answers a JSON object with a `termination` boolean (it may
 //! be destroyed) and a `capacity` integer (resources it has free). Probes run
-//! concurrently on a bounded set of threads, each with connect and total
-//! timeouts and a body limit, so hung or hostile endpoints cost at most about
-//! one timeout per worker and never stall the pass.
+//! concurrently, each with connect and total timeouts and a body limit; at
+//! most `concurrency` wait for a first answer at once, and one that does not
+//! answer soon gives its place up while it runs to its timeout, so hung or
+//! hostile endpoints cost about one timeout in all and never stall the pass.
 
 use crate::duration::HumanDuration;
-use crate::provider::{Instance, InstanceState};
+use crate::model::{Instance, InstanceState};
 use crate::secret::{Secret, SecretSource};
 use serde::Deserialize;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 /// Largest status body read; a longer one is an error.
 pub const MAX_BODY: u64 = 64 * 1024;
@@ -157,32 +158,41 @@ impl Prober {
 
     /// Probes every active instance concurrently; returns `(instance id,
     /// result)` in the order given. Building and error instances are skipped.
+    /// At most `concurrency` probes wait for a first answer at once; one
+    /// unanswered after [`park_after`] no longer holds its place (it runs on
+    /// to its own timeout), so hung endpoints do not queue the others behind
+    /// them: with a few hung, probing takes about one timeout.
     pub fn probe_all(&self, instances: &[Instance]) -> Vec<(String, ProbeResult)> {
         let targets: Vec<(String, Result<String, String>)> = instances
             .iter()
             .filter(|i| i.state == InstanceState::Active)
             .map(|i| (i.id.clone(), self.url_for(i)))
             .collect();
+        let _call =
+            crate::watchdog::doing(format!("status probes of {} instance(s)", targets.len()));
         let results: Mutex<Vec<Option<ProbeResult>>> = Mutex::new(vec![None; targets.len()]);
-        let next = AtomicUsize::new(0);
-        let workers = self.config.concurrency.min(targets.len());
+        let places = Places::new(self.config.concurrency, park_after(self.config.timeout.0));
         std::thread::scope(|scope| {
-            for _ in 0..workers {
-                scope.spawn(|| {
-                    loop {
-                        let index = next.fetch_add(1, Ordering::Relaxed);
-                        let Some((_, url)) = targets.get(index) else {
-                            break;
-                        };
-                        let result = match url {
-                            Ok(url) => self.probe(url),
-                            Err(e) => Err(e.clone()),
-                        };
-                        if let Ok(mut slots) = results.lock() {
-                            slots[index] = Some(result);
-                        }
+            for (index, (_, url)) in targets.iter().enumerate() {
+                let place = places.take();
+                let (results, places) = (&results, &places);
+                let held = Arc::clone(&place);
+                let spawned = std::thread::Builder::new().spawn_scoped(scope, move || {
+                    let result = match url {
+                        Ok(url) => self.probe(url),
+                        Err(e) => Err(e.clone()),
+                    };
+                    if let Ok(mut slots) = results.lock() {
+                        slots[index] = Some(result);
                     }
+                    places.give_back(&held);
                 });
+                if let Err(e) = spawned {
+                    if let Ok(mut slots) = results.lock() {
+                        slots[index] = Some(Err(format!("cannot start a probe thread: {e}")));
+                    }
+                    places.give_back(&place);
+                }
             }
         });
         let results = results.into_inner().unwrap_or_default();
@@ -224,6 +234,94 @@ impl Prober {
             self.capacity_required,
         )
         .map_err(|e| format!("{}: {e}", redact(url)))
+    }
+}
+
+/// Most probe threads alive at once, parked ones included.
+pub const MAX_IN_FLIGHT: usize = 1024;
+
+/// How long a probe may wait for its answer before it stops holding one of
+/// the `concurrency` places: a quarter of the timeout, at most 250 ms (a
+/// status endpoint on the pool's network answers in milliseconds; a slower
+/// one only costs a thread, never a result).
+pub fn park_after(timeout: Duration) -> Duration {
+    (timeout / 4).min(Duration::from_millis(250))
+}
+
+/// The places of the probes in flight: taken by the dispatcher, given back
+/// by a probe that ends, or reclaimed from one that waits longer than
+/// `park_after` (it keeps running without a place).
+struct Places {
+    concurrency: usize,
+    park_after: Duration,
+    state: Mutex<PlacesState>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct PlacesState {
+    /// Places held.
+    held: usize,
+    /// Probe threads alive.
+    alive: usize,
+    /// When each place-holding probe started, and whether it still holds one.
+    holders: Vec<(Instant, Arc<AtomicBool>)>,
+}
+
+impl Places {
+    fn new(concurrency: usize, park_after: Duration) -> Places {
+        Places {
+            concurrency: concurrency.max(1),
+            park_after,
+            state: Mutex::new(PlacesState::default()),
+            changed: Condvar::new(),
+        }
+    }
+
+    /// Waits for a free place (parking probes that waited too long) and
+    /// takes it; the flag says whether the probe still holds it.
+    fn take(&self) -> Arc<AtomicBool> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            let now = Instant::now();
+            let park_after = self.park_after;
+            let mut parked = 0;
+            state.holders.retain(|(since, holds)| {
+                if now.duration_since(*since) >= park_after && holds.swap(false, Ordering::AcqRel) {
+                    parked += 1;
+                }
+                holds.load(Ordering::Acquire)
+            });
+            state.held -= parked;
+            if state.held < self.concurrency && state.alive < MAX_IN_FLIGHT {
+                let holds = Arc::new(AtomicBool::new(true));
+                state.held += 1;
+                state.alive += 1;
+                state.holders.push((now, Arc::clone(&holds)));
+                return holds;
+            }
+            let next_park = state
+                .holders
+                .iter()
+                .map(|(since, _)| (*since + park_after).saturating_duration_since(now))
+                .min()
+                .unwrap_or(park_after);
+            let wait = next_park.max(Duration::from_millis(1));
+            state = match self.changed.wait_timeout(state, wait) {
+                Ok((state, _)) => state,
+                Err(e) => e.into_inner().0,
+            };
+        }
+    }
+
+    /// A probe ended: its place (if it still held one) and its thread are free.
+    fn give_back(&self, holds: &AtomicBool) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if holds.swap(false, Ordering::AcqRel) {
+            state.held -= 1;
+        }
+        state.alive -= 1;
+        self.changed.notify_one();
     }
 }
 

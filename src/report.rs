@@ -1,6 +1,8 @@
 //! The report of a command: the JSON object of SPEC §3 (stable field names,
 //! `schema_version` 1) and its text rendering for people and cron mail.
 
+pub mod simulation;
+
 use crate::plan::{GatewayCounts, InstanceCounts, ReplicaCounts};
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -112,7 +114,7 @@ impl Action {
         kind: ActionKind,
         status: ActionStatus,
         reason: &str,
-        instance: &crate::provider::Instance,
+        instance: &crate::model::Instance,
     ) -> Action {
         Action {
             instance: Some(instance.id.clone()),
@@ -162,7 +164,7 @@ pub struct Report {
     pub checks: Vec<CheckLine>,
     /// `simulate`: the figures of SPEC §7, as top-level fields.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    pub simulation: Option<crate::simulate::Outcome>,
+    pub simulation: Option<simulation::Outcome>,
     /// How long the phases of the pass took.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timings: Option<Timings>,
@@ -225,6 +227,10 @@ impl Report {
         if let Some(simulation) = &self.simulation {
             let pool = self.pool.as_ref().map_or("scaler", |p| p.name.as_str());
             let _ = write!(out, "{pool} simulate: {}", simulation.to_text());
+            // What the trace reader tolerated (skewed, duplicate, skipped lines).
+            for n in &self.notes {
+                let _ = writeln!(out, "  note: {n}");
+            }
             return out;
         }
         if !self.checks.is_empty() {

@@ -6,27 +6,9 @@
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
-use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// The thresholds of one time slot, validated for the pool's kind.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Slot {
-    /// Idle gateways to keep on top of the busy ones (sip/media).
-    pub idle_min: u32,
-    /// Highest share of busy gateways, `0 < load_max <= 1` (sip/media).
-    pub load_max: f64,
-    /// Upper bound of the target.
-    pub max_gateways: u32,
-    /// Lower bound of the target.
-    pub min_gateways: u32,
-    /// Replica pools: resources that must stay available.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub min_available: Option<u32>,
-    /// Replica pools: upper bound of replicas.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_replicas: Option<u32>,
-}
+pub use crate::model::Slot;
 
 /// One timeline: slots sorted by start time, never empty.
 pub type Timeline = Vec<(NaiveTime, Slot)>;

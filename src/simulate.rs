@@ -23,7 +23,9 @@
 //!   between two planner runs) and nothing fails;
 //! - calls that start in `[from, to)` are replayed; the clock runs on past
 //!   `to` only while retries are pending (at most two minutes); without
-//!   `to`, until the last call is over.
+//!   `to`, until the last call is over; `[from, to)` spans at most
+//!   [`MAX_SPAN_DAYS`] days (a trace whose one call lasts a century is
+//!   refused, not replayed for a century).
 
 pub mod chart;
 pub mod generate;
@@ -34,18 +36,16 @@ use crate::cli::SimulateArgs;
 use crate::config::{Config, PoolKind};
 use crate::decision::{self, Input, Memory, Params, Plan, Step};
 use crate::error::Error;
+use crate::model::{Gateway, GatewayState, Instance, InstanceState, Slot};
 use crate::plan::Observation;
-use crate::pool::{Gateway, GatewayState};
-use crate::provider::{Instance, InstanceState};
+pub use crate::report::simulation::{Generated, Outcome, Summary};
+use crate::report::simulation::{missed_warning, share};
 use crate::report::{Action, ActionKind, ActionStatus, PoolInfo, Report};
-use crate::schedule::Slot;
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 use chrono_tz::Tz;
 use rng::Rng;
-use serde::Serialize;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashSet};
-use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 use std::time::Duration;
@@ -59,6 +59,8 @@ pub const RETRY_AFTER: Duration = Duration::from_secs(60);
 pub const RETRIES: u8 = 2;
 /// The planner's period.
 const STEP_MS: i64 = 60_000;
+/// The longest replay, in days (a month, whatever its length).
+pub const MAX_SPAN_DAYS: i64 = 31;
 
 /// How to run a simulation.
 #[derive(Debug, Clone)]
@@ -90,60 +92,6 @@ impl Default for Settings {
             vcpu_hour_price: 1.0,
         }
     }
-}
-
-/// The figures of one replay (the stable JSON fields of SPEC §7 and a few more).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Summary {
-    /// The trace file, when replayed from one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub trace: Option<String>,
-    /// First planner run (RFC 3339).
-    pub from: String,
-    /// End of the simulated time (RFC 3339).
-    pub to: String,
-    /// Timezone of the schedule (and of the chart's clock).
-    pub timezone: String,
-    /// Seed of the boot jitter.
-    pub seed: u64,
-    /// Fixed boot delay, as a duration (`"60s"`).
-    pub boot_delay: String,
-    /// Random extra boot delay bound.
-    pub boot_jitter: String,
-    /// Price of one vCPU-hour.
-    pub vcpu_hour_price: f64,
-    /// Calls replayed (starting in the window, one minute or longer).
-    pub calls: u64,
-    /// Calls in the window shorter than one minute, not replayed.
-    pub dropped: u64,
-    /// Calls that got a gateway, at their first attempt or a retry.
-    pub served: u64,
-    /// Attempts that found no idle gateway (a missed call counts three).
-    pub rejected: u64,
-    /// Calls rejected at their first attempt and both retries.
-    pub missed: u64,
-    /// Most calls of the trace in progress at once (as offered, zero delay).
-    pub peak_calls: u64,
-    /// Most gateways on pool instances at once (booting ones included).
-    pub peak_gateways: u64,
-    /// Gateways × hours paid for (creation to destruction).
-    pub gateway_hours: f64,
-    /// vCPUs × hours paid for (creation to destruction).
-    pub vcpu_hours: f64,
-    /// Σ concurrent calls × `cpu_per_gateway`, in vCPU-hours: what a pool
-    /// that grew and shrank with each call, instantly, would pay.
-    pub lower_bound_vcpu_hours: f64,
-    /// `vcpu_hours / lower_bound_vcpu_hours` (null without calls).
-    pub ratio: Option<f64>,
-    /// `vcpu_hours × vcpu_hour_price`.
-    pub cost: f64,
-    /// Instances created.
-    pub created: u64,
-    /// Instances destroyed (drained, or cleaned up).
-    pub destroyed: u64,
-    /// The chart written, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub svg: Option<String>,
 }
 
 /// The state of the simulated world once a minute, after the planner acted
@@ -178,98 +126,12 @@ pub struct Simulation {
     pub summary: Summary,
     /// One sample per planner run.
     pub samples: Vec<Sample>,
+    /// The slot's `max_gateways` at each sample (parallel to `samples`).
+    pub max_gateways: Vec<u32>,
     /// The first planner run.
     pub from: DateTime<Utc>,
     /// The schedule's timezone.
     pub timezone: Tz,
-}
-
-/// The result of `scaler simulate`, flattened into the report.
-#[derive(Debug, Clone, Serialize)]
-#[serde(untagged)]
-pub enum Outcome {
-    /// A replay.
-    Replay(Box<Summary>),
-    /// `--generate-trace`: a synthetic trace was written.
-    Generated(Generated),
-}
-
-/// What `--generate-trace` wrote.
-#[derive(Debug, Clone, Serialize)]
-pub struct Generated {
-    /// The file written.
-    pub generated_trace: String,
-    /// Its local date.
-    pub date: String,
-    /// Its timezone.
-    pub timezone: String,
-    /// Calls in it.
-    pub calls: u64,
-    /// The seed.
-    pub seed: u64,
-}
-
-impl Outcome {
-    /// The text rendering.
-    pub fn to_text(&self) -> String {
-        match self {
-            Outcome::Replay(summary) => summary.to_text(),
-            Outcome::Generated(g) => format!(
-                "wrote {} calls on {} ({}, seed {}) to {}\n",
-                g.calls, g.date, g.timezone, g.seed, g.generated_trace
-            ),
-        }
-    }
-}
-
-fn percent(part: u64, whole: u64) -> f64 {
-    if whole == 0 {
-        0.0
-    } else {
-        100.0 * part as f64 / whole as f64
-    }
-}
-
-impl Summary {
-    /// A few lines for people.
-    pub fn to_text(&self) -> String {
-        let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "simulated {} to {} ({}), boot {} + up to {}, seed {}",
-            self.from, self.to, self.timezone, self.boot_delay, self.boot_jitter, self.seed
-        );
-        let _ = writeln!(
-            out,
-            "  calls     {} replayed ({} under a minute dropped); peak {} at once",
-            self.calls, self.dropped, self.peak_calls
-        );
-        let _ = writeln!(
-            out,
-            "  service   {} served, {} missed ({:.2} %), {} rejected attempts",
-            self.served,
-            self.missed,
-            percent(self.missed, self.calls),
-            self.rejected
-        );
-        let _ = writeln!(
-            out,
-            "  capacity  peak {} gateways, {:.1} gateway-hours, {:.1} vCPU-hours; {} instances created, {} destroyed",
-            self.peak_gateways, self.gateway_hours, self.vcpu_hours, self.created, self.destroyed
-        );
-        let ratio = self
-            .ratio
-            .map_or_else(|| "n/a".to_string(), |r| format!("{r:.2}"));
-        let _ = writeln!(
-            out,
-            "  cost      {:.2} ({} per vCPU-hour); lower bound {:.1} vCPU-hours, ratio {ratio}",
-            self.cost, self.vcpu_hour_price, self.lower_bound_vcpu_hours
-        );
-        if let Some(svg) = &self.svg {
-            let _ = writeln!(out, "  chart     {svg}");
-        }
-        out
-    }
 }
 
 /// What happens at an instant between two planner runs. The derived order
@@ -590,6 +452,40 @@ fn window_error(message: String) -> Error {
     Error::Usage(message)
 }
 
+/// Refuses a replay window longer than [`MAX_SPAN_DAYS`]; `computed_to`
+/// says the end is the last call's end (no `--to` given).
+fn check_span(from: DateTime<Utc>, to: DateTime<Utc>, computed_to: bool) -> Result<(), Error> {
+    if to - from <= chrono::TimeDelta::days(MAX_SPAN_DAYS) {
+        return Ok(());
+    }
+    let end = if computed_to {
+        "the last call ends at"
+    } else {
+        "--to"
+    };
+    Err(window_error(format!(
+        "the replay would span {} days, from {} to {} ({end} {}); simulate replays at most {MAX_SPAN_DAYS} days: give --from and --to to replay a part of the trace",
+        (to - from).num_days(),
+        from.to_rfc3339_opts(SecondsFormat::Secs, true),
+        to.to_rfc3339_opts(SecondsFormat::Secs, true),
+        to.to_rfc3339_opts(SecondsFormat::Secs, true)
+    )))
+}
+
+/// The `max_gateways` of the slot in force at each of `minutes` minutes
+/// from `from` (for the chart).
+fn slot_caps(config: &Config, from: DateTime<Utc>, minutes: usize) -> Vec<u32> {
+    (0..minutes)
+        .map(|minute| {
+            let at = from + chrono::TimeDelta::minutes(minute as i64);
+            config
+                .schedule
+                .slot_at(at)
+                .map_or(0, |s| s.slot.max_gateways)
+        })
+        .collect()
+}
+
 /// The replay window and the calls replayed in it.
 struct Window {
     from: DateTime<Utc>,
@@ -627,6 +523,7 @@ fn window(config: &Config, calls: &[Call], settings: &Settings) -> Result<Window
             from.to_rfc3339_opts(SecondsFormat::Secs, true)
         )));
     }
+    check_span(from, to, settings.to.is_none())?;
     let shortest = chrono::Duration::from_std(SHORTEST_CALL).unwrap_or_default();
     let (replayed, dropped): (Vec<&Call>, Vec<&Call>) = in_window
         .into_iter()
@@ -844,6 +741,7 @@ pub fn simulate(config: &Config, calls: &[Call], settings: &Settings) -> Result<
     let summary = summarize(config, settings, &window, &replay, &paid, tick_ms);
     Ok(Simulation {
         summary,
+        max_gateways: slot_caps(config, window.from, samples.len()),
         samples,
         from: window.from,
         timezone: config.schedule.timezone,
@@ -902,9 +800,14 @@ fn summarize(
         vcpu_hour_price: settings.vcpu_hour_price,
         calls: replay.replays.len() as u64,
         dropped: window.dropped,
+        skewed_lines: 0,
+        duplicate_lines: 0,
+        skipped_lines: 0,
         served: replay.served,
         rejected: replay.rejected,
         missed: replay.missed,
+        missed_share: share(replay.missed, replay.replays.len() as u64),
+        rejected_share: share(replay.rejected, replay.replays.len() as u64),
         peak_calls,
         peak_gateways: paid.peak_gateways,
         gateway_hours: round3(paid.gateway_minutes as f64 / 60.0),
@@ -915,6 +818,9 @@ fn summarize(
         created: replay.world.created,
         destroyed: replay.world.destroyed,
         svg: None,
+        warnings: missed_warning(replay.missed, replay.replays.len() as u64)
+            .into_iter()
+            .collect(),
     }
 }
 
@@ -976,7 +882,11 @@ pub fn command(args: &SimulateArgs, config_path: &Path) -> Result<Report, Error>
             args.vcpu_hour_price
         )));
     }
-    let calls = trace::read(trace_path).map_err(|e| Error::Usage(e.to_string()))?;
+    let options = trace::ReadOptions {
+        skip_bad_lines: args.skip_bad_lines,
+    };
+    let trace = trace::read_with(trace_path, options).map_err(|e| Error::Usage(e.to_string()))?;
+    report.notes.extend(trace.notes(trace_path));
     let settings = Settings {
         from: args.from,
         to: args.to,
@@ -985,8 +895,12 @@ pub fn command(args: &SimulateArgs, config_path: &Path) -> Result<Report, Error>
         seed: args.seed,
         vcpu_hour_price: args.vcpu_hour_price,
     };
-    let mut simulation = simulate(&config, &calls, &settings)?;
-    simulation.summary.trace = Some(trace_path.display().to_string());
+    let mut simulation = simulate(&config, &trace.calls, &settings)?;
+    let summary = &mut simulation.summary;
+    summary.trace = Some(trace_path.display().to_string());
+    summary.skewed_lines = trace.skewed.total as u64;
+    summary.duplicate_lines = trace.duplicates.total as u64;
+    summary.skipped_lines = trace.skipped.total as u64;
     if let Some(svg) = &args.svg {
         let title = format!("{} — {}", config.pool.name, trace_path.display());
         let text = chart::render(&simulation, &title)

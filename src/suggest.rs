@@ -22,6 +22,7 @@
 //! `load_max` is 1 (the buffer is `idle_min` alone) and `max_gateways` a
 //! generous bound (twice the peak of calls plus the largest `idle_min`).
 
+pub use crate::cli::{DEFAULT_MARGIN, ScheduleCommand, SuggestArgs};
 use crate::config::{Config, PoolKind};
 use crate::error::Error;
 use crate::exit::Exit;
@@ -29,56 +30,10 @@ use crate::schedule::{Slot, Timeline, WEEKDAYS};
 use crate::simulate::{self, Settings, trace::Call};
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Timelike};
 use chrono_tz::Tz;
-use clap::{Args, Subcommand};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::path::PathBuf;
 use std::time::Duration;
 
-/// `scaler schedule ...`.
-#[derive(Debug, Subcommand)]
-pub enum ScheduleCommand {
-    /// Learn a [schedule] from call traces: searches idle_min per slot, checking each candidate with the simulator
-    Suggest(SuggestArgs),
-}
-
-/// `schedule suggest` flags.
-#[derive(Debug, Args)]
-#[command(
-    after_help = "Prints a [schedule] section (TOML) on stdout, one comment per slot saying the value \
-                  chosen and the burst of arrivals that drove it. Traces are CSV `start,end` as for \
-                  `simulate`; they are split into local days. The configuration gives the timezone, \
-                  cpu_per_gateway, instance types and scale-down delay. Same inputs and seed, same output."
-)]
-pub struct SuggestArgs {
-    /// A call trace (CSV `start,end`, RFC 3339); repeat for several files
-    #[arg(long, value_name = "FILE.csv", required = true)]
-    pub trace: Vec<PathBuf>,
-    /// Slot length (divides a day): 15m, 30m, 1h ...
-    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = crate::duration::parse)]
-    pub granularity: Duration,
-    /// Calls missed allowed, summed over all days of the traces
-    #[arg(long, value_name = "N", default_value_t = 0)]
-    pub max_missed: u64,
-    /// Rejected attempts allowed (retried ones included), summed over all days; default: any
-    #[arg(long, value_name = "N")]
-    pub max_rejected: Option<u64>,
-    /// Time from an instance's creation to its registered gateways (as `simulate`)
-    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = crate::duration::parse)]
-    pub boot_delay: Duration,
-    /// Upper bound of a uniform random delay added to --boot-delay (as `simulate`)
-    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = crate::duration::parse)]
-    pub boot_jitter: Duration,
-    /// Seed of the simulated boot jitter: the same seed gives the same schedule
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    pub seed: u64,
-    /// Safety margin for unseen days: idle_min = ceil(searched × (1 + MARGIN))
-    #[arg(long, value_name = "MARGIN", default_value_t = DEFAULT_MARGIN)]
-    pub margin: f64,
-}
-
-/// The default `--margin` (README "Suggesting a schedule" says how it was chosen).
-pub const DEFAULT_MARGIN: f64 = 1.0;
 /// The most search rounds (each one or two replays of all days).
 const MAX_ROUNDS: usize = 24;
 /// The most uniform raises of the first candidate.

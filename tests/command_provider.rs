@@ -174,11 +174,35 @@ fn a_failing_create_is_reported_with_its_stderr_and_exit_3() {
     );
 }
 
+/// Whether process `pid` has ended (gone, or a zombie waiting to be reaped).
+fn ended(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        // `pid (comm) S ...`: the state follows the closing parenthesis.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X'])),
+    }
+}
+
+/// Waits for process `pid` to end; false if it is still running after 10 s
+/// (the processes waited for here would otherwise run for 30 s).
+fn wait_ended(pid: u32) -> bool {
+    for _ in 0..200 {
+        if ended(pid) {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    ended(pid)
+}
+
 #[test]
 fn a_list_that_hangs_or_prints_bad_json_stops_the_pass_with_exit_69() {
     let ws = Workspace::new();
     let db = Kamailio::new("cmdlist");
     std::fs::write(ws.path("init.sh"), "{{role}}").unwrap();
+    let pids = ws.path("slow.pids");
     for (mode, expected) in [
         ("slow", "did not finish within 3s and was killed"),
         ("badjson", "list printed invalid JSON"),
@@ -189,18 +213,36 @@ fn a_list_that_hangs_or_prints_bad_json_stops_the_pass_with_exit_69() {
     ] {
         let commands = format!(
             "list = {}\ncreate = [\"false\"]\ndestroy = [\"false\"]",
-            argv(&faulty(), &[mode])
+            argv(&faulty(), &[mode, &pids.to_string_lossy()])
         );
         let config = config(&ws, &db, "cmdlist", &commands, 1);
-        let started = std::time::Instant::now();
         let run = scaler(&["-c", &config, "--format", "json", "run"]).expect(69);
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(20),
-            "{mode}: the timeout must bound the pass"
-        );
         let errors = run.json()["errors"].to_string();
         assert!(errors.contains(expected), "{mode}: {errors}");
         assert!(run.actions().is_empty());
+    }
+    // The hung list was killed with what it started, not waited for: once
+    // the pass has exited, neither the script nor its child runs, and
+    // neither finished its sleep (each would have left a `.done-` file).
+    let text = std::fs::read_to_string(&pids).expect("the slow list ran and wrote its pids");
+    let pids: Vec<u32> = text
+        .split_whitespace()
+        .map(|p| p.parse().unwrap())
+        .collect();
+    assert_eq!(pids.len(), 2, "{text}");
+    for pid in pids {
+        assert!(wait_ended(pid), "process {pid} of the hung list still runs");
+    }
+    for done in [
+        "done-child".to_string(),
+        format!("done-{}", text.split_whitespace().next().unwrap()),
+    ] {
+        let marker = ws.path(&format!("slow.pids.{done}"));
+        assert!(
+            !marker.exists(),
+            "the hung list was waited for: {}",
+            marker.display()
+        );
     }
 }
 

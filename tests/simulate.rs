@@ -246,6 +246,187 @@ fn the_svg_chart_is_written() {
     assert_eq!(run.json()["svg"], svg.to_string_lossy().as_ref());
     let text = std::fs::read_to_string(&svg).unwrap();
     assert!(text.starts_with("<svg") && text.contains("cumulative cost"));
+    // The slot's max_gateways (400 by day in sip.toml) is drawn and named.
+    assert!(
+        text.contains("max_gateways of the slot"),
+        "no max_gateways legend"
+    );
+}
+
+#[test]
+fn a_trace_with_skewed_and_repeated_lines_replays() {
+    let ws = Workspace::new();
+    let config = config(&ws, "{ idle_min = 2, load_max = 1.0, max_gateways = 10 }");
+    // Two clocks: lines 3 and 5 end 1 and 2 s before they start; line 4
+    // repeats line 2 (with other quoting).
+    let trace = trace(
+        &ws,
+        "start,end\r\n\
+         2026-11-23T10:00:00Z,2026-11-23T10:45:00Z\r\n\
+         2026-11-23T10:05:01Z,2026-11-23T10:05:00Z\r\n\
+         \"2026-11-23T10:00:00Z\",\"2026-11-23T10:45:00Z\"\r\n\
+         2026-11-23T10:20:02Z,2026-11-23T10:20:00Z\r\n\
+         2026-11-23T10:30:00Z,2026-11-23T11:00:00Z\r\n",
+    );
+    let run = simulate(&config, &["--trace", &trace]).expect(0);
+    assert_eq!(service(&run), (2, 2, 0, 0));
+    let json = run.json();
+    assert_eq!(json["dropped"], 2, "skewed calls are zero-length: {json}");
+    assert_eq!(json["skewed_lines"], 2);
+    assert_eq!(json["duplicate_lines"], 1);
+    assert_eq!(json["skipped_lines"], 0);
+    let notes = json["notes"].to_string();
+    assert!(notes.contains("line 3 (end 1 s before start)"), "{notes}");
+    assert!(notes.contains("line 4 (repeats line 2)"), "{notes}");
+    let text = scaler(&["-c", &config, "simulate", "--trace", &trace]).expect(0);
+    assert!(
+        text.stdout.contains("note: trace") && text.stdout.contains("2 call(s) end up to 60 s"),
+        "{}",
+        text.stdout
+    );
+    // More than a minute early is no clock skew: the trace is refused.
+    let bad = ws.path("bad.csv");
+    std::fs::write(&bad, "2026-11-23T10:05:00Z,2026-11-23T10:03:59Z\n").unwrap();
+    let run = scaler(&["-c", &config, "simulate", "--trace", &bad.to_string_lossy()]).expect(64);
+    assert!(run.stderr.contains("bad.csv:1: end"), "{}", run.stderr);
+}
+
+#[test]
+fn skip_bad_lines_tolerates_one_percent() {
+    let ws = Workspace::new();
+    let config = config(&ws, "{ idle_min = 2, load_max = 1.0, max_gateways = 200 }");
+    let mut text = String::from("start,end\n");
+    for minute in 0..99 {
+        text += &format!(
+            "2026-11-23T10:{:02}:00Z,2026-11-23T11:30:00Z\n",
+            minute % 60
+        );
+        if minute == 40 {
+            text += "2026-11-23T10:40:00Z;2026-11-23T11:30:00Z\n"; // line 43
+        }
+    }
+    let trace = trace(&ws, &text);
+    // Without the flag: refused, naming the line.
+    let run = scaler(&["-c", &config, "simulate", "--trace", &trace]).expect(64);
+    assert!(
+        run.stderr.contains(&format!("{trace}:43:")),
+        "{}",
+        run.stderr
+    );
+    // 1 bad line of 100: skipped, counted and named.
+    let run = simulate(&config, &["--trace", &trace, "--skip-bad-lines"]).expect(0);
+    let json = run.json();
+    assert_eq!(json["skipped_lines"], 1, "{json}");
+    assert!(json["notes"].to_string().contains("line 43"), "{json}");
+    // 2 bad lines of 101: more than 1 %, still exit 64 naming both.
+    std::fs::write(&trace, text + "garbage\n").unwrap();
+    let run = scaler(&[
+        "-c",
+        &config,
+        "simulate",
+        "--trace",
+        &trace,
+        "--skip-bad-lines",
+    ])
+    .expect(64);
+    assert!(
+        run.stderr.contains("2 bad line(s) of 101")
+            && run.stderr.contains(&format!("{trace}:43:"))
+            && run.stderr.contains(&format!("{trace}:102:")),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_trace_spanning_centuries_is_refused_unless_bounded() {
+    let ws = Workspace::new();
+    let config = config(&ws, "{ idle_min = 1, load_max = 1.0, max_gateways = 10 }");
+    let trace = trace(&ws, "2026-11-23T09:00:00Z,2226-11-23T09:00:00Z\n");
+    let run = scaler(&["-c", &config, "simulate", "--trace", &trace]).expect(64);
+    assert!(
+        run.stderr.contains("at most 31 days") && run.stderr.contains("--from and --to"),
+        "{}",
+        run.stderr
+    );
+    let run = scaler(&[
+        "-c",
+        &config,
+        "simulate",
+        "--trace",
+        &trace,
+        "--from",
+        "2026-11-23T00:00:00Z",
+        "--to",
+        "2027-01-01T00:00:00Z",
+    ])
+    .expect(64);
+    assert!(run.stderr.contains("39 days"), "{}", run.stderr);
+    // Bounded to a day, the same call replays: served after the first boot.
+    let run = simulate(
+        &config,
+        &[
+            "--trace",
+            &trace,
+            "--from",
+            "2026-11-23T00:00:00Z",
+            "--to",
+            "2026-11-24T00:00:00Z",
+        ],
+    )
+    .expect(0);
+    assert_eq!(service(&run), (1, 1, 0, 0));
+    assert_eq!(run.json()["to"], "2026-11-24T00:00:00Z");
+}
+
+#[test]
+fn shares_of_calls_are_reported_and_many_misses_warn() {
+    let ws = Workspace::new();
+    // One gateway at most: of 3 simultaneous calls, 2 are missed.
+    let config = config(&ws, "{ idle_min = 1, load_max = 1.0, max_gateways = 1 }");
+    let trace = trace(
+        &ws,
+        "2026-11-23T09:00:00Z,2026-11-23T12:00:00Z\n\
+         2026-11-23T09:00:10Z,2026-11-23T12:00:00Z\n\
+         2026-11-23T09:00:20Z,2026-11-23T12:00:00Z\n",
+    );
+    let run = simulate(&config, &["--trace", &trace]).expect(0);
+    let json = run.json();
+    let (calls, served, rejected, missed) = service(&run);
+    assert_eq!((calls, served, missed), (3, 1, 2));
+    assert_eq!(json["missed_share"], 0.666667);
+    assert_eq!(
+        json["rejected_share"].as_f64().unwrap(),
+        (rejected as f64 / 3.0 * 1e6).round() / 1e6
+    );
+    let warnings = json["warnings"].to_string();
+    assert!(warnings.contains("66.67 % of calls were missed"), "{json}");
+    let text = scaler(&["-c", &config, "simulate", "--trace", &trace])
+        .expect(0)
+        .stdout;
+    assert!(text.contains("2 missed (66.67 % of calls)"), "{text}");
+    assert!(
+        text.contains("warning   66.67 % of calls were missed"),
+        "{text}"
+    );
+    // A pool that serves every call: shares of 0 and no warning.
+    let roomy = ws.path("roomy.toml");
+    std::fs::write(
+        &roomy,
+        std::fs::read_to_string(&config).unwrap().replace(
+            "idle_min = 1, load_max = 1.0, max_gateways = 1 }",
+            "idle_min = 3, load_max = 1.0, max_gateways = 10 }",
+        ),
+    )
+    .unwrap();
+    let json = simulate(
+        &roomy.to_string_lossy(),
+        &["--trace", &trace, "--from", "2026-11-23T08:00:00Z"],
+    )
+    .expect(0)
+    .json();
+    assert_eq!(json["missed_share"], 0.0, "{json}");
+    assert!(json.get("warnings").is_none(), "{json}");
 }
 
 #[test]

@@ -2,8 +2,7 @@
 //! hold back, and that the verdict's reason says what will be done.
 
 use super::*;
-use crate::pool::GatewayState;
-use crate::provider::InstanceState;
+use crate::model::{GatewayState, InstanceState};
 use std::time::Duration;
 
 fn now() -> DateTime<Utc> {

@@ -2,8 +2,7 @@
 //! edge cases of SPEC §5.
 
 use super::*;
-use crate::pool::{Gateway, GatewayState};
-use crate::provider::{Instance, InstanceState};
+use crate::model::{Gateway, GatewayState, Instance, InstanceState};
 
 fn now() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-11-23T09:00:00Z")

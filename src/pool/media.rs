@@ -572,7 +572,13 @@ impl MediaSource {
                     conn.set_write_timeout(Some(self.command_timeout))?;
                     Ok(conn)
                 });
-            let conn = connected.map_err(|e| SourceError(format!("Redis {}: {e}", self.url)))?;
+            let conn = connected.map_err(|e| {
+                SourceError(format!(
+                    "Redis {}: {}",
+                    self.url,
+                    crate::net_error::redis(&e)
+                ))
+            })?;
             self.conn = Some(conn);
         }
         Ok(self.conn.as_mut().expect("connection was just set"))
@@ -580,7 +586,11 @@ impl MediaSource {
 
     fn fail(&mut self, what: &str, e: redis::RedisError) -> SourceError {
         self.conn = None;
-        SourceError(format!("Redis {}: {what}: {e}", self.url))
+        SourceError(format!(
+            "Redis {}: {what}: {}",
+            self.url,
+            crate::net_error::redis(&e)
+        ))
     }
 
     /// Checks that scripts may run (`SCRIPT LOAD`, for `check`) and observes.

@@ -6,38 +6,10 @@
 pub mod media;
 pub mod sip;
 
+pub use crate::model::{Gateway, GatewayState};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use std::collections::HashMap;
 use std::net::IpAddr;
-
-/// What a gateway is doing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum GatewayState {
-    /// Registered and free to take a call.
-    Idle,
-    /// In a call (or reserved for one).
-    Busy,
-    /// Marked to stop by a drain.
-    Draining,
-    /// Announced but not ready yet.
-    Starting,
-}
-
-/// One gateway as observed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Gateway {
-    /// The source's identifier (SIP username, Redis key).
-    pub id: String,
-    /// The host it runs on.
-    pub host: IpAddr,
-    /// Its state.
-    pub state: GatewayState,
-    /// Whether a call is in progress on it, whatever its state (a draining
-    /// gateway can still be finishing a call).
-    pub in_call: bool,
-}
 
 /// Everything a source saw in one observation.
 #[derive(Debug, Default, Clone)]

@@ -197,7 +197,7 @@ impl SipSource {
 }
 
 fn clean(e: &mysql::Error) -> String {
-    e.to_string().replace('\n', " ")
+    crate::net_error::mysql(e)
 }
 
 fn escape_like(text: &str) -> String {

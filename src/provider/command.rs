@@ -33,6 +33,7 @@ use std::net::IpAddr;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// Largest stdout read from a command.
@@ -205,38 +206,60 @@ impl CommandProvider {
         let mut child = command
             .spawn()
             .map_err(|e| fail(format!("cannot run it: {e}")))?;
-        let writer = match (child.stdin.take(), input) {
-            (Some(mut stdin), Some(input)) => Some(std::thread::spawn(move || {
-                // A command that does not read its input is its own business.
-                let _ = stdin.write_all(input.as_bytes());
-            })),
-            _ => None,
-        };
-        let stdout = child.stdout.take().map(|out| {
+        if let (Some(mut stdin), Some(input)) = (child.stdin.take(), input) {
+            // Not joined: a command that does not read its input is its own
+            // business, and the write ends when the pipe closes.
             std::thread::spawn(move || {
+                let _ = stdin.write_all(input.as_bytes());
+            });
+        }
+        let stdout = child.stdout.take().map(|out| {
+            reading(move || {
                 let mut buf = Vec::new();
                 let result = out.take(STDOUT_LIMIT + 1).read_to_end(&mut buf);
                 result.map(|_| buf)
             })
         });
         let stderr = child.stderr.take().map(|err| {
-            std::thread::spawn(move || {
+            reading(move || {
                 let mut buf = Vec::new();
                 let _ = err.take(1024 * 1024).read_to_end(&mut buf);
                 String::from_utf8_lossy(&buf).into_owned()
             })
         });
-        let status = wait(&mut child, self.config.timeout.0);
-        if let Some(writer) = writer {
-            let _ = writer.join();
-        }
-        let out = stdout
-            .map(|t| t.join().unwrap_or_else(|_| Ok(Vec::new())))
-            .transpose()
-            .map_err(|e| fail(format!("cannot read its output: {e}")))?
-            .unwrap_or_default();
+        // The pass's own bound (the watchdog) cuts a long timeout short.
+        let timeout = crate::watchdog::time_left().map_or(self.config.timeout.0, |left| {
+            left.min(self.config.timeout.0)
+        });
+        let status = wait(&mut child, timeout).map_err(|e| {
+            if timeout < self.config.timeout.0 && e.contains("was killed") {
+                format!(
+                    "{e}: the pass's bound (limits.deadline + {} s) was near",
+                    crate::watchdog::GRACE.as_secs()
+                )
+            } else {
+                e
+            }
+        });
+        // A process the command left behind may hold its pipes open.
+        let until = Instant::now() + OUTPUT_GRACE;
+        let out = match stdout
+            .map(|r| r.recv_timeout(until.saturating_duration_since(Instant::now())))
+        {
+            None => Vec::new(),
+            Some(Ok(read)) => read.map_err(|e| fail(format!("cannot read its output: {e}")))?,
+            Some(Err(_)) => {
+                return Err(fail(format!(
+                    "its output stayed open {} after it ended (a process it started holds stdout)",
+                    HumanDuration(OUTPUT_GRACE)
+                )));
+            }
+        };
         let err = stderr
-            .map(|t| t.join().unwrap_or_default())
+            .and_then(|r| {
+                r.recv_timeout(until.saturating_duration_since(Instant::now()))
+                    .ok()
+            })
             .unwrap_or_default();
         for line in err.lines().filter(|l| !l.trim().is_empty()) {
             log::debug!("{what}: stderr: {line}");
@@ -297,6 +320,18 @@ impl CommandProvider {
             created_at: wire.created_at,
         })
     }
+}
+
+/// How long the output of a command that ended may still take to close.
+const OUTPUT_GRACE: Duration = Duration::from_secs(1);
+
+/// Runs `read` on its own thread; its result arrives on the channel.
+fn reading<T: Send + 'static>(read: impl FnOnce() -> T + Send + 'static) -> mpsc::Receiver<T> {
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = sender.send(read());
+    });
+    receiver
 }
 
 /// Waits for the child until `timeout`, then kills its process group.

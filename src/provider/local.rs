@@ -3,7 +3,8 @@
 //! `address_range` (loopback by default, so anything that contacts them stays
 //! on this machine) and turn active `boot_delay` after creation. Every change
 //! is a locked read-modify-write followed by an atomic rename, so concurrent
-//! processes never lose an instance.
+//! processes never lose an instance; a lock another process holds for more
+//! than [`LOCK_WAIT`] (or past the pass's bound) fails the call.
 
 use super::{CreateRequest, Instance, InstanceState, Provider, ProviderError, belongs_to_pool};
 use crate::duration::HumanDuration;
@@ -134,6 +135,8 @@ pub struct LocalProvider {
     pool: String,
     config: LocalConfig,
     now: fn() -> DateTime<Utc>,
+    /// How long to wait for the state file's lock ([`LOCK_WAIT`]).
+    lock_wait: Duration,
 }
 
 impl LocalProvider {
@@ -143,6 +146,7 @@ impl LocalProvider {
             pool: pool.to_string(),
             config,
             now: Utc::now,
+            lock_wait: LOCK_WAIT,
         }
     }
 
@@ -197,9 +201,40 @@ impl LocalProvider {
             .write(true)
             .open(&path)
             .map_err(|e| ProviderError::new(format!("cannot open {}: {e}", path.display())))?;
-        file.lock()
-            .map_err(|e| ProviderError::new(format!("cannot lock {}: {e}", path.display())))?;
+        let wait =
+            crate::watchdog::time_left().map_or(self.lock_wait, |left| left.min(self.lock_wait));
+        lock_within(&file, wait).map_err(|e| match e {
+            None => ProviderError::new(format!(
+                "local cloud: another process has held {} for more than {:.1} s: gave up (the next pass retries)",
+                path.display(),
+                wait.as_secs_f64()
+            )),
+            Some(e) => ProviderError::new(format!("cannot lock {}: {e}", path.display())),
+        })?;
         Ok(file)
+    }
+}
+
+/// How long a call waits for the state file's lock held by another process.
+pub const LOCK_WAIT: Duration = Duration::from_secs(10);
+
+/// Takes an exclusive lock on `file`, retrying until `wait` has passed:
+/// `Err(None)` when another holder kept it that long.
+fn lock_within(file: &File, wait: Duration) -> Result<(), Option<std::io::Error>> {
+    let until = std::time::Instant::now() + wait;
+    let mut pause = Duration::from_millis(2);
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(()),
+            Err(std::fs::TryLockError::Error(e)) => return Err(Some(e)),
+            Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() >= until => {
+                return Err(None);
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+        }
     }
 }
 
@@ -370,6 +405,21 @@ mod tests {
         assert!(mine.list().unwrap().is_empty());
         assert!(mine.destroy(&theirs).is_err());
         assert_eq!(other.list().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_lock_held_elsewhere_fails_the_call_after_the_wait() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut p = provider(dir.path(), "gw");
+        p.lock_wait = Duration::from_millis(50);
+        p.create(&request("gw-1-0")).unwrap();
+        let held = File::open(lock_path(&dir.path().join("cloud.json"))).unwrap();
+        held.lock().unwrap();
+        let err = p.list().unwrap_err();
+        assert!(err.message.contains("another process has held"), "{err}");
+        assert!(p.create(&request("gw-1-1")).is_err());
+        drop(held);
+        assert_eq!(p.list().unwrap().len(), 1);
     }
 
     #[test]

@@ -9,50 +9,9 @@ pub mod openstack;
 pub mod sigv4;
 pub mod user_data;
 
+pub use crate::model::{Instance, InstanceState};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::net::IpAddr;
-
-/// What the provider says about an instance's life cycle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum InstanceState {
-    /// Being created or booting.
-    Building,
-    /// Running.
-    Active,
-    /// In error at the provider: it will never serve.
-    Error,
-}
-
-/// One instance of the pool, as listed by the provider.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Instance {
-    /// The provider's identifier.
-    pub id: String,
-    /// The instance name (`<pool>-<timestamp>-<n>` for those we create).
-    pub name: String,
-    /// Life-cycle state.
-    pub state: InstanceState,
-    /// Private address, if any.
-    pub private_ip: Option<IpAddr>,
-    /// Public address, if any.
-    pub public_ip: Option<IpAddr>,
-    /// vCPUs (0 when unknown).
-    pub vcpus: u32,
-    /// Instance type / flavor name, when known.
-    pub instance_type: Option<String>,
-    /// Creation time.
-    pub created_at: DateTime<Utc>,
-}
-
-impl Instance {
-    /// Whether `ip` is one of this instance's addresses.
-    pub fn has_address(&self, ip: IpAddr) -> bool {
-        self.private_ip == Some(ip) || self.public_ip == Some(ip)
-    }
-}
 
 /// A request to create one instance.
 #[derive(Debug, Clone, PartialEq)]
@@ -116,6 +75,16 @@ pub struct Settled {
 
 /// The name of the `n`th instance created by a pass that started at `at`:
 /// `<pool>-<YYYYmmddHHMMSS>-<n>`, unique across passes one minute apart.
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use scaler::provider::{belongs_to_pool, instance_name};
+/// let at = Utc.with_ymd_and_hms(2026, 11, 23, 7, 5, 9).unwrap();
+/// let name = instance_name("gw", at, 2);
+/// assert_eq!(name, "gw-20261123070509-2");
+/// assert!(belongs_to_pool("gw", &name));
+/// assert!(!belongs_to_pool("g", &name));
+/// ```
 pub fn instance_name(pool: &str, at: DateTime<Utc>, n: usize) -> String {
     format!("{pool}-{}-{n}", at.format("%Y%m%d%H%M%S"))
 }
