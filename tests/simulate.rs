@@ -467,7 +467,8 @@ fn flavors_read_at_run_time_cannot_be_simulated() {
 
 #[test]
 fn the_create_brake_is_simulated_a_burst_turns_more_calls_away_with_one_creation_a_pass() {
-    // 200 people join in the minute at 09:05; the 09:00 slot asks for 200
+    // 200 people join in the minute at 09:05 (calls of 35 to 38 minutes,
+    // no two lines alike); the 09:00 slot asks for 200
     // idle gateways: 100 c8 instances to create at 09:00.
     let ws = Workspace::new();
     let slots = "{ idle_min = 1, load_max = 1.0, max_gateways = 400 }\n\
@@ -475,7 +476,11 @@ fn the_create_brake_is_simulated_a_burst_turns_more_calls_away_with_one_creation
     let base = std::fs::read_to_string(config(&ws, slots)).unwrap();
     let mut text = String::from("start,end\n");
     for n in 0..200 {
-        let _ = writeln!(text, "2026-11-23T09:05:{:02}Z,2026-11-23T09:45:00Z", n % 60);
+        let (second, minute) = (n % 60, 40 + n / 60);
+        let _ = writeln!(
+            text,
+            "2026-11-23T09:05:{second:02}Z,2026-11-23T09:{minute}:{second:02}Z"
+        );
     }
     let trace = trace(&ws, &text);
     let run = |cap: u32| {
