@@ -123,7 +123,7 @@ Register-ArgumentCompleter -Native -CommandName 'scaler' -ScriptBlock {
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the TOML to FILE instead of stdout')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'pool.name (default: derived from gw_name_prefix)')
             [CompletionResult]::new('--kind', '--kind', [CompletionResultType]::ParameterName, 'pool.kind (default: sip when the file has sip_db, else media when it has redis)')
-            [CompletionResult]::new('--timezone', '--timezone', [CompletionResultType]::ParameterName, 'schedule.timezone, an IANA name (SIPMediaGW used the host''s local time)')
+            [CompletionResult]::new('--timezone', '--timezone', [CompletionResultType]::ParameterName, 'schedule.timezone, an IANA name (default: the host''s, from TZ, /etc/timezone or /etc/localtime, since SIPMediaGW used local time)')
             [CompletionResult]::new('--max-gateways', '--max-gateways', [CompletionResultType]::ParameterName, 'max_gateways for slots without maxGw (older files had no cap)')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')

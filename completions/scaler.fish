@@ -89,7 +89,7 @@ complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_su
 complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from import" -l name -d 'pool.name (default: derived from gw_name_prefix)' -r
 complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from import" -l kind -d 'pool.kind (default: sip when the file has sip_db, else media when it has redis)' -r -f -a "sip\t'Load from Kamailio\'s database (sip_db)'
 media\t'Load from Redis (redis)'"
-complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from import" -l timezone -d 'schedule.timezone, an IANA name (SIPMediaGW used the host\'s local time)' -r
+complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from import" -l timezone -d 'schedule.timezone, an IANA name (default: the host\'s, from TZ, /etc/timezone or /etc/localtime, since SIPMediaGW used local time)' -r
 complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from import" -l max-gateways -d 'max_gateways for slots without maxGw (older files had no cap)' -r
 complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from import" -s c -l config -d 'Configuration file' -r -F
 complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from import" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'

@@ -134,7 +134,7 @@ _arguments "${_arguments_options[@]}" : \
 '--name=[pool.name (default\: derived from gw_name_prefix)]:NAME:_default' \
 '--kind=[pool.kind (default\: sip when the file has sip_db, else media when it has redis)]:KIND:((sip\:"Load from Kamailio'\''s database (sip_db)"
 media\:"Load from Redis (redis)"))' \
-'--timezone=[schedule.timezone, an IANA name (SIPMediaGW used the host'\''s local time)]:TZ:_default' \
+'--timezone=[schedule.timezone, an IANA name (default\: the host'\''s, from TZ, /etc/timezone or /etc/localtime, since SIPMediaGW used local time)]:TZ:_default' \
 '--max-gateways=[max_gateways for slots without maxGw (older files had no cap)]:N:_default' \
 '-c+[Configuration file]:PATH:_files' \
 '--config=[Configuration file]:PATH:_files' \

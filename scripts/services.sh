@@ -19,6 +19,10 @@ if [ "$only" = all ]; then
   command -v kamailio >/dev/null || [ -x /usr/sbin/kamailio ] || missing+=(kamailio)
   command -v sipp >/dev/null || missing+=(sip-tester)
   command -v systemd-analyze >/dev/null || missing+=(systemd)   # tests/examples.rs verifies the units
+  # tests/operator.rs: the package's sysusers.d/tmpfiles.d files, passes run as its user.
+  command -v systemd-sysusers >/dev/null || missing+=(systemd)
+  command -v systemd-tmpfiles >/dev/null || missing+=(systemd)
+  command -v setpriv >/dev/null || missing+=(util-linux)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]}"
@@ -42,8 +46,11 @@ fi
 as_root mysql --protocol=socket -uroot <<'SQL'
 CREATE USER IF NOT EXISTS 'scaler'@'127.0.0.1' IDENTIFIED BY 'scaler';
 CREATE USER IF NOT EXISTS 'scaler'@'localhost' IDENTIFIED BY 'scaler';
-GRANT ALL PRIVILEGES ON `scaler\_%`.* TO 'scaler'@'127.0.0.1';
-GRANT ALL PRIVILEGES ON `scaler\_%`.* TO 'scaler'@'localhost';
+GRANT ALL PRIVILEGES ON `scaler\_%`.* TO 'scaler'@'127.0.0.1' WITH GRANT OPTION;
+GRANT ALL PRIVILEGES ON `scaler\_%`.* TO 'scaler'@'localhost' WITH GRANT OPTION;
+-- tests/check.rs creates restricted accounts (SELECT only...) to see `check` refuse them.
+GRANT CREATE USER ON *.* TO 'scaler'@'127.0.0.1';
+GRANT CREATE USER ON *.* TO 'scaler'@'localhost';
 CREATE USER IF NOT EXISTS 'scaler_secret'@'127.0.0.1' IDENTIFIED BY 'S3cret-Never-Printed-42';
 GRANT ALL PRIVILEGES ON `scaler\_%`.* TO 'scaler_secret'@'127.0.0.1';
 FLUSH PRIVILEGES;

@@ -1,8 +1,11 @@
 //! `scaler check`: the configuration, then one line per dependency (the
 //! gateway source, the provider, scaler's own output files), each ok or
 //! failed with a classified reason (`dns`, `refused`, `timeout`, `auth`,
-//! `schema`, `secret`, `error`) that an operator can act on at 3 a.m. Exit 0
-//! only when every line is ok, else 69; `--offline` validates only.
+//! `schema`, `secret`, `privilege`, `error`) that an operator can act on at
+//! 3 a.m. The gateway source line also proves the account may do what a pass
+//! does (drain, forget), with statements that change nothing. The
+//! configuration is validated by the same loader as `run`'s. Exit 0 only
+//! when every line is ok, else 69; `--offline` validates only.
 
 use crate::config::{Config, PoolKind};
 use crate::exit::Exit;
@@ -39,6 +42,9 @@ pub fn run(config: &Config, offline: bool, metrics_flag: Option<&Path>) -> Repor
                 .push(line("probe", probe(config, instances.as_deref())));
         }
         report.checks.extend(own_files(config, metrics_flag));
+        report
+            .checks
+            .push(line("files", files(config, metrics_flag)));
     }
     let failed = report.checks.iter().any(|c| !c.ok);
     report.exit_code = if failed {
@@ -57,20 +63,19 @@ fn gateway_source(config: &Config) -> Result<String, String> {
             let mut source = pool::sip::SipSource::new(sip, &config.pool.gateway_prefix)?;
             let name = crate::pool::GatewaySource::describe(&source);
             let _call = crate::watchdog::doing(format!("{name}: checking the schema"));
-            source
-                .check_schema()
-                .map(|detail| format!("{name}: {detail}"))
-                .map_err(|e| e.0)
+            // The schema check reads location and dialog; then what a drain writes.
+            let detail = source.check_schema().map_err(|e| e.0)?;
+            source.check_privileges().map_err(|e| e.0)?;
+            Ok(format!("{name}: {detail}; may drain and forget"))
         }
         (PoolKind::Media, _, Some(media)) => {
             let mut source = pool::media::MediaSource::new(media, &config.pool.name)?;
             let name = crate::pool::GatewaySource::describe(&source);
             let _call = crate::watchdog::doing(format!("{name}: checking the scripts"));
-            // Observes too, then loads the drain scripts.
-            source
-                .check_scripts()
-                .map(|detail| format!("{name}: {detail}"))
-                .map_err(|e| e.0)
+            // Observes too, then loads the drain scripts and runs them on nothing.
+            let detail = source.check_scripts().map_err(|e| e.0)?;
+            source.check_privileges().map_err(|e| e.0)?;
+            Ok(format!("{name}: {detail}; may drain and forget"))
         }
         _ => {
             let mut source = crate::source_for(config)
@@ -78,7 +83,7 @@ fn gateway_source(config: &Config) -> Result<String, String> {
                 .ok_or("this pool kind has no gateway source")?;
             let name = source.describe();
             source
-                .observe()
+                .observe(&crate::pool::Hosts::default())
                 .map(|o| format!("{name}: {} gateway(s)", o.gateways.len()))
                 .map_err(|e| e.0)
         }
@@ -144,6 +149,8 @@ pub enum Reason {
     Schema,
     /// A secret could not be read (`*_env` unset, `*_file` unreadable).
     Secret,
+    /// Connected, but the account may not do everything a pass does.
+    Privilege,
     /// Anything else.
     Other,
 }
@@ -158,6 +165,7 @@ impl Reason {
             Reason::Auth => "auth",
             Reason::Schema => "schema",
             Reason::Secret => "secret",
+            Reason::Privilege => "privilege",
             Reason::Other => "error",
         }
     }
@@ -171,9 +179,12 @@ pub fn classify(message: &str) -> Reason {
     if any(&[
         "_env: environment variable",
         "_file: cannot read",
+        "_credential: ",
         "give only one of",
     ]) {
         Reason::Secret
+    } else if any(&["command denied", "noperm", "can't run this command"]) {
+        Reason::Privilege
     } else if any(&[
         "lacks column",
         "unknown column",
@@ -256,8 +267,15 @@ pub fn line(name: &str, outcome: Result<String, String>) -> CheckLine {
 }
 
 /// Whether scaler can create files in the directory of `path` (it writes a
-/// temporary file there and renames it, so the directory must be writable).
+/// temporary file there and renames it, so the directory must be writable)
+/// and `path` itself can be replaced by a file (it is not a directory).
 fn writable_dir_of(path: &Path) -> Result<String, String> {
+    if path.is_dir() {
+        return Err(format!(
+            "{} is a directory: name a file (scaler writes it and renames it into place)",
+            path.display()
+        ));
+    }
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -272,28 +290,47 @@ fn writable_dir_of(path: &Path) -> Result<String, String> {
     }
 }
 
-/// The lines for scaler's own output files: the metrics textfile and the
-/// state file, when metrics are on.
+/// Whether the files a pass writes are usable by this user (see `paths`).
+fn files(config: &Config, metrics_flag: Option<&Path>) -> Result<String, String> {
+    let problems = crate::paths::problems(config, metrics_flag);
+    if problems.is_empty() {
+        Ok(format!(
+            "the lock, state and output files are usable by {}",
+            crate::paths::User::current()
+        ))
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
+/// The lines for scaler's own files: the metrics textfile when metrics are
+/// on; the state file when metrics are on or the file exists (every pass
+/// reads it, and one that cannot be read stops `run` with exit 78).
 pub fn own_files(config: &Config, metrics_flag: Option<&Path>) -> Vec<CheckLine> {
-    let Some(textfile) = crate::metrics::textfile(config, metrics_flag) else {
-        return Vec::new();
-    };
-    let mut lines = vec![line("metrics", writable_dir_of(textfile))];
-    let state = match crate::state::load(&config.state_path) {
-        Ok(Some(s)) => writable_dir_of(&config.state_path).map(|_| {
+    let textfile = crate::metrics::textfile(config, metrics_flag);
+    let mut lines: Vec<CheckLine> = textfile
+        .map(|t| line("metrics", writable_dir_of(t)))
+        .into_iter()
+        .collect();
+    let path = &config.state_path;
+    let state = match crate::state::load(path, &config.pool.name) {
+        Ok(Some(s)) => writable_dir_of(path).map(|_| {
             format!(
-                "{}: counters since {}",
-                config.state_path.display(),
-                s.started_at.format("%Y-%m-%d %H:%M:%SZ")
+                "{}: schema_version {}, counters since {}, {} pending forget(s)",
+                path.display(),
+                s.schema_version,
+                s.started_at.format("%Y-%m-%d %H:%M:%SZ"),
+                s.pending_forgets.len()
             )
         }),
+        // Nothing to say about a file the first pass creates, without metrics.
+        Ok(None) if textfile.is_none() => return lines,
         // The first pass creates the file (and its directory): nothing to write now.
-        Ok(None) => match config.state_path.parent().filter(|d| d.is_dir()) {
-            Some(_) => writable_dir_of(&config.state_path)
-                .map(|_| format!("{} will be created", config.state_path.display())),
+        Ok(None) => match path.parent().filter(|d| d.is_dir()) {
+            Some(_) => writable_dir_of(path).map(|_| format!("{} will be created", path.display())),
             None => Ok(format!(
                 "{} will be created with its directory",
-                config.state_path.display()
+                path.display()
             )),
         },
         Err(e) => Err(e.to_string()),
@@ -343,6 +380,18 @@ mod tests {
                 Reason::Secret,
             ),
             ("Keystone: HTTP 401 Unauthorized", Reason::Auth),
+            (
+                "Kamailio database mysql://127.0.0.1:3306/k: the account cannot drain (UPDATE location SET locked = locked WHERE 1 = 0): MySqlError { ERROR 1142 (42000): UPDATE command denied to user 'ro'@'localhost' for table `k`.`location` }",
+                Reason::Privilege,
+            ),
+            (
+                "Redis redis://127.0.0.1:6379/0: NOPERM User ro has no permissions to run the 'evalsha' command",
+                Reason::Privilege,
+            ),
+            (
+                "Redis redis://127.0.0.1:6379/0: the account cannot drain or forget: ResponseError: The user executing the script can't run this command or subcommand script: 01b2, on @user_script:8.",
+                Reason::Privilege,
+            ),
             ("provider: the answer has no field servers", Reason::Other),
         ];
         for (message, reason) in cases {

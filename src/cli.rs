@@ -21,7 +21,7 @@ use std::time::Duration;
                   time slot, scales up or drains and scales down, prints a report and exits with a \
                   documented status.",
     after_help = "Exit status: 0 ok, 1 internal failure, 2 plan has changes (--detailed-exitcode), \
-                  3 some actions failed, 64 usage error, 69 a dependency was unavailable, \
+                  3 some actions failed or records could not be read, 64 usage error, 69 a dependency was unavailable, \
                   75 another pass holds the lock, 78 configuration error."
 )]
 pub struct Cli {
@@ -270,9 +270,9 @@ pub struct ImportArgs {
     /// pool.kind (default: sip when the file has sip_db, else media when it has redis)
     #[arg(long, value_enum)]
     pub kind: Option<ImportKind>,
-    /// schedule.timezone, an IANA name (SIPMediaGW used the host's local time)
-    #[arg(long, value_name = "TZ", default_value = "UTC")]
-    pub timezone: String,
+    /// schedule.timezone, an IANA name (default: the host's, from TZ, /etc/timezone or /etc/localtime, since SIPMediaGW used local time)
+    #[arg(long, value_name = "TZ")]
+    pub timezone: Option<String>,
     /// max_gateways for slots without maxGw (older files had no cap)
     #[arg(long, value_name = "N", default_value_t = 100)]
     pub max_gateways: u32,

@@ -61,7 +61,7 @@ struct RawPool {
     #[serde(default = "default_cpu")]
     ram_per_gateway: Positive,
     #[serde(default)]
-    protected: Vec<String>,
+    protected: Vec<Spanned<String>>,
     #[serde(default)]
     no_public_ip_timeout: Option<Timeout>,
     #[serde(default = "ten_minutes")]
@@ -131,7 +131,7 @@ impl TryFrom<toml::Value> for Timeout {
         match value {
             toml::Value::String(s) if s == "off" => Ok(Timeout(None)),
             toml::Value::String(s) => crate::duration::parse(&s).map(|d| Timeout(Some(d))),
-            toml::Value::Integer(n) if n >= 0 => Ok(Timeout(Some(Duration::from_secs(n as u64)))),
+            toml::Value::Integer(n) => crate::duration::from_seconds(n).map(|d| Timeout(Some(d))),
             other => Err(format!(
                 "expected a duration such as \"10m\" or \"off\", got {other}"
             )),
@@ -140,19 +140,21 @@ impl TryFrom<toml::Value> for Timeout {
 }
 
 /// A slot start time, `HH:MM` or `HH:MM:SS`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
-#[serde(try_from = "String")]
-struct SlotTime(NaiveTime);
-
-impl TryFrom<String> for SlotTime {
-    type Error = String;
-    fn try_from(text: String) -> Result<Self, String> {
-        NaiveTime::parse_from_str(&text, "%H:%M:%S")
-            .or_else(|_| NaiveTime::parse_from_str(&text, "%H:%M"))
-            .map(SlotTime)
-            .map_err(|_| format!("invalid slot time {text:?} (expected \"HH:MM\" or \"HH:MM:SS\")"))
-    }
+fn slot_time(text: &str) -> Result<NaiveTime, String> {
+    NaiveTime::parse_from_str(text, "%H:%M:%S")
+        .or_else(|_| NaiveTime::parse_from_str(text, "%H:%M"))
+        .map_err(|_| format!("invalid slot time {text:?} (expected \"HH:MM\" or \"HH:MM:SS\")"))
 }
+
+/// The most gateways or replicas a slot may ask for (`idle_min`,
+/// `min_gateways`, `max_gateways`, `max_replicas`).
+pub const MAX_GATEWAYS: u32 = 100_000;
+
+/// The smallest `load_max`.
+pub const MIN_LOAD_MAX: f64 = 0.01;
+
+/// The largest resource amount (`min_available`, `replicas.replica_capacity`).
+pub const MAX_RESOURCES: u32 = 1_000_000_000;
 
 /// An IANA timezone name.
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -180,7 +182,9 @@ struct RawSlot {
     max_replicas: Option<u32>,
 }
 
-type RawTimeline = BTreeMap<SlotTime, Spanned<RawSlot>>;
+/// Slots by start time as written (`"07:00"`); two spellings of one time are
+/// refused when the timeline is validated.
+type RawTimeline = BTreeMap<String, Spanned<RawSlot>>;
 
 /// `[schedule]` as written: `timezone`, `dates`, and timelines by name
 /// (`default`, weekdays, or names that `dates` refers to).
@@ -498,7 +502,7 @@ fn prepared<P: DeserializeOwned>(
         .ok_or_else(|| Error::Config(format!("{}: missing section [provider]", path.display())))?;
     let base = path.parent().unwrap_or(Path::new("."));
     prepare(&mut provider, base, &sections.pool.name.0)
-        .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+        .map_err(|e| Error::Config(format!("{}: {}", path.display(), with_line(text, &e))))?;
     Ok((sections, provider))
 }
 
@@ -514,9 +518,88 @@ fn line_of(text: &str, offset: usize) -> usize {
 /// Validates configuration text; `path` names the file in messages and
 /// anchors relative paths.
 pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
+    let base = path.parent().unwrap_or(Path::new("."));
+    let (sections, provider) = typed_sections(text, path)?;
+    let Sections {
+        pool: raw_pool,
+        schedule: raw_schedule,
+        sip,
+        media,
+        probe,
+        replicas,
+        lock,
+        limits,
+    } = sections;
+    let fail =
+        |msg: String| Error::Config(format!("{}: {}", path.display(), with_line(text, &msg)));
+
+    let pool = pool_config(raw_pool, text).map_err(fail)?;
+    foreign_sections(pool.kind, text).map_err(fail)?;
+    let required = match pool.kind {
+        PoolKind::Sip if sip.is_none() => Some("sip"),
+        PoolKind::Media if media.is_none() => Some("media"),
+        PoolKind::Replicas if replicas.is_none() => Some("replicas"),
+        PoolKind::Replicas if probe.is_none() => Some("probe"),
+        _ => None,
+    };
+    if let Some(section) = required {
+        return Err(fail(format!(
+            "missing section [{section}] (required by pool.kind = \"{}\")",
+            pool.kind.as_str()
+        )));
+    }
+    if let Some(media) = &media {
+        media.validate(&pool.name).map_err(fail)?;
+    }
+
+    let schedule = schedule(raw_schedule, pool.kind, text).map_err(fail)?;
+
+    let instance_types = instance_types_of(&provider).map_err(fail)?;
+    if let Some(probe) = &probe {
+        probe.validate().map_err(fail)?;
+    }
+    if let Some(r) = &replicas {
+        check_replicas(r, &provider, &instance_types).map_err(fail)?;
+    }
+    // Types read at run time (OpenStack flavors) are checked once known.
+    if provider.runtime_instance_types().is_empty() {
+        check_instance_types(&instance_types, pool.min_type_vcpus()).map_err(fail)?;
+    }
+
+    let lock = lock_config(lock, &pool.name, base, sip.as_ref(), &limits).map_err(fail)?;
+    let outputs: Outputs = toml::from_str(text).map_err(|e| toml_error(path, e))?;
+    let metrics_textfile = outputs.metrics.textfile.map(|p| base.join(p));
+    let state_path = base.join(
+        outputs
+            .state
+            .path
+            .unwrap_or_else(|| crate::state::default_path(&pool.name)),
+    );
+
+    let config = Config {
+        path: path.to_path_buf(),
+        pool,
+        schedule,
+        sip,
+        media,
+        probe,
+        replicas,
+        provider,
+        instance_types,
+        lock,
+        limits,
+        metrics_textfile,
+        state_path,
+    };
+    connections::check(&config, text).map_err(fail)?;
+    Ok(config)
+}
+
+/// The sections, with `[provider]` typed by its `kind` and prepared.
+fn typed_sections(text: &str, path: &Path) -> Result<(Sections, ProviderConfig), Error> {
     let kind: KindOnly = toml::from_str(text).map_err(|e| toml_error(path, e))?;
     let base = path.parent().unwrap_or(Path::new("."));
-    let (sections, provider) = match kind.provider.kind.as_deref().unwrap_or("local") {
+    Ok(match kind.provider.kind.as_deref().unwrap_or("local") {
         "local" => {
             let (sections, local) = doc::<LocalConfig>(text, path)?.split();
             let mut local = local.unwrap_or_else(|| {
@@ -544,124 +627,153 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
                 path.display()
             )));
         }
-    };
-    let Sections {
-        pool: raw_pool,
-        schedule: raw_schedule,
-        sip,
-        media,
-        probe,
-        replicas,
-        lock,
-        limits,
-    } = sections;
-    let fail = |msg: String| Error::Config(format!("{}: {msg}", path.display()));
+    })
+}
 
+/// Validated `[pool]`.
+fn pool_config(raw: RawPool, text: &str) -> Result<PoolConfig, String> {
     let pool = PoolConfig {
-        name: raw_pool.name.0,
-        kind: raw_pool.kind,
-        gateway_prefix: raw_pool.gateway_prefix,
-        cpu_per_gateway: raw_pool.cpu_per_gateway.0,
-        ram_per_gateway: raw_pool.ram_per_gateway.0,
-        protected: raw_pool.protected,
-        no_public_ip_timeout: raw_pool
+        name: raw.name.0,
+        kind: raw.kind,
+        gateway_prefix: raw.gateway_prefix,
+        cpu_per_gateway: raw.cpu_per_gateway.0,
+        ram_per_gateway: raw.ram_per_gateway.0,
+        protected: protected(raw.protected, text)?,
+        no_public_ip_timeout: raw
             .no_public_ip_timeout
             .map_or(Some(Duration::from_secs(600)), |t| t.0),
-        register_timeout: raw_pool.register_timeout.0,
-        drain_timeout: raw_pool.drain_timeout.0,
-        max_vcpus: raw_pool.max_vcpus.map(|m| m.0),
+        register_timeout: raw.register_timeout.0,
+        drain_timeout: raw.drain_timeout.0,
+        max_vcpus: raw.max_vcpus.map(|m| m.0),
     };
     if pool.gateway_prefix.is_empty() && pool.kind != PoolKind::Replicas {
-        return Err(fail("pool.gateway_prefix must not be empty".into()));
+        return Err("pool.gateway_prefix must not be empty".into());
     }
-    match pool.kind {
-        PoolKind::Sip if sip.is_none() => {
-            return Err(fail(
-                "missing section [sip] (required by pool.kind = \"sip\")".into(),
-            ));
-        }
-        PoolKind::Media if media.is_none() => {
-            return Err(fail(
-                "missing section [media] (required by pool.kind = \"media\")".into(),
-            ));
-        }
-        PoolKind::Replicas if replicas.is_none() => {
-            return Err(fail(
-                "missing section [replicas] (required by pool.kind = \"replicas\")".into(),
-            ));
-        }
-        PoolKind::Replicas if probe.is_none() => {
-            return Err(fail(
-                "missing section [probe] (required by pool.kind = \"replicas\")".into(),
-            ));
-        }
-        _ => {}
-    }
-    if let Some(media) = &media {
-        media.validate(&pool.name).map_err(fail)?;
-    }
+    Ok(pool)
+}
 
-    let schedule = schedule(raw_schedule, pool.kind, text).map_err(fail)?;
-
-    let instance_types = match &provider {
+/// `[provider.instance_types]`, none with 0 vCPUs.
+fn instance_types_of(provider: &ProviderConfig) -> Result<BTreeMap<String, u32>, String> {
+    let types = match provider {
         ProviderConfig::Local(local) => local.instance_types.clone(),
         ProviderConfig::OpenStack(openstack) => openstack.instance_types.clone(),
         ProviderConfig::Ec2(ec2) => ec2.instance_types.clone(),
         ProviderConfig::Command(command) => command.instance_types.clone(),
     };
-    if let Some((name, _)) = instance_types.iter().find(|(_, v)| **v == 0) {
-        return Err(fail(format!(
+    if let Some((name, _)) = types.iter().find(|(_, v)| **v == 0) {
+        return Err(format!(
             "provider.instance_types.{name}: vCPUs must be greater than 0"
-        )));
+        ));
     }
-    if let Some(probe) = &probe {
-        probe.validate().map_err(fail)?;
+    Ok(types)
+}
+
+/// `[replicas]`: a capacity in range and a known instance type.
+fn check_replicas(
+    replicas: &ReplicasConfig,
+    provider: &ProviderConfig,
+    instance_types: &BTreeMap<String, u32>,
+) -> Result<(), String> {
+    if replicas.replica_capacity == 0 || replicas.replica_capacity > MAX_RESOURCES {
+        return Err(format!(
+            "replicas.replica_capacity must be from 1 to {MAX_RESOURCES}, got {}",
+            replicas.replica_capacity
+        ));
     }
-    if let Some(r) = &replicas {
-        if r.replica_capacity == 0 {
-            return Err(fail(
-                "replicas.replica_capacity must be greater than 0".into(),
+    if let Some(name) = &replicas.instance_type
+        && provider.runtime_instance_types().is_empty()
+        && !instance_types.contains_key(name)
+    {
+        return Err(format!(
+            "replicas.instance_type {name:?} is not one of provider.instance_types"
+        ));
+    }
+    Ok(())
+}
+
+/// Line of the key at `path` (`["provider", "instance_types", "c4"]`), for
+/// values checked after parsing.
+fn key_line(text: &str, path: &[&str]) -> Option<usize> {
+    let root = toml::de::DeTable::parse(text).ok()?;
+    let (last, parents) = path.split_last()?;
+    let mut table = root.get_ref();
+    for key in parents {
+        let (_, value) = table.iter().find(|(k, _)| k.get_ref() == key)?;
+        match value.get_ref() {
+            toml::de::DeValue::Table(inner) => table = inner,
+            _ => return None,
+        }
+    }
+    let (key, _) = table.iter().find(|(k, _)| k.get_ref() == last)?;
+    Some(line_of(text, key.span().start))
+}
+
+/// `message` with the line of the key it starts with (`media.key_prefix
+/// must not be empty` becomes `line 12: media.key_prefix must ...`), when
+/// that key is in the file and the message names no line yet.
+fn with_line(text: &str, message: &str) -> String {
+    if message.starts_with("line ") {
+        return message.to_string();
+    }
+    let key = message
+        .split([' ', ':', '='])
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches(',');
+    let path: Vec<&str> = key.split('.').collect();
+    match key_line(text, &path).filter(|_| path.len() > 1) {
+        Some(line) => format!("line {line}: {message}"),
+        None => message.to_string(),
+    }
+}
+
+/// Refuses the sections of another pool kind (`[media]` on a SIP pool...),
+/// which would be ignored. `[probe]` serves every kind.
+fn foreign_sections(kind: PoolKind, text: &str) -> Result<(), String> {
+    for section in ["sip", "media", "replicas"] {
+        if section == kind.as_str() {
+            continue;
+        }
+        if let Some(line) = key_line(text, &[section]) {
+            return Err(format!(
+                "line {line}: [{section}] does not apply to pool.kind = {:?}: remove it (or set pool.kind = {section:?})",
+                kind.as_str()
             ));
         }
-        if let Some(name) = &r.instance_type
-            && provider.runtime_instance_types().is_empty()
-            && !instance_types.contains_key(name)
-        {
-            return Err(fail(format!(
-                "replicas.instance_type {name:?} is not one of provider.instance_types"
-            )));
+    }
+    Ok(())
+}
+
+/// `pool.protected`: IP addresses, instance ids or names, trimmed. An entry
+/// that could never match (empty, with spaces inside, a network, a malformed
+/// address) is refused rather than left to protect nothing.
+fn protected(entries: Vec<Spanned<String>>, text: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for entry in entries {
+        let line = line_of(text, entry.span().start);
+        let written = entry.into_inner();
+        let value = written.trim();
+        let looks_like_address = value.contains(':')
+            || (!value.is_empty() && value.chars().all(|c| c.is_ascii_digit() || c == '.'));
+        let problem = if value.is_empty() {
+            Some("is empty")
+        } else if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            Some("has spaces inside: an IP address, instance id or name has none")
+        } else if value.contains('/') {
+            Some("is a network: list the addresses one by one")
+        } else if looks_like_address && value.parse::<std::net::IpAddr>().is_err() {
+            Some("is not a valid IP address")
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            return Err(format!(
+                "line {line}: pool.protected: {written:?} {problem} (entries are IP addresses, instance ids or names)"
+            ));
         }
+        out.push(value.to_string());
     }
-    // Types read at run time (OpenStack flavors) are checked once known.
-    if provider.runtime_instance_types().is_empty() {
-        check_instance_types(&instance_types, pool.min_type_vcpus()).map_err(fail)?;
-    }
-
-    let lock = lock_config(lock, &pool.name, base, sip.as_ref(), &limits).map_err(fail)?;
-    let outputs: Outputs = toml::from_str(text).map_err(|e| toml_error(path, e))?;
-    let metrics_textfile = outputs.metrics.textfile.map(|p| base.join(p));
-    let state_path = base.join(
-        outputs
-            .state
-            .path
-            .unwrap_or_else(|| crate::state::default_path(&pool.name)),
-    );
-
-    Ok(Config {
-        path: path.to_path_buf(),
-        pool,
-        schedule,
-        sip,
-        media,
-        probe,
-        replicas,
-        provider,
-        instance_types,
-        lock,
-        limits,
-        metrics_textfile,
-        state_path,
-    })
+    Ok(out)
 }
 
 fn lock_config(
@@ -675,7 +787,8 @@ fn lock_config(
         Some(p) => base.join(p),
         None => default_lock_dir().join(format!("scaler-{pool}.lock")),
     };
-    let own_password = SecretSource::new(raw.password, raw.password_env, raw.password_file);
+    let own_password = SecretSource::new(raw.password, raw.password_env, raw.password_file)
+        .with_credential(raw.password_credential);
     let (url, password) = match (raw.backend, raw.url) {
         (_, Some(url)) => (Some(url), own_password),
         (Backend::Mysql, None) => match sip {
@@ -732,10 +845,11 @@ pub fn check_instance_types(
     Ok(())
 }
 
+/// `/run/scaler` (created by the first pass when missing), or the temporary
+/// directory on a system without `/run`.
 fn default_lock_dir() -> PathBuf {
-    let run_lock = Path::new("/run/lock");
-    if run_lock.is_dir() {
-        run_lock.to_path_buf()
+    if Path::new("/run").is_dir() {
+        PathBuf::from(crate::lock::DEFAULT_DIR)
     } else {
         std::env::temp_dir()
     }
@@ -775,26 +889,9 @@ fn schedule(raw: RawSchedule, kind: PoolKind, text: &str) -> Result<Schedule, St
             ));
         }
     }
-    let named = raw.timelines.into_iter();
     let mut timelines = BTreeMap::new();
-    for (name, timeline) in named {
-        if timeline.is_empty() {
-            return Err(format!(
-                "schedule.{name}: a timeline needs at least one slot"
-            ));
-        }
-        let mut slots: Timeline = Vec::new();
-        for (start, spanned) in timeline {
-            let line = line_of(text, spanned.span().start);
-            let key = format!(
-                "line {line}: schedule.{name}.\"{}\"",
-                start.0.format("%H:%M:%S")
-            );
-            slots.push((
-                start.0,
-                slot(spanned.into_inner(), kind).map_err(|e| format!("{key}: {e}"))?,
-            ));
-        }
+    for (name, raw) in raw.timelines {
+        let slots = timeline(&name, raw, kind, text)?;
         timelines.insert(name, slots);
     }
     let schedule = Schedule {
@@ -811,6 +908,39 @@ fn schedule(raw: RawSchedule, kind: PoolKind, text: &str) -> Result<Schedule, St
     Ok(schedule)
 }
 
+/// One timeline's slots, sorted by start time. Two keys naming the same time
+/// (`"00:00"` and `"00:00:00"`) are refused: one would silently replace the other.
+fn timeline(name: &str, raw: RawTimeline, kind: PoolKind, text: &str) -> Result<Timeline, String> {
+    if raw.is_empty() {
+        return Err(format!(
+            "schedule.{name}: a timeline needs at least one slot"
+        ));
+    }
+    let mut by_time: BTreeMap<NaiveTime, (String, usize, Slot)> = BTreeMap::new();
+    for (written, spanned) in raw {
+        let line = line_of(text, spanned.span().start);
+        let key = format!("line {line}: schedule.{name}.\"{written}\"");
+        let start = slot_time(&written).map_err(|e| format!("{key}: {e}"))?;
+        let slot = slot(spanned.into_inner(), kind).map_err(|e| format!("{key}: {e}"))?;
+        if let Some((other, other_line, _)) = by_time.get(&start) {
+            let (first, second) = if *other_line <= line {
+                ((other.as_str(), *other_line), (written.as_str(), line))
+            } else {
+                ((written.as_str(), line), (other.as_str(), *other_line))
+            };
+            return Err(format!(
+                "line {}: schedule.{name}.\"{}\" is the same time as schedule.{name}.\"{}\" (line {}): write each slot time once",
+                second.1, second.0, first.0, first.1
+            ));
+        }
+        by_time.insert(start, (written, line, slot));
+    }
+    Ok(by_time
+        .into_iter()
+        .map(|(start, (_, _, slot))| (start, slot))
+        .collect())
+}
+
 fn span_text(span: &DateSpan) -> String {
     if span.0 == span.1 {
         span.0.to_string()
@@ -819,18 +949,33 @@ fn span_text(span: &DateSpan) -> String {
     }
 }
 
+/// Refuses a slot value above its documented maximum.
+fn at_most(value: Option<u32>, max: u32, key: &str) -> Result<(), String> {
+    match value {
+        Some(v) if v > max => Err(format!("{key} must be at most {max}, got {v}")),
+        _ => Ok(()),
+    }
+}
+
 fn slot(raw: RawSlot, kind: PoolKind) -> Result<Slot, String> {
     let required = |value: Option<u32>, key: &str| {
         value.ok_or_else(|| format!("{key} is required for pool.kind = {:?}", kind.as_str()))
     };
+    at_most(raw.idle_min, MAX_GATEWAYS, "idle_min")?;
+    at_most(raw.min_gateways, MAX_GATEWAYS, "min_gateways")?;
+    at_most(raw.max_gateways, MAX_GATEWAYS, "max_gateways")?;
+    at_most(raw.max_replicas, MAX_GATEWAYS, "max_replicas")?;
+    at_most(raw.min_available, MAX_RESOURCES, "min_available")?;
     match kind {
         PoolKind::Sip | PoolKind::Media => {
             let load_max = raw.load_max.ok_or_else(|| {
                 format!("load_max is required for pool.kind = {:?}", kind.as_str())
             })?;
-            if !(load_max > 0.0 && load_max <= 1.0) {
+            // Below 1% the target is over a hundred times the busy count:
+            // a typo, not a threshold (and its reason would print 300 digits).
+            if !(MIN_LOAD_MAX..=1.0).contains(&load_max) {
                 return Err(format!(
-                    "load_max must be greater than 0 and at most 1, got {load_max}"
+                    "load_max must be from {MIN_LOAD_MAX} to 1, got {load_max}"
                 ));
             }
             let max_gateways = required(raw.max_gateways, "max_gateways")?;
@@ -875,6 +1020,8 @@ fn slot(raw: RawSlot, kind: PoolKind) -> Result<Slot, String> {
         }
     }
 }
+
+mod connections;
 
 #[cfg(test)]
 mod tests;

@@ -178,10 +178,6 @@ impl Brakes {
         held
     }
 
-    fn creates<T>(&mut self, items: &mut Vec<T>) -> u32 {
-        Self::keep(&mut self.creates_left, &mut self.held_creates, items)
-    }
-
     fn destroys<T>(&mut self, items: &mut Vec<T>) -> u32 {
         Self::keep(&mut self.destroys_left, &mut self.held_destroys, items)
     }
@@ -299,28 +295,21 @@ fn without<'a>(
     })
 }
 
-/// Creates within the create brake; the clause the reason gets when the
-/// brake holds some back.
-fn braked_creates(
-    creates: &mut Vec<PlannedCreate>,
+/// The creations the planner made within the creation budget it was
+/// given (`creates_left`) become steps; those it left out count as held back.
+fn take_creates(
+    decision: &plan::Decision,
     brakes: &mut Brakes,
     with_gateways: bool,
     steps: &mut Vec<Step>,
-) -> Option<String> {
-    let planned = creates.len();
-    let held = brakes.creates(creates);
-    steps.extend(creates.iter().map(|create| Step::Create {
+) {
+    let planned = u32::try_from(decision.creates.len()).unwrap_or(u32::MAX);
+    brakes.creates_left = brakes.creates_left.saturating_sub(planned);
+    brakes.held_creates += decision.held_creates;
+    steps.extend(decision.creates.iter().map(|create| Step::Create {
         create: create.clone(),
         with_gateways,
     }));
-    (held > 0).then(|| {
-        let vcpus: u32 = creates.iter().map(|c| c.vcpus).sum();
-        format!(
-            "; limits.max_create_per_run ({}) holds back {held} of the {planned} instance(s): this pass creates {} ({vcpus} vCPUs)",
-            brakes.create_cap,
-            creates.len()
-        )
-    })
 }
 
 /// Sip and media pools: target, packing, budget, the scale-down delay and
@@ -341,6 +330,7 @@ fn scale_gateways(
         input.slot,
         &params.pool,
         input.busy_override,
+        brakes.creates_left,
     );
     let delay = params.limits.scale_down_delay;
     let (allowed, since) = plan::scale_down_gate(
@@ -384,12 +374,7 @@ fn scale_gateways(
             )
         };
     }
-    reason.extend(braked_creates(
-        &mut decision.creates,
-        brakes,
-        true,
-        &mut plan.steps,
-    ));
+    take_creates(&decision, brakes, true, &mut plan.steps);
     for index in drains {
         plan.steps.push(Step::Destroy {
             instance: assessment.instances[index].instance.clone(),
@@ -426,7 +411,7 @@ fn scale_replicas(
         .iter()
         .map(|&i| assessment.instances[i].instance.id.clone())
         .collect();
-    let (counts, mut decision) = plan::decide_replicas(
+    let (counts, decision) = plan::decide_replicas(
         &input.observation.instances,
         &input.observation.healthy,
         &gone,
@@ -435,19 +420,14 @@ fn scale_replicas(
         &input.params.pool,
         (instance_type, *vcpus),
         input.now,
+        brakes.creates_left,
     );
     plan.replicas = Some(counts);
-    let mut reason = decision.reason.clone();
-    reason.extend(braked_creates(
-        &mut decision.creates,
-        brakes,
-        false,
-        &mut plan.steps,
-    ));
+    take_creates(&decision, brakes, false, &mut plan.steps);
     plan.verdict = Some(Verdict {
         target: decision.target,
         delta: decision.delta,
-        reason,
+        reason: decision.reason,
     });
 }
 

@@ -1,31 +1,65 @@
 //! Human durations in the configuration (`"90s"`, `"10m"`, `"1h30m"`,
-//! `"500ms"`), parsed once into `std::time::Duration`.
+//! `"500ms"`), parsed once into `std::time::Duration`. Every duration is at
+//! most [`MAX`], so adding one to an `Instant` or converting it for `chrono`
+//! can never overflow.
 
 use serde::Deserialize;
 use std::fmt;
 use std::time::Duration;
 
+/// The longest duration accepted anywhere (a year): far beyond any sensible
+/// timeout or delay, and far from the limits of `Instant` and `chrono`.
+pub const MAX: Duration = Duration::from_secs(365 * 86_400);
+
 /// A duration written the way people write it. Deserializes from a string such
 /// as `"90s"` or `"1h30m"`, or from a whole number of seconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
-#[serde(try_from = "DurationInput")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct HumanDuration(pub Duration);
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum DurationInput {
-    Seconds(u64),
-    Text(String),
+impl<'de> Deserialize<'de> for HumanDuration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = HumanDuration;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a duration such as \"90s\", \"10m\" or \"1h30m\", or whole seconds")
+            }
+            fn visit_i64<E: serde::de::Error>(self, seconds: i64) -> Result<HumanDuration, E> {
+                from_seconds(seconds).map(HumanDuration).map_err(E::custom)
+            }
+            fn visit_u64<E: serde::de::Error>(self, seconds: u64) -> Result<HumanDuration, E> {
+                match i64::try_from(seconds) {
+                    Ok(seconds) => self.visit_i64(seconds),
+                    Err(_) => Err(E::custom(format!(
+                        "duration \"{seconds}\" is longer than the maximum of {}",
+                        HumanDuration(MAX)
+                    ))),
+                }
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<HumanDuration, E> {
+                parse(text).map(HumanDuration).map_err(E::custom)
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
-impl TryFrom<DurationInput> for HumanDuration {
-    type Error = String;
-    fn try_from(input: DurationInput) -> Result<Self, String> {
-        match input {
-            DurationInput::Seconds(s) => Ok(HumanDuration(Duration::from_secs(s))),
-            DurationInput::Text(t) => parse(&t).map(HumanDuration),
-        }
+/// `duration` if it is at most [`MAX`]; `text` is how it was written.
+fn within_max(duration: Duration, text: &str) -> Result<HumanDuration, String> {
+    if duration > MAX {
+        return Err(format!(
+            "duration {text:?} is longer than the maximum of {}",
+            HumanDuration(MAX)
+        ));
     }
+    Ok(HumanDuration(duration))
+}
+
+/// A whole number of seconds, as a duration of at most [`MAX`].
+pub fn from_seconds(seconds: i64) -> Result<Duration, String> {
+    let unsigned = u64::try_from(seconds)
+        .map_err(|_| format!("invalid duration {seconds} (a duration cannot be negative)"))?;
+    within_max(Duration::from_secs(unsigned), &seconds.to_string()).map(|d| d.0)
 }
 
 impl fmt::Display for HumanDuration {
@@ -52,8 +86,14 @@ fn format_duration(d: Duration, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     Ok(())
 }
 
-/// Parses `"90s"`, `"10m"`, `"1h30m"`, `"500ms"`, `"2d"`; a bare number is seconds.
+/// Parses `"90s"`, `"10m"`, `"1h30m"`, `"500ms"`, `"2d"`; a bare number is
+/// seconds. Longer than [`MAX`] is an error.
 pub fn parse(text: &str) -> Result<Duration, String> {
+    let duration = parse_unbounded(text)?;
+    within_max(duration, text.trim()).map(|d| d.0)
+}
+
+fn parse_unbounded(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let bad = || {
         format!("invalid duration {text:?} (expected e.g. \"90s\", \"10m\", \"1h30m\", \"500ms\")")
@@ -120,6 +160,38 @@ mod tests {
         ] {
             assert!(parse(bad).is_err(), "{bad:?} should be rejected");
         }
+    }
+
+    #[test]
+    fn refuses_more_than_a_year() {
+        assert_eq!(parse("365d").unwrap(), MAX);
+        for long in ["366d", "31536001", "8761h", "213503982334601d"] {
+            let err = parse(long).unwrap_err();
+            assert!(
+                err.contains("longer than the maximum of 365d"),
+                "{long}: {err}"
+            );
+        }
+        for text in ["d = 18446744073709551615", "d = 9223372036854775807"] {
+            let err = toml::from_str::<Wrapper>(text).unwrap_err().to_string();
+            assert!(err.contains("longer than the maximum"), "{text}: {err}");
+        }
+        let err = toml::from_str::<Wrapper>("d = 1.5")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("a duration such as"), "{err}");
+        assert_eq!(
+            toml::from_str::<Wrapper>("d = 60").unwrap().d.0,
+            Duration::from_secs(60)
+        );
+        assert!(from_seconds(-1).unwrap_err().contains("negative"));
+        assert!(from_seconds(i64::MAX).is_err());
+        assert_eq!(from_seconds(90).unwrap(), Duration::from_secs(90));
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct Wrapper {
+        d: HumanDuration,
     }
 
     #[test]

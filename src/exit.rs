@@ -12,7 +12,7 @@ pub enum Exit {
     Internal,
     /// `plan --detailed-exitcode` only: the plan has changes.
     Changes,
-    /// The pass completed but some actions failed.
+    /// The pass completed but some actions failed or some records could not be read.
     Partial,
     /// Usage error (bad flags).
     Usage,
@@ -64,14 +64,16 @@ impl Exit {
             Exit::Ok => "pass completed; every decided action succeeded (or none was needed)",
             Exit::Internal => "internal failure",
             Exit::Changes => "`plan --detailed-exitcode` only: the plan has changes",
-            Exit::Partial => "partial: the pass completed but some actions failed",
+            Exit::Partial => {
+                "partial: the pass completed but some actions failed or some records could not be read (see `errors`)"
+            }
             Exit::Usage => "usage error (bad flags)",
             Exit::Unavailable => {
                 "a dependency (database, Redis, provider) was unavailable: nothing destructive was done"
             }
             Exit::Locked => "another pass holds the lock: this one did nothing",
             Exit::Config => {
-                "configuration error (file missing, invalid TOML, unknown key, bad value)"
+                "configuration error (file missing, invalid TOML, unknown key, bad value, unusable state file)"
             }
         }
     }

@@ -331,13 +331,17 @@ fn static_sections() -> String {
                 "the configuration read by default (`--config`, `SCALER_CONFIG`).",
             ),
             (
-                "`/run/lock/scaler-<pool>.lock`",
-                "the pass lock (`lock.path`), held with flock(2) for the whole pass; a second pass exits 75.",
+                "`/run/scaler/scaler-<pool>.lock`",
+                "the pass lock (`lock.path`), held with flock(2) for the whole pass; a second pass exits 75. \
+                 It and the state file must belong to the user running the pass (the package's \
+                 `scaler`: run passes by hand as `sudo -u scaler scaler ...`), and the metrics \
+                 directory must be writable by it; else exit 78.",
             ),
             (
                 "`/var/lib/scaler/<pool>.state.json`",
-                "the pool's state (`state.path`): counters of created and destroyed instances; read and \
-                 rewritten atomically after each `run` and `cleanup` when metrics are on.",
+                "the pool's state (`state.path`, with a `schema_version`): the scale-down clock, the \
+                 pending forgets of destroyed hosts' registrations and the metric counters; read by every \
+                 pass, rewritten atomically by `run` and `cleanup`.",
             ),
             (
                 "`metrics.textfile` or `--metrics-file`",
@@ -351,6 +355,11 @@ fn static_sections() -> String {
             (
                 "files named by `*_file` keys",
                 "secrets such as `sip.password_file`, read when connecting.",
+            ),
+            (
+                "`$CREDENTIALS_DIRECTORY/<name>`",
+                "secrets named by `*_credential` keys: systemd credentials of the unit \
+                 (`LoadCredential=<name>:/path`), read when connecting.",
             ),
         ],
     );
@@ -370,6 +379,10 @@ fn static_sections() -> String {
                 "variables named by `*_env` keys",
                 "secrets such as `sip.password_env = \"KAMAILIO_DB_PASSWORD\"`; read when connecting, \
                  never by `check --offline`.",
+            ),
+            (
+                "`CREDENTIALS_DIRECTORY`",
+                "set by systemd for a unit with `LoadCredential=`: where `*_credential` secrets are read.",
             ),
         ],
     );
@@ -396,6 +409,10 @@ fn static_sections() -> String {
             (
                 "`systemctl enable --now scaler.timer`",
                 "the same with the packaged systemd timer.",
+            ),
+            (
+                "`sudo -u scaler scaler plan`",
+                "a command by hand, as the user the packaged timer runs passes as.",
             ),
             (
                 "`scaler config import scaler.json -o scaler.toml`",

@@ -32,22 +32,25 @@ pub fn run(command: &ConfigCommand) -> Exit {
             );
         }
     };
-    if args.timezone.parse::<chrono_tz::Tz>().is_err() {
-        return fail(
-            Exit::Usage,
-            format!(
-                "--timezone: unknown timezone {:?} (expected an IANA name such as Europe/Paris)",
-                args.timezone
-            ),
-        );
-    }
+    let timezone = match &args.timezone {
+        Some(name) if name.parse::<chrono_tz::Tz>().is_err() => {
+            return fail(
+                Exit::Usage,
+                format!(
+                    "--timezone: unknown timezone {name:?} (expected an IANA name such as Europe/Paris)"
+                ),
+            );
+        }
+        Some(name) => name.clone(),
+        None => host_timezone(),
+    };
     let options = ImportOptions {
         pool_name: args.name.clone(),
         kind: args.kind.map(|k| match k {
             ImportKind::Sip => PoolKind::Sip,
             ImportKind::Media => PoolKind::Media,
         }),
-        timezone: args.timezone.clone(),
+        timezone,
         default_max_gateways: args.max_gateways,
         source_name: args.file.display().to_string(),
     };
@@ -88,6 +91,33 @@ pub fn run(command: &ConfigCommand) -> Exit {
                 format!("cannot write {}: {e}", path.display()),
             ),
         },
+    }
+}
+
+/// The host's timezone name for `schedule.timezone` (UTC when the host names
+/// none), saying on stderr where it came from.
+fn host_timezone() -> String {
+    let tz = std::env::var("TZ").ok();
+    let found = crate::host_timezone::detect(tz.as_deref(), Path::new("/"));
+    for reason in &found.skipped {
+        eprintln!("scaler: note: {reason}: skipped");
+    }
+    match found.zone {
+        Some((zone, source)) => {
+            eprintln!(
+                "scaler: note: schedule.timezone = \"{}\" from {source} (SIPMediaGW used the \
+                 host's local time; --timezone chooses another)",
+                zone.name()
+            );
+            zone.name().to_string()
+        }
+        None => {
+            eprintln!(
+                "scaler: note: schedule.timezone = \"UTC\": the host names no timezone (TZ, \
+                 /etc/timezone, /etc/localtime); give --timezone with SIPMediaGW's local zone"
+            );
+            "UTC".to_string()
+        }
     }
 }
 
@@ -287,10 +317,11 @@ impl Converter<'_> {
             Some(v) => self.number(v, &format!("{key}.loadMax"))?,
             None => return Err(self.invalid(key, "missing loadMax")),
         };
-        if !(load_max > 0.0 && load_max <= 1.0) {
+        let min = crate::config::MIN_LOAD_MAX;
+        if !(min..=1.0).contains(&load_max) {
             return Err(self.invalid(
                 &format!("{key}.loadMax"),
-                format!("must be greater than 0 and at most 1, got {load_max}"),
+                format!("must be from {min} to 1, got {load_max}"),
             ));
         }
         let max_gateways = fields

@@ -11,7 +11,9 @@ pub mod decision;
 pub mod duration;
 pub mod error;
 pub mod exit;
+pub mod forget;
 pub mod generate;
+pub mod host_timezone;
 pub mod import;
 pub mod keys;
 pub mod limits;
@@ -20,6 +22,7 @@ pub mod metrics;
 pub mod model;
 pub mod net_error;
 pub mod pass;
+pub mod paths;
 pub mod plan;
 pub mod pool;
 pub mod probe;
@@ -55,9 +58,10 @@ pub fn main() -> Exit {
         Err(e) => {
             let _ = e.print();
             return match e.kind() {
-                clap::error::ErrorKind::DisplayHelp
-                | clap::error::ErrorKind::DisplayVersion
-                | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => Exit::Ok,
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    Exit::Ok
+                }
+                // A bare `scaler` (or `scaler config`): the usage, on stderr, is an error.
                 _ => Exit::Usage,
             };
         }
@@ -81,11 +85,15 @@ pub fn main() -> Exit {
     // stopped it first (then this waits for the watchdog to exit).
     watchdog::finish_or_wait();
     let report = match dispatched {
-        Ok(report) => report,
+        Ok(mut report) => {
+            report.dry_run = is_dry_run(&cli.command);
+            report
+        }
         Err(e) => {
             let exit = e.exit();
             eprintln!("scaler: {e:#}");
             let mut report = Report::new(command);
+            report.dry_run = is_dry_run(&cli.command);
             report.errors.push(format!("{e:#}"));
             report.exit_code = exit.code();
             if cli.format == Format::Json {
@@ -158,6 +166,16 @@ fn init_logging(cli: &Cli) {
     let _ = env_logger::Builder::from_env(env)
         .format_timestamp_secs()
         .try_init();
+}
+
+/// Whether the command decides without acting (`plan`, `run`/`cleanup --dry-run`).
+fn is_dry_run(command: &Command) -> bool {
+    match command {
+        Command::Run(args) => args.dry_run,
+        Command::Cleanup(args) => args.dry_run,
+        Command::Plan(_) => true,
+        _ => false,
+    }
 }
 
 fn command_name(command: &Command) -> &'static str {
@@ -259,20 +277,14 @@ pub fn prober_for(config: &Config) -> Result<Option<probe::Prober>, Error> {
         .transpose()
 }
 
-/// Since when the pool has been above its target, from the state file, when
-/// `limits.scale_down_delay` is on. An unreadable state restarts the delay
-/// (holding scale-downs back longer, never shorter).
-fn above_target_since(config: &Config) -> Option<chrono::DateTime<chrono::Utc>> {
-    if config.limits.scale_down_delay.0.is_zero() {
-        return None;
-    }
-    match state::load(&config.state_path) {
-        Ok(state) => state.and_then(|s| s.above_target_since),
-        Err(e) => {
-            log::warn!("{e}: limits.scale_down_delay restarts");
-            None
-        }
-    }
+/// The pool's state file, read before a pass: it holds the scale-down clock
+/// and the pending forgets, so a file that cannot be read or understood
+/// stops the pass (exit 78) before anything is observed or changed.
+fn pass_state(config: &Config) -> Result<state::State, Error> {
+    let now = chrono::Utc::now();
+    state::load(&config.state_path, &config.pool.name)
+        .map(|s| s.unwrap_or_else(|| state::State::new(&config.pool.name, now)))
+        .map_err(|e| Error::Config(e.to_string()))
 }
 
 fn dispatch(cli: &Cli) -> Result<Report, Error> {
@@ -323,6 +335,8 @@ fn dispatch(cli: &Cli) -> Result<Report, Error> {
     let _lock = if dry_run {
         None
     } else {
+        // Before anything is written: files this user cannot use are a configuration error.
+        paths::check(&config, cli.metrics_file.as_deref())?;
         let held = {
             let _call = watchdog::doing(lock::describe(&config.lock));
             lock::acquire(&config.lock)?
@@ -341,6 +355,7 @@ fn dispatch(cli: &Cli) -> Result<Report, Error> {
     }
     let mut source = source_for(&config)?
         .map(|s| Box::new(watched::WatchedSource::new(s)) as Box<dyn GatewaySource>);
+    let state = pass_state(&config)?;
     let options = PassOptions {
         command: command_name(&cli.command),
         steps,
@@ -349,7 +364,10 @@ fn dispatch(cli: &Cli) -> Result<Report, Error> {
         at,
         busy_override: busy,
         deadline: started + config.limits.deadline.0,
-        above_target_since: above_target_since(&config),
+        above_target_since: (!config.limits.scale_down_delay.0.is_zero())
+            .then_some(state.scale_down.above_target_since)
+            .flatten(),
+        pending_forgets: state.pending_forgets,
     };
     let prober = prober_for(&config)?;
     let mut report = pass::execute(
@@ -370,7 +388,7 @@ fn dispatch(cli: &Cli) -> Result<Report, Error> {
     {
         let since = report.above_target_since;
         if let Err(e) = state::update(&config.state_path, &config.pool.name, now, |s| {
-            s.above_target_since = since;
+            s.scale_down.above_target_since = since;
         }) {
             report
                 .errors

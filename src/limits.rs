@@ -1,26 +1,62 @@
 //! Brakes on a pass: how many instances one pass may create or destroy, how
 //! long the target must stay below the pool's size before a scale-down, and
 //! the pass deadline. Each brake that holds an action back says so in the
-//! report; none of them is a failure.
+//! report; none of them is a failure. Out-of-range values are refused at
+//! load, naming the key and its line.
 
 use crate::duration::HumanDuration;
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use std::time::Duration;
+
+/// The most instances one pass may be allowed to create or destroy.
+pub const MAX_PER_RUN: u32 = 10_000;
+
+/// The range of `limits.deadline`: a pass that may start actions for more
+/// than an hour is not a pass any more.
+pub const DEADLINE_RANGE: (Duration, Duration) =
+    (Duration::from_secs(1), Duration::from_secs(3_600));
 
 /// `[limits]` keys.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Limits {
     /// Instances one pass may create (default: 100, or 20% of the pool when larger).
+    #[serde(default, deserialize_with = "per_run")]
     pub max_create_per_run: Option<u32>,
     /// Instances one pass may destroy (default: 50, or 20% of the pool when larger).
+    #[serde(default, deserialize_with = "per_run")]
     pub max_destroy_per_run: Option<u32>,
     /// Scale down only once the target has stayed below the pool's size this long.
     #[serde(default = "default_scale_down_delay")]
     pub scale_down_delay: HumanDuration,
     /// The pass stops starting new actions after this long.
-    #[serde(default = "default_deadline")]
+    #[serde(default = "default_deadline", deserialize_with = "deadline")]
     pub deadline: HumanDuration,
+}
+
+/// `0..=MAX_PER_RUN` instances.
+fn per_run<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u32>, D::Error> {
+    let n = i64::deserialize(deserializer)?;
+    match u32::try_from(n) {
+        Ok(n) if n <= MAX_PER_RUN => Ok(Some(n)),
+        _ => Err(serde::de::Error::custom(format!(
+            "expected a number of instances from 0 to {MAX_PER_RUN}, got {n}"
+        ))),
+    }
+}
+
+/// A duration within [`DEADLINE_RANGE`].
+fn deadline<'de, D: Deserializer<'de>>(deserializer: D) -> Result<HumanDuration, D::Error> {
+    let deadline = HumanDuration::deserialize(deserializer)?;
+    let (min, max) = DEADLINE_RANGE;
+    if deadline.0 < min || deadline.0 > max {
+        return Err(serde::de::Error::custom(format!(
+            "limits.deadline must be from {} to {}, got {deadline}",
+            HumanDuration(min),
+            HumanDuration(max)
+        )));
+    }
+    Ok(deadline)
 }
 
 /// Five minutes: on the shipped working-day trace this cuts instance churn by
@@ -105,5 +141,28 @@ mod tests {
         assert_eq!(l.scale_down_delay.0, Duration::from_secs(300));
         assert_eq!(l.deadline.0, Duration::from_secs(50));
         assert!(toml::from_str::<Limits>("max_destroy = 2").is_err());
+    }
+
+    #[test]
+    fn refuses_values_out_of_range() {
+        for (text, expected) in [
+            (
+                "deadline = \"0s\"",
+                "limits.deadline must be from 1s to 1h, got 0s",
+            ),
+            (
+                "deadline = \"61m\"",
+                "limits.deadline must be from 1s to 1h, got 1h1m",
+            ),
+            ("deadline = \"99999999999d\"", "longer than the maximum"),
+            ("max_create_per_run = 10001", "from 0 to 10000, got 10001"),
+            ("max_destroy_per_run = -1", "from 0 to 10000, got -1"),
+        ] {
+            let err = toml::from_str::<Limits>(text).unwrap_err().to_string();
+            assert!(err.contains(expected), "{text}: {err}");
+        }
+        let l: Limits = toml::from_str("deadline = \"1h\"\nmax_create_per_run = 0").unwrap();
+        assert_eq!(l.deadline.0, Duration::from_secs(3_600));
+        assert_eq!(l.create_budget(5), 0);
     }
 }

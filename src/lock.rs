@@ -19,6 +19,11 @@ use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// The directory of the default lock file, `<DEFAULT_DIR>/scaler-<pool>.lock`:
+/// the unit's `RuntimeDirectory=scaler` (and the package's tmpfiles.d entry),
+/// owned by the `scaler` user, so no other local user can take the lock.
+pub const DEFAULT_DIR: &str = "/run/scaler";
+
 /// Where the lock lives.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -51,6 +56,8 @@ pub struct LockSection {
     pub password_env: Option<String>,
     /// File holding the password.
     pub password_file: Option<PathBuf>,
+    /// systemd credential holding the password.
+    pub password_credential: Option<String>,
     /// Redis lease (default: the pass deadline plus 30 s).
     pub lease: Option<HumanDuration>,
 }

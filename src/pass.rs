@@ -10,6 +10,7 @@
 use crate::config::Config;
 use crate::decision::{self, Input, Memory, Plan, Step};
 use crate::exit::Exit;
+use crate::forget::{self, Ledger};
 use crate::plan::Observation;
 use crate::pool::GatewayObservation;
 use crate::pool::{DrainOutcome, Gateway, GatewaySource};
@@ -20,6 +21,7 @@ use crate::report::{
     SlotInfo, Timings,
 };
 use crate::schedule::ActiveSlot;
+use crate::state::PendingForget;
 use chrono::{DateTime, SecondsFormat, Utc};
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
@@ -58,43 +60,91 @@ pub struct PassOptions {
     /// Since when the pool has been above its target (from the state file),
     /// for `limits.scale_down_delay`.
     pub above_target_since: Option<DateTime<Utc>>,
+    /// Forgets a killed pass left in the state file, completed before the
+    /// gateways are observed.
+    pub pending_forgets: Vec<PendingForget>,
 }
 
 /// What the pass observed, as the decision's input, with what it found
-/// wrong on the way (bad records, failed probes) and how long it took.
+/// wrong on the way (bad records, failed probes, pending forgets) and how
+/// long it took.
 #[derive(Debug, Clone, Default)]
 pub struct Observed {
     /// The decision's input.
     pub observation: Observation,
-    /// Problems with individual records or probes (reported, not fatal).
+    /// Problems with pending forgets, individual records or probes
+    /// (reported, not fatal).
     pub errors: Vec<String>,
+    /// What completing the pending forgets did or left.
+    pub notes: Vec<String>,
+    /// The source reported records it could not read (the pass exits 3).
+    pub bad_records: bool,
+    /// A pending forget failed (the pass exits 3).
+    pub forgets_failed: bool,
     /// `provider_ms` and `gateways_ms`.
     pub timings: Timings,
 }
 
-/// Observes the provider, the gateway source and the status probes. Any
-/// failure to list or to observe stops the pass before anything changes:
-/// the error, for the report, and exit 69.
+/// Observes the provider, completes the forgets a killed pass left (before
+/// the gateways are observed), then observes the gateway source and the
+/// status probes. Any failure to list or to observe stops the pass before
+/// anything changes: the error, for the report, and exit 69.
 pub fn observe(
+    config: &Config,
     provider: &mut dyn Provider,
-    source: Option<&mut (dyn GatewaySource + '_)>,
+    mut source: Option<&mut (dyn GatewaySource + '_)>,
     prober: Option<&Prober>,
+    options: &PassOptions,
 ) -> Result<Observed, String> {
     let started = Instant::now();
-    let mut timings = Timings::default();
+    let mut observed = Observed::default();
     let instances = provider.list().map_err(|e| format!("provider: {e}"))?;
-    timings.provider_ms = ms_since(started);
+    observed.timings.provider_ms = ms_since(started);
+    let ledger = Ledger::new(&config.state_path, &config.pool.name, options.now);
+    let pending = forget::complete(
+        &ledger,
+        &options.pending_forgets,
+        &instances,
+        source.as_deref_mut().map(|s| s as &mut dyn GatewaySource),
+        options.dry_run,
+    );
+    observed.notes = pending.notes;
+    observed.forgets_failed = !pending.errors.is_empty();
+    observed.errors = pending.errors;
     let observing = Instant::now();
-    let gateways = match source.map(|s| s.observe()) {
+    let hosts = crate::pool::Hosts::new(&instances);
+    let gateways = match source.map(|s| s.observe(&hosts)) {
         None => GatewayObservation::default(),
         Some(Ok(g)) => g,
         Some(Err(e)) => return Err(e.0),
     };
-    let mut errors = gateways.errors.clone();
-    // Probes: unknown is not dead, so a failed probe only reports.
+    observed.bad_records = !gateways.errors.is_empty();
+    observed.errors.extend(gateways.errors.iter().cloned());
+    let (termination_requested, healthy) = probe(prober, &instances, &mut observed.errors);
+    observed.timings.gateways_ms = ms_since(observing);
+    observed.observation = Observation {
+        instances,
+        gateways: gateways.gateways,
+        tainted_hosts: gateways.tainted_hosts.into_iter().collect(),
+        termination_requested,
+        draining_since: gateways.draining_since,
+        doubts: gateways.doubts,
+        busy_hosts: gateways.busy_hosts.into_iter().collect(),
+        healthy,
+    };
+    Ok(observed)
+}
+
+/// The status probes: instances asking for termination, and the capacity
+/// the others reported. Unknown is not dead, so a failed probe only reports.
+fn probe(
+    prober: Option<&Prober>,
+    instances: &[Instance],
+    errors: &mut Vec<String>,
+) -> (HashSet<String>, HashMap<String, u32>) {
     let mut termination_requested = HashSet::new();
-    let mut healthy: HashMap<String, u32> = HashMap::new();
-    for (id, result) in prober.map(|p| p.probe_all(&instances)).unwrap_or_default() {
+    let mut healthy = HashMap::new();
+    for (id, result) in prober.map(|p| p.probe_all(instances)).unwrap_or_default() {
         match result {
             Ok(status) if status.termination => {
                 termination_requested.insert(id);
@@ -111,20 +161,7 @@ pub fn observe(
             }
         }
     }
-    timings.gateways_ms = ms_since(observing);
-    let observation = Observation {
-        instances,
-        gateways: gateways.gateways,
-        tainted_hosts: gateways.tainted_hosts.into_iter().collect(),
-        termination_requested,
-        draining_since: gateways.draining_since,
-        healthy,
-    };
-    Ok(Observed {
-        observation,
-        errors,
-        timings,
-    })
+    (termination_requested, healthy)
 }
 
 /// The report's header: pool, time and the slot in force (`None` when the
@@ -167,7 +204,7 @@ pub fn execute(
             .push("the schedule has no slot for this time".into());
         return finish(report, Exit::Internal);
     }
-    match observe(provider, source.as_deref_mut(), prober) {
+    match observe(config, provider, source.as_deref_mut(), prober, options) {
         Ok(observed) => execute_observed(config, provider, source, observed, options),
         Err(e) => {
             let (mut report, _) = header(config, options);
@@ -195,6 +232,7 @@ pub fn execute_observed(
             .push("the schedule has no slot for this time".into());
         return finish(report, Exit::Internal);
     };
+    report.notes.extend(observed.notes);
     report.errors.extend(observed.errors);
     let mut timings = observed.timings;
     let params = config.decision_params();
@@ -218,6 +256,9 @@ pub fn execute_observed(
         report: &mut report,
         deadline: options.deadline,
         past_deadline: 0,
+        bad_records: observed.bad_records,
+        ledger: Ledger::new(&config.state_path, &config.pool.name, options.now),
+        forgets_failed: observed.forgets_failed,
     };
     acting.carry_out(&plan.steps, config, options);
     let exit = acting.settle_and_exit();
@@ -257,6 +298,12 @@ struct Acting<'a> {
     deadline: Instant,
     /// Actions not started because of the deadline.
     past_deadline: u32,
+    /// The source reported records it could not read (exit 3).
+    bad_records: bool,
+    /// Where the registrations of a host are kept until they are deleted.
+    ledger: Ledger,
+    /// A forget failed: registrations of a destroyed host are left (exit 3).
+    forgets_failed: bool,
 }
 
 impl Acting<'_> {
@@ -290,6 +337,9 @@ impl Acting<'_> {
                 "limits.deadline reached: {} action(s) not started; the next pass continues",
                 self.past_deadline
             ));
+            return Exit::Partial;
+        }
+        if self.bad_records || self.forgets_failed {
             return Exit::Partial;
         }
         if self
@@ -352,6 +402,7 @@ impl Acting<'_> {
             && let Some(source) = self.source.as_deref_mut()
             && let Err(e) = source.forget_stale(host, gateways)
         {
+            self.forgets_failed = true;
             self.report
                 .errors
                 .push(format!("forget stale gateways of {host}: {e}"));
@@ -429,28 +480,60 @@ impl Acting<'_> {
     fn destroy(&mut self, instance: &Instance, gateways: &[Gateway], reason: &str) {
         let mut action = Action::about(ActionKind::Destroy, self.status(), reason, instance);
         if !self.dry_run {
-            match self.provider.destroy(instance) {
+            let destroyed = self
+                .keep_forget(instance, gateways)
+                .and_then(|()| self.provider.destroy(instance).map_err(|e| e.message));
+            match destroyed {
                 Ok(()) => {
                     log::info!("destroyed {} ({reason})", instance.name);
-                    if let Some(host) = gateways.first().map(|g| g.host)
-                        && let Some(source) = self.source.as_deref_mut()
-                        && let Err(e) = source.forget(host, gateways)
-                    {
-                        self.report
-                            .errors
-                            .push(format!("forget gateways of {}: {e}", instance.name));
-                    }
+                    self.forget(instance, gateways);
                 }
                 Err(e) => {
                     log::warn!("destroying {}: {e}", instance.name);
-                    action.status = ActionStatus::Failed;
-                    action.error = Some(e.message.clone());
                     self.report
                         .errors
                         .push(format!("destroy {}: {e}", instance.name));
+                    action.status = ActionStatus::Failed;
+                    action.error = Some(e);
                 }
             }
         }
         self.report.actions.push(action);
+    }
+
+    /// Before a destroy: the host's registrations go to the state file, so
+    /// that a pass killed before [`Acting::forget`] leaves them to the next.
+    fn keep_forget(&mut self, instance: &Instance, gateways: &[Gateway]) -> Result<(), String> {
+        let (Some(host), Some(source)) = (gateways.first().map(|g| g.host), self.source.as_deref())
+        else {
+            return Ok(());
+        };
+        self.ledger
+            .before_destroy(source, instance, host, gateways)
+            .map_err(|e| format!("not destroyed: keeping its registrations failed: {e}"))
+    }
+
+    /// After a destroy: deletes the host's registrations, then their entry
+    /// in the state file. A failure leaves the entry for the next pass and
+    /// makes this one partial.
+    fn forget(&mut self, instance: &Instance, gateways: &[Gateway]) {
+        let (Some(host), Some(source)) =
+            (gateways.first().map(|g| g.host), self.source.as_deref_mut())
+        else {
+            return;
+        };
+        let forgotten = source
+            .forget(host, gateways)
+            .map_err(|e| e.to_string())
+            .and_then(|()| {
+                (self.ledger.forgotten(&instance.id)).map_err(|e| format!("state: {e}"))
+            });
+        if let Err(e) = forgotten {
+            self.forgets_failed = true;
+            self.report.errors.push(format!(
+                "forget gateways of {}: {e} (the next pass retries)",
+                instance.name
+            ));
+        }
     }
 }

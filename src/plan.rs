@@ -72,9 +72,46 @@ pub struct Observation {
     /// When draining gateways (by id) were marked, where the source records
     /// it (media); a gateway without an entry has waited long enough.
     pub draining_since: HashMap<String, DateTime<Utc>>,
+    /// Records that cannot be read or tied to one host: while there is one,
+    /// nothing of the pool is drained or destroyed ([`suspended`]).
+    pub doubts: Vec<String>,
+    /// Hosts with a call in progress that no registered gateway accounts
+    /// for: never drained, never destroyed.
+    pub busy_hosts: HashSet<IpAddr>,
     /// Replica pools: instances (by id) whose status probe answered, with
     /// the capacity they reported.
     pub healthy: HashMap<String, u32>,
+}
+
+// When in doubt, the pool is busy. These two checks gate every drain and
+// every destroy the decision makes; creation is never gated by them.
+
+/// Why nothing of the pool may be drained or destroyed this pass: a record
+/// that cannot be read or tied to exactly one host could be any host's.
+pub fn suspended(observation: &Observation) -> Option<String> {
+    let n = observation.doubts.len();
+    (n > 0).then(|| {
+        format!(
+            "{n} record(s) cannot be read or tied to one host (see errors): no drain or destroy in this pass"
+        )
+    })
+}
+
+/// Whether a bad record names one of an instance's addresses: it is then
+/// kept whatever else holds (never drained, never destroyed).
+fn tainted(instance: &Instance, observation: &Observation) -> bool {
+    [instance.private_ip, instance.public_ip]
+        .into_iter()
+        .flatten()
+        .any(|ip| observation.tainted_hosts.contains(&ip))
+}
+
+/// Whether a call no registered gateway accounts for is on an instance.
+fn call_on_host(instance: &Instance, observation: &Observation) -> bool {
+    [instance.private_ip, instance.public_ip]
+        .into_iter()
+        .flatten()
+        .any(|ip| observation.busy_hosts.contains(&ip))
 }
 
 /// One instance with what is known about it.
@@ -286,9 +323,19 @@ pub fn cleanup(
 ) -> (Vec<Removal>, Vec<String>) {
     let mut removals = Vec::new();
     let mut notes = Vec::new();
+    if let Some(why) = suspended(observation) {
+        return (removals, vec![why]);
+    }
     for (index, view) in assessment.instances.iter().enumerate() {
         let instance = &view.instance;
         if view.protected {
+            continue;
+        }
+        if tainted(instance, observation) {
+            notes.push(format!(
+                "{} has a record that cannot be read: kept",
+                instance.name
+            ));
             continue;
         }
         let gateways: Vec<&Gateway> = view
@@ -296,13 +343,10 @@ pub fn cleanup(
             .iter()
             .map(|&g| &observation.gateways[g])
             .collect();
-        let in_call = gateways
-            .iter()
-            .any(|g| g.in_call || g.state == GatewayState::Busy);
-        let tainted = [instance.private_ip, instance.public_ip]
-            .into_iter()
-            .flatten()
-            .any(|ip| observation.tainted_hosts.contains(&ip));
+        let in_call = call_on_host(instance, observation)
+            || gateways
+                .iter()
+                .any(|g| g.in_call || g.state == GatewayState::Busy);
         let old = |limit: Duration| age(instance, now) > limit;
         let mut remove = |reason, drain_first| {
             removals.push(Removal {
@@ -345,7 +389,7 @@ pub fn cleanup(
                     instance.name,
                     since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
                 ));
-            } else if !tainted {
+            } else {
                 remove(DestroyReason::ToStop, false);
             }
             continue;
@@ -356,7 +400,7 @@ pub fn cleanup(
                     "{} asks for termination but has a call in progress: kept",
                     instance.name
                 ));
-            } else if !tainted {
+            } else {
                 let drain_first = gateways.iter().any(|g| g.state != GatewayState::Draining);
                 remove(DestroyReason::TerminationRequested, drain_first);
             }
@@ -375,7 +419,7 @@ pub fn cleanup(
         }
         if params.expects_gateways
             && gateways.is_empty()
-            && !tainted
+            && !in_call
             && old(params.register_timeout)
         {
             remove(DestroyReason::Unregistered, false);
@@ -394,6 +438,9 @@ pub fn stale_gateways(
     params: &PoolParams,
 ) -> Vec<(IpAddr, Vec<usize>)> {
     let mut by_host: BTreeMap<IpAddr, Vec<usize>> = BTreeMap::new();
+    if suspended(observation).is_some() {
+        return Vec::new();
+    }
     for &index in &assessment.static_gateways {
         let gateway = &observation.gateways[index];
         let protected = params
@@ -404,6 +451,7 @@ pub fn stale_gateways(
             && !gateway.in_call
             && !protected
             && !observation.tainted_hosts.contains(&gateway.host)
+            && !observation.busy_hosts.contains(&gateway.host)
         {
             by_host.entry(gateway.host).or_default().push(index);
         }
@@ -430,7 +478,8 @@ pub struct Decision {
     /// `target − (registered + pending)`.
     pub delta: i64,
     /// How the target and what the pool has were counted: the start of
-    /// `reason`, which a brake holding the verdict back rewrites after it.
+    /// `reason`, which the pass decision rewrites after it when a brake or
+    /// the scale-down delay holds the verdict back.
     pub basis: String,
     /// One human sentence.
     pub reason: String,
@@ -438,6 +487,9 @@ pub struct Decision {
     pub creates: Vec<PlannedCreate>,
     /// Indices into [`Assessment::instances`] to drain then destroy.
     pub drains: Vec<usize>,
+    /// Creations wanted beyond the cap the decision was given (the pass's
+    /// creation budget): never planned, left to the next pass.
+    pub held_creates: u32,
 }
 
 /// `clamp(max(busy + idle_min, ceil(busy / load_max)), min_gateways, max_gateways)`.
@@ -454,9 +506,16 @@ pub fn target(busy: u32, slot: &Slot) -> u32 {
 }
 
 /// Packs `vcpus` over the instance types: the largest type while it fits,
-/// the remainder on the smallest type that covers it. Types smaller than
-/// one gateway are never used. Empty when no type can hold a gateway.
-pub fn pack(vcpus: u32, cpu_per_gateway: u32, types: &BTreeMap<String, u32>) -> Vec<PlannedCreate> {
+/// the remainder on the smallest type that covers it, at most
+/// `max_instances` instances (the first ones of that packing: nothing beyond
+/// the cap is ever built, however many are wanted). Types smaller than one
+/// gateway are never used. Empty when no type can hold a gateway.
+pub fn pack(
+    vcpus: u32,
+    cpu_per_gateway: u32,
+    types: &BTreeMap<String, u32>,
+    max_instances: u32,
+) -> Vec<PlannedCreate> {
     let mut usable: Vec<(&String, u32)> = types
         .iter()
         .map(|(name, v)| (name, *v))
@@ -471,13 +530,11 @@ pub fn pack(vcpus: u32, cpu_per_gateway: u32, types: &BTreeMap<String, u32>) -> 
         vcpus: v,
         gateways: v / cpu_per_gateway.max(1),
     };
-    let mut out = Vec::new();
-    let mut remaining = vcpus;
-    while remaining >= largest {
-        out.push(planned(largest_name, largest));
-        remaining -= largest;
-    }
+    let whole = vcpus / largest;
+    let mut out = vec![planned(largest_name, largest); whole.min(max_instances) as usize];
+    let remaining = vcpus % largest;
     if remaining > 0
+        && whole < max_instances
         && let Some(&(name, v)) = usable.iter().rev().find(|(_, v)| *v >= remaining)
     {
         out.push(planned(name, v));
@@ -485,14 +542,33 @@ pub fn pack(vcpus: u32, cpu_per_gateway: u32, types: &BTreeMap<String, u32>) -> 
     out
 }
 
+/// How many instances [`pack`] would plan for `vcpus` without a cap.
+pub fn packed_count(vcpus: u32, cpu_per_gateway: u32, types: &BTreeMap<String, u32>) -> u32 {
+    let usable = || {
+        types
+            .values()
+            .copied()
+            .filter(|v| *v >= cpu_per_gateway.max(1))
+    };
+    let Some(largest) = usable().max() else {
+        return 0;
+    };
+    let remaining = vcpus % largest;
+    let remainder = remaining > 0 && usable().any(|v| v >= remaining);
+    vcpus / largest + u32::from(remainder)
+}
+
 /// The scaling decision (SPEC §5 "Target", "Up", "Down") for a sip/media pool.
-/// `busy_override` is the `plan --busy N` what-if.
+/// `busy_override` is the `plan --busy N` what-if; `max_creates` caps the
+/// instances planned (the pass's creation budget), the others are counted in
+/// [`Decision::held_creates`].
 pub fn decide(
     assessment: &Assessment,
     observation: &Observation,
     slot: &Slot,
     params: &PoolParams,
     busy_override: Option<u32>,
+    max_creates: u32,
 ) -> Decision {
     let counts = assessment.gateway_counts;
     let busy = busy_override.unwrap_or(counts.busy);
@@ -510,37 +586,7 @@ pub fn decide(
         slot.idle_min, slot.load_max, slot.min_gateways, slot.max_gateways, counts.pending
     );
     if delta > 0 {
-        let vcpus = u32::try_from(delta)
-            .unwrap_or(u32::MAX)
-            .saturating_mul(params.cpu_per_gateway);
-        let mut creates = pack(vcpus, params.cpu_per_gateway, &params.instance_types);
-        let planned = !creates.is_empty();
-        let live = assessment.instances.iter().map(|v| &v.instance);
-        let held = within_budget(&mut creates, live, params.max_vcpus);
-        let reason = if held > 0 {
-            format!(
-                "{why}: scale up by {delta} gateway(s), but pool.max_vcpus ({}) holds back {held} of {vcpus} vCPUs",
-                params.max_vcpus.unwrap_or(0)
-            )
-        } else if !planned {
-            format!(
-                "{why}: {delta} more gateway(s) needed but no instance type has {} vCPUs",
-                params.cpu_per_gateway
-            )
-        } else {
-            format!(
-                "{why}: scale up by {delta} gateway(s), {vcpus} vCPUs on {} instance(s)",
-                creates.len()
-            )
-        };
-        return Decision {
-            target,
-            delta,
-            basis: why,
-            reason,
-            creates,
-            drains: Vec::new(),
-        };
+        return scale_up(assessment, params, (target, delta), &why, max_creates);
     }
     if delta == 0 {
         return Decision {
@@ -550,10 +596,20 @@ pub fn decide(
             basis: why,
             creates: Vec::new(),
             drains: Vec::new(),
+            held_creates: 0,
         };
     }
-    let drains = choose_drains(assessment, observation, delta.unsigned_abs());
-    let reason = if drains.is_empty() {
+    let doubt = suspended(observation);
+    let drains = match doubt {
+        Some(_) => Vec::new(),
+        None => choose_drains(assessment, observation, delta.unsigned_abs()),
+    };
+    let reason = if let Some(doubt) = doubt {
+        format!(
+            "{why}: {} gateway(s) too many, but {doubt}",
+            delta.unsigned_abs()
+        )
+    } else if drains.is_empty() {
         format!(
             "{why}: {} gateway(s) too many, but no whole idle instance fits",
             delta.unsigned_abs()
@@ -571,6 +627,7 @@ pub fn decide(
         reason,
         creates: Vec::new(),
         drains,
+        held_creates: 0,
     }
 }
 
@@ -588,6 +645,58 @@ pub fn scale_down_verdict(
     format!(
         "scale down, draining {drained} gateway(s) on {} whole idle instance(s)",
         drains.len()
+    )
+}
+
+/// The scale-up part of [`decide`]: `delta` more gateways packed into at
+/// most `max_creates` instances, within `pool.max_vcpus`.
+fn scale_up(
+    assessment: &Assessment,
+    params: &PoolParams,
+    (target, delta): (u32, i64),
+    why: &str,
+    max_creates: u32,
+) -> Decision {
+    let vcpus = u32::try_from(delta)
+        .unwrap_or(u32::MAX)
+        .saturating_mul(params.cpu_per_gateway);
+    let types = &params.instance_types;
+    let wanted = packed_count(vcpus, params.cpu_per_gateway, types);
+    let mut creates = pack(vcpus, params.cpu_per_gateway, types, max_creates);
+    let held_creates = wanted - creates.len() as u32;
+    let live = assessment.instances.iter().map(|v| &v.instance);
+    let held = within_budget(&mut creates, live, params.max_vcpus);
+    let mut reason = if held > 0 {
+        format!(
+            "{why}: scale up by {delta} gateway(s), but pool.max_vcpus ({}) holds back {held} of {vcpus} vCPUs",
+            params.max_vcpus.unwrap_or(0)
+        )
+    } else if wanted == 0 {
+        format!(
+            "{why}: {delta} more gateway(s) needed but no instance type has {} vCPUs",
+            params.cpu_per_gateway
+        )
+    } else {
+        format!("{why}: scale up by {delta} gateway(s), {vcpus} vCPUs on {wanted} instance(s)")
+    };
+    if held_creates > 0 {
+        reason.push_str(&held_by_budget(wanted, max_creates, "instance(s)"));
+    }
+    Decision {
+        target,
+        delta,
+        basis: why.to_string(),
+        reason,
+        creates,
+        drains: Vec::new(),
+        held_creates,
+    }
+}
+
+/// The end of a reason when the creation budget held some back.
+fn held_by_budget(wanted: u32, planned: u32, what: &str) -> String {
+    format!(
+        "; {wanted} {what} wanted, {planned} planned (limits.max_create_per_run: the next pass continues)"
     )
 }
 
@@ -616,6 +725,8 @@ fn choose_drains(assessment: &Assessment, observation: &Observation, excess: u64
                     !g.in_call && matches!(g.state, GatewayState::Idle | GatewayState::Draining)
                 })
                 && gateways().all(|g| !observation.tainted_hosts.contains(&g.host))
+                && !tainted(instance, observation)
+                && !call_on_host(instance, observation)
         })
         .map(|(i, view)| (i, idle_on(view, observation)))
         .filter(|(_, idle)| *idle > 0)
@@ -700,7 +811,8 @@ pub struct ReplicaCounts {
 /// `ceil((min_available − available) / replica_capacity)` replicas, capped by
 /// `max_replicas`. `healthy` maps instance ids to the capacity they reported;
 /// `gone` are instances the clean-up removes. Replicas are never drained: they
-/// leave by asking for termination.
+/// leave by asking for termination. `max_creates` caps the replicas planned
+/// (the pass's creation budget), as in [`decide`].
 #[allow(clippy::too_many_arguments)]
 pub fn decide_replicas(
     instances: &[Instance],
@@ -711,6 +823,7 @@ pub fn decide_replicas(
     params: &PoolParams,
     instance_type: (&str, u32),
     now: DateTime<Utc>,
+    max_creates: u32,
 ) -> (ReplicaCounts, Decision) {
     let mut counts = ReplicaCounts::default();
     let mut replicas = 0u32;
@@ -745,7 +858,8 @@ pub fn decide_replicas(
         counts.available, counts.healthy, counts.building, counts.pending
     );
     let (name, vcpus) = instance_type;
-    let mut creates: Vec<PlannedCreate> = (0..create)
+    let planned = create.min(max_creates);
+    let mut creates: Vec<PlannedCreate> = (0..planned)
         .map(|_| PlannedCreate {
             instance_type: name.to_string(),
             vcpus,
@@ -754,7 +868,7 @@ pub fn decide_replicas(
         .collect();
     let live = instances.iter().filter(|i| !gone.contains(&i.id));
     let held = within_budget(&mut creates, live, params.max_vcpus);
-    let reason = if held > 0 {
+    let mut reason = if held > 0 {
         format!(
             "{why}: {short} short, but pool.max_vcpus ({}) holds back {held} vCPUs",
             params.max_vcpus.unwrap_or(0)
@@ -766,6 +880,9 @@ pub fn decide_replicas(
     } else {
         format!("{why}: {short} short, create {create} replica(s) (max_replicas {max_replicas})")
     };
+    if planned < create {
+        reason.push_str(&held_by_budget(create, planned, "replica(s)"));
+    }
     let decision = Decision {
         target: min_available,
         delta: short,
@@ -773,6 +890,7 @@ pub fn decide_replicas(
         reason,
         creates,
         drains: Vec::new(),
+        held_creates: create - planned,
     };
     (counts, decision)
 }

@@ -41,6 +41,8 @@ pub struct ProbeConfig {
     pub token_env: Option<String>,
     /// File holding the bearer token.
     pub token_file: Option<std::path::PathBuf>,
+    /// systemd credential holding the bearer token.
+    pub token_credential: Option<String>,
     /// Verify TLS certificates (https URLs).
     #[serde(default = "default_true")]
     pub tls_verify: bool,
@@ -93,6 +95,7 @@ impl ProbeConfig {
             self.token_env.clone(),
             self.token_file.clone(),
         )
+        .with_credential(self.token_credential.clone())
     }
 }
 

@@ -145,6 +145,8 @@ pub struct CheckLine {
 pub struct Report {
     pub schema_version: u32,
     pub command: String,
+    /// Whether the command decided without acting (`plan`, `--dry-run`).
+    pub dry_run: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pool: Option<PoolInfo>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -194,6 +196,7 @@ impl Report {
         Report {
             schema_version: SCHEMA_VERSION,
             command: command.to_string(),
+            dry_run: false,
             pool: None,
             at: None,
             slot: None,
@@ -221,7 +224,9 @@ impl Report {
     }
 
     /// The text rendering: one line when nothing happened, else a header, one
-    /// line per action, then errors and notes.
+    /// line per action, then errors and notes. Notes (a brake that held
+    /// actions back, a drain waiting for its calls) show even when no action
+    /// ran: they are why none did.
     pub fn to_text(&self) -> String {
         let mut out = String::new();
         if let Some(simulation) = &self.simulation {
@@ -245,7 +250,13 @@ impl Report {
             return out;
         }
         let pool = self.pool.as_ref().map_or("scaler", |p| p.name.as_str());
-        let mut head = format!("{pool} {}:", self.command);
+        // `plan` says so by its name; a `run` or `cleanup --dry-run` says it first.
+        let dry = if self.dry_run && self.command != "plan" {
+            "dry run: "
+        } else {
+            ""
+        };
+        let mut head = format!("{dry}{pool} {}:", self.command);
         if let Some(o) = &self.observed {
             let g = o.gateways;
             let _ = write!(
@@ -270,7 +281,7 @@ impl Report {
         out.push_str(&head);
         out.push('\n');
         if let Some(d) = &self.decision
-            && !self.actions.is_empty()
+            && (!self.actions.is_empty() || !self.notes.is_empty())
         {
             let _ = writeln!(out, "  decision: {}", d.reason);
         }
@@ -311,10 +322,8 @@ impl Report {
         for e in &self.errors {
             let _ = writeln!(out, "  error: {e}");
         }
-        if !self.actions.is_empty() || !self.errors.is_empty() {
-            for n in &self.notes {
-                let _ = writeln!(out, "  note: {n}");
-            }
+        for n in &self.notes {
+            let _ = writeln!(out, "  note: {n}");
         }
         out
     }
@@ -344,6 +353,29 @@ mod tests {
     }
 
     #[test]
+    fn notes_show_without_actions() {
+        let mut r = Report::new("run");
+        r.decision = Some(DecisionInfo {
+            target: 3,
+            delta: 3,
+            reason: "scale up by 3 gateway(s)".into(),
+        });
+        r.notes
+            .push("limits.max_create_per_run (0) held back 3 creation(s)".into());
+        let text = r.to_text();
+        assert!(
+            text.lines().next().unwrap().ends_with("no change"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\n  decision: scale up by 3 gateway(s)\n")
+                && text
+                    .contains("\n  note: limits.max_create_per_run (0) held back 3 creation(s)\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn json_has_the_stable_fields() {
         let mut r = Report::new("plan");
         r.actions.push(Action {
@@ -357,5 +389,26 @@ mod tests {
         assert_eq!(v["actions"][0]["status"], "planned");
         assert_eq!(v["exit_code"], 0);
         assert!(v["actions"][0].get("error").is_none());
+        assert_eq!(v["dry_run"], false);
+    }
+
+    #[test]
+    fn a_dry_run_says_so_first() {
+        let mut r = Report::new("run");
+        r.dry_run = true;
+        assert!(
+            r.to_text().starts_with("dry run: scaler run:"),
+            "{}",
+            r.to_text()
+        );
+        let v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        assert_eq!(v["dry_run"], true);
+        let mut plan = Report::new("plan");
+        plan.dry_run = true;
+        assert!(
+            plan.to_text().starts_with("scaler plan:"),
+            "{}",
+            plan.to_text()
+        );
     }
 }

@@ -222,6 +222,28 @@ mod tests {
         assert_eq!((a.start, a.slot.idle_min), (t(8, 0), 5));
     }
 
+    /// Slot times have seconds (`"07:00:30"`): configuration refuses two
+    /// keys for one time, so slots that differ by seconds are distinct.
+    #[test]
+    fn slots_seconds_apart_are_distinct() {
+        let mut timelines = BTreeMap::new();
+        let at = |s: u32| NaiveTime::from_hms_opt(7, 0, s).unwrap();
+        timelines.insert(
+            "default".to_string(),
+            vec![(t(0, 0), slot(1)), (at(0), slot(2)), (at(30), slot(3))],
+        );
+        let s = Schedule {
+            timezone: chrono_tz::UTC,
+            timelines,
+            dates: Vec::new(),
+        };
+        let idle = |when: &str| s.slot_at(utc(when)).unwrap().slot.idle_min;
+        assert_eq!(idle("2026-11-23T06:59:59Z"), 1);
+        assert_eq!(idle("2026-11-23T07:00:29Z"), 2);
+        assert_eq!(idle("2026-11-23T07:00:30Z"), 3);
+        assert_eq!(idle("2026-11-23T23:59:59Z"), 3);
+    }
+
     #[test]
     fn dst_days_use_wall_clock_time() {
         // 2026-03-29: Paris jumps from 02:00 to 03:00. 06:00 UTC = 08:00 CEST.

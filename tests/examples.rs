@@ -69,9 +69,11 @@ fn every_toml_example_passes_offline_check() {
 /// The scaler arguments of a command line that runs `/usr/bin/scaler`.
 fn scaler_args(line: &str) -> Vec<String> {
     let words: Vec<&str> = line.split_whitespace().collect();
+    // The program's path first: in a cron.d line, `scaler` is also the user field.
     let start = words
         .iter()
-        .position(|w| w.ends_with("/scaler") || *w == "scaler")
+        .position(|w| w.ends_with("/scaler"))
+        .or_else(|| words.iter().position(|w| *w == "scaler"))
         .unwrap_or_else(|| panic!("no scaler command in {line:?}"));
     words[start..].iter().map(|w| w.to_string()).collect()
 }

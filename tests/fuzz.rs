@@ -5,7 +5,10 @@
 //! bounded so CI spends a few seconds here.
 
 use proptest::prelude::*;
-use scaler::pool::sip::{uri_alias, uri_host_port, username_matches};
+use scaler::pool::Hosts;
+use scaler::pool::media::locate;
+use scaler::pool::sip::uri::SipUri;
+use scaler::pool::sip::username_matches;
 use std::path::Path;
 
 const SAMPLE: &str = include_str!("../examples/sip.toml");
@@ -42,16 +45,15 @@ proptest! {
     }
 
     #[test]
-    fn sip_uri_parsers_never_panic(uri in "(<?sips?:)?[a-z0-9.~:;=@\\[\\]<>%_-]{0,80}") {
-        let _ = uri_host_port(&uri);
-        let _ = uri_alias(&uri);
+    fn sip_uri_parsers_never_panic(uri in "(\"[a-z \\\\\"]{0,8}\" ?)?(<?[sS][iI][pP][sS]?:)?[a-zA-Z0-9.~:;=@\\[\\]<>%_?&\"-]{0,80}") {
+        let _ = SipUri::parse(&uri).map(|u| u.alias());
         let _ = username_matches(&uri, "mediagw");
     }
 
     #[test]
     fn any_string_parses_or_fails_cleanly(text in "\\PC{0,60}") {
-        let _ = uri_host_port(&text);
-        let _ = uri_alias(&text);
+        let _ = SipUri::parse(&text).map(|u| u.alias());
+        let _ = locate(text.as_bytes(), &Hosts::default());
         let _ = scaler::duration::parse(&text);
     }
 

@@ -96,3 +96,70 @@ fn bad_input_exits_78_naming_the_problem() {
     );
     scaler(&["config", "import", &json, "--timezone", "Mars/Olympus"]).expect(64);
 }
+
+/// The `timezone = "..."` line of converted TOML.
+fn timezone_line(toml: &str) -> &str {
+    toml.lines()
+        .find(|l| l.starts_with("timezone = "))
+        .expect("a timezone line")
+}
+
+#[test]
+fn the_timezone_is_the_hosts_and_stderr_says_where_it_came_from() {
+    let ws = Workspace::new();
+    let json = ws.path("scaler.json");
+    std::fs::write(&json, SCALER_JSON).unwrap();
+    let json = json.to_string_lossy().into_owned();
+
+    // TZ first (SIPMediaGW ran in the host's local time).
+    let run = scaler_with_env(&["config", "import", &json], &[("TZ", "Asia/Tokyo")]).expect(0);
+    assert!(
+        timezone_line(&run.stdout).starts_with("timezone = \"Asia/Tokyo\""),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr
+            .contains("schedule.timezone = \"Asia/Tokyo\" from TZ"),
+        "{}",
+        run.stderr
+    );
+    // --timezone wins over the host.
+    let run = scaler_with_env(
+        &["config", "import", &json, "--timezone", "Europe/Paris"],
+        &[("TZ", "Asia/Tokyo")],
+    )
+    .expect(0);
+    assert!(timezone_line(&run.stdout).starts_with("timezone = \"Europe/Paris\""));
+    assert!(!run.stderr.contains("schedule.timezone"), "{}", run.stderr);
+    // A TZ that is no IANA name is skipped, with the reason, for the host's files.
+    let run = scaler_with_env(&["config", "import", &json], &[("TZ", "CET-1CEST")]).expect(0);
+    assert!(
+        run.stderr.contains("\"CET-1CEST\" is not an IANA"),
+        "{}",
+        run.stderr
+    );
+    let host = scaler::host_timezone::detect(None, std::path::Path::new("/"));
+    let expected = host
+        .zone
+        .as_ref()
+        .map_or("UTC".to_string(), |(zone, _)| zone.name().to_string());
+    assert!(
+        timezone_line(&run.stdout).starts_with(&format!("timezone = \"{expected}\"")),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr
+            .contains(&format!("schedule.timezone = \"{expected}\"")),
+        "{}",
+        run.stderr
+    );
+    config_check(&ws, &run.stdout);
+}
+
+/// The converted TOML passes `check --offline`.
+fn config_check(ws: &Workspace, toml: &str) {
+    let path = ws.config(toml);
+    scaler(&["-c", &path, "check", "--offline"]).expect(0);
+}

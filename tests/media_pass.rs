@@ -10,7 +10,9 @@ use common::media::{Redis, media_config};
 use common::*;
 use redis::Commands;
 use scaler::pass::{PassOptions, Steps};
-use scaler::pool::{DrainOutcome, Gateway, GatewayObservation, GatewaySource, SourceError};
+use scaler::pool::{
+    DrainOutcome, Gateway, GatewayObservation, GatewaySource, Hosts, SourceError, SourceRecord,
+};
 use scaler::provider::InstanceState;
 use std::net::{IpAddr, TcpListener};
 
@@ -152,7 +154,7 @@ fn a_room_assigned_during_the_drain_wins_and_nothing_is_marked() {
     let mut source = scaler::source_for(&config)
         .unwrap()
         .expect("a media pool has a gateway source");
-    let observed = source.observe().unwrap();
+    let observed = source.observe(&Hosts::default()).unwrap();
     let host = |ip: &str| ip.parse::<IpAddr>().unwrap();
     let of = |ip: &str| -> Vec<Gateway> {
         observed
@@ -196,7 +198,7 @@ fn a_room_assigned_during_the_drain_wins_and_nothing_is_marked() {
     }
 
     // The next observation sees them draining since then.
-    let observed = source.observe().unwrap();
+    let observed = source.observe(&Hosts::default()).unwrap();
     assert_eq!(observed.draining_since.len(), 2);
     // r1's room is UTF-8 now; s1's is not (its host is tainted for the planner).
     assert!(!observed.errors.iter().any(|e| e.contains(&redis.key("r1"))));
@@ -232,8 +234,8 @@ struct ProxyActsBeforeDrain {
 }
 
 impl GatewaySource for ProxyActsBeforeDrain {
-    fn observe(&mut self) -> Result<GatewayObservation, SourceError> {
-        self.inner.observe()
+    fn observe(&mut self, hosts: &Hosts) -> Result<GatewayObservation, SourceError> {
+        self.inner.observe(hosts)
     }
     fn drain(&mut self, host: IpAddr, gateways: &[Gateway]) -> Result<DrainOutcome, SourceError> {
         (self.act)();
@@ -244,6 +246,19 @@ impl GatewaySource for ProxyActsBeforeDrain {
     }
     fn forget_stale(&mut self, host: IpAddr, gateways: &[Gateway]) -> Result<(), SourceError> {
         self.inner.forget_stale(host, gateways)
+    }
+    fn records(&self, gateways: &[Gateway]) -> Vec<SourceRecord> {
+        self.inner.records(gateways)
+    }
+    fn forget_records(
+        &mut self,
+        host: IpAddr,
+        records: &[SourceRecord],
+    ) -> Result<u64, SourceError> {
+        self.inner.forget_records(host, records)
+    }
+    fn hide_records(&mut self, records: &[SourceRecord]) {
+        self.inner.hide_records(records)
     }
     fn describe(&self) -> String {
         self.inner.describe()
@@ -284,6 +299,7 @@ fn a_whole_pass_keeps_the_host_whose_gateway_takes_a_room_during_the_drain() {
         busy_override: None,
         deadline: std::time::Instant::now() + config.limits.deadline.0,
         above_target_since: None,
+        pending_forgets: Vec::new(),
     };
     let report = scaler::pass::execute(
         &config,
@@ -405,10 +421,12 @@ fn malformed_values_are_reported_and_their_hosts_left_alone() {
     redis.set("n0", b"127.0.1.2|started|media|caf\xe9|t|0|0");
     redis.register("f0", "127.0.1.3", "started");
     redis.set("m0", b"127.0.1.4");
-    redis.register("h0", "gw.example.com:8080", "started");
     let config = media_config(&ws, &redis, "mbad", TIGHT, "", "");
 
-    let run = scaler(&["-c", &config, "--format", "json", "run"]).expect(0);
+    // Each bad value names its host: that host is kept, the others are not
+    // (a value without a readable host suspends the whole pool: see
+    // tests/hostile_media.rs); bad records make the pass exit 3.
+    let run = scaler(&["-c", &config, "--format", "json", "run"]).expect(3);
     let json = run.json();
     let errors = strings(&json, "errors");
     let expect = |id: &str, reason: &str| {
@@ -423,8 +441,7 @@ fn malformed_values_are_reported_and_their_hosts_left_alone() {
     expect("u1", "unknown state \"sleeping\"");
     expect("n0", "not valid UTF-8");
     expect("m0", "missing state");
-    expect("h0", "\"gw.example.com:8080\" is not an IP address");
-    assert_eq!(errors.len(), 4, "{errors:?}");
+    assert_eq!(errors.len(), 3, "{errors:?}");
     // Registered: u0, n0, f0; idle only f0 (the others are on tainted hosts).
     assert_eq!(json["observed"]["gateways"]["registered"], 3);
     assert_eq!(json["observed"]["gateways"]["idle"], 1);

@@ -61,7 +61,6 @@ fn both(config: &str, memory: Memory) -> Report {
     let config = scaler::config::load(Path::new(config)).unwrap();
     let mut provider = scaler::provider_for(&config).unwrap();
     let mut source = scaler::source_for(&config).unwrap();
-    let observed = pass::observe(provider.as_mut(), source.as_deref_mut(), None).unwrap();
     let now = chrono::Utc::now();
     let options = PassOptions {
         command: "run",
@@ -72,7 +71,16 @@ fn both(config: &str, memory: Memory) -> Report {
         busy_override: None,
         deadline: Instant::now() + Duration::from_secs(3600),
         above_target_since: memory.above_target_since,
+        pending_forgets: Vec::new(),
     };
+    let observed = pass::observe(
+        &config,
+        provider.as_mut(),
+        source.as_deref_mut(),
+        None,
+        &options,
+    )
+    .unwrap();
     let real = pass::execute_observed(
         &config,
         provider.as_mut(),
@@ -130,7 +138,7 @@ fn a_braked_scale_up_after_a_clean_up_is_the_same_in_both() {
     assert_eq!(kinds(&real), ["Destroy error_state", "Create scale_up"]);
     let reason = &real.decision.as_ref().unwrap().reason;
     assert!(
-        reason.contains("limits.max_create_per_run (1) holds back 2 of the 3 instance(s)"),
+        reason.contains("3 instance(s) wanted, 1 planned (limits.max_create_per_run"),
         "{reason}"
     );
     assert!(

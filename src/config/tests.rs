@@ -87,6 +87,11 @@ fn bad_values_are_refused_with_their_line() {
         ("load_max = 0.75", "load_max = 1.5", "load_max must be"),
         ("load_max = 0.75", "load_max = 0", "load_max must be"),
         (
+            "load_max = 0.75",
+            "load_max = 1e-300",
+            "load_max must be from 0.01 to 1",
+        ),
+        (
             "min_gateways = 4",
             "min_gateways = 401",
             "min_gateways (401) is greater",
@@ -186,6 +191,211 @@ fn date_exceptions_and_named_timelines() {
     let err = parse_text(&bad).unwrap_err();
     assert!(
         err.contains("invalid date") && err.contains("line "),
+        "{err}"
+    );
+}
+
+#[test]
+fn two_spellings_of_one_slot_time_are_refused() {
+    let err = with(
+        "\"07:00\" = { idle_min = 8",
+        "\"00:00:00\" = { idle_min = 2, load_max = 0.9, max_gateways = 40 }\n\"07:00\" = { idle_min = 8",
+    )
+    .unwrap_err();
+    assert!(
+        err.contains("line 15: schedule.default.\"00:00:00\" is the same time as schedule.default.\"00:00\" (line 14)"),
+        "{err}"
+    );
+    // Distinct times that share a minute are two slots.
+    let c = with(
+        "\"07:00\" = { idle_min = 8",
+        "\"00:00:30\" = { idle_min = 2, load_max = 0.9, max_gateways = 40 }\n\"07:00\" = { idle_min = 8",
+    )
+    .unwrap();
+    assert_eq!(c.schedule.timelines["default"].len(), 3);
+    let err = with("\"07:00\"", "\"25:00\"").unwrap_err();
+    assert!(
+        err.contains("line 15: schedule.default.\"25:00\": invalid slot time"),
+        "{err}"
+    );
+}
+
+#[test]
+fn counts_have_documented_maxima() {
+    let cases = [
+        (
+            "idle_min = 8",
+            "idle_min = 100001",
+            "idle_min must be at most 100000, got 100001",
+        ),
+        (
+            "max_gateways = 400",
+            "max_gateways = 4000000000",
+            "max_gateways must be at most 100000",
+        ),
+        (
+            "min_gateways = 4",
+            "min_gateways = 200000",
+            "min_gateways must be at most 100000",
+        ),
+    ];
+    for (from, to, expected) in cases {
+        let err = with(from, to).unwrap_err();
+        assert!(
+            err.contains(expected) && err.contains("line 15"),
+            "{to}: {err}"
+        );
+    }
+    let c = with("idle_min = 8", "idle_min = 100000").unwrap();
+    assert_eq!(c.schedule.timelines["default"][1].1.idle_min, MAX_GATEWAYS);
+    let limits = GOOD.replace("[provider]", "[limits]\ndeadline = \"2h\"\n\n[provider]");
+    let err = parse_text(&limits).unwrap_err();
+    assert!(
+        err.contains("limits.deadline must be from 1s to 1h") && err.contains("line 24"),
+        "{err}"
+    );
+    let instance_type = with("\"c8\" = 8", "\"c8\" = 0").unwrap_err();
+    assert!(
+        instance_type.contains("line 30: provider.instance_types.c8: vCPUs must be greater than 0"),
+        "{instance_type}"
+    );
+}
+
+#[test]
+fn protected_entries_are_trimmed_or_refused() {
+    let c = with(
+        "protected = [\"10.0.0.5\"]",
+        "protected = [\" 10.0.0.5 \", \"gw-7\\t\"]",
+    )
+    .unwrap();
+    assert_eq!(c.pool.protected, ["10.0.0.5", "gw-7"]);
+    for (entry, expected) in [
+        ("\"\"", "is empty"),
+        ("\"gw 7\"", "has spaces inside"),
+        ("\"10.0.0.0/24\"", "is a network"),
+        ("\"10.0.0.05\"", "is not a valid IP address"),
+        ("\"fe80::zz\"", "is not a valid IP address"),
+    ] {
+        let err = with("[\"10.0.0.5\"]", &format!("[\"10.0.0.5\",\n  {entry}]")).unwrap_err();
+        assert!(
+            err.contains(&format!("line 8: pool.protected: {entry} {expected}")),
+            "{entry}: {err}"
+        );
+    }
+    // Instance ids, names and IPv6 addresses pass.
+    let c = with(
+        "[\"10.0.0.5\"]",
+        "[\"i-0abc\", \"sipmediagw-20260101-1\", \"2001:db8::5\"]",
+    )
+    .unwrap();
+    assert_eq!(c.pool.protected.len(), 3);
+}
+
+#[test]
+fn sections_of_another_kind_are_refused() {
+    let media = with(
+        "[provider]",
+        "[media]\nurl = \"redis://127.0.0.1:6379/0\"\n\n[provider]",
+    )
+    .unwrap_err();
+    assert!(
+        media.contains("line 23: [media] does not apply to pool.kind = \"sip\""),
+        "{media}"
+    );
+    let replicas = with(
+        "[provider]",
+        "[replicas]\nreplica_capacity = 3\n\n[provider]",
+    )
+    .unwrap_err();
+    assert!(replicas.contains("[replicas] does not apply"), "{replicas}");
+    // [probe] serves every kind.
+    with(
+        "[provider]",
+        "[probe]\nurl = \"http://{ip}:8080/\"\n\n[provider]",
+    )
+    .unwrap();
+}
+
+#[test]
+fn connection_settings_are_checked_without_connecting() {
+    let cases = [
+        (
+            "url = \"mysql://kamailio@",
+            "url = \"kamailio@",
+            "line 20: sip.url: invalid MySQL URL",
+        ),
+        (
+            "url = \"mysql://kamailio@",
+            "url = \"http://kamailio@",
+            "line 20: sip.url: invalid MySQL URL",
+        ),
+        (
+            "password_env = \"KAMAILIO_DB_PASSWORD\"",
+            "password_env = \"KAMAILIO_DB_PASSWORD\"\npassword = \"x\"",
+            "line 22: sip.password: give only one of password, password_env, password_file and password_credential",
+        ),
+        (
+            "password_env = \"KAMAILIO_DB_PASSWORD\"",
+            "password_env = \"KAMAILIO_DB_PASSWORD\"\nquery_timeout = \"0s\"",
+            "line 22: sip.query_timeout: must be more than 0s",
+        ),
+        (
+            "[provider]",
+            "[lock]\nbackend = \"redis\"\nurl = \"127.0.0.1:6379\"\n\n[provider]",
+            "line 25: lock.url: invalid Redis URL",
+        ),
+    ];
+    for (from, to, expected) in cases {
+        let err = with(from, to).unwrap_err();
+        assert!(err.contains(expected), "{to}: {err}");
+    }
+    // The secret is not read: an unset variable is for `check` to report.
+    with("KAMAILIO_DB_PASSWORD", "SCALER_SURELY_UNSET_VARIABLE").unwrap();
+}
+
+#[test]
+fn messages_get_the_line_of_the_key_they_name() {
+    assert_eq!(
+        with_line(GOOD, "pool.cpu_per_gateway must be even"),
+        "line 6: pool.cpu_per_gateway must be even"
+    );
+    assert_eq!(
+        with_line(GOOD, "provider.instance_types.c8: too big"),
+        "line 30: provider.instance_types.c8: too big"
+    );
+    assert_eq!(
+        with_line(GOOD, "missing section [x]"),
+        "missing section [x]"
+    );
+    assert_eq!(with_line(GOOD, "line 3: kept"), "line 3: kept");
+    assert_eq!(
+        with_line(GOOD, "pool.nothing: as is"),
+        "pool.nothing: as is"
+    );
+}
+
+#[test]
+fn provider_secrets_are_checked_in_every_form() {
+    let ec2 = r#"
+[pool]
+name = "gw"
+kind = "sip"
+[schedule.default]
+"00:00" = { idle_min = 1, load_max = 0.9, max_gateways = 4 }
+[sip]
+url = "mysql://kamailio@127.0.0.1:3306/kamailio"
+[provider]
+kind = "ec2"
+region = "eu-west-2"
+image_id = "ami-1"
+secret_access_key_env = "AWS_SECRET"
+secret_access_key_credential = "aws-secret"
+[provider.instance_types]
+"c4" = 4
+"#;
+    let err = parse_text(ec2).unwrap_err();
+    assert!(
+        err.contains("line 14: provider.secret_access_key: give only one of secret_access_key, secret_access_key_env, secret_access_key_file and secret_access_key_credential"),
         "{err}"
     );
 }

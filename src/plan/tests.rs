@@ -82,7 +82,7 @@ fn pool(busy: u32, idle: u32) -> Observation {
 
 fn run(obs: &Observation, slot: &Slot) -> (Assessment, Decision) {
     let a = assess(obs, &params(), now());
-    let d = decide(&a, obs, slot, &params(), None);
+    let d = decide(&a, obs, slot, &params(), None, u32::MAX);
     (a, d)
 }
 
@@ -185,7 +185,7 @@ fn packing_uses_largest_then_smallest_cover() {
     let types: BTreeMap<String, u32> =
         [("c4".into(), 4), ("c8".into(), 8), ("c16".into(), 16)].into();
     let sizes = |v| {
-        pack(v, 4, &types)
+        pack(v, 4, &types, u32::MAX)
             .iter()
             .map(|c| c.vcpus)
             .collect::<Vec<_>>()
@@ -196,7 +196,7 @@ fn packing_uses_largest_then_smallest_cover() {
     assert_eq!(sizes(0), Vec::<u32>::new());
     // With cpu_per_gateway 3 a remainder of 6 goes on a c8 (2 gateways).
     assert_eq!(
-        pack(6, 3, &types)
+        pack(6, 3, &types, u32::MAX)
             .iter()
             .map(|c| (c.vcpus, c.gateways))
             .collect::<Vec<_>>(),
@@ -210,7 +210,7 @@ fn no_instance_type_fits() {
     p.instance_types = [("tiny".to_string(), 2)].into();
     let obs = pool(0, 0);
     let a = assess(&obs, &p, now());
-    let d = decide(&a, &obs, &day_slot(), &p, None);
+    let d = decide(&a, &obs, &day_slot(), &p, None, u32::MAX);
     assert!(d.creates.is_empty());
     assert!(d.reason.contains("no instance type"), "{}", d.reason);
 }
@@ -276,7 +276,7 @@ fn protected_and_pending_instances_are_never_drained() {
         idle_min: 0,
         ..day_slot()
     };
-    let d = decide(&a, &obs, &slot, &p, None);
+    let d = decide(&a, &obs, &slot, &p, None, u32::MAX);
     assert!(d.delta < 0);
     assert!(d.drains.is_empty(), "{:?}", d.drains);
     assert_eq!(a.instance_counts.protected, 2);
@@ -306,7 +306,7 @@ fn static_gateways_count_but_are_never_drained() {
 fn busy_override_is_a_what_if() {
     let obs = pool(0, 10);
     let a = assess(&obs, &params(), now());
-    let d = decide(&a, &obs, &day_slot(), &params(), Some(30));
+    let d = decide(&a, &obs, &day_slot(), &params(), Some(30), u32::MAX);
     assert_eq!((d.target, d.delta), (40, 10));
 }
 
@@ -424,6 +424,7 @@ fn replica_pool_follows_the_in_depth_example() {
         &params(),
         ("b2-7", 2),
         now(),
+        u32::MAX,
     );
     assert_eq!(
         counts,
@@ -449,6 +450,7 @@ fn replica_pool_follows_the_in_depth_example() {
         &params(),
         ("b2-7", 2),
         now(),
+        u32::MAX,
     );
     assert_eq!((counts.pending, counts.available), (1, 7));
     assert!(d.creates.is_empty());
@@ -466,6 +468,7 @@ fn replica_pool_follows_the_in_depth_example() {
         &params(),
         ("b2-7", 2),
         now(),
+        u32::MAX,
     );
     assert!(d.creates.is_empty());
     assert!(d.reason.contains("max_replicas"), "{}", d.reason);
@@ -506,7 +509,7 @@ fn max_vcpus_caps_running_plus_building() {
     let mut p = params();
     p.max_vcpus = Some(144);
     let a = assess(&obs, &p, now());
-    let d = decide(&a, &obs, &day_slot(), &p, None);
+    let d = decide(&a, &obs, &day_slot(), &p, None, u32::MAX);
     assert_eq!(d.delta, 8);
     assert_eq!(
         d.creates.iter().map(|c| c.vcpus).sum::<u32>(),
@@ -520,7 +523,7 @@ fn max_vcpus_caps_running_plus_building() {
         d.reason
     );
     p.max_vcpus = Some(128);
-    let d = decide(&a, &obs, &day_slot(), &p, None);
+    let d = decide(&a, &obs, &day_slot(), &p, None, u32::MAX);
     assert!(d.creates.is_empty());
 }
 
@@ -596,5 +599,181 @@ fn stale_gateways_are_draining_ones_on_hosts_that_are_gone() {
     assert_eq!(
         stale_gateways(&a, &obs, &p),
         [(host("10.9.0.1"), vec![1, 2])]
+    );
+}
+
+/// Every kind of clean-up candidate, and idle instances to drain: one of
+/// each reason the clean-up destroys for, plus a static draining gateway.
+fn everything_removable() -> Observation {
+    let mut obs = pool(0, 4);
+    let error = instance(10, InstanceState::Error, 60, 4);
+    let mut no_ip = instance(11, InstanceState::Active, 60, 4);
+    no_ip.public_ip = None;
+    let unregistered = instance(12, InstanceState::Active, 60, 4);
+    let to_stop = instance(13, InstanceState::Active, 60, 4);
+    let asks = instance(14, InstanceState::Active, 60, 4);
+    obs.gateways.push(gateway(
+        to_stop.private_ip.unwrap(),
+        0,
+        GatewayState::Draining,
+    ));
+    obs.gateways
+        .push(gateway(asks.private_ip.unwrap(), 0, GatewayState::Idle));
+    obs.termination_requested.insert(asks.id.clone());
+    obs.gateways.push(gateway(
+        "10.9.0.1".parse().unwrap(),
+        0,
+        GatewayState::Draining,
+    ));
+    obs.instances
+        .extend([error, no_ip, unregistered, to_stop, asks]);
+    obs
+}
+
+fn removed(obs: &Observation) -> Vec<DestroyReason> {
+    let a = assess(obs, &params(), now());
+    cleanup(&a, obs, &params(), now())
+        .0
+        .iter()
+        .map(|r| r.reason)
+        .collect()
+}
+
+#[test]
+fn a_doubt_suspends_every_drain_and_destroy_but_not_creation() {
+    let slot = Slot {
+        idle_min: 0,
+        ..day_slot()
+    };
+    let mut obs = everything_removable();
+    let a = assess(&obs, &params(), now());
+    // Without a doubt: every reason, the stale gateway, and drains.
+    assert_eq!(
+        removed(&obs),
+        [
+            DestroyReason::ErrorState,
+            DestroyReason::NoPublicIp,
+            DestroyReason::Unregistered,
+            DestroyReason::ToStop,
+            DestroyReason::TerminationRequested
+        ]
+    );
+    assert_eq!(stale_gateways(&a, &obs, &params()).len(), 1);
+    assert!(
+        !decide(&a, &obs, &slot, &params(), None, u32::MAX)
+            .drains
+            .is_empty()
+    );
+
+    obs.doubts
+        .push("location row 7 (x.gw.0): contact \"sip:x@gw.example\": its host is unknown".into());
+    let a = assess(&obs, &params(), now());
+    let (removals, notes) = cleanup(&a, &obs, &params(), now());
+    assert!(removals.is_empty(), "{removals:?}");
+    assert_eq!(notes.len(), 1);
+    assert!(
+        notes[0].contains("1 record(s) cannot be read or tied to one host"),
+        "{notes:?}"
+    );
+    assert!(stale_gateways(&a, &obs, &params()).is_empty());
+    let d = decide(&a, &obs, &slot, &params(), None, u32::MAX);
+    assert!(d.drains.is_empty());
+    assert!(d.reason.contains("no drain or destroy"), "{}", d.reason);
+    // Creation still runs.
+    let mut short = pool(3, 0);
+    short.doubts.push("dialog row 1: unreadable".into());
+    let (_, d) = run(&short, &day_slot());
+    assert!(d.delta > 0 && !d.creates.is_empty());
+}
+
+#[test]
+fn a_tainted_host_is_kept_on_every_clean_up_path() {
+    let mut obs = everything_removable();
+    for instance in &obs.instances[4..] {
+        obs.tainted_hosts
+            .insert(instance.public_ip.or(instance.private_ip).unwrap());
+    }
+    assert_eq!(removed(&obs), []);
+    let a = assess(&obs, &params(), now());
+    let notes = cleanup(&a, &obs, &params(), now()).1;
+    assert_eq!(notes.len(), 5, "{notes:?}");
+    assert!(
+        notes.iter().all(|n| n.contains("cannot be read")),
+        "{notes:?}"
+    );
+}
+
+#[test]
+fn a_call_no_registration_accounts_for_keeps_its_host() {
+    let slot = Slot {
+        idle_min: 0,
+        ..day_slot()
+    };
+    let mut obs = everything_removable();
+    for instance in &obs.instances {
+        obs.busy_hosts.insert(instance.private_ip.unwrap());
+    }
+    obs.busy_hosts.insert("10.9.0.1".parse().unwrap());
+    assert_eq!(removed(&obs), []);
+    let a = assess(&obs, &params(), now());
+    assert!(stale_gateways(&a, &obs, &params()).is_empty());
+    assert!(
+        decide(&a, &obs, &slot, &params(), None, u32::MAX)
+            .drains
+            .is_empty()
+    );
+    // Not counted: the hosts' gateways are counted as they are.
+    assert_eq!(a.gateway_counts.busy, 0);
+}
+
+/// A huge `idle_min` (or `min_available`) plans no more instances than the
+/// cap given by the pass; the reason says how many were wanted.
+#[test]
+fn creations_never_exceed_the_cap() {
+    let huge = Slot {
+        idle_min: u32::MAX,
+        max_gateways: u32::MAX,
+        ..day_slot()
+    };
+    let obs = pool(0, 0);
+    let a = assess(&obs, &params(), now());
+    let d = decide(&a, &obs, &huge, &params(), None, 10);
+    assert_eq!(d.creates.len(), 10);
+    assert!(d.creates.iter().all(|c| c.vcpus == 16));
+    let wanted = packed_count(u32::MAX / 4 * 4, 4, &params().instance_types);
+    assert_eq!(d.held_creates, wanted - 10);
+    assert!(
+        d.reason
+            .contains(&format!("{wanted} instance(s) wanted, 10 planned")),
+        "{}",
+        d.reason
+    );
+    // Under the cap nothing is held, and a remainder still gets its instance.
+    assert_eq!(pack(36, 4, &params().instance_types, 3).len(), 3);
+    assert_eq!(pack(36, 4, &params().instance_types, 2).len(), 2);
+    assert_eq!(packed_count(36, 4, &params().instance_types), 3);
+
+    let replicas = Slot {
+        min_available: Some(u32::MAX),
+        max_replicas: Some(u32::MAX),
+        ..day_slot()
+    };
+    let none = HashSet::new();
+    let (_, d) = decide_replicas(
+        &[],
+        &HashMap::new(),
+        &none,
+        1,
+        &replicas,
+        &params(),
+        ("c4", 4),
+        now(),
+        7,
+    );
+    assert_eq!((d.creates.len(), d.held_creates), (7, u32::MAX - 7));
+    assert!(
+        d.reason.contains("replica(s) wanted, 7 planned"),
+        "{}",
+        d.reason
     );
 }

@@ -18,7 +18,10 @@
 //! `start_time`, which SIPMediaGW's Python scaler overwrote) stay byte for
 //! byte, and the proxy, which scans `<prefix>*`, never sees the record.
 
-use super::{DrainOutcome, Gateway, GatewayObservation, GatewaySource, GatewayState, SourceError};
+use super::{
+    DrainOutcome, Gateway, GatewayObservation, GatewaySource, GatewayState, Hosts, SourceError,
+    SourceRecord, is_host_name,
+};
 use crate::duration::HumanDuration;
 use crate::pool::sip::redacted_url;
 use crate::secret::SecretSource;
@@ -44,6 +47,8 @@ pub struct MediaConfig {
     pub password_env: Option<String>,
     /// File holding the password.
     pub password_file: Option<std::path::PathBuf>,
+    /// systemd credential holding the password (`$CREDENTIALS_DIRECTORY/NAME`).
+    pub password_credential: Option<String>,
     /// The gateway keys are `<key_prefix><gw_id>`.
     #[serde(default = "default_key_prefix")]
     pub key_prefix: String,
@@ -79,6 +84,7 @@ impl MediaConfig {
             self.password_env.clone(),
             self.password_file.clone(),
         )
+        .with_credential(self.password_credential.clone())
     }
 
     /// The drain-time hash of pool `pool`.
@@ -219,16 +225,33 @@ pub fn parse_address(field: &[u8]) -> Result<IpAddr, String> {
     }
 }
 
+/// The host of an address field: its IP, or the address of the one
+/// instance named by a `name[:port]` field (names are never resolved).
+pub fn locate(field: &[u8], hosts: &Hosts) -> Result<IpAddr, String> {
+    parse_address(field).or_else(|bad| {
+        let text = std::str::from_utf8(field).map_err(|_| bad.clone())?;
+        let name = match text.rsplit_once(':') {
+            Some((name, port)) if port.parse::<u16>().is_ok() => name,
+            Some(_) => return Err(bad),
+            None => text,
+        };
+        if !is_host_name(name) {
+            return Err(bad);
+        }
+        hosts.by_name(name).map_err(|e| format!("{bad}, and {e}"))
+    })
+}
+
 /// Reads one value. With `gateway_type`, a value whose third field names
 /// another type belongs to another pool; a value without a type field (older
 /// gateways) belongs to every pool.
-pub fn classify<'a>(value: &'a [u8], gateway_type: Option<&str>) -> Classified<'a> {
+pub fn classify<'a>(value: &'a [u8], gateway_type: Option<&str>, hosts: &Hosts) -> Classified<'a> {
     let mut fields = value.split(|b| *b == b'|');
     let address = fields.next().unwrap_or_default();
     let state = fields.next();
     let kind = fields.next();
     let start_time = fields.nth(1);
-    let host = parse_address(address);
+    let host = locate(address, hosts);
     if let (Some(wanted), Some(kind)) = (gateway_type, kind)
         && kind != wanted.as_bytes()
     {
@@ -300,6 +323,15 @@ type ScanReply = (u64, Vec<Vec<u8>>);
 /// An `MGET` reply (nil for a key deleted meanwhile or of another type).
 type Values = Vec<Option<Vec<u8>>>;
 
+/// What one observation read.
+struct Read {
+    entries: Entries,
+    records: Records,
+    /// Keys whose `MGET` value was nil, with their `TYPE`.
+    unread: Vec<(Vec<u8>, String)>,
+    round_trips: u32,
+}
+
 /// What the source remembers of the last observation.
 #[derive(Debug, Default)]
 struct Seen {
@@ -309,63 +341,69 @@ struct Seen {
     stale_records: Vec<Vec<u8>>,
 }
 
-/// Turns the keys and values read into the pool's gateways; pure, so it is
-/// unit-tested. `records` are the drain-time hash's fields.
-fn assemble(
-    entries: Entries,
-    records: &Records,
-    gateway_type: Option<&str>,
-) -> (GatewayObservation, Seen) {
-    let mut observation = GatewayObservation::default();
-    let mut seen = Seen::default();
-    let mut tainted: BTreeSet<IpAddr> = BTreeSet::new();
-    let mut ours: HashSet<IpAddr> = HashSet::new();
-    let mut foreign: HashSet<IpAddr> = HashSet::new();
-    observation.gateways.reserve(entries.len());
-    seen.address.reserve(entries.len());
-    for (key, value) in &entries {
-        let classified = classify(value, gateway_type);
-        let id = match std::str::from_utf8(key) {
-            Ok(id) => id.to_string(),
-            Err(_) => {
-                let host = match &classified {
-                    Classified::Foreign(_) => continue,
-                    Classified::Ours(record) => Some(record.host),
-                    Classified::Bad { host, .. } => *host,
-                };
-                observation.errors.push(format!(
-                    "media key {}: key name is not valid UTF-8",
-                    show(key)
-                ));
-                tainted.extend(host);
-                continue;
+/// The observation being assembled.
+#[derive(Default)]
+struct Assembly {
+    observation: GatewayObservation,
+    seen: Seen,
+    tainted: BTreeSet<IpAddr>,
+    ours: HashSet<IpAddr>,
+    foreign: HashSet<IpAddr>,
+}
+
+impl Assembly {
+    /// A key that cannot be used: it taints its host, or, when the host is
+    /// unknown, it is a doubt (nothing of the pool is drained or destroyed).
+    fn bad(&mut self, key: &str, host: Option<IpAddr>, reason: &str) {
+        match host {
+            Some(host) => {
+                self.observation
+                    .errors
+                    .push(format!("media key {key}: {reason}"));
+                self.tainted.insert(host);
             }
+            None => self
+                .observation
+                .doubt(format!("media key {key}: {reason}: its host is unknown")),
+        }
+    }
+
+    /// One key and its value.
+    fn admit(
+        &mut self,
+        key: &[u8],
+        value: &[u8],
+        records: &Records,
+        gateway_type: Option<&str>,
+        hosts: &Hosts,
+    ) {
+        let classified = classify(value, gateway_type, hosts);
+        let Ok(id) = std::str::from_utf8(key) else {
+            let host = match &classified {
+                Classified::Foreign(_) => return,
+                Classified::Ours(record) => Some(record.host),
+                Classified::Bad { host, .. } => *host,
+            };
+            return self.bad(&show(key), host, "key name is not valid UTF-8");
         };
         let record = match classified {
             Classified::Ours(record) => record,
             Classified::Foreign(host) => {
-                foreign.extend(host);
-                continue;
+                self.foreign.extend(host);
+                return;
             }
-            Classified::Bad { host, reason } => {
-                observation.errors.push(format!("media key {id}: {reason}"));
-                tainted.extend(host);
-                continue;
-            }
+            Classified::Bad { host, reason } => return self.bad(id, host, &reason),
         };
         if !record.utf8 {
-            observation
-                .errors
-                .push(format!("media key {id}: value is not valid UTF-8"));
-            tainted.insert(record.host);
+            self.bad(id, Some(record.host), "value is not valid UTF-8");
         }
-        ours.insert(record.host);
+        self.ours.insert(record.host);
         if record.state == MediaState::Stopping {
-            let since = match records.get(key.as_slice()) {
+            let since = match records.get(key) {
                 Some(raw) => {
                     let time = record_time(raw);
                     if time.is_none() {
-                        observation.errors.push(format!(
+                        self.observation.errors.push(format!(
                             "media key {id}: unreadable drain record \"{}\"",
                             show(raw)
                         ));
@@ -375,39 +413,79 @@ fn assemble(
                 None => record.start_time.and_then(legacy_drain_time),
             };
             if let Some(since) = since {
-                observation.draining_since.insert(id.clone(), since);
+                self.observation
+                    .draining_since
+                    .insert(id.to_string(), since);
             }
         }
-        seen.address.insert(id.clone(), record.address.to_vec());
-        observation.gateways.push(Gateway {
-            id,
+        self.seen
+            .address
+            .insert(id.to_string(), record.address.to_vec());
+        self.observation.gateways.push(Gateway {
+            id: id.to_string(),
             host: record.host,
             state: record.state.gateway_state(),
             in_call: record.state == MediaState::Working,
         });
     }
-    let mixed: BTreeSet<IpAddr> = ours.intersection(&foreign).copied().collect();
+}
+
+/// Turns the keys and values read into the pool's gateways; pure, so it is
+/// unit-tested. `records` are the drain-time hash's fields; `hosts` ties
+/// addresses given as instance names.
+fn assemble(
+    entries: Entries,
+    records: &Records,
+    gateway_type: Option<&str>,
+    hosts: &Hosts,
+) -> (GatewayObservation, Seen) {
+    let mut at = Assembly::default();
+    at.observation.gateways.reserve(entries.len());
+    at.seen.address.reserve(entries.len());
+    for (key, value) in &entries {
+        at.admit(key, value, records, gateway_type, hosts);
+    }
+    let mixed: BTreeSet<IpAddr> = at.ours.intersection(&at.foreign).copied().collect();
     for host in &mixed {
-        observation.errors.push(format!(
+        at.observation.errors.push(format!(
             "media host {host} also runs gateways of another type than media.gateway_type {:?}: it is never drained",
             gateway_type.unwrap_or_default()
         ));
-        tainted.insert(*host);
+        at.tainted.insert(*host);
     }
     if !records.is_empty() {
         let keys_seen: HashSet<&[u8]> = entries.iter().map(|(k, _)| k.as_slice()).collect();
-        seen.stale_records = records
+        at.seen.stale_records = records
             .keys()
             .filter(|k| !keys_seen.contains(k.as_slice()))
             .cloned()
             .collect();
     }
-    seen.stale_records.sort();
-    observation.tainted_hosts = tainted.into_iter().collect();
+    at.seen.stale_records.sort();
+    let (mut observation, seen) = (at.observation, at.seen);
+    observation.tainted_hosts = at.tainted.into_iter().collect();
     // Entries come sorted by key; sorting again is nearly free and keeps the
     // order independent of the caller.
     observation.gateways.sort_by(|a, b| a.id.cmp(&b.id));
     (observation, seen)
+}
+
+/// Keys under the prefix that `MGET` could not read (nil), with what `TYPE`
+/// says they are: gone since `SCAN` (`none`) is fine; any other type (a
+/// hash, a list…) or a string that reappeared cannot be read as a gateway,
+/// and its name carries no address, so each is a doubt.
+fn unread_keys(unread: &[(Vec<u8>, String)], observation: &mut GatewayObservation) {
+    for (key, kind) in unread {
+        let why = match kind.as_str() {
+            "none" => continue,
+            "string" => "changed while it was read".to_string(),
+            other => format!("holds a Redis {other}, not a string"),
+        };
+        observation.doubt(format!(
+            "media key {}: {why}: its host is unknown",
+            show(key)
+        ));
+    }
 }
 
 /// The drain of one host, all or nothing. KEYS: the host's gateway keys,
@@ -595,7 +673,7 @@ impl MediaSource {
 
     /// Checks that scripts may run (`SCRIPT LOAD`, for `check`) and observes.
     pub fn check_scripts(&mut self) -> Result<String, SourceError> {
-        let observed = self.observe()?;
+        let observed = self.observe(&Hosts::default())?;
         let (drain, forget) = (self.drain_script.clone(), self.forget_script.clone());
         let loaded = drain
             .load(self.conn()?)
@@ -608,9 +686,53 @@ impl MediaSource {
         ))
     }
 
-    /// Every key under the prefix with its value, the drain records, and
-    /// the number of round trips it took.
-    fn read_all(&mut self) -> Result<(Entries, Records, u32), redis::RedisError> {
+    /// Whether the account may run what a pass runs besides reading
+    /// (`SCAN`, `MGET`, `HGETALL`, `SCRIPT LOAD`, checked by
+    /// [`check_scripts`](Self::check_scripts)): both scripts by `EVALSHA`,
+    /// `GET`, `SET`, `DEL` on a gateway key and `HDEL` on the drain hash. On
+    /// a key that does not exist every one of them is a no-op, so nothing
+    /// changes; Redis checks the ACL all the same.
+    pub fn check_privileges(&mut self) -> Result<(), SourceError> {
+        let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
+        let absent = format!(
+            "{}scaler-check-{}-{nanos}",
+            self.key_prefix,
+            std::process::id()
+        );
+        let (drain, forget) = (self.drain_script.clone(), self.forget_script.clone());
+        let drain_key = self.drain_key.clone();
+        let conn = self.conn()?;
+        let result = (|| -> redis::RedisResult<()> {
+            let _: Value = drain.key(drain_key.as_str()).invoke(conn)?;
+            let _: i64 = forget
+                .key(absent.as_str())
+                .key(drain_key.as_str())
+                .arg("")
+                .invoke(conn)?;
+            let _: Value = redis::cmd("SET")
+                .arg(&absent)
+                .arg("")
+                .arg("XX")
+                .query(conn)?;
+            let _: i64 = redis::cmd("DEL").arg(&absent).query(conn)?;
+            let _: i64 = redis::cmd("HDEL")
+                .arg(&drain_key)
+                .arg(&absent)
+                .query(conn)?;
+            Ok(())
+        })();
+        result.map_err(|e| {
+            let failed = self.fail("the account cannot drain or forget", e);
+            SourceError(format!(
+                "{} (the pass needs SCAN, MGET, HGETALL, EVALSHA, SCRIPT LOAD, and GET, SET, DEL, HSET, HSETNX, HDEL in the scripts)",
+                failed.0
+            ))
+        })
+    }
+
+    /// Every key under the prefix with its value, the drain records, the
+    /// keys that could not be read, and the number of round trips it took.
+    fn read_all(&mut self) -> Result<Read, redis::RedisError> {
         let pattern = format!("{}*", glob_escape(&self.key_prefix));
         let drain_key = self.drain_key.clone();
         let conn = self.conn.as_mut().expect("connected before reading");
@@ -630,13 +752,16 @@ impl MediaSource {
             .arg(&drain_key)
             .query(conn)?;
         let mut entries = Vec::with_capacity(4 * SCAN_COUNT as usize);
-        // A key deleted since SCAN (or holding another type) reads as nil.
+        // A key deleted since SCAN, or holding another type, reads as nil:
+        // `TYPE` tells them apart afterwards.
+        let mut nil = Vec::new();
         let mut keep = |keys: Vec<Vec<u8>>, values: Values| {
-            entries.extend(
-                keys.into_iter()
-                    .zip(values)
-                    .filter_map(|(k, v)| v.map(|v| (k, v))),
-            );
+            for (key, value) in keys.into_iter().zip(values) {
+                match value {
+                    Some(value) => entries.push((key, value)),
+                    None => nil.push(key),
+                }
+            }
         };
         loop {
             if cursor == 0 {
@@ -664,7 +789,25 @@ impl MediaSource {
         // SCAN may return a key twice: keep one, and the keys in order.
         entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         entries.dedup_by(|a, b| a.0 == b.0);
-        Ok((entries, records, round_trips))
+        nil.sort_unstable();
+        nil.dedup();
+        let mut unread = Vec::new();
+        if !nil.is_empty() {
+            // One pipelined round trip for all of them, whatever their number.
+            round_trips += 1;
+            let mut pipe = redis::pipe();
+            for key in &nil {
+                pipe.cmd("TYPE").arg(key);
+            }
+            let kinds: Vec<String> = pipe.query(conn)?;
+            unread = nil.into_iter().zip(kinds).collect();
+        }
+        Ok(Read {
+            entries,
+            records,
+            unread,
+            round_trips,
+        })
     }
 
     fn addresses(&self, gateways: &[Gateway]) -> Vec<(String, Vec<u8>)> {
@@ -681,16 +824,23 @@ impl MediaSource {
 }
 
 impl GatewaySource for MediaSource {
-    fn observe(&mut self) -> Result<GatewayObservation, SourceError> {
+    fn observe(&mut self, hosts: &Hosts) -> Result<GatewayObservation, SourceError> {
         let started = Instant::now();
         self.conn()?;
-        let (entries, records, round_trips) = match self.read_all() {
+        let Read {
+            entries,
+            records,
+            unread,
+            round_trips,
+        } = match self.read_all() {
             Ok(read) => read,
             Err(e) => return Err(self.fail("reading gateway keys", e)),
         };
         let keys = entries.len();
         let read = started.elapsed();
-        let (observation, seen) = assemble(entries, &records, self.gateway_type.as_deref());
+        let (mut observation, seen) =
+            assemble(entries, &records, self.gateway_type.as_deref(), hosts);
+        unread_keys(&unread, &mut observation);
         self.seen = seen;
         log::info!(
             "media: {keys} key(s) under {:?} observed in {:.1} ms ({:.1} ms reading, {round_trips} round trips)",
@@ -783,6 +933,26 @@ impl GatewaySource for MediaSource {
         self.forget(host, gateways)
     }
 
+    /// None: a media key is rewritten whole by the gateway that owns it (a
+    /// new one on the same address inherits no mark), and the keys a killed
+    /// pass left are deleted by [`forget_stale`](Self::forget_stale), by key
+    /// and address, once their host is gone.
+    fn records(&self, _gateways: &[Gateway]) -> Vec<SourceRecord> {
+        Vec::new()
+    }
+
+    /// Nothing to delete: [`records`](Self::records) keeps none.
+    fn forget_records(
+        &mut self,
+        _host: IpAddr,
+        _records: &[SourceRecord],
+    ) -> Result<u64, SourceError> {
+        Ok(0)
+    }
+
+    /// Nothing to leave out: [`records`](Self::records) keeps none.
+    fn hide_records(&mut self, _records: &[SourceRecord]) {}
+
     fn describe(&self) -> String {
         format!("Redis {} (keys {}*)", self.url, self.key_prefix)
     }
@@ -797,7 +967,7 @@ mod tests {
     }
 
     fn ours<'a>(value: &'a [u8], kind: Option<&str>) -> Record<'a> {
-        match classify(value, kind) {
+        match classify(value, kind, &Hosts::default()) {
             Classified::Ours(r) => r,
             other => panic!("{value:?}: {other:?}"),
         }
@@ -840,17 +1010,17 @@ mod tests {
             MediaState::Working
         );
         assert_eq!(
-            classify(b"10.0.0.3|started|sip", Some("media")),
+            classify(b"10.0.0.3|started|sip", Some("media"), &Hosts::default()),
             Classified::Foreign(Some(ip("10.0.0.3")))
         );
         // A foreign value is not ours to judge, even when malformed.
         assert_eq!(
-            classify(b"junk|???|sip", Some("media")),
+            classify(b"junk|???|sip", Some("media"), &Hosts::default()),
             Classified::Foreign(None)
         );
         let r = ours(b"10.0.0.4|working|media|caf\xe9", Some("media"));
         assert!(!r.utf8);
-        let bad = |value: &[u8]| match classify(value, None) {
+        let bad = |value: &[u8]| match classify(value, None, &Hosts::default()) {
             Classified::Bad { host, reason } => (host, reason),
             other => panic!("{other:?}"),
         };
@@ -917,7 +1087,7 @@ mod tests {
             (b"gateway:gone".to_vec(), b"1767261600".to_vec()),
         ]
         .into();
-        let (obs, seen) = assemble(entries, &records, Some("media"));
+        let (obs, seen) = assemble(entries, &records, Some("media"), &Hosts::default());
         let ids: Vec<(&str, GatewayState)> = obs
             .gateways
             .iter()
@@ -957,6 +1127,13 @@ mod tests {
             assert!(errors.contains(expected), "{expected:?} in\n{errors}");
         }
         assert_eq!(obs.errors.len(), 6, "{errors}");
+        // The key whose address is unreadable could be on any host.
+        assert_eq!(
+            obs.doubts,
+            [
+                "media key gateway:g: address \"not-an-ip\" is not an IP address, and host name \"not-an-ip\" is no instance's name (names are never resolved): its host is unknown"
+            ]
+        );
         assert_eq!(
             obs.tainted_hosts,
             [
@@ -968,6 +1145,61 @@ mod tests {
         );
         assert_eq!(seen.address["gateway:b"], b"10.0.0.1:81");
         assert_eq!(seen.stale_records, [b"gateway:gone".to_vec()]);
+    }
+
+    #[test]
+    fn an_address_given_as_a_name_is_tied_to_the_instance_of_that_name() {
+        let instance = |name: &str, address: &str| crate::model::Instance {
+            id: name.into(),
+            name: name.into(),
+            state: crate::model::InstanceState::Active,
+            private_ip: Some(ip(address)),
+            public_ip: None,
+            vcpus: 4,
+            instance_type: None,
+            created_at: Utc::now(),
+        };
+        let hosts = Hosts::new(&[instance("gw-1", "10.0.0.1"), instance("gw-2", "10.0.0.2")]);
+        assert_eq!(locate(b"GW-1:8080", &hosts), Ok(ip("10.0.0.1")));
+        assert_eq!(locate(b"gw-2", &hosts), Ok(ip("10.0.0.2")));
+        let err = locate(b"gw-3:8080", &hosts).unwrap_err();
+        assert!(
+            err.contains("gw-3") && err.contains("never resolved"),
+            "{err}"
+        );
+        assert!(locate(b"gw-1:port", &hosts).is_err());
+        let entries = vec![
+            entry("gateway:a", b"gw-1:8080|working|media"),
+            entry("gateway:b", b"gw-3:8080|started|media"),
+        ];
+        let (obs, _) = assemble(entries, &HashMap::new(), None, &hosts);
+        assert_eq!(obs.gateways.len(), 1);
+        assert_eq!(obs.gateways[0].host, ip("10.0.0.1"));
+        assert_eq!(obs.doubts.len(), 1);
+        assert!(
+            obs.doubts[0].starts_with("media key gateway:b: address"),
+            "{:?}",
+            obs.doubts
+        );
+    }
+
+    #[test]
+    fn keys_mget_cannot_read_are_doubts_unless_gone() {
+        let mut obs = GatewayObservation::default();
+        let unread = vec![
+            (b"gateway:gone".to_vec(), "none".to_string()),
+            (b"gateway:h".to_vec(), "hash".to_string()),
+            (b"gateway:back".to_vec(), "string".to_string()),
+        ];
+        unread_keys(&unread, &mut obs);
+        assert_eq!(
+            obs.doubts,
+            [
+                "media key gateway:h: holds a Redis hash, not a string: its host is unknown",
+                "media key gateway:back: changed while it was read: its host is unknown"
+            ]
+        );
+        assert_eq!(obs.errors, obs.doubts);
     }
 
     #[test]

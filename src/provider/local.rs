@@ -1,7 +1,8 @@
 //! The `local` provider: a JSON state file acting as a cloud, for the quick
 //! start, tests and demonstrations. Created instances get addresses from
 //! `address_range` (loopback by default, so anything that contacts them stays
-//! on this machine) and turn active `boot_delay` after creation. Every change
+//! on this machine) and turn active `boot_delay` after creation: the first
+//! listing after that records `active` in the file, as a cloud would. Every change
 //! is a locked read-modify-write followed by an atomic rename, so concurrent
 //! processes never lose an instance; a lock another process holds for more
 //! than [`LOCK_WAIT`] (or past the pass's bound) fails the call.
@@ -173,6 +174,20 @@ impl LocalProvider {
         }
     }
 
+    /// Turns this pool's instances whose boot delay has passed `active` in
+    /// `state`; whether any changed (the file then needs writing).
+    fn record_booted(&self, state: &mut CloudState, now: DateTime<Utc>) -> bool {
+        let mut changed = false;
+        for stored in state.instances.iter_mut().filter(|s| self.mine(s)) {
+            let booted = self.view(stored, now).state;
+            if booted != stored.state {
+                stored.state = booted;
+                changed = true;
+            }
+        }
+        changed
+    }
+
     fn mine(&self, stored: &StoredInstance) -> bool {
         stored.pool == self.pool && belongs_to_pool(&self.pool, &stored.name)
     }
@@ -271,6 +286,11 @@ pub fn write_state(path: &Path, state: &CloudState) -> Result<(), ProviderError>
     let text =
         serde_json::to_string_pretty(state).map_err(|e| ProviderError::new(e.to_string()))?;
     let mut file = File::create(&tmp).map_err(fail)?;
+    // Root (say, a `plan` by hand recording a boot) keeps the file its owner's.
+    if let Ok(old) = std::fs::metadata(path) {
+        use std::os::unix::fs::MetadataExt;
+        let _ = std::os::unix::fs::fchown(&file, Some(old.uid()), Some(old.gid()));
+    }
     file.write_all(text.as_bytes()).map_err(fail)?;
     file.write_all(b"\n").map_err(fail)?;
     file.sync_all().map_err(fail)?;
@@ -280,8 +300,11 @@ pub fn write_state(path: &Path, state: &CloudState) -> Result<(), ProviderError>
 impl Provider for LocalProvider {
     fn list(&mut self) -> Result<Vec<Instance>, ProviderError> {
         let _lock = self.lock()?;
-        let state = read_state(&self.config.state_file)?;
+        let mut state = read_state(&self.config.state_file)?;
         let now = (self.now)();
+        if self.record_booted(&mut state, now) {
+            write_state(&self.config.state_file, &state)?;
+        }
         Ok(state
             .instances
             .iter()
@@ -394,6 +417,29 @@ mod tests {
             ]
         );
         assert!(p.destroy(&a).is_err());
+    }
+
+    #[test]
+    fn the_state_file_records_active_once_booted() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut p = provider(dir.path(), "gw");
+        p.create(&request("gw-1-0")).unwrap();
+        let stored = |dir: &Path| read_state(&dir.join("cloud.json")).unwrap().instances;
+        p.list().unwrap();
+        assert_eq!(stored(dir.path())[0].state, InstanceState::Building);
+        p.now = || Utc::now() + chrono::Duration::seconds(61);
+        assert_eq!(p.list().unwrap()[0].state, InstanceState::Active);
+        assert_eq!(stored(dir.path())[0].state, InstanceState::Active);
+        // Another pool's instances are left as they are.
+        let mut other = provider(dir.path(), "other");
+        other.create(&request("other-1-0")).unwrap();
+        p.list().unwrap();
+        let other_state = stored(dir.path())
+            .into_iter()
+            .find(|s| s.pool == "other")
+            .unwrap()
+            .state;
+        assert_eq!(other_state, InstanceState::Building);
     }
 
     #[test]

@@ -78,16 +78,7 @@ pub fn credentials(config: &OpenStackConfig, env: Env<'_>) -> Result<Credentials
         ));
     }
 
-    let app_secret_source = SecretSource::new(
-        config.application_credential_secret.clone().map(|s| s.0),
-        config.application_credential_secret_env.clone(),
-        config.application_credential_secret_file.clone(),
-    );
-    let password_source = SecretSource::new(
-        config.password.clone().map(|s| s.0),
-        config.password_env.clone(),
-        config.password_file.clone(),
-    );
+    let [(_, password_source), (_, app_secret_source)] = config.secret_sources();
     let kind = match pick(&config.auth_type, &["OS_AUTH_TYPE"]).as_deref() {
         Some("password" | "v3password") => AuthKind::Password,
         Some("application_credential" | "v3applicationcredential") => {
@@ -212,9 +203,9 @@ fn secret_or_env(
     if let Some(secret) = source.resolve(key)? {
         return Ok(secret);
     }
-    env(var)
-        .map(Secret::new)
-        .ok_or_else(|| format!("{key}: not set (set {key}_env or {key}_file, or {var})"))
+    env(var).map(Secret::new).ok_or_else(|| {
+        format!("{key}: not set (set {key}_env, {key}_file or {key}_credential, or {var})")
+    })
 }
 
 /// The identity URL ending in `/v3` (openrc files give it with or without).
