@@ -825,33 +825,38 @@ fn summarize(
 }
 
 /// `scaler simulate`: generates a trace, or replays one and reports.
-pub fn command(args: &SimulateArgs, config_path: &Path) -> Result<Report, Error> {
+/// `--generate-trace FILE`: writes a synthetic working day.
+fn generate_trace(args: &SimulateArgs, path: &Path) -> Result<Report, Error> {
     let mut report = Report::new("simulate");
+    let Some(date) = args.date else {
+        return Err(Error::Usage(
+            "--generate-trace needs --date YYYY-MM-DD".into(),
+        ));
+    };
+    let options = generate::WorkdayOptions {
+        date,
+        calls: args.calls,
+        seed: args.seed,
+        timezone: args.timezone,
+    };
+    let trace = generate::workday(&options);
+    std::fs::write(path, trace::to_csv(&trace, args.timezone))
+        .map_err(|e| Error::Internal(anyhow::anyhow!("cannot write {}: {e}", path.display())))?;
+    report.simulation = Some(Outcome::Generated(Generated {
+        generated_trace: path.display().to_string(),
+        date: date.to_string(),
+        timezone: args.timezone.name().to_string(),
+        calls: trace.len() as u64,
+        seed: args.seed,
+    }));
+    Ok(report)
+}
+
+pub fn command(args: &SimulateArgs, config_path: &Path) -> Result<Report, Error> {
     if let Some(path) = &args.generate_trace {
-        let Some(date) = args.date else {
-            return Err(Error::Usage(
-                "--generate-trace needs --date YYYY-MM-DD".into(),
-            ));
-        };
-        let options = generate::WorkdayOptions {
-            date,
-            calls: args.calls,
-            seed: args.seed,
-            timezone: args.timezone,
-        };
-        let trace = generate::workday(&options);
-        std::fs::write(path, trace::to_csv(&trace, args.timezone)).map_err(|e| {
-            Error::Internal(anyhow::anyhow!("cannot write {}: {e}", path.display()))
-        })?;
-        report.simulation = Some(Outcome::Generated(Generated {
-            generated_trace: path.display().to_string(),
-            date: date.to_string(),
-            timezone: args.timezone.name().to_string(),
-            calls: trace.len() as u64,
-            seed: args.seed,
-        }));
-        return Ok(report);
+        return generate_trace(args, path);
     }
+    let mut report = Report::new("simulate");
     let Some(trace_path) = &args.trace else {
         return Err(Error::Usage(
             "simulate needs --trace FILE.csv (or --generate-trace FILE)".into(),
