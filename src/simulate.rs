@@ -824,9 +824,8 @@ fn summarize(
     }
 }
 
-/// `scaler simulate`: generates a trace, or replays one and reports.
-/// `--generate-trace FILE`: writes a synthetic working day.
-fn generate_trace(args: &SimulateArgs, path: &Path) -> Result<Report, Error> {
+/// `--generate-trace`: writes a synthetic day to `path`.
+fn generate_command(args: &SimulateArgs, path: &Path) -> Result<Report, Error> {
     let mut report = Report::new("simulate");
     let Some(date) = args.date else {
         return Err(Error::Usage(
@@ -852,9 +851,25 @@ fn generate_trace(args: &SimulateArgs, path: &Path) -> Result<Report, Error> {
     Ok(report)
 }
 
+/// Reads the trace with the tolerance asked for; what was tolerated goes to
+/// the report's notes.
+fn read_trace(
+    args: &SimulateArgs,
+    path: &Path,
+    report: &mut Report,
+) -> Result<trace::Trace, Error> {
+    let options = trace::ReadOptions {
+        skip_bad_lines: args.skip_bad_lines,
+    };
+    let trace = trace::read_with(path, options).map_err(|e| Error::Usage(e.to_string()))?;
+    report.notes.extend(trace.notes(path));
+    Ok(trace)
+}
+
+/// `scaler simulate`: generates a trace, or replays one and reports.
 pub fn command(args: &SimulateArgs, config_path: &Path) -> Result<Report, Error> {
     if let Some(path) = &args.generate_trace {
-        return generate_trace(args, path);
+        return generate_command(args, path);
     }
     let mut report = Report::new("simulate");
     let Some(trace_path) = &args.trace else {
@@ -887,11 +902,7 @@ pub fn command(args: &SimulateArgs, config_path: &Path) -> Result<Report, Error>
             args.vcpu_hour_price
         )));
     }
-    let options = trace::ReadOptions {
-        skip_bad_lines: args.skip_bad_lines,
-    };
-    let trace = trace::read_with(trace_path, options).map_err(|e| Error::Usage(e.to_string()))?;
-    report.notes.extend(trace.notes(trace_path));
+    let trace = read_trace(args, trace_path, &mut report)?;
     let settings = Settings {
         from: args.from,
         to: args.to,
