@@ -13,11 +13,12 @@
 # For each configuration of examples/ and examples/simulate/ (one day of
 # each seed, default boots of 60 s + up to 60 s) it prints, summed over the
 # days: missed calls, rejected attempts, vCPU-hours and instances created,
-#   - with no brakes (both caps 1,000,000),
+#   - with no brakes (both caps 10,000, the most allowed),
 #   - with max_create_per_run = N for each N of CREATE_CAPS (no destroy cap),
 #   - with max_destroy_per_run = N for each N of DESTROY_CAPS (no create cap),
 #   - with the defaults (no [limits] brake keys).
-# Choose the defaults on seeds 1-5 (the default), publish on 101-105:
+# Choose the defaults on seeds 1-5 (the default), publish on 101-105 (README
+# "Brakes"):
 #   scripts/brake-eval.sh "1 2 3 4 5"
 #   scripts/brake-eval.sh "101 102 103 104 105" defaults
 # The second form prints only the no-brake and the default rows.
@@ -106,13 +107,13 @@ echo "| configuration | brakes | missed | rejected | vCPU-hours | created |"
 echo "|---|---|---|---|---|---|"
 for file in examples/sip.toml examples/simulate/*.toml; do
     name=${file#examples/}
-    row "$name" "none" "max_create_per_run = 1000000;max_destroy_per_run = 1000000"
+    row "$name" "none" "max_create_per_run = 10000;max_destroy_per_run = 10000"
     if [ "$mode" = all ]; then
         for n in $create_caps; do
-            row "$name" "max_create_per_run = $n" "max_create_per_run = $n;max_destroy_per_run = 1000000"
+            row "$name" "max_create_per_run = $n" "max_create_per_run = $n;max_destroy_per_run = 10000"
         done
         for n in $destroy_caps; do
-            row "$name" "max_destroy_per_run = $n" "max_create_per_run = 1000000;max_destroy_per_run = $n"
+            row "$name" "max_destroy_per_run = $n" "max_create_per_run = 10000;max_destroy_per_run = $n"
         done
     fi
     row "$name" "defaults" ""

@@ -83,14 +83,14 @@ impl Default for Limits {
 
 /// The default creation cap's floor. On bursty generated working days
 /// (seeds 1-5, `scripts/brake-eval.sh`: bursts of 100 to 300 people joining
-/// within a minute, pools of up to 1,000 gateways) a cap of 100 never held a
-/// creation back, 70 held some back and 30 or 50 missed calls that an
-/// unbraked pool served; figures on seeds 101-105 in README ("Brakes").
+/// within a minute, pools of up to 1,000 gateways) caps of 30 and 50 missed
+/// calls an unbraked pool served, 70 was the smallest that missed none, and
+/// this is one step above it; figures on seeds 101-105 in README ("Brakes").
 pub const CREATE_FLOOR: u32 = 100;
 
-/// The default destruction cap's floor: the smallest cap that held no
-/// destruction back on the same days (20 held some back without missing a
-/// call; 10 missed calls).
+/// The default destruction cap's floor: the smallest cap tried that held no
+/// destruction back on the same days (10 and 20 held some back, without
+/// missing more calls).
 pub const DESTROY_FLOOR: u32 = 50;
 
 /// A default cap: `floor` instances, or 20% of the pool when that is larger.
