@@ -8,6 +8,7 @@ pub mod acc;
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod decision;
 pub mod duration;
 pub mod error;
 pub mod exit;
