@@ -177,6 +177,10 @@ pub struct Report {
     /// file for `limits.scale_down_delay`; not part of the report).
     #[serde(skip)]
     pub above_target_since: Option<chrono::DateTime<chrono::Utc>>,
+    /// The busy count at opening of each reservation window in force
+    /// (kept in the state file; not part of the report).
+    #[serde(skip)]
+    pub busy_at_open: std::collections::BTreeMap<String, u32>,
     pub exit_code: u8,
 }
 
@@ -213,6 +217,7 @@ impl Report {
             simulation: None,
             timings: None,
             above_target_since: None,
+            busy_at_open: std::collections::BTreeMap::new(),
             exit_code: 0,
         }
     }

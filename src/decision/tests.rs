@@ -88,6 +88,7 @@ fn pool(busy: u32, idle: u32, broken: u32) -> Observation {
 
 fn run(obs: &Observation, params: &Params, slot: &Slot, memory: Memory) -> Plan {
     decide(&Input {
+        reservations: &Reservations::default(),
         observation: obs,
         params,
         slot,
@@ -206,6 +207,7 @@ fn a_held_scale_down_never_reads_as_draining() {
 fn a_clean_up_pass_decides_no_scaling() {
     let p = params(limits(10, 10, 0));
     let plan = decide(&Input {
+        reservations: &Reservations::default(),
         observation: &pool(0, 3, 1),
         params: &p,
         slot: &slot(1),
