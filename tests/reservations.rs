@@ -329,3 +329,204 @@ fn shared_bookings_in_redis() {
         .unwrap();
     assert!(!left, "the hash is empty once every booking is removed");
 }
+
+const SLOT: &str = "{ idle_min = 2, load_max = 0.8, max_gateways = 100 }";
+
+fn rfc(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn in_force(run: &Run) -> Vec<String> {
+    run.json()
+        .get("reservations")
+        .and_then(|r| r.as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .map(|b| b["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn plan_at_shows_the_floor_and_run_keeps_the_busy_count_at_opening() {
+    let ws = Workspace::new();
+    let db = Kamailio::new("resvplan");
+    let config = sip_config(&ws, &db, "resvplan", SLOT, "");
+    let c = config.as_str();
+    scaler(&[
+        "-c",
+        c,
+        "reserve",
+        "add",
+        "course",
+        "--start",
+        "2026-11-23T14:00",
+        "--end",
+        "2026-11-23T16:00",
+        "--gateways",
+        "40",
+    ])
+    .expect(0);
+    // Before start − lead (5 minutes), the normal rule: 0 busy + 2 idle_min.
+    let plan = |when: &str| scaler(&["-c", c, "--format", "json", "plan", "--at", when]).expect(0);
+    let run = plan("2026-11-23T13:54:00+01:00");
+    assert_eq!(run.json()["decision"]["target"], 2);
+    assert!(in_force(&run).is_empty());
+    // From start − lead until end: 0 busy now + 2 idle_min + 40 booked.
+    for when in ["2026-11-23T13:55:00+01:00", "2026-11-23T15:59:00+01:00"] {
+        let run = plan(when);
+        assert_eq!(run.json()["decision"]["target"], 42, "{when}");
+        assert_eq!(in_force(&run), ["course"]);
+    }
+    let text = scaler(&["-c", c, "plan", "--at", "2026-11-23T14:00:00+01:00"])
+        .expect(0)
+        .stdout;
+    assert!(text.contains("reservation in force: course"), "{text}");
+    assert!(
+        text.contains("0 busy at opening + 2 idle_min + 40 booked = 42"),
+        "{text}"
+    );
+    // After end, the normal rule again.
+    assert_eq!(
+        plan("2026-11-23T16:00:00+01:00").json()["decision"]["target"],
+        2
+    );
+
+    // A window open now: `run` scales to it and keeps its busy count at opening.
+    let now = chrono::Utc::now();
+    let start = rfc(now + chrono::Duration::minutes(2));
+    let end = rfc(now + chrono::Duration::hours(1));
+    scaler(&[
+        "-c",
+        c,
+        "reserve",
+        "add",
+        "now",
+        "--start",
+        &start,
+        "--end",
+        &end,
+        "--gateways",
+        "3",
+    ])
+    .expect(0);
+    let run = scaler(&["-c", c, "--format", "json", "run"]).expect(0);
+    assert_eq!(run.json()["decision"]["target"], 5);
+    assert_eq!(in_force(&run), ["now"]);
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ws.path("state.json")).unwrap()).unwrap();
+    let open = &state["reservations"]["open"]["cli:now"];
+    assert_eq!(open["busy_at_open"], 0, "{state}");
+    assert_eq!(open["booking"]["gateways"], 3);
+    // Removed: the next run forgets the window.
+    scaler(&["-c", c, "reserve", "remove", "now"]).expect(0);
+    let run = scaler(&["-c", c, "--format", "json", "run"]).expect(0);
+    assert!(in_force(&run).is_empty());
+    let state = std::fs::read_to_string(ws.path("state.json")).unwrap();
+    assert!(!state.contains("cli:now"), "{state}");
+}
+
+fn event_ics(uid: &str, gateways: u32) -> String {
+    let now = chrono::Utc::now();
+    let fmt = |t: chrono::DateTime<chrono::Utc>| t.format("%Y%m%dT%H%M%SZ").to_string();
+    format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:{uid}\r\nSUMMARY:Lecture\r\nDTSTART:{}\r\nDTEND:{}\r\nX-SCALER-GATEWAYS:{gateways}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+        fmt(now - chrono::Duration::minutes(10)),
+        fmt(now + chrono::Duration::hours(1)),
+    )
+}
+
+fn with_calendar(ws: &Workspace, db: &Kamailio, url: &str) -> String {
+    let config = sip_config(ws, db, "resvcal", SLOT, "");
+    let text = std::fs::read_to_string(&config).unwrap();
+    ws.config(&format!(
+        "{text}\n[reservations]\ncalendar = \"{url}\"\ncalendar_timeout = \"2s\"\n"
+    ))
+}
+
+#[test]
+fn a_calendar_down_keeps_its_last_good_copy_and_exits_3() {
+    let ws = Workspace::new();
+    let db = Kamailio::new("resvcal");
+    let up = serve(
+        "127.0.0.1",
+        0,
+        Answer::Body(event_ics("lecture-1@example.org", 6)),
+    );
+    let config = with_calendar(&ws, &db, &format!("http://{up}/meetings.ics"));
+    let run = scaler(&["-c", &config, "--format", "json", "plan"]).expect(0);
+    assert_eq!(in_force(&run), ["lecture-1@example.org"]);
+    assert_eq!(run.json()["decision"]["target"], 8);
+    let cache = ws.path("state.json.calendar.ics");
+    assert!(
+        std::fs::read_to_string(&cache)
+            .unwrap()
+            .contains("lecture-1")
+    );
+
+    // Down (nothing listens), failing (HTTP 500), hung (no answer), not a
+    // calendar: the cached events stay in force, a note says so, exit 3.
+    let down = format!("http://127.0.0.1:{}/meetings.ics", free_port("127.0.0.1"));
+    let failing = format!(
+        "http://{}/x.ics",
+        serve("127.0.0.1", 0, Answer::Status(500))
+    );
+    let hung = format!("http://{}/x.ics", serve("127.0.0.1", 0, Answer::Hang));
+    let html = format!(
+        "http://{}/x.ics",
+        serve("127.0.0.1", 0, Answer::Body("<html/>".into()))
+    );
+    for (url, says) in [
+        (down, "cannot connect"),
+        (failing, "HTTP 500"),
+        (hung, "no answer within reservations.calendar_timeout"),
+        (html, "not an iCalendar document"),
+    ] {
+        let config = with_calendar(&ws, &db, &url);
+        let run = scaler(&["-c", &config, "--format", "json", "plan"]).expect(3);
+        assert_eq!(in_force(&run), ["lecture-1@example.org"], "{url}");
+        assert_eq!(run.json()["decision"]["target"], 8, "{url}");
+        let notes = run.json()["notes"].to_string();
+        assert!(
+            notes.contains(says) && notes.contains("last good copy"),
+            "{url}: {notes}"
+        );
+    }
+    assert!(
+        std::fs::read_to_string(&cache)
+            .unwrap()
+            .contains("lecture-1")
+    );
+
+    // Never read and down: nothing to keep, still exit 3.
+    let fresh = Workspace::new();
+    let down = format!("http://127.0.0.1:{}/meetings.ics", free_port("127.0.0.1"));
+    let config = with_calendar(&fresh, &db, &down);
+    let run = scaler(&["-c", &config, "--format", "json", "plan"]).expect(3);
+    assert!(in_force(&run).is_empty());
+    assert!(
+        run.json()["notes"]
+            .to_string()
+            .contains("no last good copy")
+    );
+}
+
+#[test]
+fn a_calendar_window_is_kept_by_run_and_listed() {
+    let ws = Workspace::new();
+    let db = Kamailio::new("resvcal2");
+    let up = serve(
+        "127.0.0.1",
+        0,
+        Answer::Body(event_ics("lecture-2@example.org", 4)),
+    );
+    let config = with_calendar(&ws, &db, &format!("http://{up}/meetings.ics"));
+    let run = scaler(&["-c", &config, "--format", "json", "run"]).expect(0);
+    assert_eq!(run.json()["decision"]["target"], 6);
+    let state = std::fs::read_to_string(ws.path("state.json")).unwrap();
+    assert!(state.contains("calendar:lecture-2@example.org"), "{state}");
+    // `reserve list` shows the calendar's events from the last good copy.
+    let run = scaler(&["-c", &config, "--format", "json", "reserve", "list"]).expect(0);
+    let listed = &run.json()["reservations"][0];
+    assert_eq!(listed["name"], "lecture-2@example.org");
+    assert_eq!(listed["origin"], "calendar");
+}
