@@ -530,3 +530,152 @@ fn a_calendar_window_is_kept_by_run_and_listed() {
     assert_eq!(listed["name"], "lecture-2@example.org");
     assert_eq!(listed["origin"], "calendar");
 }
+
+/// A day of background calls (a deterministic generator, seed 17) with a
+/// course at 14:00 UTC: 40 calls joining within two minutes, for an hour.
+fn course_day() -> String {
+    let mut seed: u64 = 17;
+    let mut next = |n: u64| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) % n
+    };
+    let day = chrono::DateTime::parse_from_rfc3339("2026-11-23T00:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let mut lines = vec!["start,end".to_string()];
+    let mut call = |start: chrono::DateTime<chrono::Utc>, seconds: i64| {
+        let end = start + chrono::Duration::seconds(seconds);
+        lines.push(format!("{},{}", rfc(start), rfc(end)));
+    };
+    // Background: 60 calls of 2 to 20 minutes between 08:00 and 18:00.
+    for _ in 0..60 {
+        let start = day + chrono::Duration::seconds(8 * 3600 + next(10 * 3600) as i64);
+        call(start, 120 + next(1080) as i64);
+    }
+    // The course: 40 calls within 14:00:00..14:02:00, an hour each.
+    for _ in 0..40 {
+        let start = day + chrono::Duration::seconds(14 * 3600 + next(120) as i64);
+        call(start, 3600 + next(60) as i64);
+    }
+    lines.join("\n") + "\n"
+}
+
+fn simulate_config(ws: &Workspace) -> String {
+    ws.config(
+        r#"[pool]
+name = "course"
+kind = "sip"
+gateway_prefix = "mediagw"
+cpu_per_gateway = 4
+
+[schedule]
+timezone = "UTC"
+[schedule.default]
+"00:00" = { idle_min = 2, load_max = 0.8, max_gateways = 100 }
+
+[sip]
+url = "mysql://kamailio@127.0.0.1:9/kamailio"
+
+[state]
+path = "state.json"
+
+[lock]
+path = "pass.lock"
+
+[limits]
+scale_down_delay = "0s"
+
+[reservations]
+lead = "5m"
+
+[provider]
+kind = "local"
+[provider.instance_types]
+"c4" = 4
+"c8" = 8
+"#,
+    )
+}
+
+#[test]
+fn a_replayed_course_misses_calls_without_its_reservation_and_none_with_it() {
+    let ws = Workspace::new();
+    let config = simulate_config(&ws);
+    let trace = ws.path("day.csv");
+    std::fs::write(&trace, course_day()).unwrap();
+    let trace = trace.to_string_lossy().into_owned();
+    let replay = |extra: &[&str]| {
+        let mut args = vec![
+            "-c", &config, "--format", "json", "simulate", "--trace", &trace, "--seed", "3",
+        ];
+        args.extend_from_slice(extra);
+        scaler(&args).expect(0).json()
+    };
+    let without = replay(&[]);
+    assert!(without["missed"].as_u64().unwrap() > 0, "{without}");
+
+    // The booking as `reserve list --format json` prints it.
+    scaler(&[
+        "-c",
+        &config,
+        "reserve",
+        "add",
+        "course",
+        "--start",
+        "2026-11-23T14:00",
+        "--end",
+        "2026-11-23T15:00",
+        "--gateways",
+        "40",
+    ])
+    .expect(0);
+    let listed = scaler(&["-c", &config, "--format", "json", "reserve", "list"]).expect(0);
+    let json = ws.path("bookings.json");
+    std::fs::write(&json, &listed.stdout).unwrap();
+    let with = replay(&["--reservations", &json.to_string_lossy()]);
+    assert_eq!(with["missed"], 0, "{with}");
+    let (rejected_with, rejected_without) =
+        (with["rejected"].as_u64(), without["rejected"].as_u64());
+    assert!(rejected_with < rejected_without, "{with}\n{without}");
+    assert!(
+        with["notes"]
+            .to_string()
+            .contains("1 reservation(s) replayed"),
+        "{with}"
+    );
+    // It costs more than without (the booked gateways run ahead of the calls).
+    assert!(with["cost"].as_f64().unwrap() > without["cost"].as_f64().unwrap());
+
+    // The same course as a calendar event.
+    let ics = ws.path("course.ics");
+    std::fs::write(
+        &ics,
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:course\r\n\
+         DTSTART:20261123T140000Z\r\nDTEND:20261123T150000Z\r\nX-SCALER-GATEWAYS:40\r\n\
+         END:VEVENT\r\nEND:VCALENDAR\r\n",
+    )
+    .unwrap();
+    let from_ics = replay(&["--reservations", &ics.to_string_lossy()]);
+    assert_eq!(from_ics["missed"], 0, "{from_ics}");
+
+    // A file that is neither exits 64.
+    let bad = ws.path("bad.json");
+    std::fs::write(&bad, "{\"reservations\": [{\"name\": 1}]}").unwrap();
+    let run = scaler(&[
+        "-c",
+        &config,
+        "simulate",
+        "--trace",
+        &trace,
+        "--reservations",
+        &bad.to_string_lossy(),
+    ]);
+    let run = run.expect(64);
+    assert!(
+        run.stderr.contains("reserve list --format json"),
+        "{}",
+        run.stderr
+    );
+}
