@@ -2,7 +2,7 @@
 //! (from `scaler reserve add` or from an iCalendar feed) asks for N gateways
 //! from `start − lead` until `end`; the decision keeps the target at or
 //! above the busy count when the window opened plus `idle_min` plus the
-//! bookings in force (DESIGN.md "Reservations").
+//! bookings in force (the rule is `crate::decision::reserve`).
 //!
 //! This module owns the data: the booking, the `[reservations]` section,
 //! the command line's times, the validation that makes bad input exit 64,

@@ -226,7 +226,7 @@ pub fn for_pass(config: &Config, state: &State, at: DateTime<Utc>) -> ForPass {
         }
     }
     all.retain(|b| b.in_force(at, lead));
-    all.sort_by(|a, b| (a.start, a.key()).cmp(&(b.start, b.key())));
+    all.sort_by_key(|b| (b.start, b.key()));
     all.dedup_by(|a, b| a.key() == b.key());
     out.bookings = all;
     out

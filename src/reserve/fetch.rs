@@ -34,9 +34,7 @@ pub fn read(source: &CalendarSource, timeout: Duration, cache: &Path) -> Calenda
     let shown = describe(source);
     let fresh = fetch(source, timeout).and_then(|text| {
         let now = Utc::now();
-        calendar::expand(&text, chrono_tz::UTC, Some(1), (now, now))
-            .map(|_| text)
-            .map_err(|e| format!("{e}"))
+        calendar::expand(&text, chrono_tz::UTC, Some(1), (now, now)).map(|_| text)
     });
     match fresh {
         Ok(text) => {
