@@ -2,13 +2,13 @@
 //! (from `scaler reserve add` or from an iCalendar feed) asks for N gateways
 //! from `start − lead` until `end`; the decision keeps the target at or
 //! above the busy count when the window opened plus `idle_min` plus the
-//! bookings in force (the rule is `crate::decision::reserve`).
+//! bookings in force (the rule is `reserve` in the decision module).
 //!
 //! This module owns the data: the booking, the `[reservations]` section,
 //! the command line's times, the validation that makes bad input exit 64,
 //! and the files `simulate --reservations` reads. It does no I/O of its own
 //! but reading those files; storage and the calendar's fetch are
-//! `crate::reserve`'s, the iCalendar expansion is [`calendar`]'s.
+//! the `reserve` command module's, the iCalendar expansion is [`calendar`]'s.
 
 pub mod calendar;
 
