@@ -10,6 +10,7 @@ pub mod config;
 pub mod duration;
 pub mod error;
 pub mod exit;
+pub mod fault;
 pub mod generate;
 pub mod host_timezone;
 pub mod import;
@@ -18,7 +19,6 @@ pub mod limits;
 pub mod lock;
 pub mod metrics;
 pub mod model;
-pub mod net_error;
 pub mod pass;
 pub mod paths;
 pub mod plan;
@@ -198,11 +198,11 @@ pub fn provider_for(config: &Config) -> Result<Box<dyn Provider>, Error> {
         )),
         ProviderConfig::OpenStack(openstack) => Box::new(
             provider::openstack::OpenStackProvider::new(&config.pool.name, (**openstack).clone())
-                .map_err(|e| Error::Config(format!("{}: {e}", config.path.display())))?,
+                .map_err(|e| Error::Fault(e.context(config.path.display())))?,
         ),
         ProviderConfig::Ec2(ec2) => Box::new(
             provider::ec2::Ec2Provider::new(&config.pool.name, ec2.clone())
-                .map_err(|e| Error::Config(format!("{}: {e}", config.path.display())))?,
+                .map_err(|e| Error::Fault(e.context(config.path.display())))?,
         ),
         ProviderConfig::Command(command) => Box::new(provider::command::CommandProvider::new(
             &config.pool.name,
@@ -247,7 +247,7 @@ pub fn source_for(config: &Config) -> Result<Option<Box<dyn GatewaySource>>, Err
                 .as_ref()
                 .ok_or_else(|| Error::Config("missing section [sip]".into()))?;
             let source = pool::sip::SipSource::new(sip, &config.pool.gateway_prefix)
-                .map_err(|e| Error::Config(format!("{}: {e}", config.path.display())))?;
+                .map_err(|e| Error::Fault(e.context(config.path.display())))?;
             Ok(Some(Box::new(source)))
         }
         PoolKind::Replicas => Ok(None),
@@ -257,7 +257,7 @@ pub fn source_for(config: &Config) -> Result<Option<Box<dyn GatewaySource>>, Err
                 .as_ref()
                 .ok_or_else(|| Error::Config("missing section [media]".into()))?;
             let source = pool::media::MediaSource::new(media, &config.pool.name)
-                .map_err(|e| Error::Config(format!("{}: {e}", config.path.display())))?;
+                .map_err(|e| Error::Fault(e.context(config.path.display())))?;
             Ok(Some(Box::new(source)))
         }
     }
@@ -270,7 +270,7 @@ pub fn prober_for(config: &Config) -> Result<Option<probe::Prober>, Error> {
         .as_ref()
         .map(|p| {
             probe::Prober::new(p, config.pool.kind == PoolKind::Replicas)
-                .map_err(|e| Error::Config(format!("{}: {e}", config.path.display())))
+                .map_err(|e| Error::Fault(e.context(config.path.display())))
         })
         .transpose()
 }

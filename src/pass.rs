@@ -96,6 +96,7 @@ pub fn execute(
     let instances = match provider.list() {
         Ok(instances) => instances,
         Err(e) => {
+            log::error!("provider: {e}");
             report.errors.push(format!("provider: {e}"));
             return finish(report, Exit::Unavailable);
         }
@@ -107,7 +108,8 @@ pub fn execute(
         None => GatewayObservation::default(),
         Some(Ok(g)) => g,
         Some(Err(e)) => {
-            report.errors.push(e.0);
+            log::error!("{e}");
+            report.errors.push(e.to_string());
             return finish(report, Exit::Unavailable);
         }
     };
@@ -520,13 +522,11 @@ impl Acting<'_> {
                         .or(instance.private_ip)
                         .map(|ip| ip.to_string());
                 }
+                // Once on stderr, once in the report (the failed action).
                 Err(e) => {
                     log::warn!("creating {}: {e}", request.name);
                     action.status = ActionStatus::Failed;
-                    action.error = Some(e.message.clone());
-                    self.report
-                        .errors
-                        .push(format!("create {}: {e}", request.name));
+                    action.error = Some(e.to_string());
                 }
             }
         }
@@ -560,11 +560,9 @@ impl Acting<'_> {
                 false
             }
             Err(e) => {
+                log::warn!("draining {}: {e}", instance.name);
                 action.status = ActionStatus::Failed;
-                action.error = Some(e.0.clone());
-                self.report
-                    .errors
-                    .push(format!("drain {}: {e}", instance.name));
+                action.error = Some(e.to_string());
                 self.report.actions.push(action);
                 false
             }
@@ -589,10 +587,7 @@ impl Acting<'_> {
                 Err(e) => {
                     log::warn!("destroying {}: {e}", instance.name);
                     action.status = ActionStatus::Failed;
-                    action.error = Some(e.message.clone());
-                    self.report
-                        .errors
-                        .push(format!("destroy {}: {e}", instance.name));
+                    action.error = Some(e.to_string());
                 }
             }
         }

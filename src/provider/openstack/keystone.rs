@@ -7,6 +7,7 @@
 
 use super::OpenStackConfig;
 use super::http::{Http, HttpError, Method, join};
+use crate::fault::Fault;
 use crate::secret::{Secret, SecretSource};
 use serde::Deserialize;
 use serde_json::json;
@@ -58,24 +59,26 @@ pub struct Credentials {
 
 /// Resolves the credentials: each key from the configuration, else from its
 /// `OS_*` variable. The error names the key and the variable to set.
-pub fn credentials(config: &OpenStackConfig, env: Env<'_>) -> Result<Credentials, String> {
+pub fn credentials(config: &OpenStackConfig, env: Env<'_>) -> Result<Credentials, Fault> {
     let pick = |value: &Option<String>, vars: &[&str]| -> Option<String> {
         value
             .clone()
             .or_else(|| vars.iter().find_map(|v| env(v)))
             .filter(|v| !v.is_empty())
     };
-    let auth_url = pick(&config.auth_url, &["OS_AUTH_URL"]).ok_or(
-        "provider.auth_url: not set (set it, or OS_AUTH_URL, e.g. \"https://auth.cloud.ovh.net/v3\")",
-    )?;
+    let auth_url = pick(&config.auth_url, &["OS_AUTH_URL"]).ok_or_else(|| {
+        Fault::config(
+            "provider.auth_url: not set (set it, or OS_AUTH_URL, e.g. \"https://auth.cloud.ovh.net/v3\")",
+        )
+    })?;
     let region = pick(&config.region, &["OS_REGION_NAME"]);
     let interface = pick(&config.interface, &["OS_INTERFACE", "OS_ENDPOINT_TYPE"])
         .map(|i| i.trim_end_matches("URL").to_ascii_lowercase())
         .unwrap_or_else(|| "public".to_string());
     if !matches!(interface.as_str(), "public" | "internal" | "admin") {
-        return Err(format!(
+        return Err(Fault::Config(format!(
             "provider.interface: {interface:?} is not one of \"public\", \"internal\", \"admin\""
-        ));
+        )));
     }
 
     let [(_, password_source), (_, app_secret_source)] = config.secret_sources();
@@ -85,9 +88,9 @@ pub fn credentials(config: &OpenStackConfig, env: Env<'_>) -> Result<Credentials
             AuthKind::ApplicationCredential
         }
         Some(other) => {
-            return Err(format!(
+            return Err(Fault::Config(format!(
                 "provider.auth_type: {other:?} is not supported (use \"password\" or \"application_credential\")"
-            ));
+            )));
         }
         // Keys in the file decide; the environment only when the file says nothing.
         None if config.application_credential_id.is_some() || app_secret_source.is_given() => {
@@ -109,9 +112,11 @@ pub fn credentials(config: &OpenStackConfig, env: Env<'_>) -> Result<Credentials
                 &config.application_credential_id,
                 &["OS_APPLICATION_CREDENTIAL_ID"],
             )
-            .ok_or(
-                "provider.application_credential_id: not set (or OS_APPLICATION_CREDENTIAL_ID)",
-            )?;
+            .ok_or_else(|| {
+                Fault::config(
+                    "provider.application_credential_id: not set (or OS_APPLICATION_CREDENTIAL_ID)",
+                )
+            })?;
             let secret = secret_or_env(
                 &app_secret_source,
                 "provider.application_credential_secret",
@@ -135,11 +140,10 @@ pub fn credentials(config: &OpenStackConfig, env: Env<'_>) -> Result<Credentials
                     domain: user_domain,
                 },
                 (None, None) => {
-                    return Err(
+                    return Err(Fault::config(
                         "provider.username: not set (set username or user_id, or OS_USERNAME; \
-                         or use an application credential)"
-                            .into(),
-                    );
+                         or use an application credential)",
+                    ));
                 }
             };
             let project_domain = domain(
@@ -156,11 +160,10 @@ pub fn credentials(config: &OpenStackConfig, env: Env<'_>) -> Result<Credentials
                     domain: project_domain,
                 },
                 (None, None) => {
-                    return Err(
+                    return Err(Fault::config(
                         "provider.project_name: not set (set project_name or project_id, \
-                         or OS_PROJECT_NAME / OS_PROJECT_ID)"
-                            .into(),
-                    );
+                         or OS_PROJECT_NAME / OS_PROJECT_ID)",
+                    ));
                 }
             };
             let password =
@@ -199,12 +202,14 @@ fn secret_or_env(
     key: &str,
     var: &str,
     env: Env<'_>,
-) -> Result<Secret, String> {
-    if let Some(secret) = source.resolve(key)? {
+) -> Result<Secret, Fault> {
+    if let Some(secret) = source.resolve(key).map_err(Fault::Secret)? {
         return Ok(secret);
     }
     env(var).map(Secret::new).ok_or_else(|| {
-        format!("{key}: not set (set {key}_env, {key}_file or {key}_credential, or {var})")
+        Fault::Secret(format!(
+            "{key}: not set (set {key}_env, {key}_file or {key}_credential, or {var})"
+        ))
     })
 }
 
@@ -318,10 +323,15 @@ pub fn authenticate(http: &Http, credentials: &Credentials) -> Result<Session, H
             other => other,
         })?;
     let token = reply.subject_token.clone().ok_or_else(|| {
-        HttpError::Unavailable(format!("POST {url}: no X-Subject-Token in the answer"))
+        HttpError::Unavailable(Fault::bad_data(format!(
+            "POST {url}: no X-Subject-Token in the answer"
+        )))
     })?;
-    let parsed: TokenBody = serde_json::from_str(&reply.body)
-        .map_err(|e| HttpError::Unavailable(format!("POST {url}: unexpected token body ({e})")))?;
+    let parsed: TokenBody = serde_json::from_str(&reply.body).map_err(|e| {
+        HttpError::Unavailable(Fault::bad_data(format!(
+            "POST {url}: unexpected token body ({e})"
+        )))
+    })?;
     Ok(Session {
         token,
         catalog: parsed.token.catalog,
