@@ -65,14 +65,6 @@ pub fn main() -> Exit {
         }
     };
     init_logging(&cli);
-    // `config import` prints a file (TOML), not a report.
-    if let Command::Config(command) = &cli.command {
-        return import::run(command);
-    }
-    // `schedule suggest` prints a [schedule] section, not a report.
-    if let Command::Schedule(command) = &cli.command {
-        return suggest::run(command, &cli.config);
-    }
     // `trace export` prints a CSV trace, not a report.
     if let Command::Trace(command) = &cli.command {
         return acc::run(command, &cli.config, cli.quiet);
@@ -108,8 +100,25 @@ pub fn main() -> Exit {
 fn emit(report: &Report, format: Format, quiet: bool) {
     match format {
         Format::Json => print(&report.to_json()),
+        Format::Text if report.toml.is_some() => emit_toml(report),
         Format::Text if quiet && !report.is_eventful() => {}
         Format::Text => print(report.to_text().trim_end()),
+    }
+}
+
+/// Text mode of a command that makes a file (`config import`, `schedule
+/// suggest`): the TOML as it is on stdout, or the file it was written to,
+/// and the notes, on stderr.
+fn emit_toml(report: &Report) {
+    for note in &report.notes {
+        eprintln!("scaler: note: {note}");
+    }
+    match (&report.output, &report.toml) {
+        (Some(path), _) => eprintln!("scaler: wrote {path}"),
+        (None, Some(toml)) => {
+            let _ = std::io::stdout().lock().write_all(toml.as_bytes());
+        }
+        (None, None) => {}
     }
 }
 
@@ -182,9 +191,9 @@ fn command_name(command: &Command) -> &'static str {
         Command::Plan(_) => "plan",
         Command::Cleanup(_) => "cleanup",
         Command::Check(_) => "check",
-        Command::Config(_) => "config",
+        Command::Config(_) => import::NAME,
         Command::Simulate(_) => "simulate",
-        Command::Schedule(_) => "schedule",
+        Command::Schedule(_) => suggest::NAME,
         Command::Trace(_) => "trace",
     }
 }
@@ -296,6 +305,13 @@ fn dispatch(cli: &Cli) -> Result<Report, Error> {
     if let Command::Simulate(args) = &cli.command {
         return simulate::command(args, &cli.config);
     }
+    // They make a TOML file (in the report); `schedule suggest` loads the configuration itself.
+    if let Command::Config(command) = &cli.command {
+        return import::command(command);
+    }
+    if let Command::Schedule(command) = &cli.command {
+        return suggest::command(command, &cli.config);
+    }
     let started = std::time::Instant::now();
     let mut config = config::load(&cli.config)?;
     let now = chrono::Utc::now();
@@ -315,7 +331,7 @@ fn dispatch(cli: &Cli) -> Result<Report, Error> {
                 cli.metrics_file.as_deref(),
             ));
         }
-        // Handled in `main`: they print files, not reports.
+        // Handled above (config, schedule) or in `main` (trace: a CSV, not a report).
         Command::Config(_) | Command::Schedule(_) | Command::Trace(_) => {
             return Ok(Report::new(command_name(&cli.command)));
         }

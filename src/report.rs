@@ -149,6 +149,13 @@ pub struct Report {
     /// How long the phases of the pass took.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timings: Option<Timings>,
+    /// `config import`, `schedule suggest`: the TOML the command made
+    /// (text mode prints it as it is, the notes on stderr).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub toml: Option<String>,
+    /// The file the TOML was written to (`--output`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
     /// Since when the pool has been above its target (kept in the state
     /// file for `limits.scale_down_delay`; not part of the report).
     #[serde(skip)]
@@ -187,6 +194,8 @@ impl Report {
             checks: Vec::new(),
             simulation: None,
             timings: None,
+            toml: None,
+            output: None,
             above_target_since: None,
             exit_code: 0,
         }
