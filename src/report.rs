@@ -113,7 +113,9 @@ impl Action {
 pub struct CheckLine {
     pub name: String,
     pub ok: bool,
-    /// Why it failed: `dns`, `refused`, `timeout`, `auth`, `schema`, `secret` or `error`.
+    /// Why it failed: the kind of the failure (`Fault::reason`: `dns`, `refused`,
+    /// `timeout`, `auth`, `privilege`, `schema`, `secret`, `rejected`, `data`,
+    /// `config` or `error`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     pub detail: String,
