@@ -116,7 +116,7 @@ if [ -z "$engine" ]; then
 fi
 case "$engine" in
   # No RUN step: the build needs neither a network nor a container runtime.
-  podman) podman build --quiet --network=host --isolation=chroot --build-arg "VERSION=$version" \
+  podman) podman build --quiet --layers=false --network=host --isolation=chroot --build-arg "VERSION=$version" \
             -t "$tag" -f "$context/Containerfile" "$context" >&2 ;;
   docker) docker build --quiet --build-arg "VERSION=$version" -t "$tag" "$context" >&2 ;;
   *) say "unknown engine $engine (podman or docker)"; exit 64 ;;
