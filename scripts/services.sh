@@ -2,7 +2,8 @@
 # Installs and starts what the test suite needs, reusing whatever is already
 # installed and running: MariaDB with a `scaler` test account, Redis, the
 # Kamailio schema files, Kamailio and SIPp (end-to-end suite), moto's EC2
-# emulator, and podman with runc (the container image). Safe to run again; prints what it does on stderr.
+# emulator, and podman with runc (the container image). Safe to run again;
+# prints what it does on stderr.
 # `scripts/services.sh mariadb` prepares only MariaDB and the schema files
 # (what the quick start needs).
 set -euo pipefail
