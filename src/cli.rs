@@ -160,8 +160,7 @@ pub struct RunArgs {
 }
 
 /// The shortest and longest `--every`.
-pub const EVERY_RANGE: (Duration, Duration) =
-    (Duration::from_secs(1), Duration::from_secs(86_400));
+pub const EVERY_RANGE: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(86_400));
 
 fn parse_every(text: &str) -> Result<Duration, String> {
     let every = crate::duration::parse(text)?;

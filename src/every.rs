@@ -250,7 +250,9 @@ impl Supervisor {
                     at(r.tick),
                     r.pid
                 ),
-                None => log::warn!("{ticks}: the loop was not woken in time (clock change, suspend)"),
+                None => {
+                    log::warn!("{ticks}: the loop was not woken in time (clock change, suspend)")
+                }
             }
             self.write_metrics();
         }
@@ -400,7 +402,8 @@ impl Signals {
             Some(timeout) => {
                 let limit = libc::timespec {
                     tv_sec: libc::time_t::try_from(timeout.as_secs()).unwrap_or(libc::time_t::MAX),
-                    tv_nsec: timeout.subsec_nanos().try_into().unwrap_or(0),
+                    // Below 10^9: fits any c_long.
+                    tv_nsec: timeout.subsec_nanos() as libc::c_long,
                 };
                 // SAFETY: valid pointers to a signal set, a siginfo and a timespec.
                 unsafe { libc::sigtimedwait(&self.set, &mut info, &limit) }
@@ -439,7 +442,10 @@ mod tests {
         let ticks = Ticks::new(t(1_800_000_030), minute);
         assert_eq!(ticks.next(), t(1_800_000_060));
         // Exactly on a boundary: the next one.
-        assert_eq!(Ticks::new(t(1_800_000_060), minute).next(), t(1_800_000_120));
+        assert_eq!(
+            Ticks::new(t(1_800_000_060), minute).next(),
+            t(1_800_000_120)
+        );
         let sub = t(1_800_000_059) + Duration::from_millis(999);
         assert_eq!(Ticks::new(sub, minute).next(), t(1_800_000_060));
     }

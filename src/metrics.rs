@@ -227,7 +227,11 @@ pub fn render_every(pool: &str, counts: &EveryCounts) -> String {
         "Passes started by run --every since it started, by exit status (128 + N: killed by signal N).",
     );
     for (exit, count) in &counts.passes {
-        w.sample("scaler_every_passes_total", &[("exit", &exit.to_string())], count);
+        w.sample(
+            "scaler_every_passes_total",
+            &[("exit", &exit.to_string())],
+            count,
+        );
     }
     w.one(
         "scaler_every_ticks_skipped_total",
@@ -429,7 +433,10 @@ mod tests {
             "scaler_every_last_exit_code{pool=\"gw\"} 78",
             "scaler_every_last_pass_timestamp_seconds{pool=\"gw\"} 1795417200.000",
         ] {
-            assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
         }
     }
 

@@ -191,17 +191,23 @@ fn every_runs_one_pass_at_a_time_skips_overrun_ticks_and_stops_after_the_pass_in
     assert!(stderr.contains("run --every: stopped"), "{stderr}");
     let exits = stderr.matches("exited 0 (ok)").count();
     assert_eq!(exits, 2, "two passes, both ok:\n{stderr}");
-    assert!(!stderr.contains("pass 3"), "no pass after SIGTERM:\n{stderr}");
+    assert!(
+        !stderr.contains("pass 3"),
+        "no pass after SIGTERM:\n{stderr}"
+    );
     assert_eq!(
-        stdout.lines().filter(|l| l.starts_with("every run:")).count(),
+        stdout
+            .lines()
+            .filter(|l| l.starts_with("every run:"))
+            .count(),
         2,
         "one report per pass:\n{stdout}"
     );
     // No overlap: each listing ended before the next began.
     let record = records(&ws);
     let order: Vec<(String, u32)> = record.iter().map(|(w, n, _)| (w.clone(), *n)).collect();
-    let expected = [("start", 1), ("end", 1), ("start", 2), ("end", 2)]
-        .map(|(w, n)| (w.to_string(), n));
+    let expected =
+        [("start", 1), ("end", 1), ("start", 2), ("end", 2)].map(|(w, n)| (w.to_string(), n));
     assert_eq!(order, expected);
     assert!(record.windows(2).all(|w| w[0].2 <= w[1].2), "{record:?}");
     // The loop's own metrics: both passes by exit status, and the skip.
@@ -210,11 +216,20 @@ fn every_runs_one_pass_at_a_time_skips_overrun_ticks_and_stops_after_the_pass_in
         metrics.contains("scaler_every_passes_total{pool=\"every\",exit=\"0\"} 2"),
         "{metrics}"
     );
-    assert!(!metrics.contains("scaler_every_ticks_skipped_total{pool=\"every\"} 0"), "{metrics}");
-    assert!(metrics.contains("scaler_every_last_exit_code{pool=\"every\"} 0"), "{metrics}");
+    assert!(
+        !metrics.contains("scaler_every_ticks_skipped_total{pool=\"every\"} 0"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("scaler_every_last_exit_code{pool=\"every\"} 0"),
+        "{metrics}"
+    );
     // The passes wrote theirs, as `run` does.
     let passes = std::fs::read_to_string(ws.path("scaler.prom")).unwrap();
-    assert!(passes.contains("scaler_pass_exit_code{pool=\"every\"} 0"), "{passes}");
+    assert!(
+        passes.contains("scaler_pass_exit_code{pool=\"every\"} 0"),
+        "{passes}"
+    );
 }
 
 #[test]
@@ -228,7 +243,10 @@ fn every_stops_at_once_when_idle_and_refuses_bad_intervals() {
     let (status, _, stderr) = loop_.finish();
     let stderr = stderr.join("\n");
     assert_eq!(status, 0, "{stderr}");
-    assert!(stderr.contains("SIGINT: no pass in flight, stopping"), "{stderr}");
+    assert!(
+        stderr.contains("SIGINT: no pass in flight, stopping"),
+        "{stderr}"
+    );
     assert!(records(&ws).is_empty(), "no pass ran");
     for bad in ["500ms", "0s", "2d"] {
         let run = scaler(&["-c", &config, "run", "--every", bad]).expect(64);
@@ -237,7 +255,11 @@ fn every_stops_at_once_when_idle_and_refuses_bad_intervals() {
     // A configuration that cannot be read stops the loop before any tick.
     let missing = ws.path("missing.toml").to_string_lossy().into_owned();
     let run = scaler(&["-c", &missing, "run", "--every", "1m"]).expect(78);
-    assert!(run.stderr.contains("cannot read configuration"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("cannot read configuration"),
+        "{}",
+        run.stderr
+    );
 }
 
 /// Podman with what this kind of machine needs (runc, cgroupfs, no
@@ -311,8 +333,14 @@ impl Podman {
 
 impl Drop for Podman {
     fn drop(&mut self) {
-        let _ = self.command().args(["rm", "-f", "--volumes", &self.container]).output();
-        let _ = self.command().args(["volume", "rm", "-f", &self.volume]).output();
+        let _ = self
+            .command()
+            .args(["rm", "-f", "--volumes", &self.container])
+            .output();
+        let _ = self
+            .command()
+            .args(["volume", "rm", "-f", &self.volume])
+            .output();
         let _ = self.command().args(["rmi", "-f", &self.image]).output();
     }
 }
@@ -371,7 +399,10 @@ fn compose_example_runs_the_image_as_documented() {
     assert_eq!(scaler["network_mode"], "host");
     assert_eq!(scaler["secrets"][0], "kamailio-db-password");
     assert!(compose["secrets"]["kamailio-db-password"]["file"].is_string());
-    assert!(scaler.get("environment").is_none(), "no secret in the environment");
+    assert!(
+        scaler.get("environment").is_none(),
+        "no secret in the environment"
+    );
     let volumes: Vec<&str> = scaler["volumes"]
         .as_array()
         .unwrap()
@@ -408,23 +439,36 @@ fn image_builds_from_scratch_and_runs_passes_as_its_user() {
     let podman = Podman::new();
     let context = tempfile::tempdir().unwrap();
     let built = Command::new(repo().join("scripts/container.sh"))
-        .args(["--binary", env!("CARGO_BIN_EXE_scaler"), "--tag", &podman.image])
+        .args([
+            "--binary",
+            env!("CARGO_BIN_EXE_scaler"),
+            "--tag",
+            &podman.image,
+        ])
         .arg("--context")
         .arg(context.path().join("context"))
         .output()
         .expect("scripts/container.sh runs");
     let stderr = String::from_utf8_lossy(&built.stderr);
-    assert!(built.status.success(), "scripts/container.sh failed:\n{stderr}");
+    assert!(
+        built.status.success(),
+        "scripts/container.sh failed:\n{stderr}"
+    );
     assert_eq!(String::from_utf8_lossy(&built.stdout).trim(), podman.image);
 
     let version = podman.run(&[], &["--version"]).expect(0);
-    assert_eq!(version.stdout.trim(), format!("scaler {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        version.stdout.trim(),
+        format!("scaler {}", env!("CARGO_PKG_VERSION"))
+    );
     assert_eq!(
         podman.inspect("{{.Config.User}} {{json .Config.Volumes}} {{json .Config.Cmd}}"),
         r#"10001:10001 {"/var/lib/scaler":{}} ["run","--every","1m"]"#
     );
     let example = "/usr/share/doc/scaler/examples/sip.toml";
-    let check = podman.run(&[], &["check", "--offline", "-c", example]).expect(0);
+    let check = podman
+        .run(&[], &["check", "--offline", "-c", example])
+        .expect(0);
     assert!(check.stdout.starts_with("config"), "{}", check.stdout);
 
     image_passes_reach_the_database(&podman);
@@ -455,10 +499,16 @@ fn image_passes_reach_the_database(podman: &Podman) {
     assert_eq!(report["observed"]["gateways"]["registered"], 2, "{report}");
 
     // The image's own /run/scaler and /var/lib/scaler, as user 10001.
-    let run = podman.run(&[host, "-v", &run_config, "-v", &secret], &["--format", "json", "run"]);
+    let run = podman.run(
+        &[host, "-v", &run_config, "-v", &secret],
+        &["--format", "json", "run"],
+    );
     let actions = run.expect(0).actions();
     assert_eq!(actions.len(), 1, "{actions:?}");
-    assert_eq!((actions[0].0.as_str(), actions[0].1.as_str()), ("create", "done"));
+    assert_eq!(
+        (actions[0].0.as_str(), actions[0].1.as_str()),
+        ("create", "done")
+    );
 
     // Read-only as README describes it: the lock in a named state volume,
     // which the next pass finds again.
@@ -474,14 +524,24 @@ fn image_passes_reach_the_database(podman: &Podman) {
         "-v",
         &secret,
     ];
-    let first = podman.run(&compose_like, &["--format", "json", "run"]).expect(0);
+    let first = podman
+        .run(&compose_like, &["--format", "json", "run"])
+        .expect(0);
     assert_eq!(first.actions().len(), 1, "{}", first.stdout);
-    let second = podman.run(&compose_like, &["--format", "json", "run"]).expect(0);
+    let second = podman
+        .run(&compose_like, &["--format", "json", "run"])
+        .expect(0);
     let report = second.json();
     assert_eq!(report["observed"]["instances"]["total"], 1, "{report}");
     assert!(second.actions().is_empty(), "{report}");
     // Written by the image's user, not root.
-    let volume_dir = podman.output(&["volume", "inspect", "--format", "{{.Mountpoint}}", &podman.volume]);
+    let volume_dir = podman.output(&[
+        "volume",
+        "inspect",
+        "--format",
+        "{{.Mountpoint}}",
+        &podman.volume,
+    ]);
     for file in ["local-cloud.json", "scaler.lock"] {
         let owner = std::os::unix::fs::MetadataExt::uid(
             &std::fs::metadata(PathBuf::from(&volume_dir).join(file)).unwrap(),
@@ -491,17 +551,45 @@ fn image_passes_reach_the_database(podman: &Podman) {
 
     // The loop as PID 1: `podman stop` (SIGTERM) ends it with 0, no SIGKILL.
     podman.output(&[
-        "run", "-d", "--network=host", host, "--name", &podman.container, "-v", &run_config,
-        "-v", &secret, &podman.image, "run", "--every", "1h",
+        "run",
+        "-d",
+        "--network=host",
+        host,
+        "--name",
+        &podman.container,
+        "-v",
+        &run_config,
+        "-v",
+        &secret,
+        &podman.image,
+        "run",
+        "--every",
+        "1h",
     ]);
     wait_until("the loop in the container to start", || {
-        let logs = podman.command().args(["logs", &podman.container]).output().unwrap();
+        let logs = podman
+            .command()
+            .args(["logs", &podman.container])
+            .output()
+            .unwrap();
         String::from_utf8_lossy(&logs.stderr).contains("a pass at each multiple")
     });
     podman.output(&["stop", "--time", "120", &podman.container]);
-    let exit = podman.output(&["inspect", "--format", "{{.State.ExitCode}}", &podman.container]);
+    let exit = podman.output(&[
+        "inspect",
+        "--format",
+        "{{.State.ExitCode}}",
+        &podman.container,
+    ]);
     assert_eq!(exit, "0", "the loop did not exit 0 on SIGTERM");
-    let logs = podman.command().args(["logs", &podman.container]).output().unwrap();
+    let logs = podman
+        .command()
+        .args(["logs", &podman.container])
+        .output()
+        .unwrap();
     let logs = String::from_utf8_lossy(&logs.stderr);
-    assert!(logs.contains("SIGTERM: no pass in flight, stopping"), "{logs}");
+    assert!(
+        logs.contains("SIGTERM: no pass in flight, stopping"),
+        "{logs}"
+    );
 }
