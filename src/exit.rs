@@ -1,4 +1,4 @@
-//! The exit status table (SPEC §2): the one place that maps what happened in
+//! The exit status table (DESIGN.md "Exit statuses"): the one place that maps what happened in
 //! a pass to the number cron, systemd and alerting rules see.
 
 use std::process::ExitCode;
@@ -73,7 +73,7 @@ impl Exit {
             }
             Exit::Locked => "another pass holds the lock: this one did nothing",
             Exit::Config => {
-                "configuration error (file missing, invalid TOML, unknown key, bad value)"
+                "configuration error (file missing, invalid TOML, unknown key, bad value, unusable state file)"
             }
         }
     }

@@ -65,6 +65,14 @@ pub fn render(report: &Report, state: &State, duration: Duration, now: DateTime<
         out: String::new(),
         pool: label(&pool),
     };
+    observed(&mut w, report);
+    actions(&mut w, report);
+    counters(&mut w, report, state, duration, now);
+    w.out
+}
+
+/// What the pass observed and decided: gateways, instances, target, slot.
+fn observed(w: &mut Writer, report: &Report) {
     if let Some(observed) = &report.observed {
         let g = observed.gateways;
         for (name, value, help) in [
@@ -121,6 +129,10 @@ pub fn render(report: &Report, state: &State, duration: Duration, now: DateTime<
             slot.max_gateways,
         );
     }
+}
+
+/// The pass's actions, by kind and status (zero included).
+fn actions(w: &mut Writer, report: &Report) {
     w.family(
         "scaler_pass_actions",
         "gauge",
@@ -145,23 +157,33 @@ pub fn render(report: &Report, state: &State, duration: Duration, now: DateTime<
             );
         }
     }
+}
+
+/// The state file's counters and the pass's own figures.
+fn counters(
+    w: &mut Writer,
+    report: &Report,
+    state: &State,
+    duration: Duration,
+    now: DateTime<Utc>,
+) {
     w.one(
         "scaler_instances_created_total",
         "counter",
         "Instances created since the state file began.",
-        state.created_total,
+        state.counters.created_total,
     );
     w.one(
         "scaler_instances_destroyed_total",
         "counter",
         "Instances destroyed since the state file began.",
-        state.destroyed_total,
+        state.counters.destroyed_total,
     );
     w.one(
         "scaler_passes_total",
         "counter",
         "Passes since the state file began.",
-        state.passes_total,
+        state.counters.passes_total,
     );
     w.one(
         "scaler_state_start_timestamp_seconds",
@@ -192,10 +214,10 @@ pub fn render(report: &Report, state: &State, duration: Duration, now: DateTime<
         "gauge",
         "When the last pass that exited 0 ended (0: never).",
         state
+            .counters
             .last_success_at
             .map_or_else(|| "0".to_string(), timestamp),
     );
-    w.out
 }
 
 /// What `run --every` counted since it started, for its own textfile
@@ -307,12 +329,12 @@ pub fn after_pass(
     let (created, destroyed) = (done(ActionKind::Create), done(ActionKind::Destroy));
     let success = report.exit_code == Exit::Ok.code();
     let result = state::update(&config.state_path, &config.pool.name, now, |s| {
-        s.created_total += created;
-        s.destroyed_total += destroyed;
-        s.passes_total += 1;
-        s.last_pass_at = Some(now);
+        s.counters.created_total += created;
+        s.counters.destroyed_total += destroyed;
+        s.counters.passes_total += 1;
+        s.counters.last_pass_at = Some(now);
         if success {
-            s.last_success_at = Some(now);
+            s.counters.last_success_at = Some(now);
         }
     })
     .map_err(|e| e.to_string())
@@ -378,7 +400,7 @@ mod tests {
             .unwrap()
             .with_timezone(&Utc);
         let mut state = State::new("gw", now);
-        state.created_total = 5;
+        state.counters.created_total = 5;
         let text = render(&report(), &state, Duration::from_millis(1500), now);
         for line in [
             "scaler_gateways_busy{pool=\"gw\"} 2",

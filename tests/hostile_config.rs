@@ -201,7 +201,9 @@ const CASES: &[(&str, &str, &[&str])] = &[
     (
         "password_env = \"SCALER_TEST_DB_PASSWORD\"",
         "password_env = \"SCALER_TEST_DB_PASSWORD\"\npassword = \"x\"",
-        &["sip.password: give only one of password, password_env and password_file"],
+        &[
+            "sip.password: give only one of password, password_env, password_file and password_credential",
+        ],
     ),
 ];
 

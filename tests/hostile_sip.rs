@@ -325,9 +325,15 @@ fn other_unexpected_values_are_doubts_never_panics() {
         "INSERT INTO location (ruid, username, contact, expires, callid, to_stop) \
          VALUES (UUID(), 'y.mediagw.0', 'sip:y.mediagw.0@127.0.1.1', NOW() + INTERVAL 1 HOUR, UUID(), 'yes')",
     );
+    // Another pool's row (the LIKE matches it too) is none of ours.
+    db.exec(
+        "INSERT INTO location (ruid, username, contact, expires, callid, to_stop) \
+         VALUES (UUID(), 'z.mediagw2.0', NULL, NOW() + INTERVAL 1 HOUR, UUID(), 'no')",
+    );
     let config = sip_config(&ws, &db, "hsodd", TIGHT, "");
     let run = scaler(&["-c", &config, "--format", "json", "run"]).expect(3);
     let errors = errors(&run.json());
+    assert_eq!(errors.len(), 2, "{errors:?}");
     assert!(
         errors
             .iter()

@@ -17,9 +17,18 @@ pub(super) fn check(config: &Config, text: &str) -> Result<(), String> {
         None => format!("{section}.{key}: {message}"),
     };
     for (section, key, source) in secrets(config) {
-        source.check_forms(key).map_err(|_| {
-            let message = format!("give only one of {key}, {key}_env and {key}_file");
-            at(section, key, message)
+        // `check_forms` says `key: give only one of ...`; the line is that
+        // of the last form written.
+        source.check_forms(key).map_err(|e| {
+            let message = e.strip_prefix(&format!("{key}: ")).unwrap_or(&e);
+            let line = ["", "_env", "_file", "_credential"]
+                .iter()
+                .filter_map(|form| key_line(text, &[section, &format!("{key}{form}")]))
+                .max();
+            match line {
+                Some(line) => format!("line {line}: {section}.{key}: {message}"),
+                None => format!("{section}.{key}: {message}"),
+            }
         })?;
     }
     for (section, key, duration) in timeouts(config) {
@@ -83,49 +92,17 @@ fn secrets(config: &Config) -> Vec<(&'static str, &'static str, SecretSource)> {
     }
     // The lock inherits [sip]'s password unless it has its own: checked above.
     out.push(("lock", "password", config.lock.password.clone()));
-    match &config.provider {
-        ProviderConfig::Ec2(ec2) => {
-            let forms = [
-                (
-                    "access_key_id",
-                    &ec2.access_key_id,
-                    &ec2.access_key_id_env,
-                    &ec2.access_key_id_file,
-                ),
-                (
-                    "secret_access_key",
-                    &ec2.secret_access_key,
-                    &ec2.secret_access_key_env,
-                    &ec2.secret_access_key_file,
-                ),
-                (
-                    "session_token",
-                    &ec2.session_token,
-                    &ec2.session_token_env,
-                    &ec2.session_token_file,
-                ),
-            ];
-            for (key, value, env, file) in forms {
-                let source = SecretSource::new(value.clone(), env.clone(), file.clone());
-                out.push(("provider", key, source));
-            }
-        }
-        ProviderConfig::OpenStack(openstack) => {
-            let password = SecretSource::new(
-                openstack.password.clone().map(|s| s.0),
-                openstack.password_env.clone(),
-                openstack.password_file.clone(),
-            );
-            let app_secret = SecretSource::new(
-                openstack.application_credential_secret.clone().map(|s| s.0),
-                openstack.application_credential_secret_env.clone(),
-                openstack.application_credential_secret_file.clone(),
-            );
-            out.push(("provider", "password", password));
-            out.push(("provider", "application_credential_secret", app_secret));
-        }
-        ProviderConfig::Local(_) | ProviderConfig::Command(_) => {}
-    }
+    // The providers build their sources once, for the loader and for use.
+    let provider: Vec<(&'static str, SecretSource)> = match &config.provider {
+        ProviderConfig::Ec2(ec2) => ec2.secret_sources().into(),
+        ProviderConfig::OpenStack(openstack) => openstack.secret_sources().into(),
+        ProviderConfig::Local(_) | ProviderConfig::Command(_) => Vec::new(),
+    };
+    out.extend(
+        provider
+            .into_iter()
+            .map(|(key, source)| ("provider", key, source)),
+    );
     out
 }
 

@@ -332,7 +332,7 @@ fn connection_settings_are_checked_without_connecting() {
         (
             "password_env = \"KAMAILIO_DB_PASSWORD\"",
             "password_env = \"KAMAILIO_DB_PASSWORD\"\npassword = \"x\"",
-            "line 22: sip.password: give only one of password, password_env and password_file",
+            "line 22: sip.password: give only one of password, password_env, password_file and password_credential",
         ),
         (
             "password_env = \"KAMAILIO_DB_PASSWORD\"",
@@ -371,5 +371,31 @@ fn messages_get_the_line_of_the_key_they_name() {
     assert_eq!(
         with_line(GOOD, "pool.nothing: as is"),
         "pool.nothing: as is"
+    );
+}
+
+#[test]
+fn provider_secrets_are_checked_in_every_form() {
+    let ec2 = r#"
+[pool]
+name = "gw"
+kind = "sip"
+[schedule.default]
+"00:00" = { idle_min = 1, load_max = 0.9, max_gateways = 4 }
+[sip]
+url = "mysql://kamailio@127.0.0.1:3306/kamailio"
+[provider]
+kind = "ec2"
+region = "eu-west-2"
+image_id = "ami-1"
+secret_access_key_env = "AWS_SECRET"
+secret_access_key_credential = "aws-secret"
+[provider.instance_types]
+"c4" = 4
+"#;
+    let err = parse_text(ec2).unwrap_err();
+    assert!(
+        err.contains("line 14: provider.secret_access_key: give only one of secret_access_key, secret_access_key_env, secret_access_key_file and secret_access_key_credential"),
+        "{err}"
     );
 }

@@ -15,6 +15,7 @@ pub mod uri;
 
 use super::{
     DrainOutcome, Gateway, GatewayObservation, GatewaySource, GatewayState, Hosts, SourceError,
+    SourceRecord,
 };
 use crate::duration::HumanDuration;
 use crate::secret::{Secret, SecretSource};
@@ -22,6 +23,7 @@ use calls::{Dialog, Directory, Row, RowIds, gateways_from};
 use mysql::prelude::{FromValue, Queryable};
 use mysql::{Conn, Opts, OptsBuilder, TxOpts, Value};
 use serde::Deserialize;
+use std::collections::HashSet;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -87,6 +89,8 @@ pub struct SipSource {
     rows: RowIds,
     /// Who lived where at the last observation, to tie calls in a drain.
     directory: Directory,
+    /// Rows of destroyed hosts left out of observations (`hide_records`).
+    hidden: HashSet<SourceRecord>,
 }
 
 impl SipSource {
@@ -115,6 +119,7 @@ impl SipSource {
             conn: None,
             rows: RowIds::new(),
             directory: Directory::default(),
+            hidden: HashSet::new(),
         })
     }
 
@@ -204,8 +209,9 @@ impl SipSource {
         let mut read = Vec::with_capacity(rows.len());
         let mut unreadable = Vec::new();
         for row in rows {
-            match location_row(row) {
-                Ok(row) => read.push(row),
+            match location_row(row, &self.prefix) {
+                Ok(Some(row)) => read.push(row),
+                Ok(None) => {}
                 Err(Unreadable::Row(e)) => unreadable.push(e),
                 Err(Unreadable::Schema(e)) => {
                     return Err(SourceError(format!("Kamailio database {}: {e}", self.url)));
@@ -241,11 +247,16 @@ fn column<T: FromValue>(row: &mysql::Row, index: usize) -> Result<Option<T>, Str
         Some(Value::NULL) => Ok(None),
         Some(value) => mysql::from_value_opt::<T>(value.clone())
             .map(Some)
-            .map_err(|_| format!("unexpected value {value:?}")),
+            .map_err(|_| {
+                let shown: String = value.as_sql(false).chars().take(60).collect();
+                format!("unexpected value {shown}")
+            }),
     }
 }
 
-fn location_row(row: mysql::Row) -> Result<Row, Unreadable> {
+/// One `location` row; `None` for another pool's (the `LIKE` also matches
+/// usernames whose label only contains the prefix).
+fn location_row(row: mysql::Row, prefix: &str) -> Result<Option<Row>, Unreadable> {
     let id: Option<u64> = column(&row, 0).ok().flatten();
     let record = id.map_or_else(
         || "location row with an unreadable id".to_string(),
@@ -264,6 +275,9 @@ fn location_row(row: mysql::Row) -> Result<Row, Unreadable> {
             .map_err(|e| bad(what, e))
     };
     let username = text(1, "username")?.ok_or_else(|| bad("username", "NULL".into()))?;
+    if !username_matches(&username, prefix) {
+        return Ok(None);
+    }
     let contact = text(2, "contact")?.unwrap_or_default();
     let received = text(3, "received")?;
     let flag = |index: usize, name: &str| -> Result<bool, Unreadable> {
@@ -283,7 +297,7 @@ fn location_row(row: mysql::Row) -> Result<Row, Unreadable> {
         Ok(None) => return Err(bad("expires", "NULL".into())),
         Err(e) => return Err(bad("expires", e)),
     };
-    Ok(Row {
+    Ok(Some(Row {
         id: id.ok_or_else(|| bad("id", "unreadable".into()))?,
         username,
         contact,
@@ -291,7 +305,7 @@ fn location_row(row: mysql::Row) -> Result<Row, Unreadable> {
         locked,
         to_stop,
         live,
-    })
+    }))
 }
 
 /// A dialog row's record name and callee contact; `None` when terminated.
@@ -379,7 +393,13 @@ pub fn username_matches(username: &str, prefix: &str) -> bool {
 
 impl GatewaySource for SipSource {
     fn observe(&mut self, hosts: &Hosts) -> Result<GatewayObservation, SourceError> {
-        let (rows, unreadable) = self.read_rows()?;
+        let (mut rows, unreadable) = self.read_rows()?;
+        rows.retain(|r| {
+            !self.hidden.contains(&SourceRecord {
+                gateway: r.username.clone(),
+                id: r.id,
+            })
+        });
         let dialogs = self.read_dialogs()?;
         let (mut observation, ids, directory) = gateways_from(rows, &dialogs, &self.prefix, hosts);
         for doubt in unreadable {
@@ -404,8 +424,9 @@ impl GatewaySource for SipSource {
             "UPDATE location SET locked = 1, to_stop = 1 WHERE id IN ({placeholders}) AND locked = 0"
         );
         let url = self.url.clone();
+        self.conn()?;
         let directory = std::mem::take(&mut self.directory);
-        let conn = self.conn()?;
+        let conn = self.conn.as_mut().expect("connected above");
         let outcome = (|| -> Result<DrainOutcome, mysql::Error> {
             let mut tx = conn.start_transaction(TxOpts::default())?;
             tx.exec_drop(&update, ids.clone())?;
@@ -447,17 +468,53 @@ impl GatewaySource for SipSource {
     /// contact beside the old row, be counted busy. With usrloc `db_mode = 3`
     /// the table is Kamailio's only copy, so this is what an un-REGISTER does.
     fn forget(&mut self, host: IpAddr, gateways: &[Gateway]) -> Result<(), SourceError> {
-        let ids: Vec<u64> = gateways
+        let records = self.records(gateways);
+        self.forget_records(host, &records).map(|_| ())
+    }
+
+    fn records(&self, gateways: &[Gateway]) -> Vec<SourceRecord> {
+        let ids = |g: &Gateway| self.rows.get(&g.id).cloned().unwrap_or_default();
+        gateways
             .iter()
-            .flat_map(|g| self.rows.get(&g.id).cloned().unwrap_or_default())
-            .collect();
-        if ids.is_empty() {
-            return Ok(());
+            .flat_map(|g| {
+                ids(g).into_iter().map(|id| SourceRecord {
+                    gateway: g.id.clone(),
+                    id,
+                })
+            })
+            .collect()
+    }
+
+    /// Deletes the rows by id and username together (an id alone could
+    /// name another gateway's row once the table's counter was reset), and
+    /// only rows marked to stop or idle: a row `locked` but not `to_stop`
+    /// has a call assigned since (a new gateway re-registered into it and
+    /// was given one), so it is left to expire rather than touched.
+    fn forget_records(
+        &mut self,
+        host: IpAddr,
+        records: &[SourceRecord],
+    ) -> Result<u64, SourceError> {
+        if records.is_empty() {
+            return Ok(0);
         }
-        let placeholders = vec!["?"; ids.len()].join(", ");
-        let delete = format!("DELETE FROM location WHERE id IN ({placeholders})");
-        let result = self.conn()?.exec_drop(&delete, ids);
+        let pairs = vec!["(?, ?)"; records.len()].join(", ");
+        let delete = format!(
+            "DELETE FROM location WHERE (id, username) IN ({pairs}) AND (to_stop = 1 OR locked = 0)"
+        );
+        let params: Vec<mysql::Value> = records
+            .iter()
+            .flat_map(|r| [r.id.into(), r.gateway.clone().into()])
+            .collect();
+        let conn = self.conn()?;
+        let result = conn
+            .exec_drop(&delete, params)
+            .map(|()| conn.affected_rows());
         result.map_err(|e| self.fail(&format!("forgetting the registrations of {host}"), e))
+    }
+
+    fn hide_records(&mut self, records: &[SourceRecord]) {
+        self.hidden.extend(records.iter().cloned());
     }
 
     fn describe(&self) -> String {

@@ -2,7 +2,7 @@
 //! compatible clouds), signed with Signature V4 ([`super::sigv4`]).
 //!
 //! - **Selection**: the pool's instances carry the tag `scaler-pool = <pool>`
-//!   (set at creation, with `Name = <pool>-<timestamp>-<n>`).
+//!   (set at creation, with `Name = <pool>-<timestamp>-<n>-<random>`).
 //!   `DescribeInstances` filters on that tag and on the live states, and the
 //!   answer is checked again here, so a cloud that ignores a filter still
 //!   shows only the pool. Listing follows `NextToken` to the last page; a
@@ -13,8 +13,10 @@
 //!   skipped. Any other state fails the listing rather than guess.
 //! - **Creation**: `RunInstances` with `MinCount = MaxCount = 1`, the type,
 //!   image, subnet, security groups, key pair, base64 user data (from the
-//!   template, see [`super::user_data`]), the tags, and the instance name as
-//!   `ClientToken` (a retried request cannot start a second instance).
+//!   template, see [`super::user_data`]), the tags, and the instance name
+//!   (unique per creation, see [`super::instance_name`]; its last 64
+//!   characters when longer) as `ClientToken`: a retried request cannot start
+//!   a second instance, and a new creation is never taken for a retry.
 //! - **Destruction**: `TerminateInstances`.
 //! - **Elastic IPs** (`elastic_ip = true`, as SIPMediaGW's Outscale code
 //!   did): after each pass ([`Provider::settle`]) every running pool
@@ -316,6 +318,13 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
+/// The `ClientToken` of a creation: EC2 takes at most 64 ASCII characters,
+/// so a longer name gives its last 64, the end that makes it unique.
+fn client_token(name: &str) -> &str {
+    let start = name.char_indices().rev().nth(63).map_or(0, |(i, _)| i);
+    &name[start..]
+}
+
 impl Ec2Provider {
     /// A provider for `pool`: resolves the region, the endpoint and the
     /// credentials (configuration keys first, then `AWS_ACCESS_KEY_ID` /
@@ -523,7 +532,7 @@ impl Ec2Provider {
             p("InstanceType", &request.instance_type),
             p("MinCount", "1"),
             p("MaxCount", "1"),
-            p("ClientToken", &request.name),
+            p("ClientToken", client_token(&request.name)),
         ];
         if let Some(subnet) = &self.config.subnet_id {
             params.push(p("SubnetId", subnet));
@@ -726,25 +735,44 @@ impl Ec2Provider {
     }
 }
 
+impl Ec2Config {
+    /// The access key id, secret key and session token sources, by base key
+    /// name: what `credentials` reads, and the loader checks for one form each.
+    pub fn secret_sources(&self) -> [(&'static str, SecretSource); 3] {
+        [
+            (
+                "access_key_id",
+                SecretSource::new(
+                    self.access_key_id.clone(),
+                    self.access_key_id_env.clone(),
+                    self.access_key_id_file.clone(),
+                )
+                .with_credential(self.access_key_id_credential.clone()),
+            ),
+            (
+                "secret_access_key",
+                SecretSource::new(
+                    self.secret_access_key.clone(),
+                    self.secret_access_key_env.clone(),
+                    self.secret_access_key_file.clone(),
+                )
+                .with_credential(self.secret_access_key_credential.clone()),
+            ),
+            (
+                "session_token",
+                SecretSource::new(
+                    self.session_token.clone(),
+                    self.session_token_env.clone(),
+                    self.session_token_file.clone(),
+                )
+                .with_credential(self.session_token_credential.clone()),
+            ),
+        ]
+    }
+}
+
 fn credentials(config: &Ec2Config) -> Result<Credentials, String> {
-    let key_source = SecretSource::new(
-        config.access_key_id.clone(),
-        config.access_key_id_env.clone(),
-        config.access_key_id_file.clone(),
-    )
-    .with_credential(config.access_key_id_credential.clone());
-    let secret_source = SecretSource::new(
-        config.secret_access_key.clone(),
-        config.secret_access_key_env.clone(),
-        config.secret_access_key_file.clone(),
-    )
-    .with_credential(config.secret_access_key_credential.clone());
-    let token_source = SecretSource::new(
-        config.session_token.clone(),
-        config.session_token_env.clone(),
-        config.session_token_file.clone(),
-    )
-    .with_credential(config.session_token_credential.clone());
+    let [(_, key_source), (_, secret_source), (_, token_source)] = config.secret_sources();
     let configured_token = token_source.resolve("provider.session_token")?;
     if key_source.is_given() || secret_source.is_given() {
         let key = key_source.resolve("provider.access_key_id")?.ok_or(
@@ -1145,6 +1173,9 @@ mod tests {
         assert_eq!(get("SecurityGroupId.2"), Some("sg-2"));
         assert_eq!(get("KeyName"), Some("ops"));
         assert_eq!(get("ClientToken"), Some("gw-20261123070509-1"));
+        let long = format!("{}-20261123070509-12-0123abcd", "p".repeat(40));
+        assert_eq!(client_token(&long).len(), 64);
+        assert!(long.ends_with(client_token(&long)));
         assert_eq!(get("UserData"), None);
         assert_eq!(get("TagSpecification.1.ResourceType"), Some("instance"));
         assert_eq!(get("TagSpecification.1.Tag.1.Key"), Some("scaler-pool"));

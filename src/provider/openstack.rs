@@ -38,6 +38,7 @@ use super::user_data::UserData;
 use super::{CreateRequest, Instance, InstanceState, Provider, ProviderError, belongs_to_pool};
 use crate::duration::HumanDuration;
 use crate::secret::Secret;
+use crate::secret::SecretSource;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use http::{Http, HttpError, Method, encode, join};
@@ -186,6 +187,32 @@ fn default_page_size() -> u32 {
 }
 
 impl OpenStackConfig {
+    /// The password and application credential secret sources, by base key
+    /// name: what Keystone authentication reads, and the loader checks for
+    /// one form each.
+    pub fn secret_sources(&self) -> [(&'static str, SecretSource); 2] {
+        [
+            (
+                "password",
+                SecretSource::new(
+                    self.password.clone().map(|s| s.0),
+                    self.password_env.clone(),
+                    self.password_file.clone(),
+                )
+                .with_credential(self.password_credential.clone()),
+            ),
+            (
+                "application_credential_secret",
+                SecretSource::new(
+                    self.application_credential_secret.clone().map(|s| s.0),
+                    self.application_credential_secret_env.clone(),
+                    self.application_credential_secret_file.clone(),
+                )
+                .with_credential(self.application_credential_secret_credential.clone()),
+            ),
+        ]
+    }
+
     /// Checks what serde cannot, anchors relative paths at `base` (the
     /// configuration's directory) and loads the user data template of pool
     /// `pool`. Errors name the key.
