@@ -223,10 +223,20 @@ pub fn own_files(config: &Config, metrics_flag: Option<&Path>) -> Vec<CheckLine>
                 path.display()
             )),
         },
-        Err(e) => Err(Fault::bad_data(e.to_string())),
+        Err(e) => Err(state_fault(&e)),
     };
     lines.push(line("state", state));
     lines
+}
+
+/// A state file failure: an I/O error by its kind, a file that is not
+/// (or not yet) a state file scaler reads as bad data.
+fn state_fault(e: &crate::state::StateError) -> Fault {
+    let message = e.to_string();
+    match e {
+        crate::state::StateError::Io { error, .. } => Fault::io(error).map(|_| message),
+        _ => Fault::bad_data(message),
+    }
 }
 
 #[cfg(test)]
