@@ -101,7 +101,10 @@ pub fn observe(
 ) -> Result<Observed, String> {
     let started = Instant::now();
     let mut observed = Observed::default();
-    let instances = provider.list().map_err(|e| format!("provider: {e}"))?;
+    let instances = provider.list().map_err(|e| {
+        log::error!("provider: {e}");
+        format!("provider: {e}")
+    })?;
     observed.timings.provider_ms = ms_since(started);
     let ledger = Ledger::new(&config.state_path, &config.pool.name, options.now);
     let pending = forget::complete(
@@ -119,7 +122,10 @@ pub fn observe(
     let gateways = match source.map(|s| s.observe(&hosts)) {
         None => GatewayObservation::default(),
         Some(Ok(g)) => g,
-        Some(Err(e)) => return Err(e.0),
+        Some(Err(e)) => {
+            log::error!("{e}");
+            return Err(e.to_string());
+        }
     };
     observed.bad_records = !gateways.errors.is_empty();
     observed.errors.extend(gateways.errors.iter().cloned());
@@ -431,13 +437,11 @@ impl Acting<'_> {
                         .or(instance.private_ip)
                         .map(|ip| ip.to_string());
                 }
+                // Once on stderr, once in the report (the failed action).
                 Err(e) => {
                     log::warn!("creating {}: {e}", request.name);
                     action.status = ActionStatus::Failed;
-                    action.error = Some(e.message.clone());
-                    self.report
-                        .errors
-                        .push(format!("create {}: {e}", request.name));
+                    action.error = Some(e.to_string());
                 }
             }
         }
@@ -471,11 +475,9 @@ impl Acting<'_> {
                 false
             }
             Err(e) => {
+                log::warn!("draining {}: {e}", instance.name);
                 action.status = ActionStatus::Failed;
-                action.error = Some(e.0.clone());
-                self.report
-                    .errors
-                    .push(format!("drain {}: {e}", instance.name));
+                action.error = Some(e.to_string());
                 self.report.actions.push(action);
                 false
             }
@@ -487,7 +489,7 @@ impl Acting<'_> {
         if !self.dry_run {
             let destroyed = self
                 .keep_forget(instance, gateways)
-                .and_then(|()| self.provider.destroy(instance).map_err(|e| e.message));
+                .and_then(|()| self.provider.destroy(instance).map_err(|e| e.to_string()));
             match destroyed {
                 Ok(()) => {
                     log::info!("destroyed {} ({reason})", instance.name);
@@ -495,9 +497,6 @@ impl Acting<'_> {
                 }
                 Err(e) => {
                     log::warn!("destroying {}: {e}", instance.name);
-                    self.report
-                        .errors
-                        .push(format!("destroy {}: {e}", instance.name));
                     action.status = ActionStatus::Failed;
                     action.error = Some(e);
                 }

@@ -134,7 +134,9 @@ impl Action {
 pub struct CheckLine {
     pub name: String,
     pub ok: bool,
-    /// Why it failed: `dns`, `refused`, `timeout`, `auth`, `schema`, `secret` or `error`.
+    /// Why it failed: the kind of the failure (`Fault::reason`: `dns`, `refused`,
+    /// `timeout`, `auth`, `privilege`, `schema`, `secret`, `rejected`, `data`,
+    /// `config` or `error`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     pub detail: String,
@@ -173,6 +175,13 @@ pub struct Report {
     /// How long the phases of the pass took.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timings: Option<Timings>,
+    /// `config import`, `schedule suggest`: the TOML the command made
+    /// (text mode prints it as it is, the notes on stderr).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub toml: Option<String>,
+    /// The file the TOML was written to (`--output`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
     /// Since when the pool has been above its target (kept in the state
     /// file for `limits.scale_down_delay`; not part of the report).
     #[serde(skip)]
@@ -216,6 +225,8 @@ impl Report {
             reservations: None,
             simulation: None,
             timings: None,
+            toml: None,
+            output: None,
             above_target_since: None,
             busy_at_open: std::collections::BTreeMap::new(),
             exit_code: 0,

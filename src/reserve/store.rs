@@ -5,8 +5,8 @@
 //! database) or a Redis hash (`<lock name>:reservations`, name to JSON).
 //! Every call is bounded by the lock's timeout.
 
+use crate::fault::Fault;
 use crate::lock::{Backend, LockConfig};
-use crate::net_error;
 use crate::reservations::{Booking, Origin};
 use crate::state::{self, StateError};
 use chrono::{DateTime, Utc};
@@ -174,20 +174,15 @@ fn mysql_conn(lock: &LockConfig) -> Result<mysql::Conn, StoreError> {
     if let Some(password) = password(lock)? {
         builder = builder.pass(Some(password));
     }
-    mysql::Conn::new(builder).map_err(|e| {
-        unavailable(format!(
-            "database {}: {}",
-            shown(lock),
-            net_error::mysql(&e)
-        ))
-    })
+    mysql::Conn::new(builder)
+        .map_err(|e| unavailable(format!("database {}: {}", shown(lock), Fault::mysql(&e))))
 }
 
 fn mysql_error(lock: &LockConfig, e: &mysql::Error) -> StoreError {
     StoreError::Unavailable(format!(
         "reservations: table {TABLE} on {}: {}",
         shown(lock),
-        net_error::mysql(e)
+        Fault::mysql(e)
     ))
 }
 
@@ -299,10 +294,10 @@ fn redis_conn(lock: &LockConfig) -> Result<redis::Connection, StoreError> {
     let client = redis::Client::open(info).map_err(|e| unavailable(format!("{e}")))?;
     let conn = client
         .get_connection_with_timeout(lock.timeout)
-        .map_err(|e| unavailable(format!("Redis {}: {}", shown(lock), net_error::redis(&e))))?;
+        .map_err(|e| unavailable(format!("Redis {}: {}", shown(lock), Fault::redis(&e))))?;
     conn.set_read_timeout(Some(lock.timeout))
         .and_then(|()| conn.set_write_timeout(Some(lock.timeout)))
-        .map_err(|e| unavailable(format!("Redis {}: {}", shown(lock), net_error::redis(&e))))?;
+        .map_err(|e| unavailable(format!("Redis {}: {}", shown(lock), Fault::redis(&e))))?;
     Ok(conn)
 }
 
@@ -311,7 +306,7 @@ fn redis_error(lock: &LockConfig, e: &redis::RedisError) -> StoreError {
         "reservations: Redis key {} on {}: {}",
         redis_key(lock),
         shown(lock),
-        net_error::redis(e)
+        Fault::redis(e)
     ))
 }
 
