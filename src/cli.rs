@@ -140,10 +140,34 @@ pub struct TraceExportArgs {
 
 /// `run` flags.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Without --every: one pass, then exit with its status (cron, systemd timers, Kubernetes \
+                  CronJobs). With --every (containers): stay running and start a pass, as a child \
+                  process `scaler run` with the same global flags, at each multiple of DURATION since \
+                  the Unix epoch (1m: each minute boundary, UTC), never two at once; a tick that comes \
+                  while a pass still runs is skipped and logged. Each pass's report goes to stdout, its \
+                  exit status to the log and, with a metrics file, to `<file stem>-every.prom` beside \
+                  it. SIGTERM or SIGINT: no new pass; exit 0 once the pass in flight has ended."
+)]
 pub struct RunArgs {
     /// Decide but change nothing (same as `plan`)
     #[arg(long)]
     pub dry_run: bool,
+    /// Stay running: a pass at each multiple of DURATION (1s to 1d, whole seconds), e.g. 1m
+    #[arg(long, value_name = "DURATION", value_parser = parse_every)]
+    pub every: Option<Duration>,
+}
+
+/// The shortest and longest `--every`.
+pub const EVERY_RANGE: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(86_400));
+
+fn parse_every(text: &str) -> Result<Duration, String> {
+    let every = crate::duration::parse(text)?;
+    let (shortest, longest) = EVERY_RANGE;
+    if every < shortest || every > longest || every.subsec_nanos() != 0 {
+        return Err("expected a whole number of seconds from 1s to 1d, such as 1m".to_string());
+    }
+    Ok(every)
 }
 
 /// `plan` flags.
@@ -382,5 +406,15 @@ mod tests {
             Ok(At::Instant(_))
         ));
         assert!(parse_at("25:00").is_err());
+    }
+
+    #[test]
+    fn every_takes_whole_seconds_from_one_second_to_one_day() {
+        assert_eq!(parse_every("1m"), Ok(Duration::from_secs(60)));
+        assert_eq!(parse_every("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_every("1d"), Ok(Duration::from_secs(86_400)));
+        for bad in ["0s", "500ms", "1500ms", "2d", "soon"] {
+            assert!(parse_every(bad).is_err(), "{bad}");
+        }
     }
 }

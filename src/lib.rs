@@ -8,8 +8,10 @@ pub mod acc;
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod decision;
 pub mod duration;
 pub mod error;
+pub mod every;
 pub mod exit;
 pub mod fault;
 pub mod forget;
@@ -70,6 +72,12 @@ pub fn main() -> Exit {
     // `trace export` prints a CSV trace, not a report.
     if let Command::Trace(command) = &cli.command {
         return acc::run(command, &cli.config, cli.quiet);
+    }
+    // `run --every` supervises passes, each a child process with its own report.
+    if let Command::Run(args) = &cli.command
+        && let Some(every) = args.every
+    {
+        return every::run(&cli, args, every);
     }
     let command = command_name(&cli.command);
     let dispatched = dispatch(&cli);
@@ -177,7 +185,14 @@ fn init_logging(cli: &Cli) {
         (false, 2) => "debug",
         _ => "trace",
     };
-    let env = env_logger::Env::default().default_filter_or(format!("scaler={level}"));
+    let mut filter = format!("scaler={level}");
+    // `run --every` logs each pass's start and exit status at info, shown by
+    // default (with -q: only what went wrong).
+    if matches!(&cli.command, Command::Run(args) if args.every.is_some()) && cli.verbose == 0 {
+        let every = if cli.quiet { "warn" } else { "info" };
+        filter.push_str(&format!(",scaler::every={every}"));
+    }
+    let env = env_logger::Env::default().default_filter_or(filter);
     let _ = env_logger::Builder::from_env(env)
         .format_timestamp_secs()
         .try_init();

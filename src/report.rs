@@ -108,6 +108,27 @@ impl Action {
     }
 }
 
+impl Action {
+    /// An action on an existing instance: its id, address, type and vCPUs.
+    pub fn about(
+        kind: ActionKind,
+        status: ActionStatus,
+        reason: &str,
+        instance: &crate::model::Instance,
+    ) -> Action {
+        Action {
+            instance: Some(instance.id.clone()),
+            ip: instance
+                .public_ip
+                .or(instance.private_ip)
+                .map(|ip| ip.to_string()),
+            instance_type: instance.instance_type.clone(),
+            vcpus: (instance.vcpus > 0).then_some(instance.vcpus),
+            ..Action::new(kind, status, reason)
+        }
+    }
+}
+
 /// One line of `check`.
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckLine {

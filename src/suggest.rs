@@ -1,6 +1,7 @@
 //! `scaler schedule suggest`: learns a `[schedule]` from call traces. Slot
 //! values are searched and every candidate is checked by replaying the
-//! traces through the simulator (`simulate::simulate`, the real planner):
+//! traces through the simulator (`simulate::simulate`: the decision a pass
+//! takes, brakes included, carried out on the simulated cloud):
 //!
 //! 1. the traces are split into local days (schedule timezone); one timeline
 //!    per weekday present (plus `default` for the absent ones, the slot-wise
