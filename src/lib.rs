@@ -372,7 +372,7 @@ fn after_reservations(config: &Config, report: &mut Report, loaded: reserve::For
         })
         .collect();
     report.reservations = (!loaded.bookings.is_empty()).then_some(loaded.bookings);
-    if !save {
+    if !save || (open.is_empty() && !loaded.had_open) {
         return;
     }
     let now = chrono::Utc::now();

@@ -167,6 +167,9 @@ pub struct ForPass {
     pub notes: Vec<String>,
     /// Whether a store or the calendar could not be read: the pass exits 3.
     pub degraded: bool,
+    /// Whether the state held open windows (a pass with none before and
+    /// none now does not rewrite the state file for them).
+    pub had_open: bool,
 }
 
 /// The bookings in force at `at` for a pass of `config` with `state`:
@@ -175,7 +178,10 @@ pub struct ForPass {
 /// last good copy stay in force, and the pass is `degraded`.
 pub fn for_pass(config: &Config, state: &State, at: DateTime<Utc>) -> ForPass {
     let lead = config.reservations.lead;
-    let mut out = ForPass::default();
+    let mut out = ForPass {
+        had_open: !state.reservations.open.is_empty(),
+        ..ForPass::default()
+    };
     let kept = |origin: Origin| -> Vec<Booking> {
         state
             .reservations
