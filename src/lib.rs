@@ -350,6 +350,26 @@ fn remember_above_target(config: &Config, report: &mut Report, now: chrono::Date
     }
 }
 
+/// The bookings in force at `at` (store and calendar), and the decision's
+/// input built from them and the state's windows.
+fn pass_reservations(
+    config: &Config,
+    state: &state::State,
+    at: chrono::DateTime<chrono::Utc>,
+) -> (reserve::ForPass, decision::Reservations) {
+    let loaded = reserve::for_pass(config, state, at);
+    let reservations = decision::Reservations {
+        in_force: loaded.bookings.clone(),
+        busy_at_open: state
+            .reservations
+            .open
+            .iter()
+            .map(|(key, w)| (key.clone(), w.busy_at_open))
+            .collect(),
+    };
+    (loaded, reservations)
+}
+
 /// The reservations of a pass into its report (a store or calendar that
 /// could not be read: exit 3) and, after a full pass that could act, the
 /// windows in force with their busy count at opening into the state file.
@@ -458,16 +478,7 @@ fn dispatch(cli: &Cli) -> Result<Report, Error> {
     };
     let (mut provider, mut source) = watched_backends(&mut config, steps)?;
     let state = pass_state(&config)?;
-    let loaded = reserve::for_pass(&config, &state, at);
-    let reservations = decision::Reservations {
-        in_force: loaded.bookings.clone(),
-        busy_at_open: state
-            .reservations
-            .open
-            .iter()
-            .map(|(key, w)| (key.clone(), w.busy_at_open))
-            .collect(),
-    };
+    let (loaded, reservations) = pass_reservations(&config, &state, at);
     let options = PassOptions {
         command: command_name(&cli.command),
         steps,
