@@ -422,7 +422,40 @@ pub fn cleanup(
             remove(DestroyReason::Unregistered, false);
         }
     }
+    hold_unproven_adoptions(assessment, observation, &mut removals, &mut notes);
     (removals, notes)
+}
+
+/// The adoption gate (DESIGN.md "Decision" › "Clean-up"): an adopted
+/// instance (one that matched the membership filter without the
+/// `scaler-pool` marker) is destroyed only once it has shown it is one of
+/// the pool's gateways: a gateway registered from one of its addresses, or
+/// (replica pools) an answered status probe asking for termination. Until
+/// then it may be any machine that shares the filter's security group or
+/// metadata, so no other reason (`unregistered`, `no_public_ip`,
+/// `error_state`) proves it is ours: it is kept, with a note.
+fn hold_unproven_adoptions(
+    assessment: &Assessment,
+    observation: &Observation,
+    removals: &mut Vec<Removal>,
+    notes: &mut Vec<String>,
+) {
+    removals.retain(|removal| {
+        let view = &assessment.instances[removal.instance];
+        let instance = &view.instance;
+        let proven =
+            !view.gateways.is_empty() || observation.termination_requested.contains(&instance.id);
+        if instance.adopted && !proven {
+            notes.push(format!(
+                "{} ({}) is adopted and has never registered a gateway: kept (would be {})",
+                instance.name,
+                instance.id,
+                removal.reason.as_str()
+            ));
+            return false;
+        }
+        true
+    });
 }
 
 /// Draining gateways whose host is not one of the pool's instances (any

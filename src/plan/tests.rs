@@ -51,6 +51,7 @@ fn instance(n: u32, state: InstanceState, age_minutes: i64, vcpus: u32) -> Insta
         vcpus,
         instance_type: None,
         created_at: now() - chrono::Duration::minutes(age_minutes),
+        adopted: false,
     }
 }
 
@@ -776,4 +777,52 @@ fn creations_never_exceed_the_cap() {
         "{}",
         d.reason
     );
+}
+
+#[test]
+fn adopted_instances_are_destroyed_only_once_they_proved_to_be_gateways() {
+    // An old active instance without gateways, one in error, one without a
+    // public address: all three would go; adopted, none proved it is a gateway.
+    let mut obs = Observation::default();
+    let mut lone = instance(1, InstanceState::Active, 120, 4);
+    let mut broken = instance(2, InstanceState::Error, 120, 4);
+    let mut hidden = instance(3, InstanceState::Active, 120, 4);
+    hidden.public_ip = None;
+    let mut asks = instance(4, InstanceState::Active, 120, 4);
+    obs.termination_requested.insert(asks.id.clone());
+    for i in [&mut lone, &mut broken, &mut hidden, &mut asks] {
+        i.adopted = true;
+    }
+    obs.instances = vec![lone.clone(), broken, hidden, asks];
+    let a = assess(&obs, &params(), now());
+    let (removals, notes) = cleanup(&a, &obs, &params(), now());
+    let gone: Vec<(&str, DestroyReason)> = removals
+        .iter()
+        .map(|r| (a.instances[r.instance].instance.id.as_str(), r.reason))
+        .collect();
+    assert_eq!(gone, [("i-4", DestroyReason::TerminationRequested)]);
+    assert_eq!(notes.len(), 3, "{notes:?}");
+    assert!(notes[0].contains("would be unregistered"), "{notes:?}");
+    assert!(notes[1].contains("would be error_state"), "{notes:?}");
+    assert!(notes[2].contains("would be no_public_ip"), "{notes:?}");
+
+    // Created by scaler, the same instances go.
+    let mut ours = obs.clone();
+    for i in &mut ours.instances {
+        i.adopted = false;
+    }
+    let a = assess(&ours, &params(), now());
+    assert_eq!(cleanup(&a, &ours, &params(), now()).0.len(), 4);
+
+    // An adopted gateway whose gateways all stopped is destroyed like ours.
+    let mut drained = Observation::default();
+    lone.adopted = true;
+    drained
+        .gateways
+        .push(gateway(lone.private_ip.unwrap(), 0, GatewayState::Draining));
+    drained.instances.push(lone);
+    let a = assess(&drained, &params(), now());
+    let (removals, _) = cleanup(&a, &drained, &params(), now());
+    assert_eq!(removals.len(), 1);
+    assert_eq!(removals[0].reason, DestroyReason::ToStop);
 }

@@ -503,6 +503,7 @@ impl Ec2Provider {
             vcpus: self.vcpus_of(instance_type.as_deref(), item),
             instance_type,
             created_at,
+            adopted: false,
         }))
     }
 
@@ -965,6 +966,7 @@ impl Provider for Ec2Provider {
                     vcpus: request.vcpus,
                     instance_type: Some(request.instance_type.clone()),
                     created_at: Utc::now(),
+                    adopted: false,
                 }
             }
         };

@@ -678,6 +678,7 @@ impl OpenStackProvider {
             vcpus,
             instance_type,
             created_at: parse_created(server)?,
+            adopted: false,
         }))
     }
 
@@ -1009,6 +1010,7 @@ impl Provider for OpenStackProvider {
             vcpus: request.vcpus,
             instance_type: Some(request.instance_type.clone()),
             created_at: Utc::now(),
+            adopted: false,
         })
     }
 
