@@ -5,11 +5,14 @@
 //! equivalent become comments; secrets are never copied: each becomes a
 //! `password_env` placeholder naming the variable to export.
 
-pub use crate::cli::{ConfigCommand, ImportArgs, ImportKind};
+mod simplescalevm;
+
+pub use crate::cli::{ConfigCommand, ImportArgs, ImportFrom, ImportKind};
 use crate::config::PoolKind;
 use crate::exit::Exit;
 use chrono::NaiveTime;
 use serde_json::{Map, Value};
+pub use simplescalevm::{EnvOptions, detect as is_simplescalevm_env, import as import_env};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -32,19 +35,46 @@ pub fn run(command: &ConfigCommand) -> Exit {
             );
         }
     };
+    let from = args.from.unwrap_or(if simplescalevm::detect(&text) {
+        ImportFrom::Simplescalevm
+    } else {
+        ImportFrom::Sipmediagw
+    });
+    let imported = match from {
+        ImportFrom::Simplescalevm => simplescalevm::import(
+            &text,
+            &EnvOptions {
+                pool_name: args.name.clone(),
+                max_replicas: args.max_gateways,
+                timezone: args.timezone.clone().unwrap_or_else(|| "UTC".into()),
+                source_name: args.file.display().to_string(),
+            },
+        ),
+        ImportFrom::Sipmediagw => match sipmediagw_options(args) {
+            Ok(options) => import(&text, &options),
+            Err(exit) => return exit,
+        },
+    };
+    let imported = match imported {
+        Ok(imported) => imported,
+        Err(e) => return fail(Exit::Config, e.to_string()),
+    };
+    write_out(args, &imported)
+}
+
+/// The options of a SIPMediaGW import (`--timezone` checked, else the host's).
+fn sipmediagw_options(args: &ImportArgs) -> Result<ImportOptions, Exit> {
     let timezone = match &args.timezone {
         Some(name) if name.parse::<chrono_tz::Tz>().is_err() => {
-            return fail(
-                Exit::Usage,
-                format!(
-                    "--timezone: unknown timezone {name:?} (expected an IANA name such as Europe/Paris)"
-                ),
+            eprintln!(
+                "scaler: --timezone: unknown timezone {name:?} (expected an IANA name such as Europe/Paris)"
             );
+            return Err(Exit::Usage);
         }
         Some(name) => name.clone(),
         None => host_timezone(),
     };
-    let options = ImportOptions {
+    Ok(ImportOptions {
         pool_name: args.name.clone(),
         kind: args.kind.map(|k| match k {
             ImportKind::Sip => PoolKind::Sip,
@@ -53,10 +83,14 @@ pub fn run(command: &ConfigCommand) -> Exit {
         timezone,
         default_max_gateways: args.max_gateways,
         source_name: args.file.display().to_string(),
-    };
-    let imported = match import(&text, &options) {
-        Ok(imported) => imported,
-        Err(e) => return fail(Exit::Config, e.to_string()),
+    })
+}
+
+/// Validates the converted TOML, prints the notes, writes it out.
+fn write_out(args: &ImportArgs, imported: &Imported) -> Exit {
+    let fail = |exit: Exit, message: String| {
+        eprintln!("scaler: {message}");
+        exit
     };
     let target = args
         .output
