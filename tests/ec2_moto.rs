@@ -800,6 +800,14 @@ path = "pass.lock"
         )
     ));
     let env = [("SCALER_TEST_EC2_SECRET", FAKE_SECRET)];
+    // `check` says what the filter matches before the first run.
+    let check = scaler_with_env(&["-c", &config, "check"], &env);
+    let said = format!("{}{}", check.stdout, check.stderr);
+    assert!(
+        said.contains("0 created by scaler, 4 adopted (2 registered, 2 never registered)"),
+        "{said}"
+    );
+    assert!(said.contains(&web) && said.contains(&stopped), "{said}");
     let run = scaler_with_env(&["-c", &config, "--format", "json", "run"], &env).expect(0);
     let json = run.json();
     // Adopted as capacity: the four matches, three idle gateways; the
