@@ -45,6 +45,7 @@ Register-ArgumentCompleter -Native -CommandName 'scaler' -ScriptBlock {
             break
         }
         'scaler;run' {
+            [CompletionResult]::new('--every', '--every', [CompletionResultType]::ParameterName, 'Stay running: a pass at each multiple of DURATION (1s to 1d, whole seconds), e.g. 1m')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Report format on stdout')

@@ -558,12 +558,16 @@ _scaler() {
             return 0
             ;;
         scaler__subcmd__run)
-            opts="-c -v -q -h --dry-run --config --format --verbose --quiet --metrics-file --help"
+            opts="-c -v -q -h --dry-run --every --config --format --verbose --quiet --metrics-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --every)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -41,6 +41,7 @@ complete -c scaler -n "__fish_scaler_needs_command" -f -a "simulate" -d 'Replay 
 complete -c scaler -n "__fish_scaler_needs_command" -f -a "schedule" -d 'Schedule tools: `schedule suggest --trace calls.csv` learns a [schedule] from call history'
 complete -c scaler -n "__fish_scaler_needs_command" -f -a "trace" -d 'Call traces: `trace export` writes the calls of Kamailio\'s `acc` table as the CSV simulate reads'
 complete -c scaler -n "__fish_scaler_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c scaler -n "__fish_scaler_using_subcommand run" -l every -d 'Stay running: a pass at each multiple of DURATION (1s to 1d, whole seconds), e.g. 1m' -r
 complete -c scaler -n "__fish_scaler_using_subcommand run" -s c -l config -d 'Configuration file' -r -F
 complete -c scaler -n "__fish_scaler_using_subcommand run" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
 json\t'One JSON object (schema_version 1)'"

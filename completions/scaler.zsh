@@ -39,6 +39,7 @@ json\:"One JSON object (schema_version 1)"))' \
         case $line[1] in
             (run)
 _arguments "${_arguments_options[@]}" : \
+'--every=[Stay running\: a pass at each multiple of DURATION (1s to 1d, whole seconds), e.g. 1m]:DURATION:_default' \
 '-c+[Configuration file]:PATH:_files' \
 '--config=[Configuration file]:PATH:_files' \
 '--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"
