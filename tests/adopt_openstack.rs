@@ -182,7 +182,7 @@ timeout = "5s"
     );
     let mut config: OpenStackConfig = toml::from_str(&text).map_err(|e| e.to_string())?;
     config.prepare(std::path::Path::new("/"), "replicas")?;
-    OpenStackProvider::with_env("replicas", config, &|_| None)
+    OpenStackProvider::with_env("replicas", config, &|_| None).map_err(|e| e.to_string())
 }
 
 const SIMPLESCALEVM: &str = r#"[membership]
