@@ -86,9 +86,7 @@ impl Ec2Membership {
             let created = match key.as_str() {
                 POOL_MARKER => Some(pool),
                 "Name" => {
-                    return Err(format!(
-                        "provider.membership.tags.Name: scaler names each instance it creates; filter on another tag"
-                    ));
+                    return Err("provider.membership.tags.Name: scaler names each instance it creates; filter on another tag".into());
                 }
                 _ => creation.tags.get(key).map(String::as_str),
             };
