@@ -1,8 +1,9 @@
 //! The command line, as clap derive types: every command's arguments, flags,
 //! help text and the `SCALER_CONFIG` fallback. The man page and shell
 //! completions are rendered from these same definitions. The commands depend
-//! on these types, never the other way round: the only module of ours used
-//! here is `duration`, a leaf that parses `--boot-delay`-style values.
+//! on these types, never the other way round: the only modules of ours used
+//! here are leaves: `duration`, which parses `--boot-delay`-style values,
+//! and `exit`, whose table the help shows.
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -20,9 +21,7 @@ use std::time::Duration;
                   provider, observes the gateways, cleans up, computes the load against the current \
                   time slot, scales up or drains and scales down, prints a report and exits with a \
                   documented status.",
-    after_help = "Exit status: 0 ok, 1 internal failure, 2 plan has changes (--detailed-exitcode), \
-                  3 some actions failed or records could not be read, 64 usage error, 69 a dependency was unavailable, \
-                  75 another pass holds the lock, 78 configuration error."
+    after_help = crate::exit::help_table()
 )]
 pub struct Cli {
     /// Configuration file

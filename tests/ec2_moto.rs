@@ -13,7 +13,7 @@ mod common;
 
 use common::*;
 use scaler::provider::ec2::{Ec2Config, Ec2Provider};
-use scaler::provider::{CreateRequest, InstanceState, Provider};
+use scaler::provider::{CreateRequest, InstanceState, Provider, ProviderError};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
@@ -238,9 +238,10 @@ fn lists_creates_with_tags_and_user_data_then_terminates() {
         })
         .unwrap_err();
     assert!(
-        err.message.contains("TerminateInstances") && err.message.contains("InvalidInstanceID"),
+        err.message().contains("TerminateInstances") && err.message().contains("InvalidInstanceID"),
         "{err}"
     );
+    assert!(matches!(err, ProviderError::Rejected(_)), "{err:?}");
     assert_eq!(other.list().unwrap().len(), 1);
 }
 
@@ -627,9 +628,10 @@ fn a_listing_whose_second_page_fails_is_an_error_not_a_partial_list() {
     let dir = tempfile::tempdir().unwrap();
     let err = provider("gw", &url, "", dir.path()).list().unwrap_err();
     assert_eq!(
-        err.message,
+        err.message(),
         "EC2 DescribeInstances: Unavailable: try later (HTTP 503)"
     );
+    assert!(matches!(err, ProviderError::Unavailable(_)), "{err:?}");
     let bodies = server.join().unwrap();
     assert!(
         bodies[0].contains("Filter.1.Name=tag%3Ascaler-pool&Filter.1.Value.1=gw"),
@@ -648,7 +650,8 @@ fn a_listing_whose_second_page_fails_is_an_error_not_a_partial_list() {
     let url = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
     let err = provider("gw", &url, "", dir.path()).list().unwrap_err();
-    assert!(err.message.contains("Connection refused"), "{err}");
+    assert!(err.message().contains("Connection refused"), "{err}");
+    assert!(matches!(err, ProviderError::Refused(_)), "{err:?}");
 }
 
 /// The `ClientToken` of a captured RunInstances request body.

@@ -71,6 +71,49 @@ fn converts_to_stdout_or_a_file_without_secrets() {
 }
 
 #[test]
+fn json_holds_the_toml_that_text_mode_prints() {
+    let ws = Workspace::new();
+    let json = ws.path("scaler.json");
+    std::fs::write(&json, SCALER_JSON).unwrap();
+    let json = json.to_string_lossy().into_owned();
+    let args = ["config", "import", &json, "--timezone", "Europe/Paris"];
+    let text = scaler(&args).expect(0);
+    let run = scaler(&[&["--format", "json"], &args[..]].concat()).expect(0);
+    let report = run.json();
+    assert_eq!(report["schema_version"], 1, "{report}");
+    assert_eq!(report["command"], "config import", "{report}");
+    assert_eq!(report["exit_code"], 0, "{report}");
+    assert_eq!(
+        report["toml"].as_str(),
+        Some(text.stdout.as_str()),
+        "{report}"
+    );
+    let notes = report["notes"].to_string();
+    assert!(notes.contains("api_token"), "{notes}");
+    // The notes are in the report, not repeated on stderr.
+    assert!(!run.stderr.contains("note:"), "{}", run.stderr);
+    assert!(text.stderr.contains("note: api_token"), "{}", text.stderr);
+
+    // With -o, the report names the file written, which holds the same TOML.
+    let out = ws.path("scaler.toml").to_string_lossy().into_owned();
+    let written = scaler(&[&["--format", "json"], &args[..], &["-o", &out]].concat())
+        .expect(0)
+        .json();
+    assert_eq!(written["output"].as_str(), Some(out.as_str()), "{written}");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), text.stdout);
+
+    // A failure is a JSON report too, with the exit status.
+    let refused = scaler(&[&["--format", "json"], &args[..], &["-o", &out]].concat()).expect(64);
+    let refused = refused.json();
+    assert_eq!(refused["command"], "config import", "{refused}");
+    assert_eq!(refused["exit_code"], 64, "{refused}");
+    assert!(
+        refused["errors"].to_string().contains("--force"),
+        "{refused}"
+    );
+}
+
+#[test]
 fn bad_input_exits_78_naming_the_problem() {
     let ws = Workspace::new();
     let json = ws.path("scaler.json");

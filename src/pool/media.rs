@@ -602,27 +602,29 @@ pub struct MediaSource {
 impl MediaSource {
     /// A source for pool `pool`. Resolves the password and checks the URL
     /// now; connects on first use.
-    pub fn new(config: &MediaConfig, pool: &str) -> Result<MediaSource, String> {
+    pub fn new(config: &MediaConfig, pool: &str) -> Result<MediaSource, SourceError> {
         let url = redacted_url(&config.url);
-        let password = config.password_source().resolve("media.password")?;
+        let password = config
+            .password_source()
+            .resolve("media.password")
+            .map_err(SourceError::Secret)?;
         let client = Client::open(config.url.as_str())
-            .map_err(|e| format!("media.url: invalid Redis URL {url}: {e}"))?;
+            .map_err(|e| SourceError::config(format!("media.url: invalid Redis URL {url}: {e}")))?;
         let client = match password {
             None => client,
             Some(password) => {
                 let info = client.get_connection_info().clone();
                 if info.redis_settings().password().is_some() {
-                    return Err(
-                        "media.url has a password: give it there or in media.password*, not both"
-                            .into(),
-                    );
+                    return Err(SourceError::secret(
+                        "media.url has a password: give it there or in media.password*, not both",
+                    ));
                 }
                 let settings = info
                     .redis_settings()
                     .clone()
                     .set_password(password.expose());
                 Client::open(info.set_redis_settings(settings))
-                    .map_err(|e| format!("media.url: {url}: {e}"))?
+                    .map_err(|e| SourceError::config(format!("media.url: {url}: {e}")))?
             }
         };
         Ok(MediaSource {
@@ -651,11 +653,12 @@ impl MediaSource {
                     Ok(conn)
                 });
             let conn = connected.map_err(|e| {
-                SourceError(format!(
-                    "Redis {}: {}",
-                    self.url,
-                    crate::net_error::redis(&e)
-                ))
+                let fault = SourceError::redis(&e);
+                let fault = match &self.client.get_connection_info().addr() {
+                    redis::ConnectionAddr::Tcp(host, port) => fault.or_dns(host, *port),
+                    _ => fault,
+                };
+                fault.context(format!("Redis {}", self.url))
             })?;
             self.conn = Some(conn);
         }
@@ -664,11 +667,7 @@ impl MediaSource {
 
     fn fail(&mut self, what: &str, e: redis::RedisError) -> SourceError {
         self.conn = None;
-        SourceError(format!(
-            "Redis {}: {what}: {}",
-            self.url,
-            crate::net_error::redis(&e)
-        ))
+        SourceError::redis(&e).context(format!("Redis {}: {what}", self.url))
     }
 
     /// Checks that scripts may run (`SCRIPT LOAD`, for `check`) and observes.
@@ -722,11 +721,21 @@ impl MediaSource {
             Ok(())
         })();
         result.map_err(|e| {
-            let failed = self.fail("the account cannot drain or forget", e);
-            SourceError(format!(
-                "{} (the pass needs SCAN, MGET, HGETALL, EVALSHA, SCRIPT LOAD, and GET, SET, DEL, HSET, HSETNX, HDEL in the scripts)",
-                failed.0
-            ))
+            // Statements that change nothing: a refusal from the server (an
+            // ACL, or a script's command denied) is a missing privilege.
+            let refused_by_server = matches!(
+                e.kind(),
+                redis::ErrorKind::Server(_) | redis::ErrorKind::Extension
+            );
+            let failed = match self.fail("the account cannot drain or forget", e) {
+                SourceError::Unavailable(m) if refused_by_server => SourceError::Privilege(m),
+                other => other,
+            };
+            failed.map(|m| {
+                format!(
+                    "{m} (the pass needs SCAN, MGET, HGETALL, EVALSHA, SCRIPT LOAD, and GET, SET, DEL, HSET, HSETNX, HDEL in the scripts)"
+                )
+            })
         })
     }
 
@@ -890,7 +899,7 @@ impl GatewaySource for MediaSource {
                     text(&items[2])
                 )))
             }
-            other => Err(SourceError(format!(
+            other => Err(SourceError::bad_data(format!(
                 "Redis {}: draining {host}: unexpected script reply {other:?}",
                 self.url
             ))),
@@ -1261,9 +1270,12 @@ mod tests {
             toml::from_str("url = \"redis://:secret@127.0.0.1:6379/0\"\npassword = \"other\"")
                 .unwrap();
         let err = MediaSource::new(&config, "gw").err().unwrap();
-        assert!(err.contains("not both") && !err.contains("secret"), "{err}");
+        assert!(
+            err.message().contains("not both") && !err.message().contains("secret"),
+            "{err}"
+        );
         let config: MediaConfig = toml::from_str("url = \"http://127.0.0.1\"").unwrap();
         let err = MediaSource::new(&config, "gw").err().unwrap();
-        assert!(err.contains("media.url"), "{err}");
+        assert!(err.message().contains("media.url"), "{err}");
     }
 }

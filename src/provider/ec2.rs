@@ -331,23 +331,28 @@ impl Ec2Provider {
     /// `AWS_SECRET_ACCESS_KEY` / `AWS_SESSION_TOKEN`, then Outscale's
     /// `OSC_ACCESS_KEY` / `OSC_SECRET_KEY`). Errors name keys and variables,
     /// never values.
-    pub fn new(pool: &str, config: Ec2Config) -> Result<Ec2Provider, String> {
+    pub fn new(pool: &str, config: Ec2Config) -> Result<Ec2Provider, ProviderError> {
         let region = match &config.region {
             Some(region) => region.clone(),
             None => {
                 let region = ["AWS_REGION", "AWS_DEFAULT_REGION", "OSC_REGION"]
                     .into_iter()
                     .find_map(env)
-                    .ok_or(
-                        "provider.region is not set (nor AWS_REGION, AWS_DEFAULT_REGION or OSC_REGION)",
-                    )?;
-                check_region(&region).map_err(|e| format!("region from the environment: {e}"))?;
+                    .ok_or_else(|| {
+                        ProviderError::config(
+                            "provider.region is not set (nor AWS_REGION, AWS_DEFAULT_REGION or OSC_REGION)",
+                        )
+                    })?;
+                check_region(&region).map_err(|e| {
+                    ProviderError::config(format!("region from the environment: {e}"))
+                })?;
                 region
             }
         };
         let endpoint = Endpoint::resolve(config.endpoint.as_deref(), &region)
-            .map_err(|e| format!("provider.endpoint: {e}"))?;
-        let credentials = credentials(&config)?;
+            .map_err(|e| ProviderError::config(format!("provider.endpoint: {e}")))?;
+        // Every credential error names a key or a variable holding a secret.
+        let credentials = credentials(&config).map_err(ProviderError::Secret)?;
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .timeout_connect(Some(config.connect_timeout.0))
             .timeout_global(Some(config.timeout.0))
@@ -412,9 +417,9 @@ impl Ec2Provider {
         for (name, value) in &signed {
             request = request.header(*name, value);
         }
-        let mut response = request.send(body.as_bytes()).map_err(|e| {
-            ProviderError::new(format!("{what}: {}", transport_error(e, &self.config)))
-        })?;
+        let mut response = request
+            .send(body.as_bytes())
+            .map_err(|e| transport_error(&e, &self.config).context(&what))?;
         let status = response.status().as_u16();
         let text = response
             .body_mut()
@@ -422,14 +427,13 @@ impl Ec2Provider {
             .limit(BODY_LIMIT)
             .lossy_utf8(true)
             .read_to_string()
-            .map_err(|e| {
-                ProviderError::new(format!("{what}: {}", transport_error(e, &self.config)))
-            })?;
+            .map_err(|e| transport_error(&e, &self.config).context(&what))?;
         log::trace!("{what} -> HTTP {status}");
         if (200..300).contains(&status) {
             // Some compatible clouds answer errors with a success status.
             if let Some(error) = error_of(&text) {
-                return Err(ProviderError::new(format!("EC2 {action}: {error}")));
+                let message = format!("EC2 {action}: {error}");
+                return Err(refusal(code_of(&text).as_deref(), 400, message));
             }
             return Ok(text);
         }
@@ -441,9 +445,8 @@ impl Ec2Provider {
                 excerpt
             }
         });
-        Err(ProviderError::new(format!(
-            "EC2 {action}: {detail} (HTTP {status})"
-        )))
+        let message = format!("EC2 {action}: {detail} (HTTP {status})");
+        Err(refusal(code_of(&text).as_deref(), status, message))
     }
 
     fn vcpus_of(&self, instance_type: Option<&str>, item: Node<'_, '_>) -> u32 {
@@ -599,7 +602,7 @@ impl Ec2Provider {
                 continue;
             }
             let Some(allocation_id) = text_of(item, "allocationId") else {
-                return Err(ProviderError::new(
+                return Err(ProviderError::bad_data(
                     "EC2 DescribeAddresses: an address without allocationId",
                 ));
             };
@@ -627,7 +630,7 @@ impl Ec2Provider {
         let root = doc.root_element();
         let allocation_id = text_of(root, "allocationId")
             .ok_or_else(|| {
-                ProviderError::new("EC2 AllocateAddress: no allocationId in the answer")
+                ProviderError::bad_data("EC2 AllocateAddress: no allocationId in the answer")
             })?
             .to_string();
         let tagged = self.call(
@@ -808,21 +811,56 @@ fn credentials(config: &Ec2Config) -> Result<Credentials, String> {
     )
 }
 
-fn transport_error(e: ureq::Error, config: &Ec2Config) -> String {
+fn transport_error(e: &ureq::Error, config: &Ec2Config) -> ProviderError {
     match e {
-        ureq::Error::Timeout(_) => format!("no answer within {}", config.timeout),
-        ureq::Error::ConnectionFailed => "connection failed".to_string(),
-        ureq::Error::HostNotFound => "host not found".to_string(),
-        ureq::Error::BodyExceedsLimit(n) => format!("answer larger than {n} bytes"),
-        ureq::Error::Io(e) => e.to_string(),
-        other => other.to_string(),
+        ureq::Error::Timeout(_) => {
+            ProviderError::Timeout(format!("no answer within {}", config.timeout))
+        }
+        other => ProviderError::http(other, config.timeout.0),
     }
+}
+
+/// An EC2 error answer, by its error code (the API's documented codes) and
+/// HTTP status: refused credentials, a missing IAM permission, or the
+/// status's kind.
+fn refusal(code: Option<&str>, status: u16, message: String) -> ProviderError {
+    match code {
+        Some(
+            "AuthFailure"
+            | "SignatureDoesNotMatch"
+            | "InvalidClientTokenId"
+            | "MissingAuthenticationToken"
+            | "ExpiredToken"
+            | "RequestExpired",
+        ) => ProviderError::Auth(message),
+        Some("UnauthorizedOperation" | "AccessDenied" | "Blocked") => {
+            ProviderError::Privilege(message)
+        }
+        Some("RequestLimitExceeded" | "Unavailable" | "InternalError") => {
+            ProviderError::Unavailable(message)
+        }
+        _ => ProviderError::http_status(status, message),
+    }
+}
+
+/// The code of the first error of an EC2 error document.
+fn code_of(text: &str) -> Option<String> {
+    let doc = Document::parse(text).ok()?;
+    let root = doc.root_element();
+    let errors = if root.tag_name().name() == "Errors" {
+        root
+    } else {
+        child(root, "Errors")?
+    };
+    let error = errors.children().find(|n| n.tag_name().name() == "Error")?;
+    text_of(error, "Code").map(str::to_string)
 }
 
 /// Parses an answer, naming the action when it is not XML.
 fn parse<'a>(action: &str, text: &'a str) -> Result<Document<'a>, ProviderError> {
-    Document::parse(text)
-        .map_err(|e| ProviderError::new(format!("EC2 {action}: the answer is not valid XML: {e}")))
+    Document::parse(text).map_err(|e| {
+        ProviderError::bad_data(format!("EC2 {action}: the answer is not valid XML: {e}"))
+    })
 }
 
 /// `Code: Message` of an EC2 error document (`<Response><Errors><Error>`),
@@ -892,7 +930,7 @@ impl Provider for Ec2Provider {
         let mut token: Option<String> = None;
         for page in 1.. {
             if page > MAX_PAGES {
-                return Err(ProviderError::new(format!(
+                return Err(ProviderError::bad_data(format!(
                     "EC2 DescribeInstances: still paginating after {MAX_PAGES} pages"
                 )));
             }
@@ -900,16 +938,16 @@ impl Provider for Ec2Provider {
             let doc = parse("DescribeInstances", &text)?;
             let root = doc.root_element();
             if root.tag_name().name() != "DescribeInstancesResponse" {
-                return Err(ProviderError::new(format!(
+                return Err(ProviderError::bad_data(format!(
                     "EC2 DescribeInstances: unexpected answer <{}>",
                     root.tag_name().name()
                 )));
             }
             for reservation in items(root, "reservationSet") {
                 for item in items(reservation, "instancesSet") {
-                    let instance = self
-                        .instance(item)
-                        .map_err(|e| ProviderError::new(format!("EC2 DescribeInstances: {e}")))?;
+                    let instance = self.instance(item).map_err(|e| {
+                        ProviderError::bad_data(format!("EC2 DescribeInstances: {e}"))
+                    })?;
                     if let Some(instance) = instance
                         && seen_ids.insert(instance.id.clone())
                     {
@@ -921,7 +959,7 @@ impl Provider for Ec2Provider {
                 None => break,
                 Some(next) => {
                     if !seen_tokens.insert(next.to_string()) {
-                        return Err(ProviderError::new(
+                        return Err(ProviderError::bad_data(
                             "EC2 DescribeInstances: the cloud returned the same NextToken twice",
                         ));
                     }
@@ -938,12 +976,14 @@ impl Provider for Ec2Provider {
         let doc = parse("RunInstances", &text)?;
         let item = items(doc.root_element(), "instancesSet")
             .next()
-            .ok_or_else(|| ProviderError::new("EC2 RunInstances: the answer holds no instance"))?;
+            .ok_or_else(|| {
+                ProviderError::bad_data("EC2 RunInstances: the answer holds no instance")
+            })?;
         let id = text_of(item, "instanceId").unwrap_or("?").to_string();
         // Tags may be missing from the answer even though they were applied.
         let instance = self
             .instance(item)
-            .map_err(|e| ProviderError::new(format!("EC2 RunInstances: {e}")))?;
+            .map_err(|e| ProviderError::bad_data(format!("EC2 RunInstances: {e}")))?;
         let mut instance = match instance {
             Some(instance) => instance,
             None => {
@@ -952,7 +992,7 @@ impl Provider for Ec2Provider {
                     .and_then(|s| text_of(s, "name"))
                     .unwrap_or("pending");
                 if matches!(state, "shutting-down" | "terminated") {
-                    return Err(ProviderError::new(format!(
+                    return Err(ProviderError::bad_data(format!(
                         "EC2 RunInstances: instance {id} is already {state}"
                     )));
                 }
@@ -994,7 +1034,7 @@ impl Provider for Ec2Provider {
         let terminated = items(doc.root_element(), "instancesSet")
             .any(|item| text_of(item, "instanceId") == Some(instance.id.as_str()));
         if !terminated {
-            return Err(ProviderError::new(format!(
+            return Err(ProviderError::bad_data(format!(
                 "EC2 TerminateInstances: the answer does not list {}",
                 instance.id
             )));
@@ -1265,14 +1305,17 @@ mod tests {
         )
         .unwrap();
         let err = Ec2Provider::new("gw", half).err().unwrap();
-        assert!(err.contains("secret_access_key"), "{err}");
+        assert!(err.message().contains("secret_access_key"), "{err}");
         let unset: Ec2Config = toml::from_str(
             "kind = \"ec2\"\nregion = \"r\"\nimage_id = \"a\"\n\
              access_key_id_env = \"SCALER_TEST_SURELY_UNSET_KEY\"\nsecret_access_key = \"s\"\n",
         )
         .unwrap();
         let err = Ec2Provider::new("gw", unset).err().unwrap();
-        assert!(err.contains("SCALER_TEST_SURELY_UNSET_KEY"), "{err}");
+        assert!(
+            err.message().contains("SCALER_TEST_SURELY_UNSET_KEY"),
+            "{err}"
+        );
         assert!(
             toml::from_str::<Ec2Config>("kind = \"ec2\"\nimage_id = \"a\"\nimage = \"b\"\n")
                 .is_err()

@@ -489,7 +489,7 @@ pub struct OpenStackProvider {
 impl OpenStackProvider {
     /// A provider for `pool`; credentials come from the configuration and
     /// the process environment (`OS_*`).
-    pub fn new(pool: &str, config: OpenStackConfig) -> Result<OpenStackProvider, String> {
+    pub fn new(pool: &str, config: OpenStackConfig) -> Result<OpenStackProvider, ProviderError> {
         OpenStackProvider::with_env(pool, config, &|name| std::env::var(name).ok())
     }
 
@@ -498,7 +498,7 @@ impl OpenStackProvider {
         pool: &str,
         config: OpenStackConfig,
         env: keystone::Env<'_>,
-    ) -> Result<OpenStackProvider, String> {
+    ) -> Result<OpenStackProvider, ProviderError> {
         let credentials = keystone::credentials(&config, env)?;
         let http = Http::new(config.connect_timeout.0, config.timeout.0);
         Ok(OpenStackProvider {
@@ -535,7 +535,7 @@ impl OpenStackProvider {
         }
         self.session
             .as_ref()
-            .ok_or_else(|| ProviderError::new("openstack: no session"))
+            .ok_or_else(|| ProviderError::unavailable("openstack: no session"))
     }
 
     /// The token and the endpoint of service `kind` (`compute`, `network`, `image`).
@@ -544,7 +544,7 @@ impl OpenStackProvider {
         let interface = self.credentials.interface.clone();
         let session = self.session()?;
         let url = keystone::endpoint(&session.catalog, kind, region.as_deref(), &interface)
-            .map_err(|e| ProviderError::new(format!("openstack: {e}")))?;
+            .map_err(|e| ProviderError::config(format!("openstack: {e}")))?;
         Ok((session.token.clone(), url))
     }
 
@@ -581,7 +581,7 @@ impl OpenStackProvider {
                 .get(collection)
                 .and_then(|v| v.as_array())
                 .ok_or_else(|| {
-                    ProviderError::new(format!(
+                    ProviderError::bad_data(format!(
                         "openstack: listing {collection}: the answer of GET {url} has no {collection:?} list"
                     ))
                 })?;
@@ -607,18 +607,18 @@ impl OpenStackProvider {
             // Follow the marker on our own endpoint rather than the link's
             // host, which proxies often rewrite wrongly.
             let marker = marker_of(next).or(last_id).ok_or_else(|| {
-                ProviderError::new(format!(
+                ProviderError::bad_data(format!(
                     "openstack: listing {collection}: a next page without a marker"
                 ))
             })?;
             if !markers.insert(marker.clone()) {
-                return Err(ProviderError::new(format!(
+                return Err(ProviderError::bad_data(format!(
                     "openstack: listing {collection}: the pages repeat (marker {marker})"
                 )));
             }
             url = format!("{first}&marker={}", encode(&marker));
         }
-        Err(ProviderError::new(format!(
+        Err(ProviderError::bad_data(format!(
             "openstack: listing {collection}: more than {MAX_PAGES} pages"
         )))
     }
@@ -631,7 +631,9 @@ impl OpenStackProvider {
                 .into_iter()
                 .map(|v| {
                     serde_json::from_value::<Flavor>(v).map_err(|e| {
-                        ProviderError::new(format!("openstack: unexpected flavor in the list: {e}"))
+                        ProviderError::bad_data(format!(
+                            "openstack: unexpected flavor in the list: {e}"
+                        ))
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
@@ -708,12 +710,12 @@ impl OpenStackProvider {
             match found.as_slice() {
                 [id] => ids.push(id.clone()),
                 [] => {
-                    return Err(ProviderError::new(format!(
+                    return Err(ProviderError::config(format!(
                         "openstack: provider.networks: no network named {network:?}"
                     )));
                 }
                 _ => {
-                    return Err(ProviderError::new(format!(
+                    return Err(ProviderError::config(format!(
                         "openstack: provider.networks: several networks are named {network:?}: give its id"
                     )));
                 }
@@ -761,12 +763,12 @@ impl OpenStackProvider {
             match ids.as_slice() {
                 [id] => id.clone(),
                 [] => {
-                    return Err(ProviderError::new(format!(
+                    return Err(ProviderError::config(format!(
                         "openstack: provider.image: no active image named {image:?}"
                     )));
                 }
                 _ => {
-                    return Err(ProviderError::new(format!(
+                    return Err(ProviderError::config(format!(
                         "openstack: provider.image: several images are named {image:?}: give its id"
                     )));
                 }
@@ -806,7 +808,7 @@ impl OpenStackProvider {
             };
             let port = neutron::port_of(&self.http, &token, &base, &target.id, target.private_ip)
                 .map_err(|e| fail(&format!("finding the port of {}", target.name), e))?
-                .ok_or_else(|| ProviderError::new(format!("{} has no port", target.name)))?;
+                .ok_or_else(|| ProviderError::bad_data(format!("{} has no port", target.name)))?;
             neutron::set_port(&self.http, &token, &base, &fip.id, None)
                 .map_err(|e| fail(&format!("detaching floating IP {address}"), e))?;
             neutron::set_port(&self.http, &token, &base, &fip.id, Some(&port))
@@ -876,7 +878,7 @@ impl OpenStackProvider {
                     .map_err(|e| fail(&format!("finding the port of {}", target.name), e))
                     .and_then(|port| {
                         let port = port.ok_or_else(|| {
-                            ProviderError::new(format!("{} has no port yet", target.name))
+                            ProviderError::bad_data(format!("{} has no port yet", target.name))
                         })?;
                         neutron::set_port(&self.http, &token, &base, &fip.id, Some(&port))
                             .map_err(|e| fail("attaching a floating IP", e))
@@ -903,7 +905,7 @@ impl OpenStackProvider {
 
 /// A provider error for a failed step.
 fn fail(step: &str, e: HttpError) -> ProviderError {
-    ProviderError::new(format!("openstack: {step}: {e}"))
+    e.into_fault().context(format!("openstack: {step}"))
 }
 
 impl Provider for OpenStackProvider {
@@ -918,11 +920,11 @@ impl Provider for OpenStackProvider {
         let mut instances = Vec::new();
         for value in raw {
             let server: Server = serde_json::from_value(value).map_err(|e| {
-                ProviderError::new(format!("openstack: unexpected server in the list: {e}"))
+                ProviderError::bad_data(format!("openstack: unexpected server in the list: {e}"))
             })?;
             if let Some(instance) = self
                 .instance_of(&server)
-                .map_err(|e| ProviderError::new(format!("openstack: {e}")))?
+                .map_err(|e| ProviderError::bad_data(format!("openstack: {e}")))?
             {
                 instances.push(instance);
             }
@@ -933,7 +935,7 @@ impl Provider for OpenStackProvider {
 
     fn create(&mut self, request: &CreateRequest) -> Result<Instance, ProviderError> {
         if !belongs_to_pool(&self.pool, &request.name) {
-            return Err(ProviderError::new(format!(
+            return Err(ProviderError::rejected(format!(
                 "openstack: refusing to create {:?} outside pool {}",
                 request.name, self.pool
             )));
@@ -995,7 +997,7 @@ impl Provider for OpenStackProvider {
             .and_then(|s| s.get("id"))
             .and_then(|id| id.as_str())
             .ok_or_else(|| {
-                ProviderError::new(format!(
+                ProviderError::bad_data(format!(
                     "openstack: creating {}: the answer has no server id",
                     request.name
                 ))
@@ -1014,7 +1016,7 @@ impl Provider for OpenStackProvider {
 
     fn destroy(&mut self, instance: &Instance) -> Result<(), ProviderError> {
         if !belongs_to_pool(&self.pool, &instance.name) {
-            return Err(ProviderError::new(format!(
+            return Err(ProviderError::rejected(format!(
                 "openstack: refusing to delete {} ({}): not in pool {}",
                 instance.name, instance.id, self.pool
             )));
@@ -1053,7 +1055,7 @@ impl Provider for OpenStackProvider {
 
     fn settle(&mut self) -> super::Settled {
         if let Err(e) = self.attach_free_floating_ips() {
-            self.settled.errors.push(e.message);
+            self.settled.errors.push(e.to_string());
         }
         std::mem::take(&mut self.settled)
     }
