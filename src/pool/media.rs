@@ -599,6 +599,19 @@ pub struct MediaSource {
     forget_script: Script,
 }
 
+/// What a Redis reply is, in words (for a message, never its debug form).
+fn shape(value: &Value) -> String {
+    match value {
+        Value::Nil => "nil".to_string(),
+        Value::Int(n) => format!("the integer {n}"),
+        Value::BulkString(bytes) => format!("the string {}", show(bytes)),
+        Value::SimpleString(s) => format!("the status {s}"),
+        Value::Okay => "OK".to_string(),
+        Value::Array(items) => format!("an array of {} value(s)", items.len()),
+        _ => "a value of another type".to_string(),
+    }
+}
+
 impl MediaSource {
     /// A source for pool `pool`. Resolves the password and checks the URL
     /// now; connects on first use.
@@ -891,7 +904,7 @@ impl GatewaySource for MediaSource {
                 let text = |v: &Value| match v {
                     Value::BulkString(bytes) => show(bytes),
                     Value::SimpleString(s) => s.clone(),
-                    other => format!("{other:?}"),
+                    other => shape(other),
                 };
                 Ok(DrainOutcome::Busy(format!(
                     "{host}: {} is {} (nothing was marked)",
@@ -900,8 +913,9 @@ impl GatewaySource for MediaSource {
                 )))
             }
             other => Err(SourceError::bad_data(format!(
-                "Redis {}: draining {host}: unexpected script reply {other:?}",
-                self.url
+                "Redis {}: draining {host}: the drain script answered {}, not its reply",
+                self.url,
+                shape(&other)
             ))),
         }
     }
@@ -969,6 +983,18 @@ impl GatewaySource for MediaSource {
 
 #[cfg(test)]
 mod tests {
+    use super::shape;
+
+    #[test]
+    fn unexpected_replies_are_described_not_dumped() {
+        assert_eq!(shape(&Value::Int(3)), "the integer 3");
+        assert_eq!(
+            shape(&Value::Array(vec![Value::Nil, Value::Nil])),
+            "an array of 2 value(s)"
+        );
+        assert!(!shape(&Value::BulkString(b"x".to_vec())).contains("BulkString"));
+    }
+
     use super::*;
 
     fn ip(s: &str) -> IpAddr {
