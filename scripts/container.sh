@@ -45,9 +45,10 @@ version=$("$binary" --version | awk '{ print $2 }')
 [ -n "$version" ] || { say "$binary --version printed no version"; exit 1; }
 tag=${tag:-localhost/scaler:$version}
 
-rm -rf "$context"
-mkdir -p "$context"
+# Only what this script writes is replaced: --context may name any directory.
 root=$context/rootfs
+rm -rf "$root" "$context/rootfs.tar" "$context/Containerfile"
+mkdir -p "$context"
 mkdir -p "$root"/usr/bin "$root"/etc/scaler "$root"/etc/ssl/certs "$root"/var/lib/scaler \
   "$root"/run/scaler "$root"/tmp "$root"/usr/share/doc/scaler/examples/simulate
 strip -o "$root/usr/bin/scaler" "$binary"

@@ -39,6 +39,13 @@ pub fn run(config: &Config, offline: bool, metrics_flag: Option<&Path>) -> Repor
         report
             .checks
             .push(line("provider", listed.map(|(detail, _)| detail)));
+        if let Some(list) = instances.as_deref()
+            && list.iter().any(|i| i.adopted)
+        {
+            report
+                .checks
+                .push(line("membership", membership(config, list)));
+        }
         if config.probe.is_some() {
             report
                 .checks
@@ -90,6 +97,54 @@ fn gateway_source(config: &Config) -> Result<String, Fault> {
                 .map(|o| format!("{name}: {} gateway(s)", o.gateways.len()))
         }
     }
+}
+
+/// What the membership filter matches before the first `run`: the
+/// instances scaler created, and the adopted ones split into those that
+/// have shown they are the pool's (a registered gateway; replica pools: an
+/// answered probe) and those never registered, which no clean-up destroys.
+fn membership(config: &Config, instances: &[Instance]) -> Result<String, Fault> {
+    let created = instances.iter().filter(|i| !i.adopted).count();
+    let adopted: Vec<&Instance> = instances.iter().filter(|i| i.adopted).collect();
+    let registered: Vec<bool> = if config.pool.kind == PoolKind::Replicas {
+        let prober = crate::prober_for(config)
+            .map_err(Error::into_fault)?
+            .ok_or_else(|| Fault::config("no [probe] section"))?;
+        let owned: Vec<Instance> = adopted.iter().map(|i| (*i).clone()).collect();
+        let answers = prober.probe_all(&owned);
+        owned
+            .iter()
+            .map(|i| answers.iter().any(|(id, r)| *id == i.id && r.is_ok()))
+            .collect()
+    } else {
+        let mut source = crate::source_for(config)
+            .map_err(Error::into_fault)?
+            .ok_or_else(|| Fault::config("this pool kind has no gateway source"))?;
+        let observed = source.observe(&crate::pool::Hosts::new(instances))?;
+        adopted
+            .iter()
+            .map(|i| observed.gateways.iter().any(|g| i.has_address(g.host)))
+            .collect()
+    };
+    let never: Vec<String> = adopted
+        .iter()
+        .zip(&registered)
+        .filter(|(_, r)| !**r)
+        .map(|(i, _)| format!("{} ({})", i.name, i.id))
+        .collect();
+    let mut detail = format!(
+        "{created} created by scaler, {} adopted ({} registered, {} never registered)",
+        adopted.len(),
+        adopted.len() - never.len(),
+        never.len()
+    );
+    if !never.is_empty() {
+        detail.push_str(&format!(
+            "; kept until they register, never destroyed before: {}",
+            never.join(", ")
+        ));
+    }
+    Ok(detail)
 }
 
 /// One status probe, of the first active instance (none yet is fine).

@@ -319,8 +319,17 @@ pub struct SimulateArgs {
 /// `scaler config ...`.
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
-    /// Convert a SIPMediaGW scaler.json to scaler's TOML; secrets become *_env placeholders, never copied
+    /// Convert a SIPMediaGW scaler.json or a SimpleScaleVM .env to scaler's TOML; secrets are never copied
     Import(ImportArgs),
+}
+
+/// The tools `config import` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImportFrom {
+    /// SIPMediaGW's scaler.json
+    Sipmediagw,
+    /// SimpleScaleVM's .env (a replicas pool on openstack)
+    Simplescalevm,
 }
 
 /// The pool kinds a SIPMediaGW file can describe.
@@ -335,9 +344,12 @@ pub enum ImportKind {
 /// `config import` flags.
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// The SIPMediaGW configuration (JSON)
-    #[arg(value_name = "FILE.json")]
+    /// The configuration to convert: SIPMediaGW's scaler.json or SimpleScaleVM's .env
+    #[arg(value_name = "FILE")]
     pub file: PathBuf,
+    /// The tool FILE comes from (default: detected, a .env naming REPLICA_ or OPENSTACK_ variables is SimpleScaleVM's)
+    #[arg(long, value_enum)]
+    pub from: Option<ImportFrom>,
     /// Write the TOML to FILE instead of stdout
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -353,7 +365,7 @@ pub struct ImportArgs {
     /// schedule.timezone, an IANA name (default: the host's, from TZ, /etc/timezone or /etc/localtime, since SIPMediaGW used local time)
     #[arg(long, value_name = "TZ")]
     pub timezone: Option<String>,
-    /// max_gateways for slots without maxGw (older files had no cap)
+    /// max_gateways for slots without maxGw (older files had no cap); max_replicas for SimpleScaleVM
     #[arg(long, value_name = "N", default_value_t = 100)]
     pub max_gateways: u32,
 }

@@ -223,7 +223,9 @@ pub fn decide(input: &Input) -> Plan {
     let params = input.params;
     let observation = input.observation;
     let assessment = plan::assess(observation, &params.pool, input.now);
-    let (mut removals, notes) = plan::cleanup(&assessment, observation, &params.pool, input.now);
+    let (mut removals, mut notes) =
+        plan::cleanup(&assessment, observation, &params.pool, input.now);
+    hold_unproven_adoptions(&assessment, observation, &mut removals, &mut notes);
     let mut brakes = Brakes::new(&params.limits, observation.instances.len());
     brakes.destroys(&mut removals);
     let mut steps: Vec<Step> = removals
@@ -258,6 +260,38 @@ pub fn decide(input: &Input) -> Plan {
     }
     plan.notes.extend(brakes.notes());
     plan
+}
+
+/// The adoption gate (DESIGN.md "Decision" › "Clean-up"): an adopted
+/// instance (one that matched the membership filter without the
+/// `scaler-pool` marker) is destroyed only once it has shown it is one of
+/// the pool's gateways: a gateway registered from one of its addresses, or
+/// (replica pools) an answered status probe asking for termination. Until
+/// then it may be any machine that shares the filter's security group or
+/// metadata, so no other reason (`unregistered`, `no_public_ip`,
+/// `error_state`) proves it is the pool's: it is kept, with a note.
+fn hold_unproven_adoptions(
+    assessment: &Assessment,
+    observation: &Observation,
+    removals: &mut Vec<plan::Removal>,
+    notes: &mut Vec<String>,
+) {
+    removals.retain(|removal| {
+        let view = &assessment.instances[removal.instance];
+        let instance = &view.instance;
+        let proven =
+            !view.gateways.is_empty() || observation.termination_requested.contains(&instance.id);
+        if instance.adopted && !proven {
+            notes.push(format!(
+                "{} ({}) is adopted and has never registered a gateway: kept (would be {})",
+                instance.name,
+                instance.id,
+                removal.reason.as_str()
+            ));
+            return false;
+        }
+        true
+    });
 }
 
 fn gateways_of(assessment: &Assessment, observation: &Observation, index: usize) -> Vec<Gateway> {

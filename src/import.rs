@@ -1,16 +1,19 @@
-//! `scaler config import`: converts a SIPMediaGW `scaler.json` into the TOML
-//! of one pool. Handles both forms of `auto_scale_threshold` (the older flat
+//! `scaler config import`: converts a SIPMediaGW `scaler.json` (or, in
+//! [`simplescalevm`], a SimpleScaleVM `.env`) into the TOML of one pool. Handles both forms of `auto_scale_threshold` (the older flat
 //! map of slot times, and timelines per weekday or `default`, with
 //! comma-separated day lists such as `"saturday,sunday"`). Values without an
 //! equivalent become comments; secrets are never copied: each becomes a
 //! `password_env` placeholder naming the variable to export.
 
-pub use crate::cli::{ConfigCommand, ImportArgs, ImportKind};
+mod simplescalevm;
+
+pub use crate::cli::{ConfigCommand, ImportArgs, ImportFrom, ImportKind};
 use crate::config::PoolKind;
 use crate::error::Error;
 use crate::report::Report;
 use chrono::NaiveTime;
 use serde_json::{Map, Value};
+pub use simplescalevm::{EnvOptions, detect as is_simplescalevm_env, import as import_env};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -26,6 +29,29 @@ pub fn command(command: &ConfigCommand) -> Result<Report, Error> {
     let text = std::fs::read_to_string(&args.file)
         .map_err(|e| Error::Config(format!("cannot read {}: {e}", args.file.display())))?;
     let mut report = Report::new(NAME);
+    let from = args.from.unwrap_or(if simplescalevm::detect(&text) {
+        ImportFrom::Simplescalevm
+    } else {
+        ImportFrom::Sipmediagw
+    });
+    let imported = match from {
+        ImportFrom::Simplescalevm => simplescalevm::import(
+            &text,
+            &EnvOptions {
+                pool_name: args.name.clone(),
+                max_replicas: args.max_gateways,
+                timezone: args.timezone.clone().unwrap_or_else(|| "UTC".into()),
+                source_name: args.file.display().to_string(),
+            },
+        ),
+        ImportFrom::Sipmediagw => import(&text, &sipmediagw_options(args, &mut report)?),
+    }
+    .map_err(|e| Error::Config(e.to_string()))?;
+    finish(args, imported, report)
+}
+
+/// The options of a SIPMediaGW import (`--timezone` checked, else the host's).
+fn sipmediagw_options(args: &ImportArgs, report: &mut Report) -> Result<ImportOptions, Error> {
     let timezone = match &args.timezone {
         Some(name) if name.parse::<chrono_tz::Tz>().is_err() => {
             return Err(Error::Usage(format!(
@@ -35,7 +61,7 @@ pub fn command(command: &ConfigCommand) -> Result<Report, Error> {
         Some(name) => name.clone(),
         None => host_timezone(&mut report.notes),
     };
-    let options = ImportOptions {
+    Ok(ImportOptions {
         pool_name: args.name.clone(),
         kind: args.kind.map(|k| match k {
             ImportKind::Sip => PoolKind::Sip,
@@ -44,8 +70,12 @@ pub fn command(command: &ConfigCommand) -> Result<Report, Error> {
         timezone,
         default_max_gateways: args.max_gateways,
         source_name: args.file.display().to_string(),
-    };
-    let imported = import(&text, &options).map_err(|e| Error::Config(e.to_string()))?;
+    })
+}
+
+/// Validates the converted TOML, writes it out with `--output`, and fills
+/// the report.
+fn finish(args: &ImportArgs, imported: Imported, mut report: Report) -> Result<Report, Error> {
     let target = args
         .output
         .clone()

@@ -259,6 +259,7 @@ impl World {
             vcpus,
             instance_type: Some(instance_type.to_string()),
             created_at: at,
+            adopted: false,
         });
         self.instance_serials.push(serial);
         self.vcpus += u64::from(vcpus);

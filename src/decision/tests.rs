@@ -68,6 +68,7 @@ fn pool(busy: u32, idle: u32, broken: u32) -> Observation {
             vcpus: 4,
             instance_type: Some("c4".into()),
             created_at: now() - chrono::Duration::hours(2),
+            adopted: false,
         });
         if n < busy + idle {
             let busy = n < busy;
@@ -242,4 +243,76 @@ fn replica_creations_are_braked_too() {
         "{reason}"
     );
     assert_eq!(plan.replicas.unwrap().available, 0);
+}
+
+#[test]
+fn adopted_instances_are_destroyed_only_once_they_proved_to_be_gateways() {
+    // An idle gateway, then two instances in error and one asking for
+    // termination, none with a gateway; the last three adopted too.
+    let mut p = params(limits(10, 10, 0));
+    p.pool.no_public_ip_timeout = Some(Duration::from_secs(600));
+    let mut obs = pool(0, 1, 2);
+    obs.instances[0].public_ip = Some("54.0.0.1".parse().unwrap());
+    obs.termination_requested.insert("i-2".into());
+    let mut lone = obs.instances[0].clone();
+    lone.id = "i-9".into();
+    lone.name = "web".into();
+    lone.private_ip = Some("10.0.9.9".parse().unwrap());
+    obs.instances.push(lone);
+    let plan = decide(&Input {
+        observation: &obs,
+        params: &p,
+        slot: &slot(1),
+        memory: Memory::default(),
+        now: now(),
+        scale: false,
+        busy_override: None,
+    });
+    // Created by scaler: i-1 and i-2 in error, web unregistered, all go.
+    assert_eq!(
+        kinds(&plan),
+        [
+            ("destroy", "error_state".to_string()),
+            ("destroy", "error_state".to_string()),
+            ("destroy", "unregistered".to_string())
+        ]
+    );
+    for instance in &mut obs.instances {
+        instance.adopted = true;
+    }
+    let plan = decide(&Input {
+        observation: &obs,
+        params: &p,
+        slot: &slot(1),
+        memory: Memory::default(),
+        now: now(),
+        scale: false,
+        busy_override: None,
+    });
+    // Adopted: only i-2, whose probe asked for termination, has proved it
+    // is the pool's; the others are kept, and the notes say why.
+    assert_eq!(kinds(&plan), [("destroy", "error_state".to_string())]);
+    assert!(
+        matches!(&plan.steps[0], Step::Destroy { instance, .. } if instance.id == "i-2"),
+        "{:?}",
+        plan.steps
+    );
+    let notes = plan.notes.join("\n");
+    assert!(
+        notes.contains(
+            "gw-1 (i-1) is adopted and has never registered a gateway: kept (would be error_state)"
+        ),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("web (i-9) is adopted") && notes.contains("would be unregistered"),
+        "{notes}"
+    );
+
+    // An adopted gateway whose gateways were all told to stop goes like ours.
+    let mut drained = pool(0, 1, 0);
+    drained.instances[0].adopted = true;
+    drained.gateways[0].state = GatewayState::Draining;
+    let plan = run(&drained, &p, &slot(0), Memory::default());
+    assert_eq!(kinds(&plan), [("destroy", "to_stop".to_string())]);
 }

@@ -1193,6 +1193,7 @@ mod tests {
             vcpus: 4,
             instance_type: None,
             created_at: Utc::now(),
+            adopted: false,
         };
         let hosts = Hosts::new(&[instance("gw-1", "10.0.0.1"), instance("gw-2", "10.0.0.2")]);
         assert_eq!(locate(b"GW-1:8080", &hosts), Ok(ip("10.0.0.1")));

@@ -294,6 +294,7 @@ impl CommandProvider {
             vcpus,
             instance_type: wire.instance_type,
             created_at: wire.created_at,
+            adopted: false,
         })
     }
 }

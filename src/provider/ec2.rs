@@ -2,10 +2,13 @@
 //! compatible clouds), signed with Signature V4 ([`super::sigv4`]).
 //!
 //! - **Selection**: the pool's instances carry the tag `scaler-pool = <pool>`
-//!   (set at creation, with `Name = <pool>-<timestamp>-<n>-<random>`).
-//!   `DescribeInstances` filters on that tag and on the live states, and the
+//!   (set at creation, with `Name = <pool>-<timestamp>-<n>-<random>`), or
+//!   match `[provider.membership]` (tags, security group, subnet: see
+//!   [`super::membership`]; the filter's tags are set at creation too).
+//!   `DescribeInstances` filters on those and on the live states, and the
 //!   answer is checked again here, so a cloud that ignores a filter still
-//!   shows only the pool. Listing follows `NextToken` to the last page; a
+//!   shows only the pool. A match without the `scaler-pool` tag is
+//!   *adopted* ([`Instance::adopted`]). Listing follows `NextToken` to the last page; a
 //!   failed page fails the whole listing (never a partial list).
 //! - **States**: `pending` → building, `running` → active, `stopping` and
 //!   `stopped` → error (a stopped gateway serves nobody: clean-up terminates
@@ -23,6 +26,8 @@
 //!   instance without one gets an address tagged `scaler-pool = <pool>`: a
 //!   free one of the pool if any, else `AllocateAddress` (then `CreateTags`),
 //!   then `AssociateAddress`; pool addresses left unassociated are released.
+//!   An instance without the `scaler-pool` tag that has a public address
+//!   keeps it: only addresses tagged with the pool are attached or released.
 //!   Destruction disassociates and releases the instance's pool addresses
 //!   before terminating it. Association waits for `running` (clouds refuse
 //!   it for a pending instance), so a new instance gets its address at the
@@ -34,6 +39,7 @@
 //! come from `*_env` / `*_file` keys or from the usual variables and are only
 //! ever used to sign; they never appear in a log, a message or a report.
 
+use super::membership::{self, Ec2Creation, Ec2Membership};
 use super::sigv4::{self, Credentials, Scope};
 use super::user_data::UserData;
 use super::{CreateRequest, Instance, InstanceState, Provider, ProviderError};
@@ -147,6 +153,9 @@ pub struct Ec2Config {
     /// Manage an Elastic IP per instance.
     #[serde(default)]
     pub elastic_ip: bool,
+    /// Which instances are the pool's (default: the `scaler-pool` tag).
+    #[serde(default)]
+    pub membership: Option<Ec2Membership>,
     /// Instance type name to vCPUs.
     #[serde(default)]
     pub instance_types: BTreeMap<String, u32>,
@@ -199,6 +208,7 @@ impl Ec2Config {
                 ));
             }
         }
+        self.check_membership(pool)?;
         if let Some(endpoint) = &self.endpoint
             && !matches!(endpoint.as_str(), "aws" | "outscale")
         {
@@ -236,6 +246,31 @@ impl Ec2Config {
             None => None,
         };
         Ok(())
+    }
+}
+
+impl Ec2Config {
+    /// The pool's membership filter: `[provider.membership]`, else the
+    /// `scaler-pool` tag.
+    pub fn membership_of(&self, pool: &str) -> Ec2Membership {
+        self.membership
+            .clone()
+            .unwrap_or_else(|| Ec2Membership::markers(pool))
+    }
+
+    /// Refuses a membership filter that created instances would not match.
+    fn check_membership(&self, pool: &str) -> Result<(), String> {
+        let Some(membership) = &self.membership else {
+            return Ok(());
+        };
+        membership.validate(
+            pool,
+            &Ec2Creation {
+                tags: &self.tags,
+                security_group_ids: &self.security_group_ids,
+                subnet_id: self.subnet_id.as_deref(),
+            },
+        )
     }
 }
 
@@ -307,6 +342,10 @@ impl Endpoint {
 pub struct Ec2Provider {
     pool: String,
     config: Ec2Config,
+    membership: Ec2Membership,
+    /// Listed instances without the `scaler-pool` tag: their addresses are
+    /// never replaced by a pool address.
+    unmarked: HashSet<String>,
     region: String,
     endpoint: Endpoint,
     credentials: Credentials,
@@ -364,6 +403,8 @@ impl Ec2Provider {
             .into();
         Ok(Ec2Provider {
             pool: pool.to_string(),
+            membership: config.membership_of(pool),
+            unmarked: HashSet::new(),
             config,
             region,
             endpoint,
@@ -470,7 +511,7 @@ impl Ec2Provider {
     fn instance(&self, item: Node<'_, '_>) -> Result<Option<Instance>, String> {
         let id = text_of(item, "instanceId").ok_or("an instance without instanceId")?;
         let tags = tags_of(item);
-        if tags.get(POOL_TAG).map(String::as_str) != Some(self.pool.as_str()) {
+        if !self.is_member(item, &tags) {
             return Ok(None);
         }
         let state_name = child(item, "instanceState")
@@ -506,20 +547,40 @@ impl Ec2Provider {
             vcpus: self.vcpus_of(instance_type.as_deref(), item),
             instance_type,
             created_at,
+            adopted: membership::adopted(
+                tags.get(POOL_TAG).map(String::as_str),
+                &self.pool,
+                self.membership.adopt,
+            ),
         }))
     }
 
+    /// Whether a listed instance matches the membership filter.
+    fn is_member(&self, item: Node<'_, '_>, tags: &BTreeMap<String, String>) -> bool {
+        let groups: Vec<String> = items(item, "groupSet")
+            .filter_map(|g| text_of(g, "groupId"))
+            .map(str::to_string)
+            .collect();
+        self.membership
+            .matches(&self.pool, tags, &groups, text_of(item, "subnetId"))
+    }
+
     fn describe_params(&self, token: Option<&str>) -> Vec<(String, String)> {
-        let mut params = vec![
-            ("Filter.1.Name".to_string(), format!("tag:{POOL_TAG}")),
-            ("Filter.1.Value.1".to_string(), self.pool.clone()),
-            (
-                "Filter.2.Name".to_string(),
-                "instance-state-name".to_string(),
-            ),
-        ];
-        for (n, state) in LISTED_STATES.iter().enumerate() {
-            params.push((format!("Filter.2.Value.{}", n + 1), state.to_string()));
+        let mut params = Vec::new();
+        let mut filters = self.membership.filters();
+        filters.push(("instance-state-name".to_string(), String::new()));
+        for (n, (name, value)) in filters.into_iter().enumerate() {
+            params.push((format!("Filter.{}.Name", n + 1), name));
+            if value.is_empty() {
+                for (v, state) in LISTED_STATES.iter().enumerate() {
+                    params.push((
+                        format!("Filter.{}.Value.{}", n + 1, v + 1),
+                        state.to_string(),
+                    ));
+                }
+            } else {
+                params.push((format!("Filter.{}.Value.1", n + 1), value));
+            }
         }
         params.push(("MaxResults".to_string(), self.config.page_size.to_string()));
         if let Some(token) = token {
@@ -564,6 +625,12 @@ impl Ec2Provider {
                 .iter()
                 .map(|(k, v)| (k.as_str(), v.as_str())),
         );
+        // The membership filter's tags, so the instance is listed again.
+        for (key, value) in self.membership.creation_tags() {
+            if !self.config.tags.contains_key(key) {
+                tags.push((key, value));
+            }
+        }
         for (n, (key, value)) in tags.into_iter().enumerate() {
             params.push(p(&format!("TagSpecification.1.Tag.{}.Key", n + 1), key));
             params.push(p(&format!("TagSpecification.1.Tag.{}.Value", n + 1), value));
@@ -695,9 +762,13 @@ impl Ec2Provider {
             .filter(|a| a.association_id.is_none() && a.instance_id.is_none())
             .cloned()
             .collect();
-        let needy = instances
-            .iter()
-            .filter(|i| i.state == InstanceState::Active && !bound.contains(i.id.as_str()));
+        // An instance scaler did not tag keeps the address it has (its
+        // own Elastic IP is not the pool's to replace or release).
+        let needy = instances.iter().filter(|i| {
+            i.state == InstanceState::Active
+                && !bound.contains(i.id.as_str())
+                && !(self.unmarked.contains(&i.id) && i.public_ip.is_some())
+        });
         for instance in needy {
             let address = match free.pop() {
                 Some(address) => address,
@@ -928,6 +999,7 @@ impl Provider for Ec2Provider {
         let mut seen_ids = HashSet::new();
         let mut seen_tokens = HashSet::new();
         let mut token: Option<String> = None;
+        self.unmarked.clear();
         for page in 1.. {
             if page > MAX_PAGES {
                 return Err(ProviderError::bad_data(format!(
@@ -951,6 +1023,9 @@ impl Provider for Ec2Provider {
                     if let Some(instance) = instance
                         && seen_ids.insert(instance.id.clone())
                     {
+                        if tags_of(item).get(POOL_TAG) != Some(&self.pool) {
+                            self.unmarked.insert(instance.id.clone());
+                        }
                         instances.push(instance);
                     }
                 }
@@ -1005,11 +1080,14 @@ impl Provider for Ec2Provider {
                     vcpus: request.vcpus,
                     instance_type: Some(request.instance_type.clone()),
                     created_at: Utc::now(),
+                    adopted: false,
                 }
             }
         };
         instance.name = request.name.clone();
         instance.vcpus = request.vcpus;
+        // Tagged in this very request, whatever the answer shows.
+        instance.adopted = false;
         Ok(instance)
     }
 

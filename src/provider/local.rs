@@ -176,6 +176,7 @@ impl LocalProvider {
             vcpus: stored.vcpus,
             instance_type: stored.instance_type.clone(),
             created_at: stored.created_at,
+            adopted: false,
         }
     }
 

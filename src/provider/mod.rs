@@ -5,6 +5,7 @@
 pub mod command;
 pub mod ec2;
 pub mod local;
+pub mod membership;
 pub mod openstack;
 pub mod sigv4;
 pub mod user_data;

@@ -3,11 +3,16 @@
 //! token per run), Nova for servers and flavors, Neutron for network names
 //! and the optional pool of floating IPs, Glance for an image given by name.
 //!
-//! **Which servers are the pool's**: those whose name starts with
+//! **Which servers are the pool's**: by default those whose name starts with
 //! `<pool>-` *and* whose metadata has `scaler-pool = <pool>`; both are set
 //! in the one creation request, so a crashed run's servers are found again.
-//! The listing asks Nova for `name=^<pool>-` (the only server-side filter a
-//! project member may use) and checks the rest itself. It reads every page
+//! `[provider.membership]` replaces that filter with a metadata pair and/or
+//! an exact name or name prefix ([`super::membership`]): new servers get
+//! the filter's metadata (and the exact name), and a match without
+//! `scaler-pool = <pool>` is *adopted* ([`Instance::adopted`]). The listing
+//! asks Nova for the name as a regular expression (the only server-side
+//! filter a project member may use; every server when the filter has no
+//! name) and checks the rest itself. It reads every page
 //! (`limit` + `marker`, following `servers_links`) and fails rather than
 //! return part of the list.
 //!
@@ -34,6 +39,7 @@ mod http;
 mod keystone;
 mod neutron;
 
+use super::membership::{self, OpenStackMembership};
 use super::user_data::UserData;
 use super::{CreateRequest, Instance, InstanceState, Provider, ProviderError, belongs_to_pool};
 use crate::duration::HumanDuration;
@@ -172,6 +178,10 @@ pub struct OpenStackConfig {
     /// Servers per page when listing (Nova caps it, 1000 by default).
     #[serde(default = "default_page_size")]
     pub page_size: u32,
+    /// Which servers are the pool's (default: the `<pool>-` name prefix and
+    /// `scaler-pool` metadata).
+    #[serde(default)]
+    pub membership: Option<OpenStackMembership>,
 }
 
 fn default_connect_timeout() -> HumanDuration {
@@ -184,6 +194,16 @@ fn default_timeout() -> HumanDuration {
 
 fn default_page_size() -> u32 {
     500
+}
+
+impl OpenStackConfig {
+    /// The pool's membership filter: `[provider.membership]`, else the
+    /// `<pool>-` name prefix and `scaler-pool = <pool>` metadata.
+    pub fn membership_of(&self, pool: &str) -> OpenStackMembership {
+        self.membership
+            .clone()
+            .unwrap_or_else(|| OpenStackMembership::markers(pool))
+    }
 }
 
 impl OpenStackConfig {
@@ -240,6 +260,9 @@ impl OpenStackConfig {
             return Err(format!(
                 "provider.metadata.{POOL_METADATA_KEY}: this key is set by scaler to the pool name"
             ));
+        }
+        if let Some(membership) = &self.membership {
+            membership.validate(pool, &self.metadata)?;
         }
         if let Some(name) = self.flavors.iter().find(|f| f.trim().is_empty()) {
             return Err(format!("provider.flavors: invalid flavor name {name:?}"));
@@ -408,14 +431,14 @@ fn parse_created(server: &Server) -> Result<DateTime<Utc>, String> {
         })
 }
 
-/// Whether a server carries the pool's metadata.
-fn tagged(server: &Server, pool: &str) -> bool {
+/// A server's metadata value for `key`, when it is a string.
+fn metadata_of(server: &Server, key: &str) -> Option<String> {
     server
         .metadata
         .as_ref()
-        .and_then(|m| m.get(POOL_METADATA_KEY))
+        .and_then(|m| m.get(key))
         .and_then(|v| v.as_str())
-        == Some(pool)
+        .map(str::to_string)
 }
 
 /// Whether `text` looks like an OpenStack id (a UUID, with or without dashes).
@@ -470,6 +493,7 @@ const MAX_PAGES: usize = 10_000;
 pub struct OpenStackProvider {
     pool: String,
     config: OpenStackConfig,
+    membership: OpenStackMembership,
     credentials: Credentials,
     http: Http,
     session: Option<Session>,
@@ -503,6 +527,7 @@ impl OpenStackProvider {
         let http = Http::new(config.connect_timeout.0, config.timeout.0);
         Ok(OpenStackProvider {
             pool: pool.to_string(),
+            membership: config.membership_of(pool),
             config,
             credentials,
             http,
@@ -644,7 +669,8 @@ impl OpenStackProvider {
     }
 
     fn instance_of(&self, server: &Server) -> Result<Option<Instance>, String> {
-        if !belongs_to_pool(&self.pool, &server.name) || !tagged(server, &self.pool) {
+        let metadata = |key: &str| metadata_of(server, key);
+        if !self.membership.matches(&self.pool, &server.name, &metadata) {
             return Ok(None);
         }
         let Some(state) = state_of(
@@ -680,6 +706,11 @@ impl OpenStackProvider {
             vcpus,
             instance_type,
             created_at: parse_created(server)?,
+            adopted: membership::adopted(
+                metadata(POOL_METADATA_KEY).as_deref(),
+                &self.pool,
+                self.membership.adopt,
+            ),
         }))
     }
 
@@ -912,10 +943,10 @@ impl Provider for OpenStackProvider {
     fn list(&mut self) -> Result<Vec<Instance>, ProviderError> {
         // Flavors first: a server's vCPUs come from its flavor.
         self.flavors()?;
-        let query = format!(
-            "servers/detail?name={}",
-            encode(&format!("^{}-", self.pool))
-        );
+        let query = match self.membership.name_query() {
+            Some(name) => format!("servers/detail?name={}", encode(&name)),
+            None => "servers/detail".to_string(),
+        };
         let raw = self.get_all(&query, "servers")?;
         let mut instances = Vec::new();
         for value in raw {
@@ -944,9 +975,12 @@ impl Provider for OpenStackProvider {
         let image = self.image_id()?;
         let networks = self.network_ids()?;
         let mut metadata: BTreeMap<String, String> = self.config.metadata.clone();
+        // The membership filter's metadata, so the server is listed again.
+        metadata.extend(self.membership.metadata.clone());
         metadata.insert(POOL_METADATA_KEY.to_string(), self.pool.clone());
+        let name = self.membership.creation_name(&request.name).to_string();
         let mut server = json!({
-            "name": request.name,
+            "name": name,
             "flavorRef": flavor,
             "imageRef": image,
             "metadata": metadata,
@@ -1004,18 +1038,19 @@ impl Provider for OpenStackProvider {
             })?;
         Ok(Instance {
             id: id.to_string(),
-            name: request.name.clone(),
+            name,
             state: InstanceState::Building,
             private_ip: None,
             public_ip: None,
             vcpus: request.vcpus,
             instance_type: Some(request.instance_type.clone()),
             created_at: Utc::now(),
+            adopted: false,
         })
     }
 
     fn destroy(&mut self, instance: &Instance) -> Result<(), ProviderError> {
-        if !belongs_to_pool(&self.pool, &instance.name) {
+        if !self.membership.name_matches(&instance.name) {
             return Err(ProviderError::rejected(format!(
                 "openstack: refusing to delete {} ({}): not in pool {}",
                 instance.name, instance.id, self.pool

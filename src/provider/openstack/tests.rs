@@ -359,10 +359,15 @@ fn addresses_pick_floating_then_public_network_and_prefer_ipv4() {
 #[test]
 fn pool_servers_carry_the_name_prefix_and_the_metadata() {
     let mut s = server(json!({}));
-    assert!(tagged(&s, "gw"));
-    assert!(!tagged(&s, "other"));
+    let markers = OpenStackMembership::markers("gw");
+    let matches = |s: &Server, pool: &str| {
+        OpenStackMembership::markers(pool).matches(pool, &s.name, &|k| metadata_of(s, k))
+    };
+    assert_eq!(metadata_of(&s, POOL_METADATA_KEY).as_deref(), Some("gw"));
+    assert!(markers.name_matches(&s.name));
+    assert!(!matches(&s, "other"));
     s.metadata = None;
-    assert!(!tagged(&s, "gw"));
+    assert!(!matches(&s, "gw"));
 }
 
 #[test]
