@@ -53,6 +53,7 @@ fn pool(busy: u32, idle: u32) -> Observation {
             vcpus: 4,
             instance_type: Some("c4".into()),
             created_at: at("2026-11-23T08:00:00Z"),
+            adopted: false,
         });
         obs.gateways.push(Gateway {
             id: format!("{ip}.gw.0"),

@@ -260,6 +260,7 @@ fn adopted_instances_are_destroyed_only_once_they_proved_to_be_gateways() {
     lone.private_ip = Some("10.0.9.9".parse().unwrap());
     obs.instances.push(lone);
     let plan = decide(&Input {
+        reservations: &Reservations::default(),
         observation: &obs,
         params: &p,
         slot: &slot(1),
@@ -281,6 +282,7 @@ fn adopted_instances_are_destroyed_only_once_they_proved_to_be_gateways() {
         instance.adopted = true;
     }
     let plan = decide(&Input {
+        reservations: &Reservations::default(),
         observation: &obs,
         params: &p,
         slot: &slot(1),
