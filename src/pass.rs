@@ -144,6 +144,7 @@ pub fn execute(
         draining_since: gateways.draining_since,
         doubts: gateways.doubts,
         busy_hosts: gateways.busy_hosts.into_iter().collect(),
+        turned_away: gateways.turned_away,
     };
     let planning = Instant::now();
     let params = params(config);
@@ -165,6 +166,7 @@ pub fn execute(
         report: &mut report,
         brakes: Brakes::new(config, observation.instances.len(), options.deadline),
         bad_records: !gateways.errors.is_empty(),
+        demand_unknown: gateways.turned_away_error.is_some(),
     };
     for removal in &removals {
         acting.remove(&assessment, &observation, removal);
@@ -308,6 +310,7 @@ fn without(
         draining_since: observation.draining_since.clone(),
         doubts: observation.doubts.clone(),
         busy_hosts: observation.busy_hosts.clone(),
+        turned_away: observation.turned_away,
     }
 }
 
@@ -320,6 +323,9 @@ struct Acting<'a> {
     brakes: Brakes,
     /// The source reported records it could not read (exit 3).
     bad_records: bool,
+    /// `sip.turned_away` is on but its table cannot be read: a
+    /// configuration error (exit 78) for the pass that still scales up.
+    demand_unknown: bool,
 }
 
 /// What the limits still allow, and what they held back.
@@ -442,6 +448,9 @@ impl Acting<'_> {
 
     fn exit(&mut self) -> Exit {
         self.brakes.report(self.report);
+        if self.demand_unknown {
+            return Exit::Config;
+        }
         if self.brakes.past_deadline > 0 || self.bad_records {
             return Exit::Partial;
         }

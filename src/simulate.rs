@@ -39,7 +39,7 @@ use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 use chrono_tz::Tz;
 use rng::Rng;
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashSet};
+use std::collections::{BinaryHeap, HashSet, VecDeque};
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 use std::time::Duration;
@@ -404,6 +404,7 @@ pub fn simulate(config: &Config, calls: &[Call], settings: &Settings) -> Result<
 
     let params = config.pool_params();
     let mut world = World::new(config);
+    let mut turned_away = Rejections::of(config);
     let mut rng = Rng::new(settings.seed);
     let boot_delay_ms = settings.boot_delay.as_millis() as i64;
     let jitter_ms = settings.boot_jitter.as_millis() as f64;
@@ -458,6 +459,9 @@ pub fn simulate(config: &Config, calls: &[Call], settings: &Settings) -> Result<
                     } else {
                         rejected += 1;
                         minute_rejected += 1;
+                        if let Some(t) = turned_away.as_mut() {
+                            t.record(at, call);
+                        }
                         replay.attempts += 1;
                         if replay.attempts > RETRIES {
                             missed += 1;
@@ -479,6 +483,9 @@ pub fn simulate(config: &Config, calls: &[Call], settings: &Settings) -> Result<
             let slot = config.schedule.slot_at(now).ok_or_else(|| {
                 Error::Internal(anyhow::anyhow!("the schedule has no slot at {now}"))
             })?;
+            if let Some(t) = turned_away.as_mut() {
+                world.observation.turned_away = t.count(tick_ms);
+            }
             let scale_down = (&mut above_target_since, config.limits.scale_down_delay.0);
             plan_minute(
                 &mut world,
@@ -594,6 +601,43 @@ pub fn simulate(config: &Config, calls: &[Call], settings: &Settings) -> Result<
         from,
         timezone,
     })
+}
+
+/// The simulated `sip.turned_away`: the calls whose attempt was rejected
+/// within the window before a planner run, as Kamailio's `missed_calls`
+/// rows give them to a pass (a call retried within the window counts once).
+struct Rejections {
+    window_ms: i64,
+    /// `(when, call)` of the rejected attempts, oldest first.
+    recent: VecDeque<(i64, usize)>,
+}
+
+impl Rejections {
+    /// The signal when the configuration turns it on.
+    fn of(config: &Config) -> Option<Rejections> {
+        let turned_away = config.sip.as_ref()?.turned_away.as_ref()?;
+        Some(Rejections {
+            window_ms: turned_away.window_seconds() as i64 * 1000,
+            recent: VecDeque::new(),
+        })
+    }
+
+    fn record(&mut self, at_ms: i64, call: usize) {
+        self.recent.push_back((at_ms, call));
+    }
+
+    /// Distinct calls rejected in `[now - window, now]`.
+    fn count(&mut self, now_ms: i64) -> u32 {
+        while self
+            .recent
+            .front()
+            .is_some_and(|&(at, _)| at < now_ms - self.window_ms)
+        {
+            self.recent.pop_front();
+        }
+        let calls: HashSet<usize> = self.recent.iter().map(|&(_, call)| call).collect();
+        calls.len() as u32
+    }
 }
 
 /// One planner run on the simulated world, as `pass::execute` does it:
