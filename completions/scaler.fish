@@ -109,9 +109,9 @@ complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l boot-jitter -
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l seed -d 'Random seed (boot jitter, generated trace): the same seed gives the same result' -r
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l vcpu-hour-price -d 'Price of one vCPU-hour, for `cost` (default 1: cost in vCPU-hours)' -r
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l svg -d 'Also draw calls, gateways, max_gateways, rejected and missed over time, and the cumulative cost, as SVG' -r -F
-complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l generate-trace -d 'Instead of replaying: write a synthetic working-day trace to FILE' -r -F
+complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l generate-trace -d 'Instead of replaying: write a synthetic working-day trace to FILE (its shape drawn from --seed)' -r -F
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l date -d '--generate-trace: the local date of the day (YYYY-MM-DD)' -r
-complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l calls -d '--generate-trace: how many calls' -r
+complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l calls -d '--generate-trace: a typical day\'s calls (each seed\'s day has its own volume, within ±30 %)' -r
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l timezone -d '--generate-trace: the timezone of the day\'s wall-clock shape (IANA name)' -r
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -s c -l config -d 'Configuration file' -r -F
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
@@ -159,8 +159,8 @@ complete -c scaler -n "__fish_scaler_using_subcommand trace; and not __fish_seen
 complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -l db -d 'Kamailio\'s database, mysql://user@host:port/database (default: the configuration\'s [sip] url)' -r
 complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -l password-env -d 'With --db: the environment variable holding the database password' -r
 complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -l password-file -d 'With --db: a file holding the database password (trailing newline removed)' -r -F
-complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -l from -d 'Only calls whose INVITE is at or after TIME (RFC 3339)' -r
-complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -l to -d 'Only calls whose INVITE is before TIME (RFC 3339)' -r
+complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -l from -d 'Only calls whose first INVITE is at or after TIME (RFC 3339)' -r
+complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -l to -d 'Only calls whose first INVITE is before TIME (RFC 3339); with bounds, calls over a day count as without BYE' -r
 complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -l db-time-zone -d 'The zone acc.time was written in, set as the session\'s time_zone (+01:00, or a name when the server has its timezone tables); default: the server\'s' -r
 complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -l timeout -d 'Bound of the connection and of each read and write (the wait for the first row included)' -r
 complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -s o -l output -d 'Write the CSV to FILE (complete or not at all) instead of stdout' -r -F

@@ -189,9 +189,9 @@ _arguments "${_arguments_options[@]}" : \
 '--seed=[Random seed (boot jitter, generated trace)\: the same seed gives the same result]:N:_default' \
 '--vcpu-hour-price=[Price of one vCPU-hour, for \`cost\` (default 1\: cost in vCPU-hours)]:PRICE:_default' \
 '(--generate-trace)--svg=[Also draw calls, gateways, max_gateways, rejected and missed over time, and the cumulative cost, as SVG]:FILE.svg:_files' \
-'(--trace)--generate-trace=[Instead of replaying\: write a synthetic working-day trace to FILE]:FILE:_files' \
+'(--trace)--generate-trace=[Instead of replaying\: write a synthetic working-day trace to FILE (its shape drawn from --seed)]:FILE:_files' \
 '--date=[--generate-trace\: the local date of the day (YYYY-MM-DD)]:DATE:_default' \
-'--calls=[--generate-trace\: how many calls]:N:_default' \
+'--calls=[--generate-trace\: a typical day'\''s calls (each seed'\''s day has its own volume, within ±30 %)]:N:_default' \
 '--timezone=[--generate-trace\: the timezone of the day'\''s wall-clock shape (IANA name)]:TZ:_default' \
 '-c+[Configuration file]:PATH:_files' \
 '--config=[Configuration file]:PATH:_files' \
@@ -309,8 +309,8 @@ _arguments "${_arguments_options[@]}" : \
 '--db=[Kamailio'\''s database, mysql\://user@host\:port/database (default\: the configuration'\''s \[sip\] url)]:URL:_default' \
 '(--password-file)--password-env=[With --db\: the environment variable holding the database password]:VAR:_default' \
 '--password-file=[With --db\: a file holding the database password (trailing newline removed)]:PATH:_files' \
-'--from=[Only calls whose INVITE is at or after TIME (RFC 3339)]:TIME:_default' \
-'--to=[Only calls whose INVITE is before TIME (RFC 3339)]:TIME:_default' \
+'--from=[Only calls whose first INVITE is at or after TIME (RFC 3339)]:TIME:_default' \
+'--to=[Only calls whose first INVITE is before TIME (RFC 3339); with bounds, calls over a day count as without BYE]:TIME:_default' \
 '--db-time-zone=[The zone acc.time was written in, set as the session'\''s time_zone (+01\:00, or a name when the server has its timezone tables); default\: the server'\''s]:ZONE:_default' \
 '--timeout=[Bound of the connection and of each read and write (the wait for the first row included)]:DURATION:_default' \
 '-o+[Write the CSV to FILE (complete or not at all) instead of stdout]:FILE:_files' \

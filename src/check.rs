@@ -303,28 +303,34 @@ fn files(config: &Config, metrics_flag: Option<&Path>) -> Result<String, String>
     }
 }
 
-/// The lines for scaler's own output files: the metrics textfile and the
-/// state file, when metrics are on.
+/// The lines for scaler's own files: the metrics textfile when metrics are
+/// on; the state file when metrics are on or the file exists (every pass
+/// reads it, and one that cannot be read stops `run` with exit 78).
 pub fn own_files(config: &Config, metrics_flag: Option<&Path>) -> Vec<CheckLine> {
-    let Some(textfile) = crate::metrics::textfile(config, metrics_flag) else {
-        return Vec::new();
-    };
-    let mut lines = vec![line("metrics", writable_dir_of(textfile))];
-    let state = match crate::state::load(&config.state_path) {
-        Ok(Some(s)) => writable_dir_of(&config.state_path).map(|_| {
+    let textfile = crate::metrics::textfile(config, metrics_flag);
+    let mut lines: Vec<CheckLine> = textfile
+        .map(|t| line("metrics", writable_dir_of(t)))
+        .into_iter()
+        .collect();
+    let path = &config.state_path;
+    let state = match crate::state::load(path, &config.pool.name) {
+        Ok(Some(s)) => writable_dir_of(path).map(|_| {
             format!(
-                "{}: counters since {}",
-                config.state_path.display(),
-                s.started_at.format("%Y-%m-%d %H:%M:%SZ")
+                "{}: schema_version {}, counters since {}, {} pending forget(s)",
+                path.display(),
+                s.schema_version,
+                s.started_at.format("%Y-%m-%d %H:%M:%SZ"),
+                s.pending_forgets.len()
             )
         }),
+        // Nothing to say about a file the first pass creates, without metrics.
+        Ok(None) if textfile.is_none() => return lines,
         // The first pass creates the file (and its directory): nothing to write now.
-        Ok(None) => match config.state_path.parent().filter(|d| d.is_dir()) {
-            Some(_) => writable_dir_of(&config.state_path)
-                .map(|_| format!("{} will be created", config.state_path.display())),
+        Ok(None) => match path.parent().filter(|d| d.is_dir()) {
+            Some(_) => writable_dir_of(path).map(|_| format!("{} will be created", path.display())),
             None => Ok(format!(
                 "{} will be created with its directory",
-                config.state_path.display()
+                path.display()
             )),
         },
         Err(e) => Err(e.to_string()),

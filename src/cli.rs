@@ -122,10 +122,10 @@ pub struct TraceExportArgs {
     /// With --db: a file holding the database password (trailing newline removed)
     #[arg(long, value_name = "PATH", requires = "db")]
     pub password_file: Option<PathBuf>,
-    /// Only calls whose INVITE is at or after TIME (RFC 3339)
+    /// Only calls whose first INVITE is at or after TIME (RFC 3339)
     #[arg(long, value_name = "TIME", value_parser = parse_instant)]
     pub from: Option<DateTime<Utc>>,
-    /// Only calls whose INVITE is before TIME (RFC 3339)
+    /// Only calls whose first INVITE is before TIME (RFC 3339); with bounds, calls over a day count as without BYE
     #[arg(long, value_name = "TIME", value_parser = parse_instant)]
     pub to: Option<DateTime<Utc>>,
     /// The zone acc.time was written in, set as the session's time_zone (+01:00, or a name when the server has its timezone tables); default: the server's
@@ -222,13 +222,13 @@ pub struct SimulateArgs {
     /// Leave out unparsable trace lines when they are at most 1 % of the lines (named in the notes)
     #[arg(long, conflicts_with = "generate_trace")]
     pub skip_bad_lines: bool,
-    /// Instead of replaying: write a synthetic working-day trace to FILE
+    /// Instead of replaying: write a synthetic working-day trace to FILE (its shape drawn from --seed)
     #[arg(long, value_name = "FILE", conflicts_with = "trace", requires = "date")]
     pub generate_trace: Option<PathBuf>,
     /// --generate-trace: the local date of the day (YYYY-MM-DD)
     #[arg(long, value_name = "DATE", value_parser = parse_date, requires = "generate_trace")]
     pub date: Option<NaiveDate>,
-    /// --generate-trace: how many calls
+    /// --generate-trace: a typical day's calls (each seed's day has its own volume, within ±30 %)
     #[arg(long, value_name = "N", default_value_t = 3500)]
     pub calls: u32,
     /// --generate-trace: the timezone of the day's wall-clock shape (IANA name)

@@ -339,8 +339,9 @@ fn static_sections() -> String {
             ),
             (
                 "`/var/lib/scaler/<pool>.state.json`",
-                "the pool's state (`state.path`): counters of created and destroyed instances; read and \
-                 rewritten atomically after each `run` and `cleanup` when metrics are on.",
+                "the pool's state (`state.path`, with a `schema_version`): the scale-down clock, the \
+                 pending forgets of destroyed hosts' registrations and the metric counters; read by every \
+                 pass, rewritten atomically by `run` and `cleanup`.",
             ),
             (
                 "`metrics.textfile` or `--metrics-file`",

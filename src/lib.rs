@@ -10,6 +10,7 @@ pub mod config;
 pub mod duration;
 pub mod error;
 pub mod exit;
+pub mod forget;
 pub mod generate;
 pub mod host_timezone;
 pub mod import;
@@ -275,20 +276,14 @@ pub fn prober_for(config: &Config) -> Result<Option<probe::Prober>, Error> {
         .transpose()
 }
 
-/// Since when the pool has been above its target, from the state file, when
-/// `limits.scale_down_delay` is on. An unreadable state restarts the delay
-/// (holding scale-downs back longer, never shorter).
-fn above_target_since(config: &Config) -> Option<chrono::DateTime<chrono::Utc>> {
-    if config.limits.scale_down_delay.0.is_zero() {
-        return None;
-    }
-    match state::load(&config.state_path) {
-        Ok(state) => state.and_then(|s| s.above_target_since),
-        Err(e) => {
-            log::warn!("{e}: limits.scale_down_delay restarts");
-            None
-        }
-    }
+/// The pool's state file, read before a pass: it holds the scale-down clock
+/// and the pending forgets, so a file that cannot be read or understood
+/// stops the pass (exit 78) before anything is observed or changed.
+fn pass_state(config: &Config) -> Result<state::State, Error> {
+    let now = chrono::Utc::now();
+    state::load(&config.state_path, &config.pool.name)
+        .map(|s| s.unwrap_or_else(|| state::State::new(&config.pool.name, now)))
+        .map_err(|e| Error::Config(e.to_string()))
 }
 
 fn dispatch(cli: &Cli) -> Result<Report, Error> {
@@ -359,6 +354,7 @@ fn dispatch(cli: &Cli) -> Result<Report, Error> {
     }
     let mut source = source_for(&config)?
         .map(|s| Box::new(watched::WatchedSource::new(s)) as Box<dyn GatewaySource>);
+    let state = pass_state(&config)?;
     let options = PassOptions {
         command: command_name(&cli.command),
         steps,
@@ -367,7 +363,10 @@ fn dispatch(cli: &Cli) -> Result<Report, Error> {
         at,
         busy_override: busy,
         deadline: started + config.limits.deadline.0,
-        above_target_since: above_target_since(&config),
+        above_target_since: (!config.limits.scale_down_delay.0.is_zero())
+            .then_some(state.scale_down.above_target_since)
+            .flatten(),
+        pending_forgets: state.pending_forgets,
     };
     let prober = prober_for(&config)?;
     let mut report = pass::execute(
@@ -388,7 +387,7 @@ fn dispatch(cli: &Cli) -> Result<Report, Error> {
     {
         let since = report.above_target_since;
         if let Err(e) = state::update(&config.state_path, &config.pool.name, now, |s| {
-            s.above_target_since = since;
+            s.scale_down.above_target_since = since;
         }) {
             report
                 .errors

@@ -148,19 +148,19 @@ pub fn render(report: &Report, state: &State, duration: Duration, now: DateTime<
         "scaler_instances_created_total",
         "counter",
         "Instances created since the state file began.",
-        state.created_total,
+        state.counters.created_total,
     );
     w.one(
         "scaler_instances_destroyed_total",
         "counter",
         "Instances destroyed since the state file began.",
-        state.destroyed_total,
+        state.counters.destroyed_total,
     );
     w.one(
         "scaler_passes_total",
         "counter",
         "Passes since the state file began.",
-        state.passes_total,
+        state.counters.passes_total,
     );
     w.one(
         "scaler_state_start_timestamp_seconds",
@@ -191,6 +191,7 @@ pub fn render(report: &Report, state: &State, duration: Duration, now: DateTime<
         "gauge",
         "When the last pass that exited 0 ended (0: never).",
         state
+            .counters
             .last_success_at
             .map_or_else(|| "0".to_string(), timestamp),
     );
@@ -227,12 +228,12 @@ pub fn after_pass(
     let (created, destroyed) = (done(ActionKind::Create), done(ActionKind::Destroy));
     let success = report.exit_code == Exit::Ok.code();
     let result = state::update(&config.state_path, &config.pool.name, now, |s| {
-        s.created_total += created;
-        s.destroyed_total += destroyed;
-        s.passes_total += 1;
-        s.last_pass_at = Some(now);
+        s.counters.created_total += created;
+        s.counters.destroyed_total += destroyed;
+        s.counters.passes_total += 1;
+        s.counters.last_pass_at = Some(now);
         if success {
-            s.last_success_at = Some(now);
+            s.counters.last_success_at = Some(now);
         }
     })
     .map_err(|e| e.to_string())
@@ -298,7 +299,7 @@ mod tests {
             .unwrap()
             .with_timezone(&Utc);
         let mut state = State::new("gw", now);
-        state.created_total = 5;
+        state.counters.created_total = 5;
         let text = render(&report(), &state, Duration::from_millis(1500), now);
         for line in [
             "scaler_gateways_busy{pool=\"gw\"} 2",

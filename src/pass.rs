@@ -6,6 +6,7 @@
 
 use crate::config::{Config, PoolKind};
 use crate::exit::Exit;
+use crate::forget::{self, Ledger};
 use crate::plan::{self, Assessment, Observation, PoolParams, Removal};
 use crate::pool::GatewayObservation;
 use crate::pool::{DrainOutcome, Gateway, GatewaySource};
@@ -14,6 +15,7 @@ use crate::provider::{CreateRequest, Instance, Provider, instance_name};
 use crate::report::{
     Action, ActionKind, ActionStatus, DecisionInfo, Observed, PoolInfo, Report, SlotInfo, Timings,
 };
+use crate::state::PendingForget;
 use chrono::{DateTime, SecondsFormat, Utc};
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
@@ -51,6 +53,9 @@ pub struct PassOptions {
     /// Since when the pool has been above its target (from the state file),
     /// for `limits.scale_down_delay`.
     pub above_target_since: Option<DateTime<Utc>>,
+    /// Forgets a killed pass left in the state file, completed before the
+    /// gateways are observed.
+    pub pending_forgets: Vec<PendingForget>,
 }
 
 /// The decision parameters of a configuration ([`Config::pool_params`]).
@@ -101,6 +106,17 @@ pub fn execute(
         }
     };
     timings.provider_ms = ms_since(started);
+    let ledger = Ledger::new(&config.state_path, &config.pool.name, options.now);
+    let pending = forget::complete(
+        &ledger,
+        &options.pending_forgets,
+        &instances,
+        source.as_deref_mut().map(|s| s as &mut dyn GatewaySource),
+        options.dry_run,
+    );
+    report.notes.extend(pending.notes);
+    let forgets_failed = !pending.errors.is_empty();
+    report.errors.extend(pending.errors);
     let observing = Instant::now();
     let hosts = crate::pool::Hosts::new(&instances);
     let gateways = match source.as_deref_mut().map(|s| s.observe(&hosts)) {
@@ -167,6 +183,8 @@ pub fn execute(
         brakes: Brakes::new(config, observation.instances.len(), options.deadline),
         bad_records: !gateways.errors.is_empty(),
         demand_unknown: gateways.turned_away_error.is_some(),
+        ledger,
+        forgets_failed,
     };
     for removal in &removals {
         acting.remove(&assessment, &observation, removal);
@@ -181,6 +199,7 @@ pub fn execute(
             && let Some(source) = acting.source.as_deref_mut()
             && let Err(e) = source.forget_stale(host, &stale)
         {
+            acting.forgets_failed = true;
             acting
                 .report
                 .errors
@@ -326,6 +345,10 @@ struct Acting<'a> {
     /// `sip.turned_away` is on but its table cannot be read: a
     /// configuration error (exit 78) for the pass that still scales up.
     demand_unknown: bool,
+    /// Where the registrations of a host are kept until they are deleted.
+    ledger: Ledger,
+    /// A forget failed: registrations of a destroyed host are left (exit 3).
+    forgets_failed: bool,
 }
 
 /// What the limits still allow, and what they held back.
@@ -451,7 +474,7 @@ impl Acting<'_> {
         if self.demand_unknown {
             return Exit::Config;
         }
-        if self.brakes.past_deadline > 0 || self.bad_records {
+        if self.brakes.past_deadline > 0 || self.bad_records || self.forgets_failed {
             return Exit::Partial;
         }
         if self
@@ -583,28 +606,60 @@ impl Acting<'_> {
     fn destroy(&mut self, instance: &Instance, gateways: &[Gateway], reason: &str) {
         let mut action = described(ActionKind::Destroy, self.status(), reason, instance);
         if !self.dry_run {
-            match self.provider.destroy(instance) {
+            let destroyed = self
+                .keep_forget(instance, gateways)
+                .and_then(|()| self.provider.destroy(instance).map_err(|e| e.message));
+            match destroyed {
                 Ok(()) => {
                     log::info!("destroyed {} ({reason})", instance.name);
-                    if let Some(host) = gateways.first().map(|g| g.host)
-                        && let Some(source) = self.source.as_deref_mut()
-                        && let Err(e) = source.forget(host, gateways)
-                    {
-                        self.report
-                            .errors
-                            .push(format!("forget gateways of {}: {e}", instance.name));
-                    }
+                    self.forget(instance, gateways);
                 }
                 Err(e) => {
                     log::warn!("destroying {}: {e}", instance.name);
-                    action.status = ActionStatus::Failed;
-                    action.error = Some(e.message.clone());
                     self.report
                         .errors
                         .push(format!("destroy {}: {e}", instance.name));
+                    action.status = ActionStatus::Failed;
+                    action.error = Some(e);
                 }
             }
         }
         self.report.actions.push(action);
+    }
+
+    /// Before a destroy: the host's registrations go to the state file, so
+    /// that a pass killed before [`Acting::forget`] leaves them to the next.
+    fn keep_forget(&mut self, instance: &Instance, gateways: &[Gateway]) -> Result<(), String> {
+        let (Some(host), Some(source)) = (gateways.first().map(|g| g.host), self.source.as_deref())
+        else {
+            return Ok(());
+        };
+        self.ledger
+            .before_destroy(source, instance, host, gateways)
+            .map_err(|e| format!("not destroyed: keeping its registrations failed: {e}"))
+    }
+
+    /// After a destroy: deletes the host's registrations, then their entry
+    /// in the state file. A failure leaves the entry for the next pass and
+    /// makes this one partial.
+    fn forget(&mut self, instance: &Instance, gateways: &[Gateway]) {
+        let (Some(host), Some(source)) =
+            (gateways.first().map(|g| g.host), self.source.as_deref_mut())
+        else {
+            return;
+        };
+        let forgotten = source
+            .forget(host, gateways)
+            .map_err(|e| e.to_string())
+            .and_then(|()| {
+                (self.ledger.forgotten(&instance.id)).map_err(|e| format!("state: {e}"))
+            });
+        if let Err(e) = forgotten {
+            self.forgets_failed = true;
+            self.report.errors.push(format!(
+                "forget gateways of {}: {e} (the next pass retries)",
+                instance.name
+            ));
+        }
     }
 }

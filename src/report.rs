@@ -202,6 +202,17 @@ impl Report {
         serde_json::to_string(self).expect("the report serializes")
     }
 
+    /// `simulate`'s text: the figures, then the notes (what the trace reader
+    /// tolerated: skewed, duplicate and skipped lines).
+    fn simulation_text(&self, simulation: &simulation::Outcome) -> String {
+        let pool = self.pool.as_ref().map_or("scaler", |p| p.name.as_str());
+        let mut out = format!("{pool} simulate: {}", simulation.to_text());
+        for n in &self.notes {
+            let _ = writeln!(out, "  note: {n}");
+        }
+        out
+    }
+
     /// The text rendering: one line when nothing happened, else a header, one
     /// line per action, then errors and notes. Notes (a brake that held
     /// actions back, a drain waiting for its calls) show even when no action
@@ -209,13 +220,7 @@ impl Report {
     pub fn to_text(&self) -> String {
         let mut out = String::new();
         if let Some(simulation) = &self.simulation {
-            let pool = self.pool.as_ref().map_or("scaler", |p| p.name.as_str());
-            let _ = write!(out, "{pool} simulate: {}", simulation.to_text());
-            // What the trace reader tolerated (skewed, duplicate, skipped lines).
-            for n in &self.notes {
-                let _ = writeln!(out, "  note: {n}");
-            }
-            return out;
+            return self.simulation_text(simulation);
         }
         if !self.checks.is_empty() {
             for check in &self.checks {

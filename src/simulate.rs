@@ -678,34 +678,54 @@ fn plan_minute(
     }
 }
 
+/// `--generate-trace`: writes a synthetic day to `path`.
+fn generate_command(args: &SimulateArgs, path: &Path) -> Result<Report, Error> {
+    let mut report = Report::new("simulate");
+    let Some(date) = args.date else {
+        return Err(Error::Usage(
+            "--generate-trace needs --date YYYY-MM-DD".into(),
+        ));
+    };
+    let options = generate::WorkdayOptions {
+        date,
+        calls: args.calls,
+        seed: args.seed,
+        timezone: args.timezone,
+    };
+    let trace = generate::workday(&options);
+    std::fs::write(path, trace::to_csv(&trace, args.timezone))
+        .map_err(|e| Error::Internal(anyhow::anyhow!("cannot write {}: {e}", path.display())))?;
+    report.simulation = Some(Outcome::Generated(Generated {
+        generated_trace: path.display().to_string(),
+        date: date.to_string(),
+        timezone: args.timezone.name().to_string(),
+        calls: trace.len() as u64,
+        seed: args.seed,
+    }));
+    Ok(report)
+}
+
+/// Reads the trace with the tolerance asked for; what was tolerated goes to
+/// the report's notes.
+fn read_trace(
+    args: &SimulateArgs,
+    path: &Path,
+    report: &mut Report,
+) -> Result<trace::Trace, Error> {
+    let options = trace::ReadOptions {
+        skip_bad_lines: args.skip_bad_lines,
+    };
+    let trace = trace::read_with(path, options).map_err(|e| Error::Usage(e.to_string()))?;
+    report.notes.extend(trace.notes(path));
+    Ok(trace)
+}
+
 /// `scaler simulate`: generates a trace, or replays one and reports.
 pub fn command(args: &SimulateArgs, config_path: &Path) -> Result<Report, Error> {
-    let mut report = Report::new("simulate");
     if let Some(path) = &args.generate_trace {
-        let Some(date) = args.date else {
-            return Err(Error::Usage(
-                "--generate-trace needs --date YYYY-MM-DD".into(),
-            ));
-        };
-        let options = generate::WorkdayOptions {
-            date,
-            calls: args.calls,
-            seed: args.seed,
-            timezone: args.timezone,
-        };
-        let trace = generate::workday(&options);
-        std::fs::write(path, trace::to_csv(&trace, args.timezone)).map_err(|e| {
-            Error::Internal(anyhow::anyhow!("cannot write {}: {e}", path.display()))
-        })?;
-        report.simulation = Some(Outcome::Generated(Generated {
-            generated_trace: path.display().to_string(),
-            date: date.to_string(),
-            timezone: args.timezone.name().to_string(),
-            calls: trace.len() as u64,
-            seed: args.seed,
-        }));
-        return Ok(report);
+        return generate_command(args, path);
     }
+    let mut report = Report::new("simulate");
     let Some(trace_path) = &args.trace else {
         return Err(Error::Usage(
             "simulate needs --trace FILE.csv (or --generate-trace FILE)".into(),
@@ -736,11 +756,7 @@ pub fn command(args: &SimulateArgs, config_path: &Path) -> Result<Report, Error>
             args.vcpu_hour_price
         )));
     }
-    let options = trace::ReadOptions {
-        skip_bad_lines: args.skip_bad_lines,
-    };
-    let trace = trace::read_with(trace_path, options).map_err(|e| Error::Usage(e.to_string()))?;
-    report.notes.extend(trace.notes(trace_path));
+    let trace = read_trace(args, trace_path, &mut report)?;
     let settings = Settings {
         from: args.from,
         to: args.to,

@@ -5,7 +5,9 @@
 //! forwards to the wrapped backend and does nothing else.
 
 use crate::config::ProviderConfig;
-use crate::pool::{DrainOutcome, Gateway, GatewayObservation, GatewaySource, Hosts, SourceError};
+use crate::pool::{
+    DrainOutcome, Gateway, GatewayObservation, GatewaySource, Hosts, SourceError, SourceRecord,
+};
 use crate::provider::{CreateRequest, Instance, Provider, ProviderError, Settled};
 use crate::watchdog::{action_started, doing};
 use std::collections::BTreeMap;
@@ -105,6 +107,27 @@ impl GatewaySource for WatchedSource {
             self.label
         ));
         self.inner.forget_stale(host, gateways)
+    }
+
+    fn records(&self, gateways: &[Gateway]) -> Vec<SourceRecord> {
+        self.inner.records(gateways)
+    }
+
+    fn forget_records(
+        &mut self,
+        host: IpAddr,
+        records: &[SourceRecord],
+    ) -> Result<u64, SourceError> {
+        action_started(&format!("forget the registrations of destroyed {host}"));
+        let _call = doing(format!(
+            "{}: forgetting the registrations of destroyed {host}",
+            self.label
+        ));
+        self.inner.forget_records(host, records)
+    }
+
+    fn hide_records(&mut self, records: &[SourceRecord]) {
+        self.inner.hide_records(records)
     }
 
     fn describe(&self) -> String {

@@ -126,50 +126,6 @@ fn failures_are_classified() {
     assert_eq!(lines(&run), [("config".to_string(), true, None)]);
 }
 
-/// A MariaDB account of this test with only `grants` on the test database,
-/// dropped at the end (the test account may create users: scripts/services.sh).
-struct Account {
-    name: String,
-    admin: mysql::Conn,
-}
-
-impl Account {
-    fn new(db: &Kamailio, tag: &str, grants: &[&str]) -> Account {
-        use mysql::prelude::Queryable;
-        let base = std::env::var("SCALER_TEST_MYSQL")
-            .unwrap_or_else(|_| "mysql://scaler:scaler@127.0.0.1:3306".to_string());
-        let mut admin = mysql::Conn::new(mysql::Opts::from_url(&base).unwrap()).unwrap();
-        let name = format!("scaler_{tag}_{}", std::process::id());
-        for host in ["127.0.0.1", "localhost"] {
-            let account = format!("'{name}'@'{host}'");
-            admin
-                .query_drop(format!("DROP USER IF EXISTS {account}"))
-                .unwrap();
-            admin
-                .query_drop(format!("CREATE USER {account} IDENTIFIED BY 'restricted'"))
-                .unwrap_or_else(|e| panic!("{e} (run scripts/services.sh: it grants CREATE USER)"));
-            for grant in grants {
-                let grant = grant.replace("DB", &format!("`{}`", db.name));
-                admin
-                    .query_drop(format!("GRANT {grant} TO {account}"))
-                    .unwrap_or_else(|e| panic!("GRANT {grant}: {e} (run scripts/services.sh)"));
-            }
-        }
-        Account { name, admin }
-    }
-}
-
-impl Drop for Account {
-    fn drop(&mut self) {
-        use mysql::prelude::Queryable;
-        for host in ["127.0.0.1", "localhost"] {
-            let _ = self
-                .admin
-                .query_drop(format!("DROP USER IF EXISTS '{}'@'{host}'", self.name));
-        }
-    }
-}
-
 /// `check` connects with an account that may read but not drain or forget:
 /// the sip line fails with reason `privilege`, naming what is missing.
 #[test]

@@ -650,3 +650,44 @@ fn a_listing_whose_second_page_fails_is_an_error_not_a_partial_list() {
     let err = provider("gw", &url, "", dir.path()).list().unwrap_err();
     assert!(err.message.contains("Connection refused"), "{err}");
 }
+
+/// The `ClientToken` of a captured RunInstances request body.
+fn client_token(body: &str) -> String {
+    body.split('&')
+        .find_map(|p| p.strip_prefix("ClientToken="))
+        .expect("RunInstances carries a ClientToken")
+        .to_string()
+}
+
+#[test]
+fn two_creations_in_the_same_second_send_different_client_tokens() {
+    // AWS takes a repeated ClientToken for a retry and starts nothing: two
+    // passes in one second (same timestamp, same index) must differ.
+    let pool = "p".repeat(40);
+    let reply = |id: &str| {
+        format!(
+            r#"<RunInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><instancesSet><item>
+<instanceId>{id}</instanceId><instanceState><name>pending</name></instanceState><launchTime>2026-01-01T00:00:00Z</launchTime>
+<tagSet><item><key>scaler-pool</key><value>{pool}</value></item></tagSet></item></instancesSet></RunInstancesResponse>"#
+        )
+    };
+    let (url, server) = fake_cloud(vec![(200, reply("i-1")), (200, reply("i-2"))]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut ec2 = provider(&pool, &url, "", dir.path());
+    let at = chrono::Utc::now();
+    for _ in 0..2 {
+        let name = scaler::provider::instance_name(&pool, at, 0);
+        ec2.create(&request(&name)).unwrap();
+    }
+    let tokens: Vec<String> = server
+        .join()
+        .unwrap()
+        .iter()
+        .map(|b| client_token(b))
+        .collect();
+    assert_ne!(tokens[0], tokens[1], "{tokens:?}");
+    assert!(
+        tokens.iter().all(|t| t.len() <= 64),
+        "EC2's limit: {tokens:?}"
+    );
+}

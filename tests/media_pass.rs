@@ -10,7 +10,9 @@ use common::media::{Redis, media_config};
 use common::*;
 use redis::Commands;
 use scaler::pass::{PassOptions, Steps};
-use scaler::pool::{DrainOutcome, Gateway, GatewayObservation, GatewaySource, Hosts, SourceError};
+use scaler::pool::{
+    DrainOutcome, Gateway, GatewayObservation, GatewaySource, Hosts, SourceError, SourceRecord,
+};
 use scaler::provider::InstanceState;
 use std::net::{IpAddr, TcpListener};
 
@@ -245,6 +247,19 @@ impl GatewaySource for ProxyActsBeforeDrain {
     fn forget_stale(&mut self, host: IpAddr, gateways: &[Gateway]) -> Result<(), SourceError> {
         self.inner.forget_stale(host, gateways)
     }
+    fn records(&self, gateways: &[Gateway]) -> Vec<SourceRecord> {
+        self.inner.records(gateways)
+    }
+    fn forget_records(
+        &mut self,
+        host: IpAddr,
+        records: &[SourceRecord],
+    ) -> Result<u64, SourceError> {
+        self.inner.forget_records(host, records)
+    }
+    fn hide_records(&mut self, records: &[SourceRecord]) {
+        self.inner.hide_records(records)
+    }
     fn describe(&self) -> String {
         self.inner.describe()
     }
@@ -284,6 +299,7 @@ fn a_whole_pass_keeps_the_host_whose_gateway_takes_a_room_during_the_drain() {
         busy_override: None,
         deadline: std::time::Instant::now() + config.limits.deadline.0,
         above_target_since: None,
+        pending_forgets: Vec::new(),
     };
     let report = scaler::pass::execute(
         &config,

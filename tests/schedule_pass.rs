@@ -126,7 +126,7 @@ fn scale_down_waits_for_scale_down_delay_across_passes() {
     );
     let state: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(ws.path("state.json")).unwrap()).unwrap();
-    let since = state["above_target_since"]
+    let since = state["scale_down"]["above_target_since"]
         .as_str()
         .expect("the clock is kept in the state file")
         .to_string();
@@ -154,5 +154,8 @@ fn scale_down_waits_for_scale_down_delay_across_passes() {
     scaler(&["-c", &config, "run"]).expect(0);
     let state: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(ws.path("state.json")).unwrap()).unwrap();
-    assert!(state["above_target_since"].is_null(), "{state}");
+    assert!(
+        state["scale_down"]["above_target_since"].is_null(),
+        "{state}"
+    );
 }

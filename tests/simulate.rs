@@ -220,7 +220,11 @@ fn generating_a_trace_is_deterministic_and_replayable() {
             "Europe/Paris",
         ])
         .expect(0);
-        assert_eq!(run.json()["calls"], 3500);
+        // A typical day of 3,500 calls: this day's volume is within ±30 %.
+        let calls = run.json()["calls"].as_u64().unwrap();
+        assert!((2_450..=4_550).contains(&calls), "{calls}");
+        let lines = std::fs::read_to_string(&path).unwrap().lines().count() as u64;
+        assert_eq!(lines, calls + 1, "a header and one line per call");
         path
     };
     let a = std::fs::read_to_string(write("a.csv", "1")).unwrap();
@@ -228,9 +232,11 @@ fn generating_a_trace_is_deterministic_and_replayable() {
     let c = std::fs::read_to_string(write("c.csv", "2")).unwrap();
     assert_eq!(a, b);
     assert_ne!(a, c);
-    assert_eq!(a.lines().count(), 3501, "a header and 3,500 calls");
     // The shipped trace is this very command's output.
-    assert_eq!(a, std::fs::read_to_string(repo(TRACE)).unwrap());
+    assert!(
+        a == std::fs::read_to_string(repo(TRACE)).unwrap(),
+        "{TRACE} is not this command's output: regenerate it (README, Simulation)"
+    );
 }
 
 #[test]

@@ -20,7 +20,7 @@
 
 use super::{
     DrainOutcome, Gateway, GatewayObservation, GatewaySource, GatewayState, Hosts, SourceError,
-    is_host_name,
+    SourceRecord, is_host_name,
 };
 use crate::duration::HumanDuration;
 use crate::pool::sip::redacted_url;
@@ -932,6 +932,26 @@ impl GatewaySource for MediaSource {
     fn forget_stale(&mut self, host: IpAddr, gateways: &[Gateway]) -> Result<(), SourceError> {
         self.forget(host, gateways)
     }
+
+    /// None: a media key is rewritten whole by the gateway that owns it (a
+    /// new one on the same address inherits no mark), and the keys a killed
+    /// pass left are deleted by [`forget_stale`](Self::forget_stale), by key
+    /// and address, once their host is gone.
+    fn records(&self, _gateways: &[Gateway]) -> Vec<SourceRecord> {
+        Vec::new()
+    }
+
+    /// Nothing to delete: [`records`](Self::records) keeps none.
+    fn forget_records(
+        &mut self,
+        _host: IpAddr,
+        _records: &[SourceRecord],
+    ) -> Result<u64, SourceError> {
+        Ok(0)
+    }
+
+    /// Nothing to leave out: [`records`](Self::records) keeps none.
+    fn hide_records(&mut self, _records: &[SourceRecord]) {}
 
     fn describe(&self) -> String {
         format!("Redis {} (keys {}*)", self.url, self.key_prefix)

@@ -15,6 +15,7 @@ pub mod sip;
 use crate::model::Instance;
 pub use crate::model::{Gateway, GatewayState};
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
@@ -142,6 +143,19 @@ pub enum DrainOutcome {
     Busy(String),
 }
 
+/// One record a source keeps for a gateway (a SIP `location` row), as
+/// [`GatewaySource::forget`] would delete it. The pass keeps these in the
+/// state file from before a host is destroyed until they are deleted, so
+/// that a pass killed in between leaves a forget the next one completes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceRecord {
+    /// The gateway (SIP username) the record belongs to.
+    pub gateway: String,
+    /// The source's row id.
+    pub id: u64,
+}
+
 /// A failed source call (connection, timeout, query).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -166,6 +180,23 @@ pub trait GatewaySource {
         let _ = (host, gateways);
         Ok(())
     }
+    /// The records of `gateways` as last observed, that [`forget`](Self::forget)
+    /// deletes: the pass keeps them in the state file before the host is
+    /// destroyed. Empty for sources whose records a new gateway overwrites
+    /// whole or that [`forget_stale`](Self::forget_stale) sweeps. Required
+    /// (no default), so a wrapper cannot drop it silently.
+    fn records(&self, gateways: &[Gateway]) -> Vec<SourceRecord>;
+    /// Deletes `records` that still belong to their gateway (a pending
+    /// forget of a destroyed host); returns how many were deleted.
+    fn forget_records(
+        &mut self,
+        host: IpAddr,
+        records: &[SourceRecord],
+    ) -> Result<u64, SourceError>;
+    /// Leaves `records` out of the following observations: they belong to a
+    /// destroyed host (a pending forget not completed, in a dry run or after
+    /// a failed delete), not to a new instance given the same address.
+    fn hide_records(&mut self, records: &[SourceRecord]);
     /// A short description of the endpoint, without secrets, for `check`.
     fn describe(&self) -> String;
 }

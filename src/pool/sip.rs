@@ -16,6 +16,7 @@ pub mod uri;
 
 use super::{
     DrainOutcome, Gateway, GatewayObservation, GatewaySource, GatewayState, Hosts, SourceError,
+    SourceRecord,
 };
 use crate::duration::HumanDuration;
 use crate::secret::{Secret, SecretSource};
@@ -23,6 +24,7 @@ use calls::{Dialog, Directory, Row, RowIds, gateways_from};
 use mysql::prelude::{FromValue, Queryable};
 use mysql::{Conn, Opts, OptsBuilder, TxOpts, Value};
 use serde::Deserialize;
+use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::time::Duration;
@@ -95,6 +97,8 @@ pub struct SipSource {
     directory: Directory,
     /// `sip.turned_away`: count the calls turned away.
     turned_away: Option<TurnedAwayConfig>,
+    /// Rows of destroyed hosts left out of observations (`hide_records`).
+    hidden: HashSet<SourceRecord>,
 }
 
 impl SipSource {
@@ -124,6 +128,7 @@ impl SipSource {
             rows: RowIds::new(),
             directory: Directory::default(),
             turned_away: config.turned_away.clone(),
+            hidden: HashSet::new(),
         })
     }
 
@@ -445,7 +450,13 @@ pub fn username_matches(username: &str, prefix: &str) -> bool {
 
 impl GatewaySource for SipSource {
     fn observe(&mut self, hosts: &Hosts) -> Result<GatewayObservation, SourceError> {
-        let (rows, unreadable) = self.read_rows()?;
+        let (mut rows, unreadable) = self.read_rows()?;
+        rows.retain(|r| {
+            !self.hidden.contains(&SourceRecord {
+                gateway: r.username.clone(),
+                id: r.id,
+            })
+        });
         let dialogs = self.read_dialogs()?;
         let (mut observation, ids, directory) = gateways_from(rows, &dialogs, &self.prefix, hosts);
         for doubt in unreadable {
@@ -515,17 +526,53 @@ impl GatewaySource for SipSource {
     /// contact beside the old row, be counted busy. With usrloc `db_mode = 3`
     /// the table is Kamailio's only copy, so this is what an un-REGISTER does.
     fn forget(&mut self, host: IpAddr, gateways: &[Gateway]) -> Result<(), SourceError> {
-        let ids: Vec<u64> = gateways
+        let records = self.records(gateways);
+        self.forget_records(host, &records).map(|_| ())
+    }
+
+    fn records(&self, gateways: &[Gateway]) -> Vec<SourceRecord> {
+        let ids = |g: &Gateway| self.rows.get(&g.id).cloned().unwrap_or_default();
+        gateways
             .iter()
-            .flat_map(|g| self.rows.get(&g.id).cloned().unwrap_or_default())
-            .collect();
-        if ids.is_empty() {
-            return Ok(());
+            .flat_map(|g| {
+                ids(g).into_iter().map(|id| SourceRecord {
+                    gateway: g.id.clone(),
+                    id,
+                })
+            })
+            .collect()
+    }
+
+    /// Deletes the rows by id and username together (an id alone could
+    /// name another gateway's row once the table's counter was reset), and
+    /// only rows marked to stop or idle: a row `locked` but not `to_stop`
+    /// has a call assigned since (a new gateway re-registered into it and
+    /// was given one), so it is left to expire rather than touched.
+    fn forget_records(
+        &mut self,
+        host: IpAddr,
+        records: &[SourceRecord],
+    ) -> Result<u64, SourceError> {
+        if records.is_empty() {
+            return Ok(0);
         }
-        let placeholders = vec!["?"; ids.len()].join(", ");
-        let delete = format!("DELETE FROM location WHERE id IN ({placeholders})");
-        let result = self.conn()?.exec_drop(&delete, ids);
+        let pairs = vec!["(?, ?)"; records.len()].join(", ");
+        let delete = format!(
+            "DELETE FROM location WHERE (id, username) IN ({pairs}) AND (to_stop = 1 OR locked = 0)"
+        );
+        let params: Vec<mysql::Value> = records
+            .iter()
+            .flat_map(|r| [r.id.into(), r.gateway.clone().into()])
+            .collect();
+        let conn = self.conn()?;
+        let result = conn
+            .exec_drop(&delete, params)
+            .map(|()| conn.affected_rows());
         result.map_err(|e| self.fail(&format!("forgetting the registrations of {host}"), e))
+    }
+
+    fn hide_records(&mut self, records: &[SourceRecord]) {
+        self.hidden.extend(records.iter().cloned());
     }
 
     fn describe(&self) -> String {

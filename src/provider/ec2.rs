@@ -2,7 +2,7 @@
 //! compatible clouds), signed with Signature V4 ([`super::sigv4`]).
 //!
 //! - **Selection**: the pool's instances carry the tag `scaler-pool = <pool>`
-//!   (set at creation, with `Name = <pool>-<timestamp>-<n>`).
+//!   (set at creation, with `Name = <pool>-<timestamp>-<n>-<random>`).
 //!   `DescribeInstances` filters on that tag and on the live states, and the
 //!   answer is checked again here, so a cloud that ignores a filter still
 //!   shows only the pool. Listing follows `NextToken` to the last page; a
@@ -13,8 +13,10 @@
 //!   skipped. Any other state fails the listing rather than guess.
 //! - **Creation**: `RunInstances` with `MinCount = MaxCount = 1`, the type,
 //!   image, subnet, security groups, key pair, base64 user data (from the
-//!   template, see [`super::user_data`]), the tags, and the instance name as
-//!   `ClientToken` (a retried request cannot start a second instance).
+//!   template, see [`super::user_data`]), the tags, and the instance name
+//!   (unique per creation, see [`super::instance_name`]; its last 64
+//!   characters when longer) as `ClientToken`: a retried request cannot start
+//!   a second instance, and a new creation is never taken for a retry.
 //! - **Destruction**: `TerminateInstances`.
 //! - **Elastic IPs** (`elastic_ip = true`, as SIPMediaGW's Outscale code
 //!   did): after each pass ([`Provider::settle`]) every running pool
@@ -316,6 +318,13 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
+/// The `ClientToken` of a creation: EC2 takes at most 64 ASCII characters,
+/// so a longer name gives its last 64, the end that makes it unique.
+fn client_token(name: &str) -> &str {
+    let start = name.char_indices().rev().nth(63).map_or(0, |(i, _)| i);
+    &name[start..]
+}
+
 impl Ec2Provider {
     /// A provider for `pool`: resolves the region, the endpoint and the
     /// credentials (configuration keys first, then `AWS_ACCESS_KEY_ID` /
@@ -523,7 +532,7 @@ impl Ec2Provider {
             p("InstanceType", &request.instance_type),
             p("MinCount", "1"),
             p("MaxCount", "1"),
-            p("ClientToken", &request.name),
+            p("ClientToken", client_token(&request.name)),
         ];
         if let Some(subnet) = &self.config.subnet_id {
             params.push(p("SubnetId", subnet));
@@ -1164,6 +1173,9 @@ mod tests {
         assert_eq!(get("SecurityGroupId.2"), Some("sg-2"));
         assert_eq!(get("KeyName"), Some("ops"));
         assert_eq!(get("ClientToken"), Some("gw-20261123070509-1"));
+        let long = format!("{}-20261123070509-12-0123abcd", "p".repeat(40));
+        assert_eq!(client_token(&long).len(), 64);
+        assert!(long.ends_with(client_token(&long)));
         assert_eq!(get("UserData"), None);
         assert_eq!(get("TagSpecification.1.ResourceType"), Some("instance"));
         assert_eq!(get("TagSpecification.1.Tag.1.Key"), Some("scaler-pool"));

@@ -74,19 +74,39 @@ pub struct Settled {
 }
 
 /// The name of the `n`th instance created by a pass that started at `at`:
-/// `<pool>-<YYYYmmddHHMMSS>-<n>`, unique across passes one minute apart.
+/// `<pool>-<YYYYmmddHHMMSS>-<n>-<8 hex digits>`. The random suffix makes
+/// every creation's name unique (two passes in one second, a pass that died
+/// and its successor), so providers may send it as an idempotency key
+/// (`ec2`'s `ClientToken`): a retry of one request reuses it, a new
+/// creation never does.
 ///
 /// ```
 /// use chrono::{TimeZone, Utc};
 /// use scaler::provider::{belongs_to_pool, instance_name};
 /// let at = Utc.with_ymd_and_hms(2026, 11, 23, 7, 5, 9).unwrap();
 /// let name = instance_name("gw", at, 2);
-/// assert_eq!(name, "gw-20261123070509-2");
+/// assert!(name.starts_with("gw-20261123070509-2-"));
+/// assert_ne!(name, instance_name("gw", at, 2), "unique per creation");
 /// assert!(belongs_to_pool("gw", &name));
 /// assert!(!belongs_to_pool("g", &name));
 /// ```
 pub fn instance_name(pool: &str, at: DateTime<Utc>, n: usize) -> String {
-    format!("{pool}-{}-{n}", at.format("%Y%m%d%H%M%S"))
+    format!("{pool}-{}-{n}-{:08x}", at.format("%Y%m%d%H%M%S"), nonce())
+}
+
+/// 32 random bits: std's hasher keys come from the operating system's
+/// random source, and each `RandomState` gets new ones.
+fn nonce() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    let bits = hasher.finish();
+    (bits ^ (bits >> 32)) as u32
 }
 
 /// Whether an instance name belongs to the pool (`<pool>-` prefix).
@@ -107,6 +127,21 @@ mod tests {
         let at = DateTime::parse_from_rfc3339("2026-11-23T07:05:09Z")
             .unwrap()
             .with_timezone(&Utc);
-        assert_eq!(instance_name("gw", at, 2), "gw-20261123070509-2");
+        let name = instance_name("gw", at, 2);
+        assert!(name.starts_with("gw-20261123070509-2-"), "{name}");
+        assert_eq!(name.len(), "gw-20261123070509-2-".len() + 8, "{name}");
+        assert!(belongs_to_pool("gw", &name));
+    }
+
+    #[test]
+    fn names_are_unique_per_creation_even_within_one_second() {
+        let at = Utc::now();
+        let names: std::collections::HashSet<String> =
+            (0..200).map(|_| instance_name("gw", at, 0)).collect();
+        assert_eq!(
+            names.len(),
+            200,
+            "the same pass second and index, new names"
+        );
     }
 }

@@ -306,6 +306,47 @@ impl Drop for Kamailio {
     }
 }
 
+/// A MariaDB account of this test with only `grants` on the test database
+/// (`DB` in a grant names it), password `restricted`, dropped at the end (the
+/// test account may create users: scripts/services.sh).
+pub struct Account {
+    pub name: String,
+    admin: mysql::Conn,
+}
+
+impl Account {
+    pub fn new(db: &Kamailio, tag: &str, grants: &[&str]) -> Account {
+        let mut admin = mysql::Conn::new(mysql::Opts::from_url(&mysql_base()).unwrap()).unwrap();
+        let name = format!("scaler_{tag}_{}", std::process::id());
+        for host in ["127.0.0.1", "localhost"] {
+            let account = format!("'{name}'@'{host}'");
+            admin
+                .query_drop(format!("DROP USER IF EXISTS {account}"))
+                .unwrap();
+            admin
+                .query_drop(format!("CREATE USER {account} IDENTIFIED BY 'restricted'"))
+                .unwrap_or_else(|e| panic!("{e} (run scripts/services.sh: it grants CREATE USER)"));
+            for grant in grants {
+                let grant = grant.replace("DB", &format!("`{}`", db.name));
+                admin
+                    .query_drop(format!("GRANT {grant} TO {account}"))
+                    .unwrap_or_else(|e| panic!("GRANT {grant}: {e} (run scripts/services.sh)"));
+            }
+        }
+        Account { name, admin }
+    }
+}
+
+impl Drop for Account {
+    fn drop(&mut self) {
+        for host in ["127.0.0.1", "localhost"] {
+            let _ = self
+                .admin
+                .query_drop(format!("DROP USER IF EXISTS '{}'@'{host}'", self.name));
+        }
+    }
+}
+
 /// A SIP pool configuration over a workspace and a database. `slot` is the
 /// inline table of a single `default` slot starting at 00:00.
 pub fn sip_config(
