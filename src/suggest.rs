@@ -3,8 +3,10 @@
 //! traces through the simulator (`simulate::simulate`, the real planner):
 //!
 //! 1. the traces are split into local days (schedule timezone); one timeline
-//!    per weekday present (plus `default` for the absent ones, the slot-wise
-//!    maximum), or only `default` when a single weekday is present;
+//!    is learned per weekday present; every other timeline of the
+//!    configuration (`default`, absent weekdays, names `[schedule.dates]`
+//!    uses) is kept as it is, so days absent from the traces keep the
+//!    configuration's timeline;
 //! 2. each day is cut into slots of `--granularity`; per slot, the largest
 //!    burst (calls starting within boot delay + jitter + 1 minute) gives a
 //!    safe first `idle_min` (at least 1), raised uniformly until the limits
@@ -16,12 +18,18 @@
 //!    candidate is replayed again before it is kept, so every kept candidate
 //!    met the limits on all training days;
 //! 4. a safety margin, `ceil(idle_min × (1 + margin))`, is added for days the
-//!    search has not seen; adjacent slots with equal values are merged.
+//!    search has not seen. The margin is chosen by leave-one-day-out
+//!    validation: each day is replayed with the schedule learned (steps 2
+//!    and 3) on the other days, for each margin of [`MARGINS`]; the smallest
+//!    margin whose held-out days miss at most `--max-missed` calls and
+//!    reject at most [`HELD_OUT_REJECTED_SHARE`] of them is taken, and the
+//!    held-out figures are printed. Adjacent slots with equal values are
+//!    merged.
 //!
 //! `load_max` is 1 (the buffer is `idle_min` alone) and `max_gateways` a
 //! generous bound (twice the peak of calls plus the largest `idle_min`).
 
-pub use crate::cli::{DEFAULT_MARGIN, ScheduleCommand, SuggestArgs};
+pub use crate::cli::{MARGINS, ScheduleCommand, SuggestArgs};
 use crate::config::{Config, PoolKind};
 use crate::error::Error;
 use crate::exit::Exit;
@@ -37,6 +45,11 @@ use std::time::Duration;
 const MAX_ROUNDS: usize = 24;
 /// The most uniform raises of the first candidate.
 const MAX_RAISES: usize = 6;
+/// The share of calls the held-out days may reject for a margin to serve
+/// them (the project's target: 0.2 %).
+pub const HELD_OUT_REJECTED_SHARE: f64 = 0.002;
+/// The margin with one day (nothing to hold out).
+pub const SINGLE_DAY_MARGIN: f64 = 1.0;
 
 /// What the suggestion must keep, summed over the training days.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +70,8 @@ impl Limits {
 /// Figures of one candidate replayed on every day.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Figures {
+    /// Calls replayed.
+    pub calls: u64,
     /// vCPU-hours paid.
     pub vcpu_hours: f64,
     /// The zero-delay lower bound.
@@ -67,6 +82,18 @@ pub struct Figures {
     pub rejected: u64,
     /// Instances created (churn).
     pub created: u64,
+}
+
+impl Figures {
+    /// Adds the figures of more days.
+    pub fn add(&mut self, other: &Figures) {
+        self.calls += other.calls;
+        self.vcpu_hours += other.vcpu_hours;
+        self.lower_bound_vcpu_hours += other.lower_bound_vcpu_hours;
+        self.missed += other.missed;
+        self.rejected += other.rejected;
+        self.created += other.created;
+    }
 }
 
 /// A slot position: timeline index, slot index.
@@ -123,21 +150,22 @@ pub fn with_margin(value: u32, margin: f64) -> u32 {
     (f64::from(value) * (1.0 + margin)).ceil() as u32
 }
 
-/// One local day of calls, and its timeline.
+/// One local day of calls.
+#[derive(Debug, Clone)]
 struct Day {
     date: NaiveDate,
     calls: Vec<Call>,
 }
 
-/// The learning problem: days, timelines, slots.
+/// The learning problem: days, the timelines learned from them, slots.
+#[derive(Clone)]
 struct Problem<'a> {
     config: &'a Config,
     timezone: Tz,
     days: Vec<Day>,
-    /// Learned timelines (weekday names, or `default` alone).
+    /// Learned timelines: the weekdays present in `days`. Every other
+    /// timeline of the configuration is kept as it is.
     names: Vec<String>,
-    /// Whether a derived `default` (slot-wise max) completes the week.
-    derived_default: bool,
     slot_minutes: u32,
     slots: usize,
     settings: Settings,
@@ -145,11 +173,28 @@ struct Problem<'a> {
     max_gateways: u32,
 }
 
+/// The weekday names of `days`, Monday first.
+fn weekday_names(days: &[Day]) -> Vec<String> {
+    let weekdays: BTreeSet<u32> = days
+        .iter()
+        .map(|d| d.date.weekday().num_days_from_monday())
+        .collect();
+    weekdays
+        .iter()
+        .map(|d| WEEKDAYS[*d as usize].to_string())
+        .collect()
+}
+
 impl Problem<'_> {
+    /// The problem without day `index` (for leave-one-day-out validation).
+    fn without_day(&self, index: usize) -> Self {
+        let mut sub = self.clone();
+        sub.days.remove(index);
+        sub.names = weekday_names(&sub.days);
+        sub
+    }
+
     fn timeline_of(&self, date: NaiveDate) -> Option<usize> {
-        if self.names.len() == 1 && self.names[0] == "default" {
-            return Some(0);
-        }
         let name = WEEKDAYS[date.weekday().num_days_from_monday() as usize];
         self.names.iter().position(|n| n == name)
     }
@@ -179,25 +224,27 @@ impl Problem<'_> {
         }
     }
 
-    /// The timelines of a candidate, unmerged (`default` derived if needed).
+    /// The configuration's timelines that are not learned (kept as they are).
+    fn kept(&self) -> Vec<String> {
+        self.config
+            .schedule
+            .timelines
+            .keys()
+            .filter(|name| !self.names.contains(name))
+            .cloned()
+            .collect()
+    }
+
+    /// The configuration's timelines with the learned ones replaced.
     fn timelines(&self, values: &[Vec<u32>]) -> BTreeMap<String, Timeline> {
-        let build = |row: &[u32]| -> Timeline {
-            row.iter()
+        let mut timelines = self.config.schedule.timelines.clone();
+        for (name, row) in self.names.iter().zip(values) {
+            let timeline: Timeline = row
+                .iter()
                 .enumerate()
                 .map(|(i, v)| (self.slot_start(i), self.slot(*v)))
-                .collect()
-        };
-        let mut timelines: BTreeMap<String, Timeline> = self
-            .names
-            .iter()
-            .zip(values)
-            .map(|(name, row)| (name.clone(), build(row)))
-            .collect();
-        if self.derived_default {
-            let row: Vec<u32> = (0..self.slots)
-                .map(|i| values.iter().map(|r| r[i]).max().unwrap_or(1))
                 .collect();
-            timelines.insert("default".into(), build(&row));
+            timelines.insert(name.clone(), timeline);
         }
         timelines
     }
@@ -205,14 +252,24 @@ impl Problem<'_> {
     /// Replays every day with a candidate: the figures, and the slots blamed
     /// for rejections.
     fn evaluate(&self, values: &[Vec<u32>]) -> Result<(Figures, BTreeSet<Key>), Error> {
+        self.evaluate_days(values, &self.days)
+    }
+
+    /// Replays `days` with a candidate.
+    fn evaluate_days(
+        &self,
+        values: &[Vec<u32>],
+        days: &[Day],
+    ) -> Result<(Figures, BTreeSet<Key>), Error> {
         let mut config = self.config.clone();
         config.schedule.timelines = self.timelines(values);
         config.schedule.dates.clear();
         let mut figures = Figures::default();
         let mut blamed = BTreeSet::new();
-        for day in &self.days {
+        for day in days {
             let run = simulate::simulate(&config, &day.calls, &self.settings)?;
             let s = &run.summary;
+            figures.calls += s.calls;
             figures.vcpu_hours += s.vcpu_hours;
             figures.lower_bound_vcpu_hours += s.lower_bound_vcpu_hours;
             figures.missed += s.missed;
@@ -242,96 +299,35 @@ pub struct Suggestion {
     pub replays: usize,
 }
 
-/// Learns a schedule from `traces` (each a list of calls, named for the
-/// header) for `config`.
-pub fn suggest(
-    config: &Config,
-    traces: &[(String, Vec<Call>)],
-    args: &SuggestArgs,
-) -> Result<Suggestion, Error> {
-    let granularity = args.granularity.as_secs();
-    if granularity < 60
-        || !granularity.is_multiple_of(60)
-        || !1440u64.is_multiple_of(granularity / 60)
-    {
-        return Err(Error::Usage(format!(
-            "--granularity must be whole minutes dividing a day (15m, 30m, 1h ...), got {}",
-            crate::duration::HumanDuration(args.granularity)
-        )));
-    }
-    if !(args.margin >= 0.0 && args.margin <= 10.0) {
-        return Err(Error::Usage(format!(
-            "--margin must be between 0 and 10, got {}",
-            args.margin
-        )));
-    }
-    let timezone = config.schedule.timezone;
-    let shortest = chrono::Duration::from_std(simulate::SHORTEST_CALL).unwrap_or_default();
-    // Days of different files stay apart, even on the same date.
-    let mut by_date: BTreeMap<(NaiveDate, usize), Vec<Call>> = BTreeMap::new();
-    for (file, (_, calls)) in traces.iter().enumerate() {
-        for call in calls.iter().filter(|c| c.duration() >= shortest) {
-            let date = call.start.with_timezone(&timezone).date_naive();
-            by_date.entry((date, file)).or_default().push(*call);
-        }
-    }
-    if by_date.is_empty() {
-        return Err(Error::Usage(
-            "the traces have no call of one minute or longer".into(),
-        ));
-    }
-    let days: Vec<Day> = by_date
-        .into_iter()
-        .map(|((date, _), mut calls)| {
-            calls.sort_by_key(|c| (c.start, c.end));
-            Day { date, calls }
-        })
-        .collect();
-    let weekdays: BTreeSet<u32> = days
-        .iter()
-        .map(|d| d.date.weekday().num_days_from_monday())
-        .collect();
-    let names: Vec<String> = if weekdays.len() == 1 {
-        vec!["default".to_string()]
-    } else {
-        weekdays
-            .iter()
-            .map(|d| WEEKDAYS[*d as usize].to_string())
-            .collect()
-    };
-    let derived_default = names.len() > 1 && names.len() < 7;
-    let slot_minutes = (granularity / 60) as u32;
-    let window_seconds = (args.boot_delay + args.boot_jitter).as_secs() as i64 + 60;
-    let mut problem = Problem {
-        config,
-        timezone,
-        days,
-        derived_default,
-        slot_minutes,
-        slots: (1440 / slot_minutes) as usize,
-        settings: Settings {
-            from: None,
-            to: None,
-            boot_delay: args.boot_delay,
-            boot_jitter: args.boot_jitter,
-            seed: args.seed,
-            vcpu_hour_price: 1.0,
-        },
-        window_seconds,
-        max_gateways: 0,
-        names,
-    };
-    let limits = Limits {
-        max_missed: args.max_missed,
-        max_rejected: args.max_rejected,
-    };
+/// What a search found on a problem's days.
+struct Searched {
+    /// `idle_min` per learned timeline and slot, before the margin.
+    values: Vec<Vec<u32>>,
+    /// Those values replayed on the days.
+    figures: Figures,
+    /// The largest burst per slot.
+    bursts: BTreeMap<Key, Burst>,
+    /// The largest number of calls in progress on one day.
+    peak: u32,
+    /// Replays of all days.
+    replays: usize,
+}
 
-    // Bursts per slot, and the offered peak (for max_gateways).
+/// A generous `max_gateways`: twice the peak plus the largest `idle_min`,
+/// rounded up to tens.
+fn generous(peak: u32, values: &[Vec<u32>]) -> u32 {
+    let largest = values.iter().flatten().copied().max().unwrap_or(1);
+    (2 * peak + largest).div_ceil(10) * 10
+}
+
+/// The largest burst per slot, and the peak of calls in progress.
+fn bursts_and_peak(problem: &Problem<'_>) -> (BTreeMap<Key, Burst>, u32) {
     let mut bursts = BTreeMap::new();
     let mut peak = 0u32;
     for day in &problem.days {
         let starts: Vec<i64> = day.calls.iter().map(|c| c.start.timestamp()).collect();
-        largest_bursts(&starts, window_seconds, |s| problem.key_at(s), &mut bursts);
+        let window = problem.window_seconds;
+        largest_bursts(&starts, window, |s| problem.key_at(s), &mut bursts);
         let mut sweep: Vec<(i64, i32)> = day
             .calls
             .iter()
@@ -344,6 +340,13 @@ pub fn suggest(
             peak = peak.max(now.max(0) as u32);
         }
     }
+    (bursts, peak)
+}
+
+/// Searches `idle_min` per slot on the problem's days (steps 2 and 3 of the
+/// module documentation).
+fn search(problem: &mut Problem<'_>, limits: &Limits) -> Result<Searched, Error> {
+    let (bursts, peak) = bursts_and_peak(problem);
     let mut values: Vec<Vec<u32>> = (0..problem.names.len())
         .map(|t| {
             (0..problem.slots)
@@ -351,16 +354,11 @@ pub fn suggest(
                 .collect()
         })
         .collect();
-    let largest = |values: &[Vec<u32>]| values.iter().flatten().copied().max().unwrap_or(1);
-    let generous = |values: &[Vec<u32>]| {
-        (2 * peak + with_margin(largest(values), args.margin)).div_ceil(10) * 10
-    };
-
     // A safe start, raised uniformly until the limits hold.
     let mut replays = 0;
     let mut raises = 0;
-    let mut best_figures = loop {
-        problem.max_gateways = generous(&values);
+    let figures = loop {
+        problem.max_gateways = generous(peak, &values);
         let (figures, _) = problem.evaluate(&values)?;
         replays += 1;
         if limits.hold(&figures) {
@@ -368,11 +366,11 @@ pub fn suggest(
         }
         raises += 1;
         if raises > MAX_RAISES {
+            let largest = values.iter().flatten().copied().max().unwrap_or(1);
             return Err(Error::Usage(format!(
-                "no schedule found that keeps missed <= {} and rejected <= {}: even idle_min up to {} gives {} missed, {} rejected (check pool.max_vcpus and the instance types)",
+                "no schedule found that keeps missed <= {} and rejected <= {}: even idle_min up to {largest} gives {} missed, {} rejected (check pool.max_vcpus and the instance types)",
                 limits.max_missed,
                 limits.max_rejected.map_or("any".into(), |m| m.to_string()),
-                largest(&values),
                 figures.missed,
                 figures.rejected
             )));
@@ -381,12 +379,23 @@ pub fn suggest(
             *v += v.div_ceil(2) + 1;
         }
     };
+    let mut searched = Searched {
+        values,
+        figures,
+        bursts,
+        peak,
+        replays,
+    };
+    lower(problem, limits, &mut searched)?;
+    Ok(searched)
+}
 
-    // Parallel binary search: [lo, hi] per slot, hi always kept safe.
-    let mut hi = values;
+/// The parallel binary search: `[lo, hi]` per slot, `hi` always safe.
+fn lower(problem: &Problem<'_>, limits: &Limits, searched: &mut Searched) -> Result<(), Error> {
+    let hi = &mut searched.values;
     let mut lo: Vec<Vec<u32>> = hi.iter().map(|row| vec![1; row.len()]).collect();
     for _ in 0..MAX_ROUNDS {
-        let open: Vec<Key> = keys(&hi).filter(|&(t, i)| lo[t][i] < hi[t][i]).collect();
+        let open: Vec<Key> = keys(hi).filter(|&(t, i)| lo[t][i] < hi[t][i]).collect();
         if open.is_empty() {
             break;
         }
@@ -395,10 +404,10 @@ pub fn suggest(
             proposal[t][i] = lo[t][i] + (hi[t][i] - lo[t][i]) / 2;
         }
         let (figures, blamed) = problem.evaluate(&proposal)?;
-        replays += 1;
+        searched.replays += 1;
         if limits.hold(&figures) {
-            hi = proposal;
-            best_figures = figures;
+            *hi = proposal;
+            searched.figures = figures;
             continue;
         }
         let mut candidate = hi.clone();
@@ -415,10 +424,10 @@ pub fn suggest(
             continue;
         }
         let (figures, blamed) = problem.evaluate(&candidate)?;
-        replays += 1;
+        searched.replays += 1;
         if limits.hold(&figures) {
-            hi = candidate;
-            best_figures = figures;
+            *hi = candidate;
+            searched.figures = figures;
         } else {
             // The lowered slots interact: those now blamed (all of them when
             // none is) keep their value.
@@ -433,32 +442,204 @@ pub fn suggest(
             }
         }
     }
-    let searched = hi;
-    let searched_figures = best_figures;
+    Ok(())
+}
 
-    // The margin, then the suggestion replayed on the training days.
-    let suggested: Vec<Vec<u32>> = searched
+/// `ceil(v × (1 + margin))` for every value.
+fn margined(values: &[Vec<u32>], margin: f64) -> Vec<Vec<u32>> {
+    values
         .iter()
-        .map(|row| row.iter().map(|v| with_margin(*v, args.margin)).collect())
-        .collect();
-    problem.max_gateways = generous(&suggested);
-    let (figures, _) = problem.evaluate(&suggested)?;
-    replays += 1;
+        .map(|row| row.iter().map(|v| with_margin(*v, margin)).collect())
+        .collect()
+}
 
+/// One margin's figures on the held-out days.
+#[derive(Debug, Clone, Copy)]
+pub struct HeldOut {
+    /// The margin.
+    pub margin: f64,
+    /// Every day replayed with the schedule learned on the others.
+    pub figures: Figures,
+}
+
+impl HeldOut {
+    /// Whether the margin served the held-out days: at most `max_missed`
+    /// missed calls and [`HELD_OUT_REJECTED_SHARE`] of calls rejected.
+    pub fn serves(&self, max_missed: u64) -> bool {
+        self.figures.missed <= max_missed
+            && (self.figures.rejected as f64) <= HELD_OUT_REJECTED_SHARE * self.figures.calls as f64
+    }
+}
+
+/// Leave-one-day-out validation: each day replayed with the schedule
+/// learned on the other days, for every margin; `None` with one day.
+fn validate(
+    problem: &Problem<'_>,
+    limits: &Limits,
+    margins: &[f64],
+) -> Result<Option<(Vec<HeldOut>, usize)>, Error> {
+    if problem.days.len() < 2 {
+        return Ok(None);
+    }
+    let mut held: Vec<HeldOut> = margins
+        .iter()
+        .map(|&margin| HeldOut {
+            margin,
+            figures: Figures::default(),
+        })
+        .collect();
+    let mut replays = 0;
+    for (index, day) in problem.days.iter().enumerate() {
+        let mut sub = problem.without_day(index);
+        let searched = search(&mut sub, limits)?;
+        replays += searched.replays;
+        for out in &mut held {
+            let values = margined(&searched.values, out.margin);
+            sub.max_gateways = generous(searched.peak, &values);
+            let (figures, _) = sub.evaluate_days(&values, std::slice::from_ref(day))?;
+            out.figures.add(&figures);
+        }
+    }
+    Ok(Some((held, replays)))
+}
+
+/// The margin: the one given, else the smallest that serves the held-out
+/// days, else (none does) the one that misses fewest calls.
+fn choose_margin(given: Option<f64>, held: Option<&[HeldOut]>, max_missed: u64) -> f64 {
+    if let Some(margin) = given {
+        return margin;
+    }
+    let Some(held) = held else {
+        return SINGLE_DAY_MARGIN;
+    };
+    if let Some(out) = held.iter().find(|h| h.serves(max_missed)) {
+        return out.margin;
+    }
+    held.iter()
+        .min_by_key(|h| (h.figures.missed, h.figures.rejected))
+        .map_or(SINGLE_DAY_MARGIN, |h| h.margin)
+}
+
+/// Splits the traces into local days (days of different files stay apart,
+/// even on the same date), calls shorter than a minute left out.
+fn days_of(traces: &[(String, Vec<Call>)], timezone: Tz) -> Result<Vec<Day>, Error> {
+    let shortest = chrono::Duration::from_std(simulate::SHORTEST_CALL).unwrap_or_default();
+    let mut by_date: BTreeMap<(NaiveDate, usize), Vec<Call>> = BTreeMap::new();
+    for (file, (_, calls)) in traces.iter().enumerate() {
+        for call in calls.iter().filter(|c| c.duration() >= shortest) {
+            let date = call.start.with_timezone(&timezone).date_naive();
+            by_date.entry((date, file)).or_default().push(*call);
+        }
+    }
+    if by_date.is_empty() {
+        return Err(Error::Usage(
+            "the traces have no call of one minute or longer".into(),
+        ));
+    }
+    Ok(by_date
+        .into_iter()
+        .map(|((date, _), mut calls)| {
+            calls.sort_by_key(|c| (c.start, c.end));
+            Day { date, calls }
+        })
+        .collect())
+}
+
+fn check_args(args: &SuggestArgs) -> Result<(), Error> {
+    let granularity = args.granularity.as_secs();
+    if granularity < 60
+        || !granularity.is_multiple_of(60)
+        || !1440u64.is_multiple_of(granularity / 60)
+    {
+        return Err(Error::Usage(format!(
+            "--granularity must be whole minutes dividing a day (15m, 30m, 1h ...), got {}",
+            crate::duration::HumanDuration(args.granularity)
+        )));
+    }
+    if let Some(margin) = args.margin
+        && !(0.0..=10.0).contains(&margin)
+    {
+        return Err(Error::Usage(format!(
+            "--margin must be between 0 and 10, got {margin}"
+        )));
+    }
+    Ok(())
+}
+
+/// Learns a schedule from `traces` (each a list of calls, named for the
+/// header) for `config`.
+pub fn suggest(
+    config: &Config,
+    traces: &[(String, Vec<Call>)],
+    args: &SuggestArgs,
+) -> Result<Suggestion, Error> {
+    check_args(args)?;
+    let timezone = config.schedule.timezone;
+    let days = days_of(traces, timezone)?;
+    let slot_minutes = (args.granularity.as_secs() / 60) as u32;
+    let mut problem = Problem {
+        config,
+        timezone,
+        names: weekday_names(&days),
+        days,
+        slot_minutes,
+        slots: (1440 / slot_minutes) as usize,
+        settings: Settings {
+            from: None,
+            to: None,
+            boot_delay: args.boot_delay,
+            boot_jitter: args.boot_jitter,
+            seed: args.seed,
+            vcpu_hour_price: 1.0,
+        },
+        window_seconds: (args.boot_delay + args.boot_jitter).as_secs() as i64 + 60,
+        max_gateways: 0,
+    };
+    let limits = Limits {
+        max_missed: args.max_missed,
+        max_rejected: args.max_rejected,
+    };
+    let mut margins = MARGINS.to_vec();
+    if let Some(given) = args.margin
+        && !margins.contains(&given)
+    {
+        margins.push(given);
+        margins.sort_by(f64::total_cmp);
+    }
+    let validation = validate(&problem, &limits, &margins)?;
+    let held = validation.as_ref().map(|(held, _)| held.as_slice());
+    let margin = choose_margin(args.margin, held, args.max_missed);
+    let searched = search(&mut problem, &limits)?;
+    let suggested = margined(&searched.values, margin);
+    problem.max_gateways = generous(searched.peak, &suggested);
+    let (figures, _) = problem.evaluate(&suggested)?;
+    let replays = searched.replays + 1 + validation.as_ref().map_or(0, |(_, r)| *r);
     let toml = render(
         &problem,
         traces,
         args,
         &searched,
         &suggested,
-        &bursts,
-        (&searched_figures, &figures, replays),
+        Outcome {
+            margin,
+            held,
+            figures: &figures,
+            replays,
+        },
     );
     Ok(Suggestion {
         toml,
         figures,
         replays,
     })
+}
+
+/// What the header reports besides the searched values.
+struct Outcome<'a> {
+    margin: f64,
+    held: Option<&'a [HeldOut]>,
+    figures: &'a Figures,
+    replays: usize,
 }
 
 fn keys(values: &[Vec<u32>]) -> impl Iterator<Item = Key> + '_ {
@@ -492,27 +673,126 @@ fn render(
     problem: &Problem<'_>,
     traces: &[(String, Vec<Call>)],
     args: &SuggestArgs,
-    searched: &[Vec<u32>],
+    searched: &Searched,
     suggested: &[Vec<u32>],
+    outcome: Outcome<'_>,
+) -> String {
+    let mut out = header(problem, traces, args, searched, &outcome);
+    let _ = writeln!(out, "[schedule]");
+    let _ = writeln!(out, "timezone = \"{}\"", problem.timezone.name());
+    let slot_line = |start: NaiveTime, idle: u32| {
+        format!(
+            "\"{}\" = {{ idle_min = {idle}, load_max = 1.0, max_gateways = {} }}",
+            start.format("%H:%M"),
+            problem.max_gateways
+        )
+    };
+    for (t, name) in problem.names.iter().enumerate() {
+        let _ = writeln!(out, "[schedule.{name}]");
+        for (first, end) in merge_runs(&suggested[t]) {
+            let start = problem.slot_start(first);
+            let until = if end == problem.slots {
+                "24:00".to_string()
+            } else {
+                problem.slot_start(end).format("%H:%M").to_string()
+            };
+            let searched_max = searched.values[t][first..end]
+                .iter()
+                .max()
+                .copied()
+                .unwrap_or(1);
+            let _ = writeln!(
+                out,
+                "# {}-{until}: idle_min {} (searched {searched_max}); {}",
+                start.format("%H:%M"),
+                suggested[t][first],
+                burst_note(problem, &searched.bursts, t, first..end)
+            );
+            let _ = writeln!(out, "{}", slot_line(start, suggested[t][first]));
+        }
+    }
+    for name in problem.kept() {
+        let _ = writeln!(out, "[schedule.{name}]    # kept from the configuration");
+        for (start, slot) in &problem.config.schedule.timelines[&name] {
+            let _ = writeln!(
+                out,
+                "\"{}\" = {{ idle_min = {}, load_max = {}, max_gateways = {}, min_gateways = {} }}",
+                hh_mm(*start),
+                slot.idle_min,
+                toml_float(slot.load_max),
+                slot.max_gateways,
+                slot.min_gateways
+            );
+        }
+    }
+    out
+}
+
+/// `HH:MM`, or `HH:MM:SS` when the seconds are not zero.
+fn hh_mm(time: NaiveTime) -> String {
+    if time.second() == 0 {
+        time.format("%H:%M").to_string()
+    } else {
+        time.format("%H:%M:%S").to_string()
+    }
+}
+
+/// A float as TOML writes it (always with a decimal point).
+fn toml_float(value: f64) -> String {
+    let text = value.to_string();
+    if text.contains('.') || text.contains('e') {
+        text
+    } else {
+        format!("{text}.0")
+    }
+}
+
+/// Why slots `range` of timeline `t` start where they do.
+fn burst_note(
+    problem: &Problem<'_>,
     bursts: &BTreeMap<Key, Burst>,
-    (searched_figures, figures, replays): (&Figures, &Figures, usize),
+    t: usize,
+    range: std::ops::Range<usize>,
+) -> String {
+    let burst = range
+        .filter_map(|i| bursts.get(&(t, i)))
+        .max_by_key(|b| (b.calls, std::cmp::Reverse(b.at)));
+    match burst {
+        Some(b) => {
+            let at = DateTime::from_timestamp(b.at, 0)
+                .map(|d| {
+                    d.with_timezone(&problem.timezone)
+                        .format("%Y-%m-%d %H:%M")
+                        .to_string()
+                })
+                .unwrap_or_default();
+            format!(
+                "largest burst: {} calls started within {} ({at})",
+                b.calls,
+                crate::duration::HumanDuration(Duration::from_secs(problem.window_seconds as u64))
+            )
+        }
+        None => "no call started in these slots (floor of 1)".to_string(),
+    }
+}
+
+/// The comment lines above `[schedule]`.
+fn header(
+    problem: &Problem<'_>,
+    traces: &[(String, Vec<Call>)],
+    args: &SuggestArgs,
+    searched: &Searched,
+    outcome: &Outcome<'_>,
 ) -> String {
     let mut out = String::new();
     let files: Vec<&str> = traces.iter().map(|(name, _)| name.as_str()).collect();
-    let first = problem
-        .days
-        .first()
-        .map(|d| d.date.to_string())
-        .unwrap_or_default();
-    let last = problem
-        .days
-        .last()
-        .map(|d| d.date.to_string())
-        .unwrap_or_default();
+    let date = |d: Option<&Day>| d.map(|d| d.date.to_string()).unwrap_or_default();
     let _ = writeln!(
         out,
-        "# Suggested by `scaler schedule suggest` from {} day(s) of calls, {first} to {last} ({}).",
+        "# Suggested by `scaler schedule suggest` from {} day(s) of calls, {} to {} ({}).",
         problem.days.len(),
+        date(problem.days.first()),
+        date(problem.days.last()),
         files.join(", ")
     );
     let _ = writeln!(
@@ -526,91 +806,101 @@ fn render(
     );
     let _ = writeln!(
         out,
-        "# Searched ({replays} replays of every day): {}.",
-        figures_line(searched_figures)
+        "# Searched ({} replays of every day in all): {}.",
+        outcome.replays,
+        figures_line(&searched.figures)
     );
+    held_out_lines(&mut out, args, outcome);
     let _ = writeln!(
         out,
         "# With the margin (idle_min = ceil(searched x {})): {}.",
-        1.0 + args.margin,
-        figures_line(figures)
+        1.0 + outcome.margin,
+        figures_line(outcome.figures)
     );
+    let kept = problem.kept();
+    if !kept.is_empty() {
+        let _ = writeln!(
+            out,
+            "# Learned: {}. Days absent from the traces keep the configuration's timelines: {} (copied unchanged below).",
+            problem.names.join(", "),
+            kept.join(", ")
+        );
+    }
     let _ = writeln!(
         out,
         "# Replaces the [schedule] section of {}; date exceptions ([schedule.dates]) are not learned: keep yours.",
         problem.config.path.display()
     );
-    let _ = writeln!(out, "[schedule]");
-    let _ = writeln!(out, "timezone = \"{}\"", problem.timezone.name());
-    let mut order: Vec<usize> = (0..problem.names.len()).collect();
-    order.sort_by_key(|&t| {
-        WEEKDAYS
-            .iter()
-            .position(|d| *d == problem.names[t])
-            .unwrap_or(usize::MAX)
-    });
-    let slot_line = |start: NaiveTime, idle: u32| {
-        format!(
-            "\"{}\" = {{ idle_min = {idle}, load_max = 1.0, max_gateways = {} }}",
-            start.format("%H:%M"),
-            problem.max_gateways
-        )
-    };
-    for t in order {
-        let _ = writeln!(out, "[schedule.{}]", problem.names[t]);
-        for (first, end) in merge_runs(&suggested[t]) {
-            let start = problem.slot_start(first);
-            let until = if end == problem.slots {
-                "24:00".to_string()
-            } else {
-                problem.slot_start(end).format("%H:%M").to_string()
-            };
-            let burst = (first..end)
-                .filter_map(|i| bursts.get(&(t, i)))
-                .max_by_key(|b| (b.calls, std::cmp::Reverse(b.at)));
-            let searched_max = searched[t][first..end].iter().max().copied().unwrap_or(1);
-            let why = match burst {
-                Some(b) => {
-                    let at = DateTime::from_timestamp(b.at, 0)
-                        .map(|d| {
-                            d.with_timezone(&problem.timezone)
-                                .format("%Y-%m-%d %H:%M")
-                                .to_string()
-                        })
-                        .unwrap_or_default();
-                    format!(
-                        "largest burst: {} calls started within {} ({at})",
-                        b.calls,
-                        crate::duration::HumanDuration(Duration::from_secs(
-                            problem.window_seconds as u64
-                        ))
-                    )
-                }
-                None => "no call started in these slots (floor of 1)".to_string(),
-            };
-            let _ = writeln!(
-                out,
-                "# {}-{until}: idle_min {} (searched {searched_max}); {why}",
-                start.format("%H:%M"),
-                suggested[t][first]
-            );
-            let _ = writeln!(out, "{}", slot_line(start, suggested[t][first]));
-        }
-    }
-    if problem.derived_default {
-        let row: Vec<u32> = (0..problem.slots)
-            .map(|i| suggested.iter().map(|r| r[i]).max().unwrap_or(1))
-            .collect();
+    out
+}
+
+/// The held-out figures of each margin, and how the margin was chosen.
+fn held_out_lines(out: &mut String, args: &SuggestArgs, outcome: &Outcome<'_>) {
+    let Some(held) = outcome.held else {
         let _ = writeln!(
             out,
-            "# default: the days absent from the traces, the largest value of the timelines above per slot"
+            "# One day: no leave-one-day-out validation; margin {}{}.",
+            outcome.margin,
+            if args.margin.is_some() {
+                " (--margin)"
+            } else {
+                " (the default for one day)"
+            }
         );
-        let _ = writeln!(out, "[schedule.default]");
-        for (first, _) in merge_runs(&row) {
-            let _ = writeln!(out, "{}", slot_line(problem.slot_start(first), row[first]));
-        }
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "# Leave-one-day-out validation (each day replayed with the schedule learned on the others):"
+    );
+    for h in held {
+        let share = if h.figures.calls > 0 {
+            100.0 * h.figures.rejected as f64 / h.figures.calls as f64
+        } else {
+            0.0
+        };
+        let _ = writeln!(
+            out,
+            "#   margin {}: {} calls, {} missed, {} rejected ({share:.2} %), ratio {}{}",
+            h.margin,
+            h.figures.calls,
+            h.figures.missed,
+            h.figures.rejected,
+            ratio(&h.figures),
+            if h.margin == outcome.margin {
+                "  <- used"
+            } else {
+                ""
+            }
+        );
     }
-    out
+    let how = if args.margin.is_some() {
+        "given by --margin".to_string()
+    } else if held
+        .iter()
+        .any(|h| h.margin == outcome.margin && h.serves(args.max_missed))
+    {
+        format!(
+            "the smallest that keeps the held-out days within {} missed and {} % rejected",
+            args.max_missed,
+            HELD_OUT_REJECTED_SHARE * 100.0
+        )
+    } else {
+        format!(
+            "no margin keeps the held-out days within {} missed and {} % rejected: the one with the fewest missed calls",
+            args.max_missed,
+            HELD_OUT_REJECTED_SHARE * 100.0
+        )
+    };
+    let _ = writeln!(out, "# Margin {}: {how}.", outcome.margin);
+}
+
+fn ratio(f: &Figures) -> String {
+    if f.lower_bound_vcpu_hours > 0.0 {
+        format!("{:.3}", f.vcpu_hours / f.lower_bound_vcpu_hours)
+    } else {
+        "n/a".into()
+    }
 }
 
 /// `scaler schedule ...`: prints the suggestion (a file, not a report).
