@@ -471,15 +471,85 @@ impl HeldOut {
     }
 }
 
-/// Leave-one-day-out validation: each day replayed with the schedule
-/// learned on the other days, for every margin; `None` with one day.
-fn validate(
+/// Runs `job(0)` to `job(n - 1)` on up to the machine's cores, each job
+/// once; the results in job order (so the figures do not depend on the
+/// scheduling).
+fn in_parallel<T: Send>(n: usize, job: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(n);
+    if threads <= 1 {
+        return (0..n).map(job).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<(usize, T)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if i >= n {
+                            break done;
+                        }
+                        done.push((i, job(i)));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("a search thread panicked"))
+            .collect()
+    });
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
+}
+
+/// One fold of the validation: the search on every day but `index`, then
+/// that day replayed for each margin.
+fn fold(
     problem: &Problem<'_>,
     limits: &Limits,
     margins: &[f64],
-) -> Result<Option<(Vec<HeldOut>, usize)>, Error> {
-    if problem.days.len() < 2 {
-        return Ok(None);
+    index: usize,
+) -> Result<(Vec<Figures>, usize), Error> {
+    let mut sub = problem.without_day(index);
+    let searched = search(&mut sub, limits)?;
+    let day = std::slice::from_ref(&problem.days[index]);
+    let mut figures = Vec::with_capacity(margins.len());
+    for &margin in margins {
+        let values = margined(&searched.values, margin);
+        sub.max_gateways = generous(searched.peak, &values);
+        figures.push(sub.evaluate_days(&values, day)?.0);
+    }
+    Ok((figures, searched.replays + margins.len()))
+}
+
+/// The search on all days (job 0) and, with two days or more, the
+/// leave-one-day-out validation (one fold per day), run in parallel: the
+/// search, and per margin the held-out figures summed over the days with
+/// the replays they took.
+fn search_and_validate(
+    problem: &Problem<'_>,
+    limits: &Limits,
+    margins: &[f64],
+) -> Result<(Searched, Option<(Vec<HeldOut>, usize)>), Error> {
+    let days = problem.days.len();
+    let folds = if days >= 2 { days } else { 0 };
+    let mut results = in_parallel(folds + 1, |job| {
+        if job == 0 {
+            let mut all = problem.clone();
+            search(&mut all, limits).map(|s| (Some(s), Vec::new(), 0))
+        } else {
+            fold(problem, limits, margins, job - 1).map(|(f, r)| (None, f, r))
+        }
+    })
+    .into_iter();
+    let (searched, _, _) = results.next().expect("job 0")?;
+    let searched = searched.expect("job 0 searches");
+    if folds == 0 {
+        return Ok((searched, None));
     }
     let mut held: Vec<HeldOut> = margins
         .iter()
@@ -489,18 +559,14 @@ fn validate(
         })
         .collect();
     let mut replays = 0;
-    for (index, day) in problem.days.iter().enumerate() {
-        let mut sub = problem.without_day(index);
-        let searched = search(&mut sub, limits)?;
-        replays += searched.replays;
-        for out in &mut held {
-            let values = margined(&searched.values, out.margin);
-            sub.max_gateways = generous(searched.peak, &values);
-            let (figures, _) = sub.evaluate_days(&values, std::slice::from_ref(day))?;
-            out.figures.add(&figures);
+    for result in results {
+        let (_, figures, r) = result?;
+        replays += r;
+        for (out, f) in held.iter_mut().zip(&figures) {
+            out.figures.add(f);
         }
     }
-    Ok(Some((held, replays)))
+    Ok((searched, Some((held, replays))))
 }
 
 /// The margin: the one given, else the smallest that serves the held-out
@@ -606,10 +672,9 @@ pub fn suggest(
         margins.push(given);
         margins.sort_by(f64::total_cmp);
     }
-    let validation = validate(&problem, &limits, &margins)?;
+    let (searched, validation) = search_and_validate(&problem, &limits, &margins)?;
     let held = validation.as_ref().map(|(held, _)| held.as_slice());
     let margin = choose_margin(args.margin, held, args.max_missed);
-    let searched = search(&mut problem, &limits)?;
     let suggested = margined(&searched.values, margin);
     problem.max_gateways = generous(searched.peak, &suggested);
     let (figures, _) = problem.evaluate(&suggested)?;
