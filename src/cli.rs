@@ -180,7 +180,7 @@ pub struct CheckArgs {
     pub offline: bool,
 }
 
-/// `simulate` flags (SPEC §7).
+/// `simulate` flags (DESIGN.md "Simulator").
 #[derive(Debug, Args)]
 #[command(
     after_help = "Calls shorter than one minute are dropped; a call takes one idle gateway; with none \

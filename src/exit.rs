@@ -1,4 +1,4 @@
-//! The exit status table (SPEC §2): the one place that maps what happened in
+//! The exit status table (DESIGN.md "Exit statuses"): the one place that maps what happened in
 //! a pass to the number cron, systemd and alerting rules see.
 
 use std::process::ExitCode;

@@ -1,7 +1,8 @@
 //! `scaler`: keeps a pool of SIP/WebRTC media gateway VMs at the right size.
 //! The library behind the binary: `main` parses the command line, loads the
 //! configuration, wires the provider and the gateway source, runs the
-//! command and prints its report. See README.md and SPEC for the contract.
+//! command and prints its report. README.md is the contract,
+//! docs/DESIGN.md the design.
 
 pub mod acc;
 pub mod check;
@@ -114,10 +115,17 @@ fn emit(report: &Report, format: Format, quiet: bool) {
     }
 }
 
-/// Arms the watchdog for a command that talks to peers: at its bound it
-/// prints this command's report with the error naming what hung (and, for
-/// a pass that may act, writes the metrics file), then exits.
-fn arm_watchdog(cli: &Cli, config: &Config, started: std::time::Instant, acting: bool) {
+/// Arms the watchdog for a command that talks to peers (all but `check
+/// --offline`): at its bound it prints this command's report with the error
+/// naming what hung (and, for a pass that may act, writes the metrics
+/// file), then exits.
+fn arm_watchdog(cli: &Cli, config: &Config, started: std::time::Instant) {
+    let acting = match &cli.command {
+        Command::Run(args) => !args.dry_run,
+        Command::Cleanup(args) => !args.dry_run,
+        Command::Check(args) if args.offline => return,
+        _ => false,
+    };
     let command = command_name(&cli.command);
     let (format, quiet) = (cli.format, cli.quiet);
     let pool = report::PoolInfo {
@@ -126,7 +134,6 @@ fn arm_watchdog(cli: &Cli, config: &Config, started: std::time::Instant, acting:
     };
     let metrics = acting.then(|| (config.clone(), cli.metrics_file.clone()));
     let on_fire = move |fired: &watchdog::Fired| {
-        eprintln!("scaler: {}", fired.message);
         let mut report = Report::new(command);
         report.pool = Some(pool);
         report.errors.push(fired.message.clone());
@@ -286,6 +293,54 @@ fn pass_state(config: &Config) -> Result<state::State, Error> {
         .map_err(|e| Error::Config(e.to_string()))
 }
 
+/// Takes the pass lock, as a call the watchdog sees; a Redis lock is then
+/// also released by the watchdog if it stops the pass.
+fn take_lock(config: &Config) -> Result<lock::PassLock, Error> {
+    let held = {
+        let _call = watchdog::doing(lock::describe(&config.lock));
+        lock::acquire(&config.lock)?
+    };
+    log::info!("pass lock acquired: {held:?}");
+    if let Some(release) = held.releaser() {
+        watchdog::on_fire(release);
+    }
+    Ok(held)
+}
+
+/// Saves since when a gateway pool has been above its target, for
+/// `limits.scale_down_delay` (after a full pass that could act).
+fn remember_above_target(config: &Config, report: &mut Report, now: chrono::DateTime<chrono::Utc>) {
+    if config.pool.kind == PoolKind::Replicas || config.limits.scale_down_delay.0.is_zero() {
+        return;
+    }
+    let since = report.above_target_since;
+    if let Err(e) = state::update(&config.state_path, &config.pool.name, now, |s| {
+        s.scale_down.above_target_since = since;
+    }) {
+        report
+            .errors
+            .push(format!("state: {e} (limits.scale_down_delay restarts)"));
+    }
+}
+
+/// The provider and the gateway source of a pass.
+type Backends = (Box<dyn Provider>, Option<Box<dyn GatewaySource>>);
+
+/// Builds the provider (adding its runtime instance types to the
+/// configuration for a full pass) and the gateway source, both seen by the
+/// watchdog.
+fn watched_backends(config: &mut Config, steps: Steps) -> Result<Backends, Error> {
+    let label = watched::provider_label(&config.provider);
+    let mut provider: Box<dyn Provider> =
+        Box::new(watched::WatchedProvider::new(provider_for(config)?, label));
+    if steps == Steps::Full {
+        add_provider_instance_types(config, provider.as_mut())?;
+    }
+    let source = source_for(config)?
+        .map(|s| Box::new(watched::WatchedSource::new(s)) as Box<dyn GatewaySource>);
+    Ok((provider, source))
+}
+
 fn dispatch(cli: &Cli) -> Result<Report, Error> {
     // `simulate` loads the configuration itself (and needs none to generate a trace).
     if let Command::Simulate(args) = &cli.command {
@@ -294,14 +349,7 @@ fn dispatch(cli: &Cli) -> Result<Report, Error> {
     let started = std::time::Instant::now();
     let mut config = config::load(&cli.config)?;
     let now = chrono::Utc::now();
-    let acting = match &cli.command {
-        Command::Run(args) => !args.dry_run,
-        Command::Cleanup(args) => !args.dry_run,
-        _ => false,
-    };
-    if !matches!(&cli.command, Command::Check(args) if args.offline) {
-        arm_watchdog(cli, &config, started, acting);
-    }
+    arm_watchdog(cli, &config, started);
     let (steps, dry_run, at, busy, detailed) = match &cli.command {
         Command::Check(args) => {
             return Ok(check::run(
@@ -336,24 +384,9 @@ fn dispatch(cli: &Cli) -> Result<Report, Error> {
     } else {
         // Before anything is written: files this user cannot use are a configuration error.
         paths::check(&config, cli.metrics_file.as_deref())?;
-        let held = {
-            let _call = watchdog::doing(lock::describe(&config.lock));
-            lock::acquire(&config.lock)?
-        };
-        log::info!("pass lock acquired: {held:?}");
-        if let Some(release) = held.releaser() {
-            watchdog::on_fire(release);
-        }
-        Some(held)
+        Some(take_lock(&config)?)
     };
-    let label = watched::provider_label(&config.provider);
-    let mut provider: Box<dyn Provider> =
-        Box::new(watched::WatchedProvider::new(provider_for(&config)?, label));
-    if steps == Steps::Full {
-        add_provider_instance_types(&mut config, provider.as_mut())?;
-    }
-    let mut source = source_for(&config)?
-        .map(|s| Box::new(watched::WatchedSource::new(s)) as Box<dyn GatewaySource>);
+    let (mut provider, mut source) = watched_backends(&mut config, steps)?;
     let state = pass_state(&config)?;
     let options = PassOptions {
         command: command_name(&cli.command),
@@ -379,20 +412,8 @@ fn dispatch(cli: &Cli) -> Result<Report, Error> {
     if detailed && report.exit_code == 0 && !report.actions.is_empty() {
         report.exit_code = Exit::Changes.code();
     }
-    let gateway_pool = config.pool.kind != PoolKind::Replicas;
-    if !dry_run
-        && steps == Steps::Full
-        && gateway_pool
-        && !config.limits.scale_down_delay.0.is_zero()
-    {
-        let since = report.above_target_since;
-        if let Err(e) = state::update(&config.state_path, &config.pool.name, now, |s| {
-            s.scale_down.above_target_since = since;
-        }) {
-            report
-                .errors
-                .push(format!("state: {e} (limits.scale_down_delay restarts)"));
-        }
+    if !dry_run && steps == Steps::Full {
+        remember_above_target(&config, &mut report, now);
     }
     if !dry_run {
         let flag = cli.metrics_file.as_deref();

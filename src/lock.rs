@@ -89,7 +89,7 @@ pub enum PassLock {
     /// The connection holding `GET_LOCK`.
     Mysql(Box<mysql::Conn>, String),
     /// The Redis lock.
-    Redis(RedisLock),
+    Redis(Box<RedisLock>),
 }
 
 /// A held Redis lock: the connection that took it, a client for a fresh
@@ -299,13 +299,13 @@ fn acquire_redis(config: &LockConfig) -> Result<PassLock, Error> {
         .query(&mut conn)
         .map_err(|e| unavailable(format!("lock Redis {shown}: SET: {}", net_error::redis(&e))))?;
     match set {
-        Some(_) => Ok(PassLock::Redis(RedisLock {
+        Some(_) => Ok(PassLock::Redis(Box::new(RedisLock {
             conn,
             client,
             key: config.name.clone(),
             token,
             timeout: config.timeout,
-        })),
+        }))),
         None => Err(locked(&format!("Redis lock {:?} on {shown}", config.name))),
     }
 }

@@ -64,6 +64,14 @@ pub fn render(report: &Report, state: &State, duration: Duration, now: DateTime<
         out: String::new(),
         pool: label(&pool),
     };
+    observed(&mut w, report);
+    actions(&mut w, report);
+    counters(&mut w, report, state, duration, now);
+    w.out
+}
+
+/// What the pass observed and decided: gateways, instances, target, slot.
+fn observed(w: &mut Writer, report: &Report) {
     if let Some(observed) = &report.observed {
         let g = observed.gateways;
         for (name, value, help) in [
@@ -120,6 +128,10 @@ pub fn render(report: &Report, state: &State, duration: Duration, now: DateTime<
             slot.max_gateways,
         );
     }
+}
+
+/// The pass's actions, by kind and status (zero included).
+fn actions(w: &mut Writer, report: &Report) {
     w.family(
         "scaler_pass_actions",
         "gauge",
@@ -144,6 +156,16 @@ pub fn render(report: &Report, state: &State, duration: Duration, now: DateTime<
             );
         }
     }
+}
+
+/// The state file's counters and the pass's own figures.
+fn counters(
+    w: &mut Writer,
+    report: &Report,
+    state: &State,
+    duration: Duration,
+    now: DateTime<Utc>,
+) {
     w.one(
         "scaler_instances_created_total",
         "counter",
@@ -195,7 +217,6 @@ pub fn render(report: &Report, state: &State, duration: Duration, now: DateTime<
             .last_success_at
             .map_or_else(|| "0".to_string(), timestamp),
     );
-    w.out
 }
 
 /// Where metrics go for this configuration: `--metrics-file` first, then

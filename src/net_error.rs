@@ -66,9 +66,8 @@ mod tests {
     #[test]
     fn other_errors_keep_their_message() {
         let refused = io::Error::from(io::ErrorKind::ConnectionRefused);
-        assert_eq!(
-            mysql(&mysql::Error::IoError(refused)),
-            io::Error::from(io::ErrorKind::ConnectionRefused).to_string()
-        );
+        let message = mysql(&mysql::Error::IoError(refused));
+        assert!(message.contains("connection refused"), "{message}");
+        assert!(!message.contains("timed out"), "{message}");
     }
 }

@@ -1,7 +1,7 @@
 //! The decision, as pure functions of an observation: which instances to
 //! clean up, how many gateways the slot wants, what to create and which
 //! whole idle instances to drain. No I/O happens here, so every rule of
-//! SPEC §5 is unit-tested directly.
+//! DESIGN.md "Decision" is unit-tested directly.
 
 use crate::model::{Gateway, GatewayState, Instance, InstanceState, Slot};
 use chrono::{DateTime, Utc};
@@ -179,7 +179,7 @@ fn is_protected(instance: &Instance, protected: &[String]) -> bool {
     })
 }
 
-/// Groups gateways by instance and counts everything (SPEC §5 "Counts").
+/// Groups gateways by instance and counts everything (DESIGN.md "Decision" › "Counts").
 pub fn assess(observation: &Observation, params: &PoolParams, now: DateTime<Utc>) -> Assessment {
     let mut by_address: HashMap<IpAddr, usize> = HashMap::new();
     for (index, instance) in observation.instances.iter().enumerate() {
@@ -315,7 +315,7 @@ pub struct Removal {
     pub drain_first: bool,
 }
 
-/// Instances that must go (SPEC step 4), and notes on those kept back.
+/// Instances that must go (DESIGN.md "Decision" › "Clean-up"), and notes on those kept back.
 pub fn cleanup(
     assessment: &Assessment,
     observation: &Observation,
@@ -572,7 +572,7 @@ pub fn packed_count(vcpus: u32, cpu_per_gateway: u32, types: &BTreeMap<String, u
     vcpus / largest + u32::from(remainder)
 }
 
-/// The scaling decision (SPEC §5 "Target", "Up", "Down") for a sip/media pool.
+/// The scaling decision (DESIGN.md "Decision" › "Target", "Scale up and packing", "Scale down and drains") for a sip/media pool.
 /// `busy_override` is the `plan --busy N` what-if; `max_creates` caps the
 /// instances planned (the pass's creation budget), the others are counted in
 /// [`Decision::held_creates`].

@@ -244,11 +244,12 @@ impl Prober {
 pub const MAX_IN_FLIGHT: usize = 1024;
 
 /// How long a probe may wait for its answer before it stops holding one of
-/// the `concurrency` places: a quarter of the timeout, at most 250 ms (a
+/// the `concurrency` places: an eighth of the timeout, at most 100 ms (a
 /// status endpoint on the pool's network answers in milliseconds; a slower
-/// one only costs a thread, never a result).
+/// one only costs a thread, never a result). While it holds its place a hung
+/// probe slows the others, so the shorter the better.
 pub fn park_after(timeout: Duration) -> Duration {
-    (timeout / 4).min(Duration::from_millis(250))
+    (timeout / 8).min(Duration::from_millis(100))
 }
 
 /// The places of the probes in flight: taken by the dispatcher, given back

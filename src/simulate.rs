@@ -3,7 +3,7 @@
 //! on synthetic [`Instance`]s and [`Gateway`]s), with a simulated provider
 //! whose instances register their gateways `boot_delay + uniform(0,
 //! boot_jitter)` after creation, and measures service (served, rejected,
-//! missed) against cost (gateway- and vCPU-hours) — SPEC §7.
+//! missed) against cost (gateway- and vCPU-hours) — DESIGN.md "Simulator".
 //!
 //! The simulated world, precisely:
 //! - the pool starts empty at `from`; the planner runs at `from` and every
@@ -45,7 +45,7 @@ use std::path::Path;
 use std::time::Duration;
 use trace::Call;
 
-/// Calls shorter than this are dropped (SPEC §7).
+/// Calls shorter than this are dropped (DESIGN.md "Simulator").
 pub const SHORTEST_CALL: Duration = Duration::from_secs(60);
 /// Time between a rejected attempt and its retry.
 pub const RETRY_AFTER: Duration = Duration::from_secs(60);

@@ -1,4 +1,5 @@
-//! Convergence after a pass killed with SIGKILL, with real processes: a pass
+//! Convergence after a pass killed with SIGKILL (DESIGN.md "Safety
+//! invariants" 6), with real processes: a pass
 //! killed in the middle of a creation, then a normal pass, creates nothing
 //! twice; a pass killed between a drain and the destroy leaves marked
 //! gateways that the next pass cleans up; a pass killed between a destroy

@@ -1,5 +1,5 @@
 //! Planner unit tests: the worked examples of the seed documents and the
-//! edge cases of SPEC §5.
+//! edge cases of DESIGN.md "Decision".
 
 use super::*;
 use crate::model::{Gateway, GatewayState, Instance, InstanceState};

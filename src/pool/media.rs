@@ -145,7 +145,7 @@ impl MediaState {
     }
 
     /// How the planner counts it. `stopped` has no room, so it is not busy:
-    /// it counts as registered and idle (SPEC: idle = registered − busy) and
+    /// it counts as registered and idle (DESIGN.md "Decision" › "Counts": idle = registered − busy) and
     /// may be drained, though the proxy gives it no room until it is
     /// `started` again.
     pub fn gateway_state(self) -> GatewayState {

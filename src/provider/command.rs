@@ -213,24 +213,8 @@ impl CommandProvider {
                 let _ = stdin.write_all(input.as_bytes());
             });
         }
-        let stdout = child.stdout.take().map(|out| {
-            reading(move || {
-                let mut buf = Vec::new();
-                let result = out.take(STDOUT_LIMIT + 1).read_to_end(&mut buf);
-                result.map(|_| buf)
-            })
-        });
-        let stderr = child.stderr.take().map(|err| {
-            reading(move || {
-                let mut buf = Vec::new();
-                let _ = err.take(1024 * 1024).read_to_end(&mut buf);
-                String::from_utf8_lossy(&buf).into_owned()
-            })
-        });
-        // The pass's own bound (the watchdog) cuts a long timeout short.
-        let timeout = crate::watchdog::time_left().map_or(self.config.timeout.0, |left| {
-            left.min(self.config.timeout.0)
-        });
+        let output = Output::read(&mut child);
+        let timeout = self.time_allowed();
         let status = wait(&mut child, timeout).map_err(|e| {
             if timeout < self.config.timeout.0 && e.contains("was killed") {
                 format!(
@@ -241,30 +225,15 @@ impl CommandProvider {
                 e
             }
         });
-        // A process the command left behind may hold its pipes open.
-        let until = Instant::now() + OUTPUT_GRACE;
-        let out = match stdout
-            .map(|r| r.recv_timeout(until.saturating_duration_since(Instant::now())))
-        {
-            None => Vec::new(),
-            Some(Ok(read)) => read.map_err(|e| fail(format!("cannot read its output: {e}")))?,
-            Some(Err(_)) => {
-                return Err(fail(format!(
-                    "its output stayed open {} after it ended (a process it started holds stdout)",
-                    HumanDuration(OUTPUT_GRACE)
-                )));
+        let collected = output.collect();
+        if let Ok((_, err)) = &collected {
+            for line in err.lines().filter(|l| !l.trim().is_empty()) {
+                log::debug!("{what}: stderr: {line}");
             }
-        };
-        let err = stderr
-            .and_then(|r| {
-                r.recv_timeout(until.saturating_duration_since(Instant::now()))
-                    .ok()
-            })
-            .unwrap_or_default();
-        for line in err.lines().filter(|l| !l.trim().is_empty()) {
-            log::debug!("{what}: stderr: {line}");
         }
+        // A command killed at its timeout says so, whatever its pipes did.
         let status = status.map_err(fail)?;
+        let (out, err) = collected.map_err(fail)?;
         if !status.success() {
             let how = match (
                 status.code(),
@@ -280,6 +249,13 @@ impl CommandProvider {
             return Err(fail(format!("printed more than {STDOUT_LIMIT} bytes")));
         }
         String::from_utf8(out).map_err(|_| fail("printed output that is not UTF-8".into()))
+    }
+
+    /// `provider.timeout`, cut short by the pass's own bound (the watchdog).
+    fn time_allowed(&self) -> Duration {
+        crate::watchdog::time_left().map_or(self.config.timeout.0, |left| {
+            left.min(self.config.timeout.0)
+        })
     }
 
     fn instance(&self, wire: WireInstance) -> Result<Instance, String> {
@@ -319,6 +295,56 @@ impl CommandProvider {
             instance_type: wire.instance_type,
             created_at: wire.created_at,
         })
+    }
+}
+
+/// A command's stdout and stderr, read on their own threads.
+struct Output {
+    stdout: Option<mpsc::Receiver<std::io::Result<Vec<u8>>>>,
+    stderr: Option<mpsc::Receiver<String>>,
+}
+
+impl Output {
+    /// Starts reading the child's pipes (stdout up to the limit and one byte
+    /// more, so that a longer output is seen).
+    fn read(child: &mut Child) -> Output {
+        let stdout = child.stdout.take().map(|out| {
+            reading(move || {
+                let mut buf = Vec::new();
+                let result = out.take(STDOUT_LIMIT + 1).read_to_end(&mut buf);
+                result.map(|_| buf)
+            })
+        });
+        let stderr = child.stderr.take().map(|err| {
+            reading(move || {
+                let mut buf = Vec::new();
+                let _ = err.take(1024 * 1024).read_to_end(&mut buf);
+                String::from_utf8_lossy(&buf).into_owned()
+            })
+        });
+        Output { stdout, stderr }
+    }
+
+    /// What the command printed, once it ended: a process it left behind
+    /// may hold its pipes open, so this waits [`OUTPUT_GRACE`] at most.
+    fn collect(self) -> Result<(Vec<u8>, String), String> {
+        let until = Instant::now() + OUTPUT_GRACE;
+        let left = || until.saturating_duration_since(Instant::now());
+        let out = match self.stdout.map(|r| r.recv_timeout(left())) {
+            None => Vec::new(),
+            Some(Ok(read)) => read.map_err(|e| format!("cannot read its output: {e}"))?,
+            Some(Err(_)) => {
+                return Err(format!(
+                    "its output stayed open {} after it ended (a process it started holds stdout)",
+                    HumanDuration(OUTPUT_GRACE)
+                ));
+            }
+        };
+        let err = self
+            .stderr
+            .and_then(|r| r.recv_timeout(left()).ok())
+            .unwrap_or_default();
+        Ok((out, err))
     }
 }
 

@@ -21,7 +21,8 @@ use std::time::Duration;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LocalConfig {
-    /// Always `"local"` here.
+    /// Always `"local"` here (the default: a `[provider]` without `kind`).
+    #[serde(default = "default_kind")]
     pub kind: String,
     /// The state file.
     #[serde(default = "default_state_file")]
@@ -35,6 +36,10 @@ pub struct LocalConfig {
     /// Instance type name to vCPUs.
     #[serde(default)]
     pub instance_types: std::collections::BTreeMap<String, u32>,
+}
+
+fn default_kind() -> String {
+    "local".to_string()
 }
 
 fn default_state_file() -> PathBuf {
