@@ -17,17 +17,19 @@
 //!    at `t` blames the slots in force from `t - window` to `t`); the new
 //!    candidate is replayed again before it is kept, so every kept candidate
 //!    met the limits on all training days;
-//! 4. a safety margin, `ceil(idle_min × (1 + margin))`, is added for days the
-//!    search has not seen. The margin is chosen by leave-one-day-out
-//!    validation: each day is replayed with the schedule learned (steps 2
-//!    and 3) on the other days, for each margin of [`MARGINS`]; the smallest
-//!    margin whose held-out days miss at most `--max-missed` calls and
-//!    reject at most [`HELD_OUT_REJECTED_SHARE`] of them is taken, and the
-//!    held-out figures are printed. Adjacent slots with equal values are
-//!    merged.
+//! 4. headroom is added for days the search has not seen ([`Headroom`]): a
+//!    margin, `ceil(idle_min × (1 + margin))`, and a `load_max` below 1 for
+//!    proportional headroom. It is chosen by leave-one-day-out validation:
+//!    each day is replayed with the schedule learned (steps 2 and 3) on the
+//!    other days, for each candidate ([`Headroom::candidates`]); the one
+//!    with the fewest held-out vCPU-hours among those whose held-out days
+//!    miss at most `--max-missed` calls and reject at most
+//!    [`HELD_OUT_REJECTED_SHARE`] of them is taken (`--margin` fixes the
+//!    margin, load_max 1), and the held-out figures are printed. Adjacent
+//!    slots with equal values are merged.
 //!
-//! `load_max` is 1 (the buffer is `idle_min` alone) and `max_gateways` a
-//! generous bound (twice the peak of calls plus the largest `idle_min`).
+//! `max_gateways` is a generous bound (twice the peak of calls plus the
+//! largest `idle_min`). The search and the folds run in parallel.
 
 pub use crate::cli::{MARGINS, ScheduleCommand, SuggestArgs};
 use crate::config::{Config, PoolKind};
@@ -171,6 +173,8 @@ struct Problem<'a> {
     settings: Settings,
     window_seconds: i64,
     max_gateways: u32,
+    /// `load_max` of every learned slot (1 while searching).
+    load_max: f64,
 }
 
 /// The weekday names of `days`, Monday first.
@@ -216,7 +220,7 @@ impl Problem<'_> {
     fn slot(&self, idle_min: u32) -> Slot {
         Slot {
             idle_min,
-            load_max: 1.0,
+            load_max: self.load_max,
             max_gateways: self.max_gateways,
             min_gateways: 0,
             min_available: None,
@@ -453,11 +457,60 @@ fn margined(values: &[Vec<u32>], margin: f64) -> Vec<Vec<u32>> {
         .collect()
 }
 
-/// One margin's figures on the held-out days.
+/// How the searched `idle_min` is widened for days the search has not
+/// seen: `idle_min = ceil(searched × (1 + idle))` and, for proportional
+/// headroom, `load_max` below 1 (at least `busy / load_max` gateways).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Headroom {
+    /// The margin on `idle_min`.
+    pub idle: f64,
+    /// `load_max` of the learned slots.
+    pub load_max: f64,
+}
+
+impl Headroom {
+    /// The margin on `idle_min` alone.
+    pub fn idle(margin: f64) -> Headroom {
+        Headroom {
+            idle: margin,
+            load_max: 1.0,
+        }
+    }
+
+    /// The candidates the validation replays: the idle margins of
+    /// [`MARGINS`], then proportional headroom ([`LOAD_MAXES`]) alone and
+    /// with small idle margins; `given` (`--margin`) added when absent.
+    pub fn candidates(given: Option<f64>) -> Vec<Headroom> {
+        let mut all: Vec<Headroom> = MARGINS.iter().map(|&m| Headroom::idle(m)).collect();
+        for idle in [0.0, 0.25, 0.5] {
+            for load_max in LOAD_MAXES {
+                all.push(Headroom { idle, load_max });
+            }
+        }
+        if let Some(given) = given
+            && !all.contains(&Headroom::idle(given))
+        {
+            all.push(Headroom::idle(given));
+        }
+        all
+    }
+}
+
+impl std::fmt::Display for Headroom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "margin {}, load_max {}", self.idle, self.load_max)
+    }
+}
+
+/// Proportional headroom the validation tries (`load_max` of the learned
+/// slots): 10 %, 20 %, 30 % and 50 % above the busy count.
+pub const LOAD_MAXES: [f64; 4] = [0.9, 0.83, 0.77, 0.67];
+
+/// One headroom's figures on the held-out days.
 #[derive(Debug, Clone, Copy)]
 pub struct HeldOut {
-    /// The margin.
-    pub margin: f64,
+    /// The headroom.
+    pub headroom: Headroom,
     /// Every day replayed with the schedule learned on the others.
     pub figures: Figures,
 }
@@ -511,16 +564,17 @@ fn in_parallel<T: Send>(n: usize, job: impl Fn(usize) -> T + Sync) -> Vec<T> {
 fn fold(
     problem: &Problem<'_>,
     limits: &Limits,
-    margins: &[f64],
+    margins: &[Headroom],
     index: usize,
 ) -> Result<(Vec<Figures>, usize), Error> {
     let mut sub = problem.without_day(index);
     let searched = search(&mut sub, limits)?;
     let day = std::slice::from_ref(&problem.days[index]);
     let mut figures = Vec::with_capacity(margins.len());
-    for &margin in margins {
-        let values = margined(&searched.values, margin);
+    for headroom in margins {
+        let values = margined(&searched.values, headroom.idle);
         sub.max_gateways = generous(searched.peak, &values);
+        sub.load_max = headroom.load_max;
         figures.push(sub.evaluate_days(&values, day)?.0);
     }
     Ok((figures, searched.replays + margins.len()))
@@ -533,7 +587,7 @@ fn fold(
 fn search_and_validate(
     problem: &Problem<'_>,
     limits: &Limits,
-    margins: &[f64],
+    margins: &[Headroom],
 ) -> Result<(Searched, Option<(Vec<HeldOut>, usize)>), Error> {
     let days = problem.days.len();
     let folds = if days >= 2 { days } else { 0 };
@@ -553,8 +607,8 @@ fn search_and_validate(
     }
     let mut held: Vec<HeldOut> = margins
         .iter()
-        .map(|&margin| HeldOut {
-            margin,
+        .map(|&headroom| HeldOut {
+            headroom,
             figures: Figures::default(),
         })
         .collect();
@@ -569,21 +623,26 @@ fn search_and_validate(
     Ok((searched, Some((held, replays))))
 }
 
-/// The margin: the one given, else the smallest that serves the held-out
-/// days, else (none does) the one that misses fewest calls.
-fn choose_margin(given: Option<f64>, held: Option<&[HeldOut]>, max_missed: u64) -> f64 {
+/// The headroom: the margin given, else the cheapest (held-out
+/// vCPU-hours) that serves the held-out days, else (none does) the one
+/// that misses fewest calls, then rejects fewest.
+fn choose_margin(given: Option<f64>, held: Option<&[HeldOut]>, max_missed: u64) -> Headroom {
     if let Some(margin) = given {
-        return margin;
+        return Headroom::idle(margin);
     }
     let Some(held) = held else {
-        return SINGLE_DAY_MARGIN;
+        return Headroom::idle(SINGLE_DAY_MARGIN);
     };
-    if let Some(out) = held.iter().find(|h| h.serves(max_missed)) {
-        return out.margin;
+    let cheapest = held
+        .iter()
+        .filter(|h| h.serves(max_missed))
+        .min_by(|a, b| a.figures.vcpu_hours.total_cmp(&b.figures.vcpu_hours));
+    if let Some(out) = cheapest {
+        return out.headroom;
     }
     held.iter()
         .min_by_key(|h| (h.figures.missed, h.figures.rejected))
-        .map_or(SINGLE_DAY_MARGIN, |h| h.margin)
+        .map_or(Headroom::idle(SINGLE_DAY_MARGIN), |h| h.headroom)
 }
 
 /// Splits the traces into local days (days of different files stay apart,
@@ -660,23 +719,19 @@ pub fn suggest(
         },
         window_seconds: (args.boot_delay + args.boot_jitter).as_secs() as i64 + 60,
         max_gateways: 0,
+        load_max: 1.0,
     };
     let limits = Limits {
         max_missed: args.max_missed,
         max_rejected: args.max_rejected,
     };
-    let mut margins = MARGINS.to_vec();
-    if let Some(given) = args.margin
-        && !margins.contains(&given)
-    {
-        margins.push(given);
-        margins.sort_by(f64::total_cmp);
-    }
+    let margins = Headroom::candidates(args.margin);
     let (searched, validation) = search_and_validate(&problem, &limits, &margins)?;
     let held = validation.as_ref().map(|(held, _)| held.as_slice());
     let margin = choose_margin(args.margin, held, args.max_missed);
-    let suggested = margined(&searched.values, margin);
+    let suggested = margined(&searched.values, margin.idle);
     problem.max_gateways = generous(searched.peak, &suggested);
+    problem.load_max = margin.load_max;
     let (figures, _) = problem.evaluate(&suggested)?;
     let replays = searched.replays + 1 + validation.as_ref().map_or(0, |(_, r)| *r);
     let toml = render(
@@ -701,7 +756,7 @@ pub fn suggest(
 
 /// What the header reports besides the searched values.
 struct Outcome<'a> {
-    margin: f64,
+    margin: Headroom,
     held: Option<&'a [HeldOut]>,
     figures: &'a Figures,
     replays: usize,
@@ -747,8 +802,9 @@ fn render(
     let _ = writeln!(out, "timezone = \"{}\"", problem.timezone.name());
     let slot_line = |start: NaiveTime, idle: u32| {
         format!(
-            "\"{}\" = {{ idle_min = {idle}, load_max = 1.0, max_gateways = {} }}",
+            "\"{}\" = {{ idle_min = {idle}, load_max = {}, max_gateways = {} }}",
             start.format("%H:%M"),
+            toml_float(problem.load_max),
             problem.max_gateways
         )
     };
@@ -878,8 +934,9 @@ fn header(
     held_out_lines(&mut out, args, outcome);
     let _ = writeln!(
         out,
-        "# With the margin (idle_min = ceil(searched x {})): {}.",
-        1.0 + outcome.margin,
+        "# With the headroom (idle_min = ceil(searched x {}), load_max {}): {}.",
+        1.0 + outcome.margin.idle,
+        outcome.margin.load_max,
         figures_line(outcome.figures)
     );
     let kept = problem.kept();
@@ -905,7 +962,7 @@ fn held_out_lines(out: &mut String, args: &SuggestArgs, outcome: &Outcome<'_>) {
         let _ = writeln!(
             out,
             "# One day: no leave-one-day-out validation; margin {}{}.",
-            outcome.margin,
+            outcome.margin.idle,
             if args.margin.is_some() {
                 " (--margin)"
             } else {
@@ -926,13 +983,13 @@ fn held_out_lines(out: &mut String, args: &SuggestArgs, outcome: &Outcome<'_>) {
         };
         let _ = writeln!(
             out,
-            "#   margin {}: {} calls, {} missed, {} rejected ({share:.2} %), ratio {}{}",
-            h.margin,
+            "#   {}: {} calls, {} missed, {} rejected ({share:.2} %), ratio {}{}",
+            h.headroom,
             h.figures.calls,
             h.figures.missed,
             h.figures.rejected,
             ratio(&h.figures),
-            if h.margin == outcome.margin {
+            if h.headroom == outcome.margin {
                 "  <- used"
             } else {
                 ""
@@ -943,10 +1000,10 @@ fn held_out_lines(out: &mut String, args: &SuggestArgs, outcome: &Outcome<'_>) {
         "given by --margin".to_string()
     } else if held
         .iter()
-        .any(|h| h.margin == outcome.margin && h.serves(args.max_missed))
+        .any(|h| h.headroom == outcome.margin && h.serves(args.max_missed))
     {
         format!(
-            "the smallest that keeps the held-out days within {} missed and {} % rejected",
+            "the cheapest (held-out vCPU-hours) that keeps the held-out days within {} missed and {} % rejected",
             args.max_missed,
             HELD_OUT_REJECTED_SHARE * 100.0
         )
@@ -957,7 +1014,7 @@ fn held_out_lines(out: &mut String, args: &SuggestArgs, outcome: &Outcome<'_>) {
             HELD_OUT_REJECTED_SHARE * 100.0
         )
     };
-    let _ = writeln!(out, "# Margin {}: {how}.", outcome.margin);
+    let _ = writeln!(out, "# Used {}: {how}.", outcome.margin);
 }
 
 fn ratio(f: &Figures) -> String {
@@ -1050,6 +1107,55 @@ mod tests {
         );
         assert_eq!(merge_runs::<u32>(&[]), Vec::<(usize, usize)>::new());
         assert_eq!(merge_runs(&[7]), vec![(0, 1)]);
+    }
+
+    fn held(margin: f64, calls: u64, missed: u64, rejected: u64) -> HeldOut {
+        HeldOut {
+            headroom: Headroom::idle(margin),
+            figures: Figures {
+                calls,
+                missed,
+                rejected,
+                vcpu_hours: 100.0 + margin * 10.0,
+                ..Figures::default()
+            },
+        }
+    }
+
+    #[test]
+    fn the_cheapest_headroom_that_serves_the_held_out_days_wins() {
+        let outs = [
+            held(0.0, 10_000, 3, 20),
+            held(0.5, 10_000, 0, 21),
+            held(1.0, 10_000, 0, 20),
+            held(2.0, 10_000, 0, 2),
+        ];
+        // 0.2 % of 10,000 calls: 20 rejected at most.
+        assert_eq!(choose_margin(None, Some(&outs), 0).idle, 1.0);
+        assert_eq!(choose_margin(None, Some(&outs), 3).idle, 0.0);
+        assert_eq!(choose_margin(Some(0.25), Some(&outs), 0).idle, 0.25);
+        assert_eq!(choose_margin(None, None, 0).idle, SINGLE_DAY_MARGIN);
+        // Proportional headroom that serves for fewer vCPU-hours wins.
+        let mut with_load = outs.to_vec();
+        let mut load = held(0.0, 10_000, 0, 10);
+        load.headroom.load_max = 0.9;
+        load.figures.vcpu_hours = 105.0;
+        with_load.push(load);
+        assert_eq!(choose_margin(None, Some(&with_load), 0), load.headroom);
+        // None serves: the fewest missed, then the fewest rejected.
+        let none = [
+            held(0.0, 100, 5, 9),
+            held(1.0, 100, 1, 9),
+            held(2.0, 100, 1, 8),
+        ];
+        assert_eq!(choose_margin(None, Some(&none), 0).idle, 2.0);
+    }
+
+    #[test]
+    fn parallel_jobs_come_back_in_job_order() {
+        let squares = in_parallel(7, |i| i * i);
+        assert_eq!(squares, vec![0, 1, 4, 9, 16, 25, 36]);
+        assert!(in_parallel(0, |i| i).is_empty());
     }
 
     #[test]

@@ -206,11 +206,11 @@ fn margin_by_leave_one_day_out_and_absent_days_keep_the_configuration() {
     .expect(0);
     let text = &run.stdout;
     assert!(
-        text.contains("# Leave-one-day-out validation (each day replayed with the schedule learned on the others):\n#   margin 0: "),
+        text.contains("# Leave-one-day-out validation (each day replayed with the schedule learned on the others):\n#   margin 0, load_max 1: "),
         "{text}"
     );
     assert_eq!(text.matches("  <- used\n").count(), 1, "{text}");
-    assert!(text.contains("\n# Margin "), "{text}");
+    assert!(text.contains("\n# Used margin "), "{text}");
     // Two Mondays: `monday` is learned; the example's other timelines are
     // copied as they are (Tuesday to Friday keep the example's default).
     assert!(text.contains("[schedule.monday]\n"), "{text}");
