@@ -315,9 +315,10 @@ pub struct SuggestArgs {
     /// Seed of the simulated boot jitter: the same seed gives the same schedule
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub seed: u64,
-    /// Safety margin for unseen days: idle_min = ceil(searched × (1 + MARGIN));
-    /// default: the smallest of 0, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3 that
-    /// serves every held-out day in leave-one-day-out validation
+    /// Safety margin for unseen days: idle_min = ceil(searched × (1 + MARGIN)),
+    /// load_max 1; default: the headroom (idle margin, load_max) that
+    /// leave-one-day-out validation finds cheapest among those serving the
+    /// held-out days
     #[arg(long, value_name = "MARGIN")]
     pub margin: Option<f64>,
 }
