@@ -71,6 +71,7 @@ fn replicas(net: u8, hung: &HashSet<usize>) -> Vec<Instance> {
             vcpus: 2,
             instance_type: None,
             created_at: chrono::Utc::now(),
+            adopted: false,
         });
     }
     instances

@@ -45,6 +45,7 @@ Register-ArgumentCompleter -Native -CommandName 'scaler' -ScriptBlock {
             break
         }
         'scaler;run' {
+            [CompletionResult]::new('--every', '--every', [CompletionResultType]::ParameterName, 'Stay running: a pass at each multiple of DURATION (1s to 1d, whole seconds), e.g. 1m')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Report format on stdout')
@@ -114,17 +115,18 @@ Register-ArgumentCompleter -Native -CommandName 'scaler' -ScriptBlock {
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing unless something changed or failed')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Convert a SIPMediaGW scaler.json to scaler''s TOML; secrets become *_env placeholders, never copied')
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Convert a SIPMediaGW scaler.json or a SimpleScaleVM .env to scaler''s TOML; secrets are never copied')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'scaler;config;import' {
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'The tool FILE comes from (default: detected, a .env naming REPLICA_ or OPENSTACK_ variables is SimpleScaleVM''s)')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the TOML to FILE instead of stdout')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the TOML to FILE instead of stdout')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'pool.name (default: derived from gw_name_prefix)')
             [CompletionResult]::new('--kind', '--kind', [CompletionResultType]::ParameterName, 'pool.kind (default: sip when the file has sip_db, else media when it has redis)')
             [CompletionResult]::new('--timezone', '--timezone', [CompletionResultType]::ParameterName, 'schedule.timezone, an IANA name (default: the host''s, from TZ, /etc/timezone or /etc/localtime, since SIPMediaGW used local time)')
-            [CompletionResult]::new('--max-gateways', '--max-gateways', [CompletionResultType]::ParameterName, 'max_gateways for slots without maxGw (older files had no cap)')
+            [CompletionResult]::new('--max-gateways', '--max-gateways', [CompletionResultType]::ParameterName, 'max_gateways for slots without maxGw (older files had no cap); max_replicas for SimpleScaleVM')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Report format on stdout')
@@ -139,7 +141,7 @@ Register-ArgumentCompleter -Native -CommandName 'scaler' -ScriptBlock {
             break
         }
         'scaler;config;help' {
-            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Convert a SIPMediaGW scaler.json to scaler''s TOML; secrets become *_env placeholders, never copied')
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Convert a SIPMediaGW scaler.json or a SimpleScaleVM .env to scaler''s TOML; secrets are never copied')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -295,7 +297,7 @@ Register-ArgumentCompleter -Native -CommandName 'scaler' -ScriptBlock {
             break
         }
         'scaler;help;config' {
-            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Convert a SIPMediaGW scaler.json to scaler''s TOML; secrets become *_env placeholders, never copied')
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Convert a SIPMediaGW scaler.json or a SimpleScaleVM .env to scaler''s TOML; secrets are never copied')
             break
         }
         'scaler;help;config;import' {

@@ -39,6 +39,7 @@ json\:"One JSON object (schema_version 1)"))' \
         case $line[1] in
             (run)
 _arguments "${_arguments_options[@]}" : \
+'--every=[Stay running\: a pass at each multiple of DURATION (1s to 1d, whole seconds), e.g. 1m]:DURATION:_default' \
 '-c+[Configuration file]:PATH:_files' \
 '--config=[Configuration file]:PATH:_files' \
 '--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"
@@ -129,13 +130,15 @@ json\:"One JSON object (schema_version 1)"))' \
         case $line[1] in
             (import)
 _arguments "${_arguments_options[@]}" : \
+'--from=[The tool FILE comes from (default\: detected, a .env naming REPLICA_ or OPENSTACK_ variables is SimpleScaleVM'\''s)]:FROM:((sipmediagw\:"SIPMediaGW'\''s scaler.json"
+simplescalevm\:"SimpleScaleVM'\''s .env (a replicas pool on openstack)"))' \
 '-o+[Write the TOML to FILE instead of stdout]:FILE:_files' \
 '--output=[Write the TOML to FILE instead of stdout]:FILE:_files' \
 '--name=[pool.name (default\: derived from gw_name_prefix)]:NAME:_default' \
 '--kind=[pool.kind (default\: sip when the file has sip_db, else media when it has redis)]:KIND:((sip\:"Load from Kamailio'\''s database (sip_db)"
 media\:"Load from Redis (redis)"))' \
 '--timezone=[schedule.timezone, an IANA name (default\: the host'\''s, from TZ, /etc/timezone or /etc/localtime, since SIPMediaGW used local time)]:TZ:_default' \
-'--max-gateways=[max_gateways for slots without maxGw (older files had no cap)]:N:_default' \
+'--max-gateways=[max_gateways for slots without maxGw (older files had no cap); max_replicas for SimpleScaleVM]:N:_default' \
 '-c+[Configuration file]:PATH:_files' \
 '--config=[Configuration file]:PATH:_files' \
 '--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"
@@ -148,7 +151,7 @@ json\:"One JSON object (schema_version 1)"))' \
 '--quiet[Print nothing unless something changed or failed]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
-':file -- The SIPMediaGW configuration (JSON):_files' \
+':file -- The configuration to convert\: SIPMediaGW'\''s scaler.json or SimpleScaleVM'\''s .env:_files' \
 && ret=0
 ;;
 (help)
@@ -489,7 +492,7 @@ _scaler__subcmd__cleanup_commands() {
 (( $+functions[_scaler__subcmd__config_commands] )) ||
 _scaler__subcmd__config_commands() {
     local commands; commands=(
-'import:Convert a SIPMediaGW scaler.json to scaler'\''s TOML; secrets become *_env placeholders, never copied' \
+'import:Convert a SIPMediaGW scaler.json or a SimpleScaleVM .env to scaler'\''s TOML; secrets are never copied' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'scaler config commands' commands "$@"
@@ -497,7 +500,7 @@ _scaler__subcmd__config_commands() {
 (( $+functions[_scaler__subcmd__config__subcmd__help_commands] )) ||
 _scaler__subcmd__config__subcmd__help_commands() {
     local commands; commands=(
-'import:Convert a SIPMediaGW scaler.json to scaler'\''s TOML; secrets become *_env placeholders, never copied' \
+'import:Convert a SIPMediaGW scaler.json or a SimpleScaleVM .env to scaler'\''s TOML; secrets are never copied' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'scaler config help commands' commands "$@"
@@ -545,7 +548,7 @@ _scaler__subcmd__help__subcmd__cleanup_commands() {
 (( $+functions[_scaler__subcmd__help__subcmd__config_commands] )) ||
 _scaler__subcmd__help__subcmd__config_commands() {
     local commands; commands=(
-'import:Convert a SIPMediaGW scaler.json to scaler'\''s TOML; secrets become *_env placeholders, never copied' \
+'import:Convert a SIPMediaGW scaler.json or a SimpleScaleVM .env to scaler'\''s TOML; secrets are never copied' \
     )
     _describe -t commands 'scaler help config commands' commands "$@"
 }

@@ -328,7 +328,7 @@ fn query(from: Option<i64>, to: Option<i64>) -> (String, Vec<mysql::Value>) {
 fn database_error(shown: &str, what: &str, e: &mysql::Error) -> ExportError {
     let message = format!(
         "Kamailio database {shown}: {what}: {}",
-        e.to_string().replace('\n', " ")
+        crate::fault::Fault::mysql(e)
     );
     match e {
         mysql::Error::MySqlError(server) if server.code == NO_SUCH_TABLE => {
@@ -360,7 +360,7 @@ pub fn export(
         conn.exec_drop("SET time_zone = ?", (zone,)).map_err(|e| {
             ExportError::Usage(format!(
                 "--db-time-zone {zone:?}: {}",
-                e.to_string().replace('\n', " ")
+                crate::fault::Fault::mysql(&e)
             ))
         })?;
     }

@@ -79,6 +79,16 @@ impl Exit {
     }
 }
 
+/// The exit status table as `--help` shows it: one line per status, in
+/// numeric order, with the meaning of [`Exit::meaning`].
+pub fn help_table() -> String {
+    let mut table = String::from("Exit status:");
+    for exit in Exit::ALL {
+        table.push_str(&format!("\n  {:<3} {}", exit.code(), exit.meaning()));
+    }
+    table
+}
+
 impl From<Exit> for ExitCode {
     fn from(exit: Exit) -> ExitCode {
         ExitCode::from(exit.code())

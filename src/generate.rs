@@ -337,6 +337,11 @@ const FILES: &[(&str, &str)] = &[
              each `run` and `cleanup`.",
     ),
     (
+        "`<metrics file stem>-every.prom`",
+        "beside the metrics file, with `run --every`: passes by exit status and skipped ticks \
+             (`scaler_every_*`), rewritten after each pass.",
+    ),
+    (
         "`/var/lib/scaler/local-cloud.json`",
         "the `local` provider's state file (`provider.state_file`).",
     ),
@@ -389,6 +394,11 @@ const EXAMPLES: &[(&str, &str)] = &[
     (
         "`* * * * * scaler -q run`",
         "the crontab line: one pass a minute, mail only when something changed or failed.",
+    ),
+    (
+        "`scaler run --every 1m`",
+        "stay running (a container's command): a pass at each minute boundary, never two at \
+             once; SIGTERM exits 0 after the pass in flight.",
     ),
     (
         "`systemctl enable --now scaler.timer`",

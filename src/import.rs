@@ -1,50 +1,67 @@
-//! `scaler config import`: converts a SIPMediaGW `scaler.json` into the TOML
-//! of one pool. Handles both forms of `auto_scale_threshold` (the older flat
+//! `scaler config import`: converts a SIPMediaGW `scaler.json` (or, in
+//! [`simplescalevm`], a SimpleScaleVM `.env`) into the TOML of one pool. Handles both forms of `auto_scale_threshold` (the older flat
 //! map of slot times, and timelines per weekday or `default`, with
 //! comma-separated day lists such as `"saturday,sunday"`). Values without an
 //! equivalent become comments; secrets are never copied: each becomes a
 //! `password_env` placeholder naming the variable to export.
 
-pub use crate::cli::{ConfigCommand, ImportArgs, ImportKind};
+mod simplescalevm;
+
+pub use crate::cli::{ConfigCommand, ImportArgs, ImportFrom, ImportKind};
 use crate::config::PoolKind;
-use crate::exit::Exit;
+use crate::error::Error;
+use crate::report::Report;
 use chrono::NaiveTime;
 use serde_json::{Map, Value};
+pub use simplescalevm::{EnvOptions, detect as is_simplescalevm_env, import as import_env};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-/// Runs `scaler config ...`: the TOML goes to stdout or `--output`, notes to
-/// stderr. Exit 78 when the input is not a valid SIPMediaGW configuration,
-/// 64 when `--output` exists without `--force`, 1 when writing fails.
-pub fn run(command: &ConfigCommand) -> Exit {
+/// Runs `scaler config import`: its report holds the TOML (`toml`), what
+/// the operator must look at (`notes`) and, with `--output`, the file
+/// written (`output`); text mode prints the TOML to stdout (or writes the
+/// file) and the notes to stderr. Exit 78 when the input is not a valid
+/// SIPMediaGW configuration, 64 when `--output` exists without `--force` or
+/// `--timezone` is unknown, 1 when writing fails.
+pub fn command(command: &ConfigCommand) -> Result<Report, Error> {
     let ConfigCommand::Import(args) = command;
-    let fail = |exit: Exit, message: String| {
-        eprintln!("scaler: {message}");
-        exit
-    };
-    let text = match std::fs::read_to_string(&args.file) {
-        Ok(text) => text,
-        Err(e) => {
-            return fail(
-                Exit::Config,
-                format!("cannot read {}: {e}", args.file.display()),
-            );
-        }
-    };
+    let text = std::fs::read_to_string(&args.file)
+        .map_err(|e| Error::Config(format!("cannot read {}: {e}", args.file.display())))?;
+    let mut report = Report::new(NAME);
+    let from = args.from.unwrap_or(if simplescalevm::detect(&text) {
+        ImportFrom::Simplescalevm
+    } else {
+        ImportFrom::Sipmediagw
+    });
+    let imported = match from {
+        ImportFrom::Simplescalevm => simplescalevm::import(
+            &text,
+            &EnvOptions {
+                pool_name: args.name.clone(),
+                max_replicas: args.max_gateways,
+                timezone: args.timezone.clone().unwrap_or_else(|| "UTC".into()),
+                source_name: args.file.display().to_string(),
+            },
+        ),
+        ImportFrom::Sipmediagw => import(&text, &sipmediagw_options(args, &mut report)?),
+    }
+    .map_err(|e| Error::Config(e.to_string()))?;
+    finish(args, imported, report)
+}
+
+/// The options of a SIPMediaGW import (`--timezone` checked, else the host's).
+fn sipmediagw_options(args: &ImportArgs, report: &mut Report) -> Result<ImportOptions, Error> {
     let timezone = match &args.timezone {
         Some(name) if name.parse::<chrono_tz::Tz>().is_err() => {
-            return fail(
-                Exit::Usage,
-                format!(
-                    "--timezone: unknown timezone {name:?} (expected an IANA name such as Europe/Paris)"
-                ),
-            );
+            return Err(Error::Usage(format!(
+                "--timezone: unknown timezone {name:?} (expected an IANA name such as Europe/Paris)"
+            )));
         }
         Some(name) => name.clone(),
-        None => host_timezone(),
+        None => host_timezone(&mut report.notes),
     };
-    let options = ImportOptions {
+    Ok(ImportOptions {
         pool_name: args.name.clone(),
         kind: args.kind.map(|k| match k {
             ImportKind::Sip => PoolKind::Sip,
@@ -53,68 +70,63 @@ pub fn run(command: &ConfigCommand) -> Exit {
         timezone,
         default_max_gateways: args.max_gateways,
         source_name: args.file.display().to_string(),
-    };
-    let imported = match import(&text, &options) {
-        Ok(imported) => imported,
-        Err(e) => return fail(Exit::Config, e.to_string()),
-    };
+    })
+}
+
+/// Validates the converted TOML, writes it out with `--output`, and fills
+/// the report.
+fn finish(args: &ImportArgs, imported: Imported, mut report: Report) -> Result<Report, Error> {
     let target = args
         .output
         .clone()
         .unwrap_or_else(|| PathBuf::from("imported.toml"));
     if let Err(e) = crate::config::parse(&imported.toml, &target) {
-        return fail(
-            Exit::Config,
-            format!("the converted configuration does not validate: {e}"),
-        );
+        return Err(Error::Config(format!(
+            "the converted configuration does not validate: {e}"
+        )));
     }
-    for note in &imported.notes {
-        eprintln!("scaler: note: {note}");
-    }
-    match &args.output {
-        None => {
-            use std::io::Write;
-            let _ = std::io::stdout().lock().write_all(imported.toml.as_bytes());
-            Exit::Ok
+    report.notes.extend(imported.notes);
+    if let Some(path) = &args.output {
+        if path.exists() && !args.force {
+            return Err(Error::Usage(format!(
+                "{} exists: add --force to replace it",
+                path.display()
+            )));
         }
-        Some(path) if path.exists() && !args.force => fail(
-            Exit::Usage,
-            format!("{} exists: add --force to replace it", path.display()),
-        ),
-        Some(path) => match write_new(path, &imported.toml) {
-            Ok(()) => {
-                eprintln!("scaler: wrote {}", path.display());
-                Exit::Ok
-            }
-            Err(e) => fail(
-                Exit::Internal,
-                format!("cannot write {}: {e}", path.display()),
-            ),
-        },
+        write_new(path, &imported.toml).map_err(|e| {
+            Error::Internal(anyhow::anyhow!("cannot write {}: {e}", path.display()))
+        })?;
+        report.output = Some(path.display().to_string());
     }
+    report.toml = Some(imported.toml);
+    Ok(report)
 }
 
+/// The command's name in its report.
+pub const NAME: &str = "config import";
+
 /// The host's timezone name for `schedule.timezone` (UTC when the host names
-/// none), saying on stderr where it came from.
-fn host_timezone() -> String {
+/// none), with a note saying where it came from.
+fn host_timezone(notes: &mut Vec<String>) -> String {
     let tz = std::env::var("TZ").ok();
     let found = crate::host_timezone::detect(tz.as_deref(), Path::new("/"));
     for reason in &found.skipped {
-        eprintln!("scaler: note: {reason}: skipped");
+        notes.push(format!("{reason}: skipped"));
     }
     match found.zone {
         Some((zone, source)) => {
-            eprintln!(
-                "scaler: note: schedule.timezone = \"{}\" from {source} (SIPMediaGW used the \
+            notes.push(format!(
+                "schedule.timezone = \"{}\" from {source} (SIPMediaGW used the \
                  host's local time; --timezone chooses another)",
                 zone.name()
-            );
+            ));
             zone.name().to_string()
         }
         None => {
-            eprintln!(
-                "scaler: note: schedule.timezone = \"UTC\": the host names no timezone (TZ, \
+            notes.push(
+                "schedule.timezone = \"UTC\": the host names no timezone (TZ, \
                  /etc/timezone, /etc/localtime); give --timezone with SIPMediaGW's local zone"
+                    .to_string(),
             );
             "UTC".to_string()
         }

@@ -8,9 +8,12 @@ pub mod acc;
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod decision;
 pub mod duration;
 pub mod error;
+pub mod every;
 pub mod exit;
+pub mod fault;
 pub mod forget;
 pub mod generate;
 pub mod host_timezone;
@@ -20,7 +23,6 @@ pub mod limits;
 pub mod lock;
 pub mod metrics;
 pub mod model;
-pub mod net_error;
 pub mod pass;
 pub mod paths;
 pub mod plan;
@@ -67,17 +69,15 @@ pub fn main() -> Exit {
         }
     };
     init_logging(&cli);
-    // `config import` prints a file (TOML), not a report.
-    if let Command::Config(command) = &cli.command {
-        return import::run(command);
-    }
-    // `schedule suggest` prints a [schedule] section, not a report.
-    if let Command::Schedule(command) = &cli.command {
-        return suggest::run(command, &cli.config);
-    }
     // `trace export` prints a CSV trace, not a report.
     if let Command::Trace(command) = &cli.command {
         return acc::run(command, &cli.config, cli.quiet);
+    }
+    // `run --every` supervises passes, each a child process with its own report.
+    if let Command::Run(args) = &cli.command
+        && let Some(every) = args.every
+    {
+        return every::run(&cli, args, every);
     }
     let command = command_name(&cli.command);
     let dispatched = dispatch(&cli);
@@ -110,8 +110,25 @@ pub fn main() -> Exit {
 fn emit(report: &Report, format: Format, quiet: bool) {
     match format {
         Format::Json => print(&report.to_json()),
+        Format::Text if report.toml.is_some() => emit_toml(report),
         Format::Text if quiet && !report.is_eventful() => {}
         Format::Text => print(report.to_text().trim_end()),
+    }
+}
+
+/// Text mode of a command that makes a file (`config import`, `schedule
+/// suggest`): the TOML as it is on stdout, or the file it was written to,
+/// and the notes, on stderr.
+fn emit_toml(report: &Report) {
+    for note in &report.notes {
+        eprintln!("scaler: note: {note}");
+    }
+    match (&report.output, &report.toml) {
+        (Some(path), _) => eprintln!("scaler: wrote {path}"),
+        (None, Some(toml)) => {
+            let _ = std::io::stdout().lock().write_all(toml.as_bytes());
+        }
+        (None, None) => {}
     }
 }
 
@@ -168,7 +185,14 @@ fn init_logging(cli: &Cli) {
         (false, 2) => "debug",
         _ => "trace",
     };
-    let env = env_logger::Env::default().default_filter_or(format!("scaler={level}"));
+    let mut filter = format!("scaler={level}");
+    // `run --every` logs each pass's start and exit status at info, shown by
+    // default (with -q: only what went wrong).
+    if matches!(&cli.command, Command::Run(args) if args.every.is_some()) && cli.verbose == 0 {
+        let every = if cli.quiet { "warn" } else { "info" };
+        filter.push_str(&format!(",scaler::every={every}"));
+    }
+    let env = env_logger::Env::default().default_filter_or(filter);
     let _ = env_logger::Builder::from_env(env)
         .format_timestamp_secs()
         .try_init();
@@ -190,9 +214,9 @@ fn command_name(command: &Command) -> &'static str {
         Command::Plan(_) => "plan",
         Command::Cleanup(_) => "cleanup",
         Command::Check(_) => "check",
-        Command::Config(_) => "config",
+        Command::Config(_) => import::NAME,
         Command::Simulate(_) => "simulate",
-        Command::Schedule(_) => "schedule",
+        Command::Schedule(_) => suggest::NAME,
         Command::Trace(_) => "trace",
     }
 }
@@ -206,11 +230,11 @@ pub fn provider_for(config: &Config) -> Result<Box<dyn Provider>, Error> {
         )),
         ProviderConfig::OpenStack(openstack) => Box::new(
             provider::openstack::OpenStackProvider::new(&config.pool.name, (**openstack).clone())
-                .map_err(|e| Error::Config(format!("{}: {e}", config.path.display())))?,
+                .map_err(|e| Error::Fault(e.context(config.path.display())))?,
         ),
         ProviderConfig::Ec2(ec2) => Box::new(
             provider::ec2::Ec2Provider::new(&config.pool.name, ec2.clone())
-                .map_err(|e| Error::Config(format!("{}: {e}", config.path.display())))?,
+                .map_err(|e| Error::Fault(e.context(config.path.display())))?,
         ),
         ProviderConfig::Command(command) => Box::new(provider::command::CommandProvider::new(
             &config.pool.name,
@@ -255,7 +279,7 @@ pub fn source_for(config: &Config) -> Result<Option<Box<dyn GatewaySource>>, Err
                 .as_ref()
                 .ok_or_else(|| Error::Config("missing section [sip]".into()))?;
             let source = pool::sip::SipSource::new(sip, &config.pool.gateway_prefix)
-                .map_err(|e| Error::Config(format!("{}: {e}", config.path.display())))?;
+                .map_err(|e| Error::Fault(e.context(config.path.display())))?;
             Ok(Some(Box::new(source)))
         }
         PoolKind::Replicas => Ok(None),
@@ -265,7 +289,7 @@ pub fn source_for(config: &Config) -> Result<Option<Box<dyn GatewaySource>>, Err
                 .as_ref()
                 .ok_or_else(|| Error::Config("missing section [media]".into()))?;
             let source = pool::media::MediaSource::new(media, &config.pool.name)
-                .map_err(|e| Error::Config(format!("{}: {e}", config.path.display())))?;
+                .map_err(|e| Error::Fault(e.context(config.path.display())))?;
             Ok(Some(Box::new(source)))
         }
     }
@@ -278,7 +302,7 @@ pub fn prober_for(config: &Config) -> Result<Option<probe::Prober>, Error> {
         .as_ref()
         .map(|p| {
             probe::Prober::new(p, config.pool.kind == PoolKind::Replicas)
-                .map_err(|e| Error::Config(format!("{}: {e}", config.path.display())))
+                .map_err(|e| Error::Fault(e.context(config.path.display())))
         })
         .transpose()
 }
@@ -346,6 +370,13 @@ fn dispatch(cli: &Cli) -> Result<Report, Error> {
     if let Command::Simulate(args) = &cli.command {
         return simulate::command(args, &cli.config);
     }
+    // They make a TOML file (in the report); `schedule suggest` loads the configuration itself.
+    if let Command::Config(command) = &cli.command {
+        return import::command(command);
+    }
+    if let Command::Schedule(command) = &cli.command {
+        return suggest::command(command, &cli.config);
+    }
     let started = std::time::Instant::now();
     let mut config = config::load(&cli.config)?;
     let now = chrono::Utc::now();
@@ -358,7 +389,7 @@ fn dispatch(cli: &Cli) -> Result<Report, Error> {
                 cli.metrics_file.as_deref(),
             ));
         }
-        // Handled in `main`: they print files, not reports.
+        // Handled above (config, schedule) or in `main` (trace: a CSV, not a report).
         Command::Config(_) | Command::Schedule(_) | Command::Trace(_) => {
             return Ok(Report::new(command_name(&cli.command)));
         }

@@ -108,12 +108,35 @@ impl Action {
     }
 }
 
+impl Action {
+    /// An action on an existing instance: its id, address, type and vCPUs.
+    pub fn about(
+        kind: ActionKind,
+        status: ActionStatus,
+        reason: &str,
+        instance: &crate::model::Instance,
+    ) -> Action {
+        Action {
+            instance: Some(instance.id.clone()),
+            ip: instance
+                .public_ip
+                .or(instance.private_ip)
+                .map(|ip| ip.to_string()),
+            instance_type: instance.instance_type.clone(),
+            vcpus: (instance.vcpus > 0).then_some(instance.vcpus),
+            ..Action::new(kind, status, reason)
+        }
+    }
+}
+
 /// One line of `check`.
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckLine {
     pub name: String,
     pub ok: bool,
-    /// Why it failed: `dns`, `refused`, `timeout`, `auth`, `schema`, `secret` or `error`.
+    /// Why it failed: the kind of the failure (`Fault::reason`: `dns`, `refused`,
+    /// `timeout`, `auth`, `privilege`, `schema`, `secret`, `rejected`, `data`,
+    /// `config` or `error`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     pub detail: String,
@@ -149,6 +172,13 @@ pub struct Report {
     /// How long the phases of the pass took.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timings: Option<Timings>,
+    /// `config import`, `schedule suggest`: the TOML the command made
+    /// (text mode prints it as it is, the notes on stderr).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub toml: Option<String>,
+    /// The file the TOML was written to (`--output`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
     /// Since when the pool has been above its target (kept in the state
     /// file for `limits.scale_down_delay`; not part of the report).
     #[serde(skip)]
@@ -187,6 +217,8 @@ impl Report {
             checks: Vec::new(),
             simulation: None,
             timings: None,
+            toml: None,
+            output: None,
             above_target_since: None,
             exit_code: 0,
         }

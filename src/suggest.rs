@@ -34,7 +34,7 @@
 pub use crate::cli::{MARGINS, ScheduleCommand, SuggestArgs};
 use crate::config::{Config, PoolKind};
 use crate::error::Error;
-use crate::exit::Exit;
+use crate::report::Report;
 use crate::schedule::{Slot, Timeline, WEEKDAYS};
 use crate::simulate::{self, Settings, trace::Call};
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Timelike};
@@ -1025,23 +1025,18 @@ fn ratio(f: &Figures) -> String {
     }
 }
 
-/// `scaler schedule ...`: prints the suggestion (a file, not a report).
-pub fn run(command: &ScheduleCommand, config_path: &std::path::Path) -> Exit {
+/// `scaler schedule suggest`: its report holds the suggested `[schedule]`
+/// (`toml`), which text mode prints as it is.
+pub fn command(command: &ScheduleCommand, config_path: &std::path::Path) -> Result<Report, Error> {
     let ScheduleCommand::Suggest(args) = command;
-    match command_suggest(args, config_path) {
-        Ok(suggestion) => {
-            use std::io::Write;
-            let _ = std::io::stdout()
-                .lock()
-                .write_all(suggestion.toml.as_bytes());
-            Exit::Ok
-        }
-        Err(e) => {
-            eprintln!("scaler: {e:#}");
-            e.exit()
-        }
-    }
+    let suggestion = command_suggest(args, config_path)?;
+    let mut report = Report::new(NAME);
+    report.toml = Some(suggestion.toml);
+    Ok(report)
 }
+
+/// The command's name in its report.
+pub const NAME: &str = "schedule suggest";
 
 fn command_suggest(args: &SuggestArgs, config_path: &std::path::Path) -> Result<Suggestion, Error> {
     let config = crate::config::load(config_path)?;

@@ -29,7 +29,7 @@ mod common;
 
 use common::*;
 use scaler::provider::openstack::{OpenStackConfig, OpenStackProvider};
-use scaler::provider::{CreateRequest, InstanceState, Provider};
+use scaler::provider::{CreateRequest, InstanceState, Provider, ProviderError};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -906,7 +906,9 @@ fn refused_credentials_and_ambiguous_regions_are_clear_errors() {
         );
     let config: OpenStackConfig = toml::from_str(&text).unwrap();
     let mut wrong = OpenStackProvider::with_env("gw", config, &|_| None).unwrap();
-    let err = wrong.list().unwrap_err().message;
+    let err = wrong.list().unwrap_err();
+    assert!(matches!(err, ProviderError::Auth(_)), "{err:?}");
+    let err = err.to_string();
     assert!(
         err.contains("Keystone refused the credentials")
             && err.contains("Unauthorized: The request you have made requires authentication."),
@@ -923,7 +925,9 @@ fn refused_credentials_and_ambiguous_regions_are_clear_errors() {
         );
     let config: OpenStackConfig = toml::from_str(&text).unwrap();
     let mut ambiguous = OpenStackProvider::with_env("gw", config, &|_| None).unwrap();
-    let err = ambiguous.list().unwrap_err().message;
+    let err = ambiguous.list().unwrap_err();
+    assert!(matches!(err, ProviderError::Config(_)), "{err:?}");
+    let err = err.to_string();
     assert!(
         err.contains("RegionOne, RegionTwo") && err.contains("provider.region"),
         "{err}"
@@ -1018,7 +1022,8 @@ fn create_sends_name_flavor_image_networks_metadata_and_delete_removes() {
             vcpus: 4,
         })
         .unwrap_err();
-    assert!(err.message.contains("outside pool gw"), "{err}");
+    assert!(err.message().contains("outside pool gw"), "{err}");
+    assert!(matches!(err, ProviderError::Rejected(_)), "{err:?}");
 }
 
 #[test]

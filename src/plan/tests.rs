@@ -51,6 +51,7 @@ fn instance(n: u32, state: InstanceState, age_minutes: i64, vcpus: u32) -> Insta
         vcpus,
         instance_type: None,
         created_at: now() - chrono::Duration::minutes(age_minutes),
+        adopted: false,
     }
 }
 

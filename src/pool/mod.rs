@@ -43,7 +43,7 @@ pub struct GatewayObservation {
     pub turned_away: u32,
     /// Why the turned-away calls could not be counted (also a doubt: the
     /// demand is unknown, so nothing is drained or destroyed).
-    pub turned_away_error: Option<sip::turned_away::TurnedAwayError>,
+    pub turned_away_error: Option<crate::fault::Fault>,
 }
 
 impl GatewayObservation {
@@ -156,10 +156,9 @@ pub struct SourceRecord {
     pub id: u64,
 }
 
-/// A failed source call (connection, timeout, query).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct SourceError(pub String);
+/// A failed source call (connection, timeout, query), classified by kind
+/// (see [`Fault`](crate::fault::Fault)).
+pub type SourceError = crate::fault::Fault;
 
 /// A source of gateways and their load.
 pub trait GatewaySource {

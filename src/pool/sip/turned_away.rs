@@ -14,6 +14,7 @@
 //! privilege is a configuration error, never a zero.
 
 use crate::duration::HumanDuration;
+use crate::fault::Fault;
 use mysql::Conn;
 use mysql::prelude::Queryable;
 use serde::Deserialize;
@@ -29,10 +30,6 @@ pub const DEFAULT_CODES: [u16; 1] = [404];
 
 /// The longest window accepted (the pass runs each minute).
 pub const MAX_WINDOW: Duration = Duration::from_secs(3600);
-
-/// MariaDB's "table doesn't exist", "command denied", "column denied",
-/// "access denied to database".
-const CONFIGURATION_ERRORS: [u16; 4] = [1146, 1142, 1143, 1044];
 
 /// `[sip] turned_away` keys.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -109,15 +106,11 @@ impl TurnedAway {
     }
 }
 
-/// Why the read failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TurnedAwayError {
-    /// No `missed_calls` table, or the account may not read it.
-    #[error("{0}")]
-    Configuration(String),
-    /// The database did not answer (connection, timeout, other errors).
-    #[error("{0}")]
-    Unavailable(String),
+/// Whether a failed read is the operator's to fix (a missing table or
+/// privilege: configuration, exit 78) rather than the database being
+/// unavailable.
+pub fn is_configuration(fault: &Fault) -> bool {
+    matches!(fault, Fault::Schema(_) | Fault::Privilege(_))
 }
 
 /// The aggregate: distinct Call-IDs with one of the codes, and rows that
@@ -133,7 +126,7 @@ fn statement(codes: usize) -> String {
 }
 
 /// Counts the calls turned away within the window on `conn`.
-pub fn read(conn: &mut Conn, config: &TurnedAwayConfig) -> Result<TurnedAway, TurnedAwayError> {
+pub fn read(conn: &mut Conn, config: &TurnedAwayConfig) -> Result<TurnedAway, Fault> {
     let mut params: Vec<mysql::Value> = config
         .codes
         .iter()
@@ -151,19 +144,18 @@ pub fn read(conn: &mut Conn, config: &TurnedAwayConfig) -> Result<TurnedAway, Tu
     })
 }
 
-/// A missing table or privilege is the operator's to fix (configuration);
-/// anything else is the database being unavailable.
-fn classify(e: mysql::Error) -> TurnedAwayError {
-    let text = crate::net_error::mysql(&e);
-    match &e {
-        mysql::Error::MySqlError(server) if CONFIGURATION_ERRORS.contains(&server.code) => {
-            TurnedAwayError::Configuration(format!(
-                "reading {TABLE} (sip.turned_away): {text} (load Kamailio's acc-create.sql, \
-                 grant SELECT on {TABLE}, or remove sip.turned_away)"
-            ))
-        }
-        _ => TurnedAwayError::Unavailable(format!("reading {TABLE} (sip.turned_away): {text}")),
-    }
+/// The client's error, classified, with what was read and (for a missing
+/// table or privilege) how to fix it.
+fn classify(e: mysql::Error) -> Fault {
+    let fault = Fault::mysql(&e);
+    let fix = if is_configuration(&fault) {
+        format!(
+            " (load Kamailio's acc-create.sql, grant SELECT on {TABLE}, or remove sip.turned_away)"
+        )
+    } else {
+        String::new()
+    };
+    fault.map(|m| format!("reading {TABLE} (sip.turned_away): {m}{fix}"))
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 
 use super::OpenStackConfig;
 use super::http::{Http, HttpError, Method, join};
+use crate::fault::Fault;
 use crate::secret::{Secret, SecretSource};
 use serde::Deserialize;
 use serde_json::json;
@@ -67,10 +68,12 @@ fn pick(env: Env<'_>, value: &Option<String>, vars: &[&str]) -> Option<String> {
 
 /// Resolves the credentials: each key from the configuration, else from its
 /// `OS_*` variable. The error names the key and the variable to set.
-pub fn credentials(config: &OpenStackConfig, env: Env<'_>) -> Result<Credentials, String> {
-    let auth_url = pick(env, &config.auth_url, &["OS_AUTH_URL"]).ok_or(
-        "provider.auth_url: not set (set it, or OS_AUTH_URL, e.g. \"https://auth.cloud.ovh.net/v3\")",
-    )?;
+pub fn credentials(config: &OpenStackConfig, env: Env<'_>) -> Result<Credentials, Fault> {
+    let auth_url = pick(env, &config.auth_url, &["OS_AUTH_URL"]).ok_or_else(|| {
+        Fault::config(
+            "provider.auth_url: not set (set it, or OS_AUTH_URL, e.g. \"https://auth.cloud.ovh.net/v3\")",
+        )
+    })?;
     let region = pick(env, &config.region, &["OS_REGION_NAME"]);
     let interface = pick(
         env,
@@ -80,9 +83,9 @@ pub fn credentials(config: &OpenStackConfig, env: Env<'_>) -> Result<Credentials
     .map(|i| i.trim_end_matches("URL").to_ascii_lowercase())
     .unwrap_or_else(|| "public".to_string());
     if !matches!(interface.as_str(), "public" | "internal" | "admin") {
-        return Err(format!(
+        return Err(Fault::Config(format!(
             "provider.interface: {interface:?} is not one of \"public\", \"internal\", \"admin\""
-        ));
+        )));
     }
 
     let [(_, password_source), (_, app_secret_source)] = config.secret_sources();
@@ -93,9 +96,11 @@ pub fn credentials(config: &OpenStackConfig, env: Env<'_>) -> Result<Credentials
                 &config.application_credential_id,
                 &["OS_APPLICATION_CREDENTIAL_ID"],
             )
-            .ok_or(
-                "provider.application_credential_id: not set (or OS_APPLICATION_CREDENTIAL_ID)",
-            )?;
+            .ok_or_else(|| {
+                Fault::config(
+                    "provider.application_credential_id: not set (or OS_APPLICATION_CREDENTIAL_ID)",
+                )
+            })?;
             let secret = secret_or_env(
                 &app_secret_source,
                 "provider.application_credential_secret",
@@ -121,7 +126,7 @@ fn auth_kind(
     env: Env<'_>,
     app_secret_source: &SecretSource,
     password_source: &SecretSource,
-) -> Result<AuthKind, String> {
+) -> Result<AuthKind, Fault> {
     Ok(
         match pick(env, &config.auth_type, &["OS_AUTH_TYPE"]).as_deref() {
             Some("password" | "v3password") => AuthKind::Password,
@@ -129,9 +134,9 @@ fn auth_kind(
                 AuthKind::ApplicationCredential
             }
             Some(other) => {
-                return Err(format!(
+                return Err(Fault::Config(format!(
                     "provider.auth_type: {other:?} is not supported (use \"password\" or \"application_credential\")"
-                ));
+                )));
             }
             // Keys in the file decide; the environment only when the file says nothing.
             None if config.application_credential_id.is_some() || app_secret_source.is_given() => {
@@ -156,7 +161,7 @@ fn password_method(
     config: &OpenStackConfig,
     env: Env<'_>,
     password_source: &SecretSource,
-) -> Result<AuthMethod, String> {
+) -> Result<AuthMethod, Fault> {
     let user_domain = domain(
         pick(env, &config.user_domain_id, &["OS_USER_DOMAIN_ID"]),
         pick(env, &config.user_domain_name, &["OS_USER_DOMAIN_NAME"]),
@@ -171,11 +176,10 @@ fn password_method(
             domain: user_domain,
         },
         (None, None) => {
-            return Err(
+            return Err(Fault::config(
                 "provider.username: not set (set username or user_id, or OS_USERNAME; \
-                 or use an application credential)"
-                    .into(),
-            );
+                 or use an application credential)",
+            ));
         }
     };
     let project_domain = domain(
@@ -200,11 +204,10 @@ fn password_method(
             domain: project_domain,
         },
         (None, None) => {
-            return Err(
+            return Err(Fault::config(
                 "provider.project_name: not set (set project_name or project_id, \
-                 or OS_PROJECT_NAME / OS_PROJECT_ID)"
-                    .into(),
-            );
+                 or OS_PROJECT_NAME / OS_PROJECT_ID)",
+            ));
         }
     };
     let password = secret_or_env(password_source, "provider.password", "OS_PASSWORD", env)?;
@@ -234,12 +237,14 @@ fn secret_or_env(
     key: &str,
     var: &str,
     env: Env<'_>,
-) -> Result<Secret, String> {
-    if let Some(secret) = source.resolve(key)? {
+) -> Result<Secret, Fault> {
+    if let Some(secret) = source.resolve(key).map_err(Fault::Secret)? {
         return Ok(secret);
     }
     env(var).map(Secret::new).ok_or_else(|| {
-        format!("{key}: not set (set {key}_env, {key}_file or {key}_credential, or {var})")
+        Fault::Secret(format!(
+            "{key}: not set (set {key}_env, {key}_file or {key}_credential, or {var})"
+        ))
     })
 }
 
@@ -353,10 +358,15 @@ pub fn authenticate(http: &Http, credentials: &Credentials) -> Result<Session, H
             other => other,
         })?;
     let token = reply.subject_token.clone().ok_or_else(|| {
-        HttpError::Unavailable(format!("POST {url}: no X-Subject-Token in the answer"))
+        HttpError::Unavailable(Fault::bad_data(format!(
+            "POST {url}: no X-Subject-Token in the answer"
+        )))
     })?;
-    let parsed: TokenBody = serde_json::from_str(&reply.body)
-        .map_err(|e| HttpError::Unavailable(format!("POST {url}: unexpected token body ({e})")))?;
+    let parsed: TokenBody = serde_json::from_str(&reply.body).map_err(|e| {
+        HttpError::Unavailable(Fault::bad_data(format!(
+            "POST {url}: unexpected token body ({e})"
+        )))
+    })?;
     Ok(Session {
         token,
         catalog: parsed.token.catalog,
