@@ -559,6 +559,9 @@ fn in_parallel<T: Send>(n: usize, job: impl Fn(usize) -> T + Sync) -> Vec<T> {
     results.into_iter().map(|(_, r)| r).collect()
 }
 
+/// The validation's figures per candidate, and the replays it took.
+type Validation = (Vec<HeldOut>, usize);
+
 /// One fold of the validation: the search on every day but `index`, then
 /// that day replayed for each margin.
 fn fold(
@@ -588,7 +591,7 @@ fn search_and_validate(
     problem: &Problem<'_>,
     limits: &Limits,
     margins: &[Headroom],
-) -> Result<(Searched, Option<(Vec<HeldOut>, usize)>), Error> {
+) -> Result<(Searched, Option<Validation>), Error> {
     let days = problem.days.len();
     let folds = if days >= 2 { days } else { 0 };
     let mut results = in_parallel(folds + 1, |job| {
