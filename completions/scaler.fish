@@ -142,7 +142,7 @@ complete -c scaler -n "__fish_scaler_using_subcommand schedule; and __fish_seen_
 complete -c scaler -n "__fish_scaler_using_subcommand schedule; and __fish_seen_subcommand_from suggest" -l boot-delay -d 'Time from an instance\'s creation to its registered gateways (as `simulate`)' -r
 complete -c scaler -n "__fish_scaler_using_subcommand schedule; and __fish_seen_subcommand_from suggest" -l boot-jitter -d 'Upper bound of a uniform random delay added to --boot-delay (as `simulate`)' -r
 complete -c scaler -n "__fish_scaler_using_subcommand schedule; and __fish_seen_subcommand_from suggest" -l seed -d 'Seed of the simulated boot jitter: the same seed gives the same schedule' -r
-complete -c scaler -n "__fish_scaler_using_subcommand schedule; and __fish_seen_subcommand_from suggest" -l margin -d 'Safety margin for unseen days: idle_min = ceil(searched × (1 + MARGIN))' -r
+complete -c scaler -n "__fish_scaler_using_subcommand schedule; and __fish_seen_subcommand_from suggest" -l margin -d 'Safety margin for unseen days: idle_min = ceil(searched × (1 + MARGIN)), load_max 1; default: the headroom (idle margin, load_max) that leave-one-day-out validation finds cheapest among those serving the held-out days' -r
 complete -c scaler -n "__fish_scaler_using_subcommand schedule; and __fish_seen_subcommand_from suggest" -s c -l config -d 'Configuration file' -r -F
 complete -c scaler -n "__fish_scaler_using_subcommand schedule; and __fish_seen_subcommand_from suggest" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
 json\t'One JSON object (schema_version 1)'"

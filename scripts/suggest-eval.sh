@@ -9,7 +9,10 @@
 # and prints one line per (schedule, days): calls, vCPU-hours / lower bound,
 # missed, rejected attempts (and their share of calls) and churn (instances
 # created), summed over the days, and the run time of each suggestion.
-# Usage: scripts/suggest-eval.sh [TRAIN] [TEST] [MARGIN ...]  (default 5 5 0 0.25 0.5 1)
+# MARGIN `auto` runs suggest without --margin: the margin is then chosen by
+# leave-one-day-out validation over the training days (its held-out figures
+# are printed on stderr).
+# Usage: scripts/suggest-eval.sh [TRAIN] [TEST] [MARGIN ...]  (default 5 5 auto 0 1)
 # TEST_SEED (default 100): test day i has seed TEST_SEED + i (another set of unseen days).
 # SUGGEST_ARGS adds flags to `schedule suggest` (e.g. "--max-rejected 0").
 set -euo pipefail
@@ -18,7 +21,7 @@ train=${1:-5}
 test=${2:-5}
 shift $(( $# < 2 ? $# : 2 ))
 margins=("$@")
-[ ${#margins[@]} -gt 0 ] || margins=(0 0.25 0.5 1)
+[ ${#margins[@]} -gt 0 ] || margins=(auto 0 1)
 cargo build --release --quiet
 bin=${CARGO_TARGET_DIR:-target}/release/scaler
 example=examples/sip.toml
@@ -61,7 +64,9 @@ trace_args=()
 for f in "${train_files[@]}"; do trace_args+=(--trace "$f"); done
 for margin in "${margins[@]}"; do
     start=$(date +%s%N)
-    "$bin" -c "$example" schedule suggest "${trace_args[@]}" --margin "$margin" ${SUGGEST_ARGS:-} > "$work/schedule.toml"
+    margin_args=(--margin "$margin")
+    [ "$margin" != auto ] || margin_args=()
+    "$bin" -c "$example" schedule suggest "${trace_args[@]}" "${margin_args[@]}" ${SUGGEST_ARGS:-} > "$work/schedule.toml"
     end=$(date +%s%N)
     # The example with its [schedule] section (and subtables) replaced.
     awk '/^\[/ { skip = ($0 ~ /^\[schedule[].]/) } !skip' "$example" > "$work/suggested.toml"
@@ -71,4 +76,5 @@ for margin in "${margins[@]}"; do
     replay "$work/suggested.toml" "$label	train" "${train_files[@]}"
     replay "$work/suggested.toml" "$label	test" "${test_files[@]}"
     echo "# suggest --margin $margin on $train days: $(( (end - start) / 1000000 )) ms wall; $(grep -m1 '^# Searched' "$work/schedule.toml" | sed 's/^# //')" >&2
+    grep -E '^# (Leave-one-day-out|  margin|Margin)' "$work/schedule.toml" >&2 || true
 done

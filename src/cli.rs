@@ -407,13 +407,17 @@ pub struct SuggestArgs {
     /// Seed of the simulated boot jitter: the same seed gives the same schedule
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub seed: u64,
-    /// Safety margin for unseen days: idle_min = ceil(searched × (1 + MARGIN))
-    #[arg(long, value_name = "MARGIN", default_value_t = DEFAULT_MARGIN)]
-    pub margin: f64,
+    /// Safety margin for unseen days: idle_min = ceil(searched × (1 + MARGIN)),
+    /// load_max 1; default: the headroom (idle margin, load_max) that
+    /// leave-one-day-out validation finds cheapest among those serving the
+    /// held-out days
+    #[arg(long, value_name = "MARGIN")]
+    pub margin: Option<f64>,
 }
 
-/// The default `--margin` (README "Suggesting a schedule" says how it was chosen).
-pub const DEFAULT_MARGIN: f64 = 1.0;
+/// The margins leave-one-day-out validation tries, smallest first (README
+/// "Suggesting a schedule").
+pub const MARGINS: [f64; 9] = [0.0, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0];
 fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(text)
         .map(|d| d.with_timezone(&Utc))

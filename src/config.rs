@@ -558,6 +558,9 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
     if let Some(media) = &media {
         media.validate(&pool.name).map_err(fail)?;
     }
+    if let Some(turned_away) = sip.as_ref().and_then(|s| s.turned_away.as_ref()) {
+        turned_away.validate().map_err(fail)?;
+    }
 
     let schedule = schedule(raw_schedule, pool.kind, text).map_err(fail)?;
 

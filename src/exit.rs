@@ -73,7 +73,7 @@ impl Exit {
             }
             Exit::Locked => "another pass holds the lock: this one did nothing",
             Exit::Config => {
-                "configuration error (file missing, invalid TOML, unknown key, bad value, unusable state file)"
+                "configuration error (file missing, invalid TOML, unknown key, bad value, unusable state file, or a table the configuration names is missing or unreadable)"
             }
         }
     }

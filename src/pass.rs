@@ -84,6 +84,9 @@ pub struct Observed {
     pub bad_records: bool,
     /// A pending forget failed (the pass exits 3).
     pub forgets_failed: bool,
+    /// `sip.turned_away` is on but its table cannot be read: a
+    /// configuration error (the pass still scales up, then exits 78).
+    pub demand_unknown: bool,
     /// `provider_ms` and `gateways_ms`.
     pub timings: Timings,
 }
@@ -128,6 +131,7 @@ pub fn observe(
         }
     };
     observed.bad_records = !gateways.errors.is_empty();
+    observed.demand_unknown = gateways.turned_away_error.is_some();
     observed.errors.extend(gateways.errors.iter().cloned());
     let (termination_requested, healthy) = probe(prober, &instances, &mut observed.errors);
     observed.timings.gateways_ms = ms_since(observing);
@@ -140,6 +144,7 @@ pub fn observe(
         doubts: gateways.doubts,
         busy_hosts: gateways.busy_hosts.into_iter().collect(),
         healthy,
+        turned_away: gateways.turned_away,
     };
     Ok(observed)
 }
@@ -271,7 +276,10 @@ pub fn execute_observed(
         forgets_failed: observed.forgets_failed,
     };
     acting.carry_out(&plan.steps, config, options);
-    let exit = acting.settle_and_exit();
+    let exit = match acting.settle_and_exit() {
+        _ if observed.demand_unknown => Exit::Config,
+        exit => exit,
+    };
     timings.total_ms = timings.provider_ms + timings.gateways_ms + ms_since(started);
     report.timings = Some(timings);
     finish(report, exit)

@@ -81,6 +81,10 @@ pub struct Observation {
     /// Replica pools: instances (by id) whose status probe answered, with
     /// the capacity they reported.
     pub healthy: HashMap<String, u32>,
+    /// Calls that found no free gateway within the last pass interval
+    /// (`sip.turned_away`; the simulator's rejected attempts): demand the
+    /// busy count does not show, added to the target.
+    pub turned_away: u32,
 }
 
 // When in doubt, the pool is busy. These two checks gate every drain and
@@ -534,6 +538,23 @@ pub fn target(busy: u32, slot: &Slot) -> u32 {
         .clamp(slot.min_gateways, slot.max_gateways.max(slot.min_gateways))
 }
 
+/// [`target`] plus the calls turned away since the last pass: each found
+/// no gateway and will be back (clients retry), so each is one more gateway
+/// wanted beyond the headroom; `max_gateways` still bounds the whole.
+pub fn target_with(busy: u32, turned_away: u32, slot: &Slot) -> u32 {
+    if turned_away == 0 {
+        return target(busy, slot);
+    }
+    let unbounded = Slot {
+        min_gateways: 0,
+        max_gateways: u32::MAX,
+        ..slot.clone()
+    };
+    target(busy, &unbounded)
+        .saturating_add(turned_away)
+        .clamp(slot.min_gateways, slot.max_gateways.max(slot.min_gateways))
+}
+
 /// Packs `vcpus` over the instance types: the largest type while it fits,
 /// the remainder on the smallest type that covers it, at most
 /// `max_instances` instances (the first ones of that packing: nothing beyond
@@ -603,15 +624,21 @@ pub fn decide(
     let busy = busy_override.unwrap_or(counts.busy);
     let registered = counts.registered.max(busy);
     let have = i64::from(registered) + i64::from(counts.pending);
-    let target = target(busy, slot);
+    let turned_away = observation.turned_away;
+    let target = target_with(busy, turned_away, slot);
     let delta = i64::from(target) - have;
     let by_load = if slot.load_max > 0.0 {
         (f64::from(busy) / slot.load_max).ceil()
     } else {
         f64::INFINITY
     };
+    let demand = if turned_away > 0 {
+        format!(" + {turned_away} turned away")
+    } else {
+        String::new()
+    };
     let why = format!(
-        "target {target} = max({busy} busy + {} idle_min, ceil({busy} / {}) = {by_load}) within {}..{}; have {have} ({registered} registered + {} pending)",
+        "target {target} = max({busy} busy + {} idle_min, ceil({busy} / {}) = {by_load}){demand} within {}..{}; have {have} ({registered} registered + {} pending)",
         slot.idle_min, slot.load_max, slot.min_gateways, slot.max_gateways, counts.pending
     );
     if delta > 0 {

@@ -45,7 +45,7 @@ use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 use chrono_tz::Tz;
 use rng::Rng;
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashSet};
+use std::collections::{BinaryHeap, HashSet, VecDeque};
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 use std::time::Duration;
@@ -404,6 +404,43 @@ fn retain_by<T>(items: &mut Vec<T>, keep: &[bool]) {
     });
 }
 
+/// The simulated `sip.turned_away`: the calls whose attempt was rejected
+/// within the window before a planner run, as Kamailio's `missed_calls`
+/// rows give them to a pass (a call retried within the window counts once).
+struct Rejections {
+    window_ms: i64,
+    /// `(when, call)` of the rejected attempts, oldest first.
+    recent: VecDeque<(i64, usize)>,
+}
+
+impl Rejections {
+    /// The signal when the configuration turns it on.
+    fn of(config: &Config) -> Option<Rejections> {
+        let turned_away = config.sip.as_ref()?.turned_away.as_ref()?;
+        Some(Rejections {
+            window_ms: turned_away.window_seconds() as i64 * 1000,
+            recent: VecDeque::new(),
+        })
+    }
+
+    fn record(&mut self, at_ms: i64, call: usize) {
+        self.recent.push_back((at_ms, call));
+    }
+
+    /// Distinct calls rejected in `[now - window, now]`.
+    fn count(&mut self, now_ms: i64) -> u32 {
+        while self
+            .recent
+            .front()
+            .is_some_and(|&(at, _)| at < now_ms - self.window_ms)
+        {
+            self.recent.pop_front();
+        }
+        let calls: HashSet<usize> = self.recent.iter().map(|&(_, call)| call).collect();
+        calls.len() as u32
+    }
+}
+
 /// One planner run on the simulated world, exactly as a pass runs it: the
 /// decision on the world's observation, carried out at `now`.
 pub fn plan_minute(
@@ -584,6 +621,8 @@ struct Replay<'a> {
     memory: Memory,
     bookings: Vec<crate::reservations::Booking>,
     busy_at_open: std::collections::BTreeMap<String, u32>,
+    /// `sip.turned_away`: the rejections the next planner run counts.
+    turned_away: Option<Rejections>,
 }
 
 impl<'a> Replay<'a> {
@@ -612,6 +651,7 @@ impl<'a> Replay<'a> {
             memory: Memory::default(),
             bookings: settings.reservations.clone(),
             busy_at_open: std::collections::BTreeMap::new(),
+            turned_away: Rejections::of(config),
         }
     }
 
@@ -646,6 +686,9 @@ impl<'a> Replay<'a> {
         }
         self.rejected += 1;
         self.minute_rejected += 1;
+        if let Some(t) = self.turned_away.as_mut() {
+            t.record(at, call);
+        }
         replay.attempts += 1;
         if replay.attempts > RETRIES {
             self.missed += 1;
@@ -665,6 +708,9 @@ impl<'a> Replay<'a> {
             self.config.schedule.slot_at(now).ok_or_else(|| {
                 Error::Internal(anyhow::anyhow!("the schedule has no slot at {now}"))
             })?;
+        if let Some(t) = self.turned_away.as_mut() {
+            self.world.observation.turned_away = t.count(tick_ms);
+        }
         let lead = self.config.reservations.lead;
         let reservations = Reservations {
             in_force: self

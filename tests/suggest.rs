@@ -66,8 +66,17 @@ fn suggestion_is_valid_keeps_its_limits_and_costs_less_than_the_example() {
     let run = suggest(&["--max-missed", "0", "--margin", "0"]).expect(0);
     let schedule = &run.stdout;
     assert!(schedule.contains("[schedule]\ntimezone = \"Europe/Paris\""));
-    // The shipped trace is one Monday: one `default` timeline, explained.
-    assert!(schedule.contains("[schedule.default]\n"), "{schedule}");
+    // The shipped trace is one Monday: a `monday` timeline, explained; the
+    // configuration's other timelines are kept for the days absent.
+    assert!(schedule.contains("[schedule.monday]\n"), "{schedule}");
+    assert!(
+        schedule.contains("[schedule.default]    # kept from the configuration\n"),
+        "{schedule}"
+    );
+    assert!(
+        schedule.contains("One day: no leave-one-day-out validation; margin 0 (--margin)"),
+        "{schedule}"
+    );
     assert!(schedule.contains("largest burst: "), "{schedule}");
     let config = with_schedule(&ws, schedule);
     scaler(&["-q", "-c", &config, "check", "--offline"]).expect(0);
@@ -158,8 +167,76 @@ fn bad_flags_exit_64() {
     scaler(&["-c", &example, "schedule", "suggest"]).expect(64);
 }
 
+/// Generates `(date, seed)` days of `calls` calls into the workspace.
+fn generated_days(ws: &Workspace, days: &[(&str, &str)], calls: &str) -> Vec<String> {
+    days.iter()
+        .map(|(date, seed)| {
+            let path = ws
+                .path(&format!("{date}.csv"))
+                .to_string_lossy()
+                .into_owned();
+            scaler(&[
+                "-q",
+                "simulate",
+                "--generate-trace",
+                &path,
+                "--date",
+                date,
+                "--calls",
+                calls,
+                "--seed",
+                seed,
+                "--timezone",
+                "Europe/Paris",
+            ])
+            .expect(0);
+            path
+        })
+        .collect()
+}
+
 #[test]
-fn one_timeline_per_weekday_present_and_default_for_the_others() {
+fn margin_by_leave_one_day_out_and_absent_days_keep_the_configuration() {
+    let ws = Workspace::new();
+    let days = generated_days(&ws, &[("2026-11-23", "3"), ("2026-11-30", "5")], "400");
+    let example = repo(EXAMPLE);
+    let run = scaler(&[
+        "-c",
+        &example,
+        "schedule",
+        "suggest",
+        "--trace",
+        &days[0],
+        "--trace",
+        &days[1],
+        "--granularity",
+        "2h",
+    ])
+    .expect(0);
+    let text = &run.stdout;
+    assert!(
+        text.contains("# Leave-one-day-out validation (each day replayed with the schedule learned on the others):\n#   margin 0, load_max 1: "),
+        "{text}"
+    );
+    assert_eq!(text.matches("  <- used\n").count(), 1, "{text}");
+    assert!(text.contains("\n# Used margin "), "{text}");
+    // Two Mondays: `monday` is learned; the example's other timelines are
+    // copied as they are (Tuesday to Friday keep the example's default).
+    assert!(text.contains("[schedule.monday]\n"), "{text}");
+    assert!(
+        text.contains("Days absent from the traces keep the configuration's timelines: default, saturday, sunday"),
+        "{text}"
+    );
+    assert!(
+        text.contains("[schedule.default]    # kept from the configuration\n\"00:00\" = { idle_min = 1, load_max = 0.9, max_gateways = 40, min_gateways = 0 }\n\"07:00\" = { idle_min = 8, load_max = 0.75, max_gateways = 400, min_gateways = 4 }\n"),
+        "{text}"
+    );
+    let config = with_schedule(&ws, text);
+    scaler(&["-q", "-c", &config, "check", "--offline"]).expect(0);
+}
+
+#[test]
+fn one_timeline_per_weekday_present_and_the_configuration_s_for_the_others() {
     let ws = Workspace::new();
     let mut args = vec![];
     for (date, seed) in [("2026-11-23", "3"), ("2026-11-28", "4")] {
@@ -201,8 +278,18 @@ fn one_timeline_per_weekday_present_and_default_for_the_others() {
     let text = &run.stdout;
     let monday = text.find("[schedule.monday]\n").expect("monday");
     let saturday = text.find("[schedule.saturday]\n").expect("saturday");
-    let default = text.find("[schedule.default]\n").expect("default");
-    assert!(monday < saturday && saturday < default, "{text}");
+    // The weekdays absent keep the configuration's timelines.
+    let kept = "    # kept from the configuration\n";
+    let default = text
+        .find(&format!("[schedule.default]{kept}"))
+        .expect("default");
+    let sunday = text
+        .find(&format!("[schedule.sunday]{kept}"))
+        .expect("sunday");
+    assert!(
+        monday < saturday && saturday < default && default < sunday,
+        "{text}"
+    );
     assert!(text.contains("from 2 day(s) of calls"), "{text}");
     let config = with_schedule(&ws, text);
     scaler(&["-q", "-c", &config, "check", "--offline"]).expect(0);

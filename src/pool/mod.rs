@@ -38,6 +38,12 @@ pub struct GatewayObservation {
     /// (a call on a gateway whose registration expired): never drained,
     /// never destroyed, not counted.
     pub busy_hosts: Vec<IpAddr>,
+    /// Calls turned away within the last pass interval, when the source
+    /// knows them (`sip.turned_away`): added to the target.
+    pub turned_away: u32,
+    /// Why the turned-away calls could not be counted (also a doubt: the
+    /// demand is unknown, so nothing is drained or destroyed).
+    pub turned_away_error: Option<crate::fault::Fault>,
 }
 
 impl GatewayObservation {

@@ -11,6 +11,7 @@
 //! never a panic.
 
 mod calls;
+pub mod turned_away;
 pub mod uri;
 
 use super::{
@@ -24,8 +25,10 @@ use mysql::prelude::{FromValue, Queryable};
 use mysql::{Conn, Opts, OptsBuilder, TxOpts, Value};
 use serde::Deserialize;
 use std::collections::HashSet;
+use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::time::Duration;
+use turned_away::TurnedAwayConfig;
 
 /// `[sip]` keys.
 #[derive(Debug, Clone, Deserialize)]
@@ -47,6 +50,9 @@ pub struct SipConfig {
     /// Read/write timeout of each query.
     #[serde(default = "default_query_timeout")]
     pub query_timeout: HumanDuration,
+    /// Count the calls Kamailio turned away (its `missed_calls` table) and
+    /// add them to the target; off when absent.
+    pub turned_away: Option<TurnedAwayConfig>,
 }
 
 fn default_connect_timeout() -> HumanDuration {
@@ -89,6 +95,8 @@ pub struct SipSource {
     rows: RowIds,
     /// Who lived where at the last observation, to tie calls in a drain.
     directory: Directory,
+    /// `sip.turned_away`: count the calls turned away.
+    turned_away: Option<TurnedAwayConfig>,
     /// Rows of destroyed hosts left out of observations (`hide_records`).
     hidden: HashSet<SourceRecord>,
 }
@@ -122,6 +130,7 @@ impl SipSource {
             conn: None,
             rows: RowIds::new(),
             directory: Directory::default(),
+            turned_away: config.turned_away.clone(),
             hidden: HashSet::new(),
         })
     }
@@ -173,7 +182,18 @@ impl SipSource {
             )));
         }
         let observed = self.observe(&Hosts::default())?;
-        Ok(format!("{} gateway(s) registered", observed.gateways.len()))
+        if let Some(e) = observed.turned_away_error {
+            return Err(e.map(|m| format!("Kamailio database {}: {m}", self.url)));
+        }
+        let mut detail = format!("{} gateway(s) registered", observed.gateways.len());
+        if let Some(config) = &self.turned_away {
+            let _ = write!(
+                detail,
+                ", {} call(s) turned away in the last {} (sip.turned_away)",
+                observed.turned_away, config.window
+            );
+        }
+        Ok(detail)
     }
 
     /// Whether the account may do what a pass does besides reading: mark
@@ -228,6 +248,43 @@ impl SipSource {
             }
         }
         Ok((read, unreadable))
+    }
+
+    /// The calls turned away (`sip.turned_away`), into `observation`. A
+    /// missing table or privilege is a doubt (the demand is unknown) kept
+    /// for the exit status (configuration); a database that does not answer
+    /// fails the observation, as any other read.
+    fn observe_turned_away(
+        &mut self,
+        observation: &mut GatewayObservation,
+    ) -> Result<(), SourceError> {
+        let Some(config) = self.turned_away.clone() else {
+            return Ok(());
+        };
+        let url = self.url.clone();
+        match turned_away::read(self.conn()?, &config) {
+            Ok(read) => {
+                if read.unreadable > 0 {
+                    observation.errors.push(format!(
+                        "Kamailio database {url}: {} {} row(s) have an empty callid or a sip_code that is no code: each counts as one turned-away call",
+                        read.unreadable,
+                        turned_away::TABLE
+                    ));
+                }
+                observation.turned_away = read.demand();
+            }
+            Err(e) if !turned_away::is_configuration(&e) => {
+                self.conn = None;
+                return Err(e.map(|m| format!("Kamailio database {url}: {m}")));
+            }
+            Err(e) => {
+                observation.doubt(format!(
+                    "Kamailio database {url}: {e}: the turned-away calls are unknown, so nothing is drained or destroyed"
+                ));
+                observation.turned_away_error = Some(e);
+            }
+        }
+        Ok(())
     }
 
     fn read_dialogs(&mut self) -> Result<Vec<Dialog>, SourceError> {
@@ -412,6 +469,7 @@ impl GatewaySource for SipSource {
         }
         self.rows = ids;
         self.directory = directory;
+        self.observe_turned_away(&mut observation)?;
         Ok(observation)
     }
 

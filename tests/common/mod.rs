@@ -287,6 +287,11 @@ impl Kamailio {
             .unwrap()
     }
 
+    /// Loads one more schema file (e.g. Kamailio's `acc-create.sql`).
+    pub fn load(&mut self, path: &str) {
+        load_sql(&mut self.conn, path);
+    }
+
     /// Runs a statement.
     pub fn exec(&mut self, sql: &str) {
         self.conn.query_drop(sql).unwrap();
