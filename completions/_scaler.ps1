@@ -45,6 +45,7 @@ Register-ArgumentCompleter -Native -CommandName 'scaler' -ScriptBlock {
             break
         }
         'scaler;run' {
+            [CompletionResult]::new('--every', '--every', [CompletionResultType]::ParameterName, 'Stay running: a pass at each multiple of DURATION (1s to 1d, whole seconds), e.g. 1m')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Report format on stdout')
@@ -114,17 +115,18 @@ Register-ArgumentCompleter -Native -CommandName 'scaler' -ScriptBlock {
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing unless something changed or failed')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Convert a SIPMediaGW scaler.json to scaler''s TOML; secrets become *_env placeholders, never copied')
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Convert a SIPMediaGW scaler.json or a SimpleScaleVM .env to scaler''s TOML; secrets are never copied')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'scaler;config;import' {
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'The tool FILE comes from (default: detected, a .env naming REPLICA_ or OPENSTACK_ variables is SimpleScaleVM''s)')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the TOML to FILE instead of stdout')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the TOML to FILE instead of stdout')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'pool.name (default: derived from gw_name_prefix)')
             [CompletionResult]::new('--kind', '--kind', [CompletionResultType]::ParameterName, 'pool.kind (default: sip when the file has sip_db, else media when it has redis)')
             [CompletionResult]::new('--timezone', '--timezone', [CompletionResultType]::ParameterName, 'schedule.timezone, an IANA name (default: the host''s, from TZ, /etc/timezone or /etc/localtime, since SIPMediaGW used local time)')
-            [CompletionResult]::new('--max-gateways', '--max-gateways', [CompletionResultType]::ParameterName, 'max_gateways for slots without maxGw (older files had no cap)')
+            [CompletionResult]::new('--max-gateways', '--max-gateways', [CompletionResultType]::ParameterName, 'max_gateways for slots without maxGw (older files had no cap); max_replicas for SimpleScaleVM')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Report format on stdout')
@@ -139,7 +141,7 @@ Register-ArgumentCompleter -Native -CommandName 'scaler' -ScriptBlock {
             break
         }
         'scaler;config;help' {
-            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Convert a SIPMediaGW scaler.json to scaler''s TOML; secrets become *_env placeholders, never copied')
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Convert a SIPMediaGW scaler.json or a SimpleScaleVM .env to scaler''s TOML; secrets are never copied')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -158,9 +160,9 @@ Register-ArgumentCompleter -Native -CommandName 'scaler' -ScriptBlock {
             [CompletionResult]::new('--seed', '--seed', [CompletionResultType]::ParameterName, 'Random seed (boot jitter, generated trace): the same seed gives the same result')
             [CompletionResult]::new('--vcpu-hour-price', '--vcpu-hour-price', [CompletionResultType]::ParameterName, 'Price of one vCPU-hour, for `cost` (default 1: cost in vCPU-hours)')
             [CompletionResult]::new('--svg', '--svg', [CompletionResultType]::ParameterName, 'Also draw calls, gateways, max_gateways, rejected and missed over time, and the cumulative cost, as SVG')
-            [CompletionResult]::new('--generate-trace', '--generate-trace', [CompletionResultType]::ParameterName, 'Instead of replaying: write a synthetic working-day trace to FILE')
+            [CompletionResult]::new('--generate-trace', '--generate-trace', [CompletionResultType]::ParameterName, 'Instead of replaying: write a synthetic working-day trace to FILE (its shape drawn from --seed)')
             [CompletionResult]::new('--date', '--date', [CompletionResultType]::ParameterName, '--generate-trace: the local date of the day (YYYY-MM-DD)')
-            [CompletionResult]::new('--calls', '--calls', [CompletionResultType]::ParameterName, '--generate-trace: how many calls')
+            [CompletionResult]::new('--calls', '--calls', [CompletionResultType]::ParameterName, '--generate-trace: a typical day''s calls (each seed''s day has its own volume, within ±30 %)')
             [CompletionResult]::new('--timezone', '--timezone', [CompletionResultType]::ParameterName, '--generate-trace: the timezone of the day''s wall-clock shape (IANA name)')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
@@ -241,8 +243,8 @@ Register-ArgumentCompleter -Native -CommandName 'scaler' -ScriptBlock {
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Kamailio''s database, mysql://user@host:port/database (default: the configuration''s [sip] url)')
             [CompletionResult]::new('--password-env', '--password-env', [CompletionResultType]::ParameterName, 'With --db: the environment variable holding the database password')
             [CompletionResult]::new('--password-file', '--password-file', [CompletionResultType]::ParameterName, 'With --db: a file holding the database password (trailing newline removed)')
-            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Only calls whose INVITE is at or after TIME (RFC 3339)')
-            [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'Only calls whose INVITE is before TIME (RFC 3339)')
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Only calls whose first INVITE is at or after TIME (RFC 3339)')
+            [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'Only calls whose first INVITE is before TIME (RFC 3339); with bounds, calls over a day count as without BYE')
             [CompletionResult]::new('--db-time-zone', '--db-time-zone', [CompletionResultType]::ParameterName, 'The zone acc.time was written in, set as the session''s time_zone (+01:00, or a name when the server has its timezone tables); default: the server''s')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Bound of the connection and of each read and write (the wait for the first row included)')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the CSV to FILE (complete or not at all) instead of stdout')
@@ -295,7 +297,7 @@ Register-ArgumentCompleter -Native -CommandName 'scaler' -ScriptBlock {
             break
         }
         'scaler;help;config' {
-            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Convert a SIPMediaGW scaler.json to scaler''s TOML; secrets become *_env placeholders, never copied')
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Convert a SIPMediaGW scaler.json or a SimpleScaleVM .env to scaler''s TOML; secrets are never copied')
             break
         }
         'scaler;help;config;import' {

@@ -284,12 +284,16 @@ _scaler() {
             return 0
             ;;
         scaler__subcmd__config__subcmd__import)
-            opts="-o -c -v -q -h --output --force --name --kind --timezone --max-gateways --config --format --verbose --quiet --metrics-file --help"
+            opts="-o -c -v -q -h --from --output --force --name --kind --timezone --max-gateways --config --format --verbose --quiet --metrics-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --from)
+                    COMPREPLY=($(compgen -W "sipmediagw simplescalevm" -- "${cur}"))
+                    return 0
+                    ;;
                 --output)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -558,12 +562,16 @@ _scaler() {
             return 0
             ;;
         scaler__subcmd__run)
-            opts="-c -v -q -h --dry-run --config --format --verbose --quiet --metrics-file --help"
+            opts="-c -v -q -h --dry-run --every --config --format --verbose --quiet --metrics-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --every)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

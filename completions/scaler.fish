@@ -41,6 +41,7 @@ complete -c scaler -n "__fish_scaler_needs_command" -f -a "simulate" -d 'Replay 
 complete -c scaler -n "__fish_scaler_needs_command" -f -a "schedule" -d 'Schedule tools: `schedule suggest --trace calls.csv` learns a [schedule] from call history'
 complete -c scaler -n "__fish_scaler_needs_command" -f -a "trace" -d 'Call traces: `trace export` writes the calls of Kamailio\'s `acc` table as the CSV simulate reads'
 complete -c scaler -n "__fish_scaler_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c scaler -n "__fish_scaler_using_subcommand run" -l every -d 'Stay running: a pass at each multiple of DURATION (1s to 1d, whole seconds), e.g. 1m' -r
 complete -c scaler -n "__fish_scaler_using_subcommand run" -s c -l config -d 'Configuration file' -r -F
 complete -c scaler -n "__fish_scaler_using_subcommand run" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
 json\t'One JSON object (schema_version 1)'"
@@ -83,14 +84,16 @@ complete -c scaler -n "__fish_scaler_using_subcommand config; and not __fish_see
 complete -c scaler -n "__fish_scaler_using_subcommand config; and not __fish_seen_subcommand_from import help" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c scaler -n "__fish_scaler_using_subcommand config; and not __fish_seen_subcommand_from import help" -s q -l quiet -d 'Print nothing unless something changed or failed'
 complete -c scaler -n "__fish_scaler_using_subcommand config; and not __fish_seen_subcommand_from import help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c scaler -n "__fish_scaler_using_subcommand config; and not __fish_seen_subcommand_from import help" -f -a "import" -d 'Convert a SIPMediaGW scaler.json to scaler\'s TOML; secrets become *_env placeholders, never copied'
+complete -c scaler -n "__fish_scaler_using_subcommand config; and not __fish_seen_subcommand_from import help" -f -a "import" -d 'Convert a SIPMediaGW scaler.json or a SimpleScaleVM .env to scaler\'s TOML; secrets are never copied'
 complete -c scaler -n "__fish_scaler_using_subcommand config; and not __fish_seen_subcommand_from import help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from import" -l from -d 'The tool FILE comes from (default: detected, a .env naming REPLICA_ or OPENSTACK_ variables is SimpleScaleVM\'s)' -r -f -a "sipmediagw\t'SIPMediaGW\'s scaler.json'
+simplescalevm\t'SimpleScaleVM\'s .env (a replicas pool on openstack)'"
 complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from import" -s o -l output -d 'Write the TOML to FILE instead of stdout' -r -F
 complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from import" -l name -d 'pool.name (default: derived from gw_name_prefix)' -r
 complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from import" -l kind -d 'pool.kind (default: sip when the file has sip_db, else media when it has redis)' -r -f -a "sip\t'Load from Kamailio\'s database (sip_db)'
 media\t'Load from Redis (redis)'"
 complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from import" -l timezone -d 'schedule.timezone, an IANA name (default: the host\'s, from TZ, /etc/timezone or /etc/localtime, since SIPMediaGW used local time)' -r
-complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from import" -l max-gateways -d 'max_gateways for slots without maxGw (older files had no cap)' -r
+complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from import" -l max-gateways -d 'max_gateways for slots without maxGw (older files had no cap); max_replicas for SimpleScaleVM' -r
 complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from import" -s c -l config -d 'Configuration file' -r -F
 complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from import" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
 json\t'One JSON object (schema_version 1)'"
@@ -99,7 +102,7 @@ complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_su
 complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from import" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from import" -s q -l quiet -d 'Print nothing unless something changed or failed'
 complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "import" -d 'Convert a SIPMediaGW scaler.json to scaler\'s TOML; secrets become *_env placeholders, never copied'
+complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "import" -d 'Convert a SIPMediaGW scaler.json or a SimpleScaleVM .env to scaler\'s TOML; secrets are never copied'
 complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l trace -d 'The call trace: CSV lines `start,end` in RFC 3339 with offset (optional header)' -r -F
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l from -d 'Start of the replay (RFC 3339); default: local midnight of the first call\'s day' -r
@@ -109,9 +112,9 @@ complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l boot-jitter -
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l seed -d 'Random seed (boot jitter, generated trace): the same seed gives the same result' -r
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l vcpu-hour-price -d 'Price of one vCPU-hour, for `cost` (default 1: cost in vCPU-hours)' -r
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l svg -d 'Also draw calls, gateways, max_gateways, rejected and missed over time, and the cumulative cost, as SVG' -r -F
-complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l generate-trace -d 'Instead of replaying: write a synthetic working-day trace to FILE' -r -F
+complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l generate-trace -d 'Instead of replaying: write a synthetic working-day trace to FILE (its shape drawn from --seed)' -r -F
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l date -d '--generate-trace: the local date of the day (YYYY-MM-DD)' -r
-complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l calls -d '--generate-trace: how many calls' -r
+complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l calls -d '--generate-trace: a typical day\'s calls (each seed\'s day has its own volume, within ±30 %)' -r
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l timezone -d '--generate-trace: the timezone of the day\'s wall-clock shape (IANA name)' -r
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -s c -l config -d 'Configuration file' -r -F
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
@@ -159,8 +162,8 @@ complete -c scaler -n "__fish_scaler_using_subcommand trace; and not __fish_seen
 complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -l db -d 'Kamailio\'s database, mysql://user@host:port/database (default: the configuration\'s [sip] url)' -r
 complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -l password-env -d 'With --db: the environment variable holding the database password' -r
 complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -l password-file -d 'With --db: a file holding the database password (trailing newline removed)' -r -F
-complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -l from -d 'Only calls whose INVITE is at or after TIME (RFC 3339)' -r
-complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -l to -d 'Only calls whose INVITE is before TIME (RFC 3339)' -r
+complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -l from -d 'Only calls whose first INVITE is at or after TIME (RFC 3339)' -r
+complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -l to -d 'Only calls whose first INVITE is before TIME (RFC 3339); with bounds, calls over a day count as without BYE' -r
 complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -l db-time-zone -d 'The zone acc.time was written in, set as the session\'s time_zone (+01:00, or a name when the server has its timezone tables); default: the server\'s' -r
 complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -l timeout -d 'Bound of the connection and of each read and write (the wait for the first row included)' -r
 complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -s o -l output -d 'Write the CSV to FILE (complete or not at all) instead of stdout' -r -F
@@ -182,6 +185,6 @@ complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_
 complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule trace help" -f -a "schedule" -d 'Schedule tools: `schedule suggest --trace calls.csv` learns a [schedule] from call history'
 complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule trace help" -f -a "trace" -d 'Call traces: `trace export` writes the calls of Kamailio\'s `acc` table as the CSV simulate reads'
 complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule trace help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c scaler -n "__fish_scaler_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "import" -d 'Convert a SIPMediaGW scaler.json to scaler\'s TOML; secrets become *_env placeholders, never copied'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "import" -d 'Convert a SIPMediaGW scaler.json or a SimpleScaleVM .env to scaler\'s TOML; secrets are never copied'
 complete -c scaler -n "__fish_scaler_using_subcommand help; and __fish_seen_subcommand_from schedule" -f -a "suggest" -d 'Learn a [schedule] from call traces: searches idle_min per slot, checking each candidate with the simulator'
 complete -c scaler -n "__fish_scaler_using_subcommand help; and __fish_seen_subcommand_from trace" -f -a "export" -d 'Write the calls of Kamailio\'s `acc` table as a CSV trace (`start,end,callid`, UTC)'

@@ -39,6 +39,7 @@ json\:"One JSON object (schema_version 1)"))' \
         case $line[1] in
             (run)
 _arguments "${_arguments_options[@]}" : \
+'--every=[Stay running\: a pass at each multiple of DURATION (1s to 1d, whole seconds), e.g. 1m]:DURATION:_default' \
 '-c+[Configuration file]:PATH:_files' \
 '--config=[Configuration file]:PATH:_files' \
 '--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"
@@ -129,13 +130,15 @@ json\:"One JSON object (schema_version 1)"))' \
         case $line[1] in
             (import)
 _arguments "${_arguments_options[@]}" : \
+'--from=[The tool FILE comes from (default\: detected, a .env naming REPLICA_ or OPENSTACK_ variables is SimpleScaleVM'\''s)]:FROM:((sipmediagw\:"SIPMediaGW'\''s scaler.json"
+simplescalevm\:"SimpleScaleVM'\''s .env (a replicas pool on openstack)"))' \
 '-o+[Write the TOML to FILE instead of stdout]:FILE:_files' \
 '--output=[Write the TOML to FILE instead of stdout]:FILE:_files' \
 '--name=[pool.name (default\: derived from gw_name_prefix)]:NAME:_default' \
 '--kind=[pool.kind (default\: sip when the file has sip_db, else media when it has redis)]:KIND:((sip\:"Load from Kamailio'\''s database (sip_db)"
 media\:"Load from Redis (redis)"))' \
 '--timezone=[schedule.timezone, an IANA name (default\: the host'\''s, from TZ, /etc/timezone or /etc/localtime, since SIPMediaGW used local time)]:TZ:_default' \
-'--max-gateways=[max_gateways for slots without maxGw (older files had no cap)]:N:_default' \
+'--max-gateways=[max_gateways for slots without maxGw (older files had no cap); max_replicas for SimpleScaleVM]:N:_default' \
 '-c+[Configuration file]:PATH:_files' \
 '--config=[Configuration file]:PATH:_files' \
 '--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"
@@ -148,7 +151,7 @@ json\:"One JSON object (schema_version 1)"))' \
 '--quiet[Print nothing unless something changed or failed]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
-':file -- The SIPMediaGW configuration (JSON):_files' \
+':file -- The configuration to convert\: SIPMediaGW'\''s scaler.json or SimpleScaleVM'\''s .env:_files' \
 && ret=0
 ;;
 (help)
@@ -189,9 +192,9 @@ _arguments "${_arguments_options[@]}" : \
 '--seed=[Random seed (boot jitter, generated trace)\: the same seed gives the same result]:N:_default' \
 '--vcpu-hour-price=[Price of one vCPU-hour, for \`cost\` (default 1\: cost in vCPU-hours)]:PRICE:_default' \
 '(--generate-trace)--svg=[Also draw calls, gateways, max_gateways, rejected and missed over time, and the cumulative cost, as SVG]:FILE.svg:_files' \
-'(--trace)--generate-trace=[Instead of replaying\: write a synthetic working-day trace to FILE]:FILE:_files' \
+'(--trace)--generate-trace=[Instead of replaying\: write a synthetic working-day trace to FILE (its shape drawn from --seed)]:FILE:_files' \
 '--date=[--generate-trace\: the local date of the day (YYYY-MM-DD)]:DATE:_default' \
-'--calls=[--generate-trace\: how many calls]:N:_default' \
+'--calls=[--generate-trace\: a typical day'\''s calls (each seed'\''s day has its own volume, within ±30 %)]:N:_default' \
 '--timezone=[--generate-trace\: the timezone of the day'\''s wall-clock shape (IANA name)]:TZ:_default' \
 '-c+[Configuration file]:PATH:_files' \
 '--config=[Configuration file]:PATH:_files' \
@@ -309,8 +312,8 @@ _arguments "${_arguments_options[@]}" : \
 '--db=[Kamailio'\''s database, mysql\://user@host\:port/database (default\: the configuration'\''s \[sip\] url)]:URL:_default' \
 '(--password-file)--password-env=[With --db\: the environment variable holding the database password]:VAR:_default' \
 '--password-file=[With --db\: a file holding the database password (trailing newline removed)]:PATH:_files' \
-'--from=[Only calls whose INVITE is at or after TIME (RFC 3339)]:TIME:_default' \
-'--to=[Only calls whose INVITE is before TIME (RFC 3339)]:TIME:_default' \
+'--from=[Only calls whose first INVITE is at or after TIME (RFC 3339)]:TIME:_default' \
+'--to=[Only calls whose first INVITE is before TIME (RFC 3339); with bounds, calls over a day count as without BYE]:TIME:_default' \
 '--db-time-zone=[The zone acc.time was written in, set as the session'\''s time_zone (+01\:00, or a name when the server has its timezone tables); default\: the server'\''s]:ZONE:_default' \
 '--timeout=[Bound of the connection and of each read and write (the wait for the first row included)]:DURATION:_default' \
 '-o+[Write the CSV to FILE (complete or not at all) instead of stdout]:FILE:_files' \
@@ -489,7 +492,7 @@ _scaler__subcmd__cleanup_commands() {
 (( $+functions[_scaler__subcmd__config_commands] )) ||
 _scaler__subcmd__config_commands() {
     local commands; commands=(
-'import:Convert a SIPMediaGW scaler.json to scaler'\''s TOML; secrets become *_env placeholders, never copied' \
+'import:Convert a SIPMediaGW scaler.json or a SimpleScaleVM .env to scaler'\''s TOML; secrets are never copied' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'scaler config commands' commands "$@"
@@ -497,7 +500,7 @@ _scaler__subcmd__config_commands() {
 (( $+functions[_scaler__subcmd__config__subcmd__help_commands] )) ||
 _scaler__subcmd__config__subcmd__help_commands() {
     local commands; commands=(
-'import:Convert a SIPMediaGW scaler.json to scaler'\''s TOML; secrets become *_env placeholders, never copied' \
+'import:Convert a SIPMediaGW scaler.json or a SimpleScaleVM .env to scaler'\''s TOML; secrets are never copied' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'scaler config help commands' commands "$@"
@@ -545,7 +548,7 @@ _scaler__subcmd__help__subcmd__cleanup_commands() {
 (( $+functions[_scaler__subcmd__help__subcmd__config_commands] )) ||
 _scaler__subcmd__help__subcmd__config_commands() {
     local commands; commands=(
-'import:Convert a SIPMediaGW scaler.json to scaler'\''s TOML; secrets become *_env placeholders, never copied' \
+'import:Convert a SIPMediaGW scaler.json or a SimpleScaleVM .env to scaler'\''s TOML; secrets are never copied' \
     )
     _describe -t commands 'scaler help config commands' commands "$@"
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs and starts what the test suite needs, reusing whatever is already
 # installed and running: MariaDB with a `scaler` test account, Redis, the
-# Kamailio schema files, Kamailio and SIPp (end-to-end suite), and moto's EC2
-# emulator. Safe to run again; prints what it does on stderr.
+# Kamailio schema files, Kamailio and SIPp (end-to-end suite), moto's EC2
+# emulator, and podman with runc (the container image). Safe to run again;
+# prints what it does on stderr.
 # `scripts/services.sh mariadb` prepares only MariaDB and the schema files
 # (what the quick start needs).
 set -euo pipefail
@@ -23,6 +24,9 @@ if [ "$only" = all ]; then
   command -v systemd-sysusers >/dev/null || missing+=(systemd)
   command -v systemd-tmpfiles >/dev/null || missing+=(systemd)
   command -v setpriv >/dev/null || missing+=(util-linux)
+  # tests/container.rs: scripts/container.sh builds the image with podman; runc runs it.
+  command -v podman >/dev/null || missing+=(podman)
+  command -v runc >/dev/null || missing+=(runc)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]}"
@@ -33,6 +37,11 @@ fi
 if [ "$only" = all ] && ! python3 -c 'import moto.server, flask' 2>/dev/null; then
   say "installing moto[server]"
   python3 -m pip install -q 'moto[server]' >&2
+fi
+# tests/container.rs parses examples/compose.yml with PyYAML.
+if [ "$only" = all ] && ! python3 -c 'import yaml' 2>/dev/null; then
+  say "installing PyYAML"
+  python3 -m pip install -q PyYAML >&2
 fi
 
 # MariaDB on 127.0.0.1:3306.

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Evaluation of `scaler schedule suggest` (release build): generates TRAIN
 # synthetic Mondays (seeds 1..TRAIN) and TEST other Mondays (seeds 101..),
-# 3,500 calls each, in a temporary directory; learns a schedule on the
-# training days for each margin given; then replays the test days (and the
-# training days) with `scaler simulate` for examples/sip.toml as written by
-# hand and for each suggestion (its [schedule] replacing the example's), and
-# prints one line per (schedule, days): vCPU-hours / lower bound, missed,
-# rejected and churn (instances created), summed over the days, and the
-# run time of each suggestion.
+# typical days of 3,500 calls (each seed's day has its own volume, ±30 %,
+# and its own peak hours), in a temporary directory; learns a schedule on
+# the training days for each margin given; then replays the test days (and
+# the training days) with `scaler simulate` for examples/sip.toml as written
+# by hand and for each suggestion (its [schedule] replacing the example's),
+# and prints one line per (schedule, days): calls, vCPU-hours / lower bound,
+# missed, rejected attempts (and their share of calls) and churn (instances
+# created), summed over the days, and the run time of each suggestion.
 # Usage: scripts/suggest-eval.sh [TRAIN] [TEST] [MARGIN ...]  (default 5 5 0 0.25 0.5 1)
 # TEST_SEED (default 100): test day i has seed TEST_SEED + i (another set of unseen days).
 # SUGGEST_ARGS adds flags to `schedule suggest` (e.g. "--max-rejected 0").
@@ -41,7 +42,7 @@ for i in $(seq 1 "$test"); do
     test_files+=("$f")
 done
 
-# Sums vCPU-hours, lower bound, missed, rejected, created over the days.
+# Sums calls, vCPU-hours, lower bound, missed, rejected, created over the days.
 replay() { # config label days...
     local config=$1 label=$2
     shift 2
@@ -49,10 +50,11 @@ replay() { # config label days...
         "$bin" -c "$config" --format json simulate --trace "$f"
     done | jq -rs --arg name "$label" '
         (map(.vcpu_hours) | add) as $v | (map(.lower_bound_vcpu_hours) | add) as $lb
-        | "\($name)\t\($v * 10 | round / 10)\t\(($v / $lb) * 100 | round / 100)\t\(map(.missed) | add)\t\(map(.rejected) | add)\t\(map(.created) | add)"'
+        | (map(.calls) | add) as $c | (map(.rejected) | add) as $r
+        | "\($name)\t\($c)\t\($v * 10 | round / 10)\t\(($v / $lb) * 1000 | round / 1000)\t\(map(.missed) | add)\t\($r) (\($r / $c * 10000 | round / 100) %)\t\(map(.created) | add)"'
 }
 
-printf 'schedule\tdays\tvCPU-h\tratio\tmissed\trejected\tcreated\n'
+printf 'schedule\tdays\tcalls\tvCPU-h\tratio\tmissed\trejected\tcreated\n'
 replay "$example" "by hand (examples/sip.toml)	train" "${train_files[@]}"
 replay "$example" "by hand (examples/sip.toml)	test" "${test_files[@]}"
 trace_args=()

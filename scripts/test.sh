@@ -14,7 +14,8 @@ cargo clippy --all-targets -- -D warnings
 # minutes; SCALER_SKIP_PACKAGE=1 skips it locally, CI always builds it).
 [ "${SCALER_SKIP_PACKAGE:-0}" = 1 ] || scripts/package.sh
 # Unit, integration and end-to-end tests (benchmarks are run apart:
-# `cargo bench --bench probes`, scripts/bench-*.sh).
-cargo test --lib --bins --tests
+# `cargo bench --bench probes`, scripts/bench-*.sh). Every test binary runs
+# even when one fails, so a run shows all failures at once.
+cargo test --no-fail-fast --lib --bins --tests
 # The examples in doc comments compile and run.
 cargo test --doc

@@ -22,6 +22,11 @@ use std::path::{Path, PathBuf};
 /// the trace reader tolerates the same skew.
 const CLOCK_SKEW_SECONDS: i64 = 60;
 
+/// How long a call may last and still be paired when the export is bounded:
+/// rows are read from a day before `--from` to a day after `--to`, so a call
+/// longer than that reads as an INVITE without BYE.
+pub const LONGEST_CALL_SECONDS: i64 = 86_400;
+
 /// MariaDB's "table doesn't exist".
 const NO_SUCH_TABLE: u16 = 1146;
 
@@ -65,7 +70,7 @@ pub struct Counts {
     /// Calls with an answered INVITE and no BYE (still running, or the BYE
     /// was lost): left out.
     pub without_bye: u64,
-    /// BYEs whose call has no answered INVITE (in the window): left out.
+    /// BYEs in the window whose call has no answered INVITE: left out.
     pub bye_without_invite: u64,
     /// Answered INVITEs after a call's first one (re-INVITEs).
     pub re_invites: u64,
@@ -76,9 +81,6 @@ pub struct Counts {
     pub skewed: u64,
     /// Calls whose BYE precedes the INVITE by more than 60 s: left out.
     pub reversed: u64,
-    /// Calls whose first INVITE is before `--from` (a re-INVITE in the
-    /// window): left out.
-    pub before_from: u64,
     /// Rows whose time the database cannot convert: left out.
     pub bad_rows: u64,
 }
@@ -99,10 +101,6 @@ impl Counts {
             (
                 self.reversed,
                 "call(s) whose BYE precedes the INVITE by more than 60 s left out",
-            ),
-            (
-                self.before_from,
-                "call(s) that started before --from left out",
             ),
             (self.bad_rows, "row(s) with an unreadable time left out"),
             (self.re_invites, "re-INVITE(s) ignored"),
@@ -151,25 +149,34 @@ struct Group {
     invite: Option<i64>,
     bye: Option<i64>,
     last: Option<(bool, i64)>,
+    /// Re-INVITEs and repeated rows, counted once the call is known to be
+    /// in the window.
+    re_invites: u64,
+    duplicate_rows: u64,
 }
 
 /// Pairs a stream of `acc` rows, sorted by `callid` then time, into calls.
 #[derive(Debug, Default)]
 pub struct Pairing {
     group: Option<Group>,
-    /// Calls must start at or after this (Unix seconds).
-    from: Option<i64>,
+    /// Calls must start in `[from, to)` (Unix seconds).
+    window: (Option<i64>, Option<i64>),
     /// What was found so far.
     pub counts: Counts,
 }
 
 impl Pairing {
-    /// A pairing of the calls that start at or after `from`.
-    pub fn new(from: Option<i64>) -> Pairing {
+    /// A pairing of the calls that start in `[from, to)`.
+    pub fn new(from: Option<i64>, to: Option<i64>) -> Pairing {
         Pairing {
-            from,
+            window: (from, to),
             ..Pairing::default()
         }
+    }
+
+    fn in_window(&self, time: i64) -> bool {
+        let (from, to) = self.window;
+        from.is_none_or(|from| time >= from) && to.is_none_or(|to| time < to)
     }
 
     /// One row (`invite`: an answered INVITE, else a BYE); returns the
@@ -188,15 +195,17 @@ impl Pairing {
             invite: None,
             bye: None,
             last: None,
+            re_invites: 0,
+            duplicate_rows: 0,
         });
         if group.last == Some((invite, time)) {
-            self.counts.duplicate_rows += 1;
+            group.duplicate_rows += 1;
             return done;
         }
         group.last = Some((invite, time));
         if invite {
             if group.invite.is_some() {
-                self.counts.re_invites += 1;
+                group.re_invites += 1;
             }
             group.invite = Some(group.invite.map_or(time, |t| t.min(time)));
         } else {
@@ -208,22 +217,27 @@ impl Pairing {
     /// Ends the call being paired; returns it when it is one.
     pub fn finish(&mut self) -> Option<ExportedCall> {
         let group = self.group.take()?;
-        let counts = &mut self.counts;
+        // A call belongs to the window of its first INVITE (one that started
+        // before `from` is out even when a re-INVITE falls inside), a lone
+        // BYE to that of its time.
+        let at = group.invite.or(group.bye)?;
+        if !self.in_window(at) {
+            return None;
+        }
+        self.counts.re_invites += group.re_invites;
+        self.counts.duplicate_rows += group.duplicate_rows;
         let (start, end) = match (group.invite, group.bye) {
             (Some(start), Some(end)) => (start, end),
             (Some(_), None) => {
-                counts.without_bye += 1;
+                self.counts.without_bye += 1;
                 return None;
             }
             (None, _) => {
-                counts.bye_without_invite += 1;
+                self.counts.bye_without_invite += 1;
                 return None;
             }
         };
-        if self.from.is_some_and(|from| start < from) {
-            counts.before_from += 1;
-            return None;
-        }
+        let counts = &mut self.counts;
         if end < start - CLOCK_SKEW_SECONDS {
             counts.reversed += 1;
             return None;
@@ -246,7 +260,10 @@ fn connection(args: &TraceExportArgs, config_path: &Path) -> Result<(Opts, Strin
         Some(url) => {
             let source =
                 SecretSource::new(None, args.password_env.clone(), args.password_file.clone());
-            let password = source.resolve("--password").map_err(ExportError::Usage)?;
+            // The messages name the flags (`--password-env`), not config keys.
+            let password = source
+                .resolve("--password")
+                .map_err(|e| ExportError::Usage(e.replace("--password_", "--password-")))?;
             (url.clone(), password, args.timeout, args.timeout)
         }
         None => {
@@ -284,30 +301,23 @@ fn connection(args: &TraceExportArgs, config_path: &Path) -> Result<(Opts, Strin
     Ok((builder.into(), shown))
 }
 
-/// The query and its parameters: answered INVITEs and BYEs, of the calls
-/// whose answered INVITE falls in `[from, to)` when bounded, in `callid`
-/// then time order.
+/// The query and its parameters: answered INVITEs and BYEs in `callid`
+/// then time order; when bounded, those from [`LONGEST_CALL_SECONDS`]
+/// before `from` to as long after `to` (a plain range: no join, so the
+/// server scans and sorts once), the window itself being applied per call.
 fn query(from: Option<i64>, to: Option<i64>) -> (String, Vec<mysql::Value>) {
-    let answered = "method = 'INVITE' AND sip_code LIKE '2%'";
-    let mut sql = format!(
+    let mut sql = String::from(
         "SELECT callid, method = 'INVITE', CAST(UNIX_TIMESTAMP(time) AS SIGNED) FROM acc \
-         WHERE (({answered}) OR method = 'BYE')"
+         WHERE ((method = 'INVITE' AND sip_code LIKE '2%') OR method = 'BYE')",
     );
     let mut params = Vec::new();
-    if from.is_some() || to.is_some() {
-        let _ = write!(
-            sql,
-            " AND callid IN (SELECT callid FROM acc WHERE {answered}"
-        );
-        if let Some(from) = from {
-            sql.push_str(" AND time >= FROM_UNIXTIME(?)");
-            params.push(mysql::Value::Int(from));
-        }
-        if let Some(to) = to {
-            sql.push_str(" AND time < FROM_UNIXTIME(?)");
-            params.push(mysql::Value::Int(to));
-        }
-        sql.push(')');
+    if let Some(from) = from {
+        sql.push_str(" AND time >= FROM_UNIXTIME(?)");
+        params.push(mysql::Value::Int((from - LONGEST_CALL_SECONDS).max(0)));
+    }
+    if let Some(to) = to {
+        sql.push_str(" AND time < FROM_UNIXTIME(?)");
+        params.push(mysql::Value::Int(to.saturating_add(LONGEST_CALL_SECONDS)));
     }
     sql.push_str(" ORDER BY callid, time, method");
     (sql, params)
@@ -318,7 +328,7 @@ fn query(from: Option<i64>, to: Option<i64>) -> (String, Vec<mysql::Value>) {
 fn database_error(shown: &str, what: &str, e: &mysql::Error) -> ExportError {
     let message = format!(
         "Kamailio database {shown}: {what}: {}",
-        e.to_string().replace('\n', " ")
+        crate::fault::Fault::mysql(e)
     );
     match e {
         mysql::Error::MySqlError(server) if server.code == NO_SUCH_TABLE => {
@@ -350,18 +360,21 @@ pub fn export(
         conn.exec_drop("SET time_zone = ?", (zone,)).map_err(|e| {
             ExportError::Usage(format!(
                 "--db-time-zone {zone:?}: {}",
-                e.to_string().replace('\n', " ")
+                crate::fault::Fault::mysql(&e)
             ))
         })?;
     }
-    let from = args.from.map(|t| t.timestamp());
-    let (sql, params) = query(from, args.to.map(|t| t.timestamp()));
+    let (from, to) = (
+        args.from.map(|t| t.timestamp()),
+        args.to.map(|t| t.timestamp()),
+    );
+    let (sql, params) = query(from, to);
     let write_error = |source| ExportError::Write {
         path: path.to_path_buf(),
         source,
     };
     out.write_all(b"start,end,callid\n").map_err(write_error)?;
-    let mut pairing = Pairing::new(from);
+    let mut pairing = Pairing::new(from, to);
     let mut result = conn
         .exec_iter(sql, params)
         .map_err(|e| database_error(&shown, "reading acc", &e))?;
@@ -446,8 +459,11 @@ fn to_file(
 mod tests {
     use super::*;
 
-    fn pair(rows: &[(&str, bool, i64)], from: Option<i64>) -> (Vec<ExportedCall>, Counts) {
-        let mut pairing = Pairing::new(from);
+    fn pair(
+        rows: &[(&str, bool, i64)],
+        window: (Option<i64>, Option<i64>),
+    ) -> (Vec<ExportedCall>, Counts) {
+        let mut pairing = Pairing::new(window.0, window.1);
         let mut calls: Vec<ExportedCall> = rows
             .iter()
             .filter_map(|(callid, invite, time)| {
@@ -472,7 +488,7 @@ mod tests {
             ("e", true, 2_000),
             ("e", false, 1_000), // BYE far before: not a call
         ];
-        let (calls, counts) = pair(&rows, None);
+        let (calls, counts) = pair(&rows, (None, None));
         let spans: Vec<(&str, i64, i64)> = calls
             .iter()
             .map(|c| (c.callid.as_str(), c.start, c.end))
@@ -488,7 +504,6 @@ mod tests {
                 duplicate_rows: 1,
                 skewed: 1,
                 reversed: 1,
-                before_from: 0,
                 bad_rows: 0,
             }
         );
@@ -501,23 +516,28 @@ mod tests {
     }
 
     #[test]
-    fn calls_started_before_from_are_left_out() {
+    fn the_window_is_that_of_the_first_invite() {
         let rows = [
-            ("a", true, 900),
+            ("a", true, 900), // started before the window
             ("a", true, 1_100),
             ("a", false, 2_000),
             ("b", true, 1_000),
             ("b", false, 1_500),
+            ("c", false, 1_200), // a BYE in the window without INVITE
+            ("d", false, 800),   // one before it: not this window's business
+            ("e", true, 2_000),  // starts at `to`: out
+            ("e", false, 2_100),
         ];
-        let (calls, counts) = pair(&rows, Some(1_000));
+        let (calls, counts) = pair(&rows, (Some(1_000), Some(2_000)));
         assert_eq!(calls.len(), 1);
         assert_eq!(calls[0].callid, "b");
-        assert_eq!(counts.before_from, 1);
+        assert_eq!(counts.bye_without_invite, 1);
+        assert_eq!(counts.calls, 1);
     }
 
     #[test]
     fn unreadable_times_are_counted() {
-        let mut pairing = Pairing::new(None);
+        let mut pairing = Pairing::new(None, None);
         assert_eq!(pairing.push(b"a", true, None), None);
         assert_eq!(pairing.push(b"a", true, Some(0)), None);
         assert_eq!(pairing.counts.bad_rows, 2);
@@ -538,12 +558,19 @@ mod tests {
     }
 
     #[test]
-    fn the_window_bounds_the_invites() {
+    fn the_window_is_read_with_a_day_around_it() {
         let (sql, params) = query(None, None);
         assert!(!sql.contains("FROM_UNIXTIME") && params.is_empty(), "{sql}");
-        let (sql, params) = query(Some(10), Some(20));
-        assert!(sql.contains("callid IN (SELECT callid FROM acc WHERE method = 'INVITE' AND sip_code LIKE '2%' AND time >= FROM_UNIXTIME(?) AND time < FROM_UNIXTIME(?))"), "{sql}");
-        assert_eq!(params, [mysql::Value::Int(10), mysql::Value::Int(20)]);
+        let (sql, params) = query(Some(100_000), Some(200_000));
+        assert!(
+            sql.contains("AND time >= FROM_UNIXTIME(?) AND time < FROM_UNIXTIME(?)"),
+            "{sql}"
+        );
+        assert!(!sql.contains(" IN (SELECT"), "no join: {sql}");
+        assert_eq!(
+            params,
+            [mysql::Value::Int(13_600), mysql::Value::Int(286_400)]
+        );
         assert!(sql.ends_with("ORDER BY callid, time, method"));
     }
 }

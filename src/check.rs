@@ -1,14 +1,17 @@
 //! `scaler check`: the configuration, then one line per dependency (the
 //! gateway source, the provider, scaler's own output files), each ok or
-//! failed with a classified reason (`dns`, `refused`, `timeout`, `auth`,
-//! `schema`, `secret`, `privilege`, `error`) that an operator can act on at
-//! 3 a.m. The gateway source line also proves the account may do what a pass
+//! failed with a reason that an operator can act on at 3 a.m.: the kind of
+//! the typed failure ([`Fault::reason`]: `dns`, `refused`, `timeout`,
+//! `auth`, `privilege`, `schema`, `secret`, `rejected`, `data`, `config`,
+//! `error`), never read from the wording. The gateway source line also proves the account may do what a pass
 //! does (drain, forget), with statements that change nothing. The
 //! configuration is validated by the same loader as `run`'s. Exit 0 only
 //! when every line is ok, else 69; `--offline` validates only.
 
 use crate::config::{Config, PoolKind};
+use crate::error::Error;
 use crate::exit::Exit;
+use crate::fault::Fault;
 use crate::pool;
 use crate::provider::{Instance, InstanceState};
 use crate::report::{CheckLine, PoolInfo, Report};
@@ -36,6 +39,13 @@ pub fn run(config: &Config, offline: bool, metrics_flag: Option<&Path>) -> Repor
         report
             .checks
             .push(line("provider", listed.map(|(detail, _)| detail)));
+        if let Some(list) = instances.as_deref()
+            && list.iter().any(|i| i.adopted)
+        {
+            report
+                .checks
+                .push(line("membership", membership(config, list)));
+        }
         if config.probe.is_some() {
             report
                 .checks
@@ -56,7 +66,7 @@ pub fn run(config: &Config, offline: bool, metrics_flag: Option<&Path>) -> Repor
 }
 
 /// The gateway source: connected, and with the schema scaler needs.
-fn gateway_source(config: &Config) -> Result<String, String> {
+fn gateway_source(config: &Config) -> Result<String, Fault> {
     match (config.pool.kind, &config.sip, &config.media) {
         // One connection: the schema check observes the gateways too.
         (PoolKind::Sip, Some(sip), _) => {
@@ -64,8 +74,8 @@ fn gateway_source(config: &Config) -> Result<String, String> {
             let name = crate::pool::GatewaySource::describe(&source);
             let _call = crate::watchdog::doing(format!("{name}: checking the schema"));
             // The schema check reads location and dialog; then what a drain writes.
-            let detail = source.check_schema().map_err(|e| e.0)?;
-            source.check_privileges().map_err(|e| e.0)?;
+            let detail = source.check_schema()?;
+            source.check_privileges()?;
             Ok(format!("{name}: {detail}; may drain and forget"))
         }
         (PoolKind::Media, _, Some(media)) => {
@@ -73,29 +83,77 @@ fn gateway_source(config: &Config) -> Result<String, String> {
             let name = crate::pool::GatewaySource::describe(&source);
             let _call = crate::watchdog::doing(format!("{name}: checking the scripts"));
             // Observes too, then loads the drain scripts and runs them on nothing.
-            let detail = source.check_scripts().map_err(|e| e.0)?;
-            source.check_privileges().map_err(|e| e.0)?;
+            let detail = source.check_scripts()?;
+            source.check_privileges()?;
             Ok(format!("{name}: {detail}; may drain and forget"))
         }
         _ => {
             let mut source = crate::source_for(config)
-                .map_err(|e| e.to_string())?
-                .ok_or("this pool kind has no gateway source")?;
+                .map_err(Error::into_fault)?
+                .ok_or_else(|| Fault::config("this pool kind has no gateway source"))?;
             let name = source.describe();
             source
                 .observe(&crate::pool::Hosts::default())
                 .map(|o| format!("{name}: {} gateway(s)", o.gateways.len()))
-                .map_err(|e| e.0)
         }
     }
 }
 
+/// What the membership filter matches before the first `run`: the
+/// instances scaler created, and the adopted ones split into those that
+/// have shown they are the pool's (a registered gateway; replica pools: an
+/// answered probe) and those never registered, which no clean-up destroys.
+fn membership(config: &Config, instances: &[Instance]) -> Result<String, Fault> {
+    let created = instances.iter().filter(|i| !i.adopted).count();
+    let adopted: Vec<&Instance> = instances.iter().filter(|i| i.adopted).collect();
+    let registered: Vec<bool> = if config.pool.kind == PoolKind::Replicas {
+        let prober = crate::prober_for(config)
+            .map_err(Error::into_fault)?
+            .ok_or_else(|| Fault::config("no [probe] section"))?;
+        let owned: Vec<Instance> = adopted.iter().map(|i| (*i).clone()).collect();
+        let answers = prober.probe_all(&owned);
+        owned
+            .iter()
+            .map(|i| answers.iter().any(|(id, r)| *id == i.id && r.is_ok()))
+            .collect()
+    } else {
+        let mut source = crate::source_for(config)
+            .map_err(Error::into_fault)?
+            .ok_or_else(|| Fault::config("this pool kind has no gateway source"))?;
+        let observed = source.observe(&crate::pool::Hosts::new(instances))?;
+        adopted
+            .iter()
+            .map(|i| observed.gateways.iter().any(|g| i.has_address(g.host)))
+            .collect()
+    };
+    let never: Vec<String> = adopted
+        .iter()
+        .zip(&registered)
+        .filter(|(_, r)| !**r)
+        .map(|(i, _)| format!("{} ({})", i.name, i.id))
+        .collect();
+    let mut detail = format!(
+        "{created} created by scaler, {} adopted ({} registered, {} never registered)",
+        adopted.len(),
+        adopted.len() - never.len(),
+        never.len()
+    );
+    if !never.is_empty() {
+        detail.push_str(&format!(
+            "; kept until they register, never destroyed before: {}",
+            never.join(", ")
+        ));
+    }
+    Ok(detail)
+}
+
 /// One status probe, of the first active instance (none yet is fine).
-fn probe(config: &Config, instances: Option<&[Instance]>) -> Result<String, String> {
+fn probe(config: &Config, instances: Option<&[Instance]>) -> Result<String, Fault> {
     let prober = crate::prober_for(config)
-        .map_err(|e| e.to_string())?
-        .ok_or("no [probe] section")?;
-    let instances = instances.ok_or("the provider could not list the instances to probe")?;
+        .map_err(Error::into_fault)?
+        .ok_or_else(|| Fault::config("no [probe] section"))?;
+    let instances = instances
+        .ok_or_else(|| Fault::unavailable("the provider could not list the instances to probe"))?;
     let Some(active) = instances.iter().find(|i| i.state == InstanceState::Active) else {
         return Ok("no active instance to probe yet".to_string());
     };
@@ -113,17 +171,17 @@ fn probe(config: &Config, instances: Option<&[Instance]>) -> Result<String, Stri
 }
 
 /// The provider: the pool's instances listed, and runtime flavors found.
-fn provider(config: &Config) -> Result<(String, Vec<Instance>), String> {
-    let mut provider = crate::provider_for(config).map_err(|e| e.to_string())?;
+fn provider(config: &Config) -> Result<(String, Vec<Instance>), Fault> {
+    let mut provider = crate::provider_for(config).map_err(Error::into_fault)?;
     let label = crate::watched::provider_label(&config.provider);
     let _call = crate::watchdog::doing(format!("{label}: listing instances"));
-    let list = provider.list().map_err(|e| e.message)?;
+    let list = provider.list()?;
     let mut detail = format!("{} instance(s) of pool {}", list.len(), config.pool.name);
     let wanted = config.provider.runtime_instance_types();
     if !wanted.is_empty() {
-        let types = provider.provider_instance_types().map_err(|e| e.message)?;
+        let types = provider.provider_instance_types()?;
         if let Some(missing) = wanted.iter().find(|n| !types.contains_key(*n)) {
-            return Err(format!("no flavor named {missing:?}"));
+            return Err(Fault::config(format!("no flavor named {missing:?}")));
         }
         let types: Vec<String> = types
             .iter()
@@ -134,122 +192,9 @@ fn provider(config: &Config) -> Result<(String, Vec<Instance>), String> {
     Ok((detail, list))
 }
 
-/// Why a dependency check failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reason {
-    /// The host name does not resolve.
-    Dns,
-    /// Nothing listens there (connection refused, host unreachable).
-    Refused,
-    /// No answer in time.
-    Timeout,
-    /// Credentials refused.
-    Auth,
-    /// Reached, but the database or store lacks what scaler needs.
-    Schema,
-    /// A secret could not be read (`*_env` unset, `*_file` unreadable).
-    Secret,
-    /// Connected, but the account may not do everything a pass does.
-    Privilege,
-    /// Anything else.
-    Other,
-}
-
-impl Reason {
-    /// The word printed after `FAILED` and in the JSON `reason`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Reason::Dns => "dns",
-            Reason::Refused => "refused",
-            Reason::Timeout => "timeout",
-            Reason::Auth => "auth",
-            Reason::Schema => "schema",
-            Reason::Secret => "secret",
-            Reason::Privilege => "privilege",
-            Reason::Other => "error",
-        }
-    }
-}
-
-/// Classifies an error message from a database, Redis, HTTP or provider
-/// client. The first matching rule wins; the order puts the most specific first.
-pub fn classify(message: &str) -> Reason {
-    let m = message.to_ascii_lowercase();
-    let any = |needles: &[&str]| needles.iter().any(|n| m.contains(n));
-    if any(&[
-        "_env: environment variable",
-        "_file: cannot read",
-        "_credential: ",
-        "give only one of",
-    ]) {
-        Reason::Secret
-    } else if any(&["command denied", "noperm", "can't run this command"]) {
-        Reason::Privilege
-    } else if any(&[
-        "lacks column",
-        "unknown column",
-        "doesn't exist",
-        "does not exist",
-        "no such table",
-        "unknown database",
-        "noscript",
-    ]) {
-        Reason::Schema
-    } else if any(&[
-        "access denied",
-        "authentication",
-        "noauth",
-        "wrongpass",
-        "invalid password",
-        "invalid username-password",
-        "unauthorized",
-        "forbidden",
-        "http 401",
-        "http 403",
-        "status 401",
-        "status 403",
-        "signaturedoesnotmatch",
-        "authfailure",
-        "invalidclienttokenid",
-    ]) {
-        Reason::Auth
-    } else if any(&[
-        "failed to lookup address",
-        "name or service not known",
-        "no address associated",
-        "nodename nor servname",
-        "temporary failure in name resolution",
-        "dns error",
-        "no such host",
-    ]) {
-        Reason::Dns
-    } else if any(&[
-        "timed out",
-        "timeout",
-        "os error 110",
-        "os error 11)",
-        "resource temporarily unavailable",
-        "would block",
-        "deadline",
-    ]) {
-        Reason::Timeout
-    } else if any(&[
-        "connection refused",
-        "os error 111",
-        "no route to host",
-        "network is unreachable",
-        "host is unreachable",
-        "connection reset",
-    ]) {
-        Reason::Refused
-    } else {
-        Reason::Other
-    }
-}
-
-/// One check line from an outcome: ok with a detail, or failed with a
-/// message that is classified.
-pub fn line(name: &str, outcome: Result<String, String>) -> CheckLine {
+/// One check line from an outcome: ok with a detail, or failed with the
+/// failure's kind as the reason and its message as the detail.
+pub fn line(name: &str, outcome: Result<String, Fault>) -> CheckLine {
     match outcome {
         Ok(detail) => CheckLine {
             name: name.into(),
@@ -257,11 +202,11 @@ pub fn line(name: &str, outcome: Result<String, String>) -> CheckLine {
             reason: None,
             detail,
         },
-        Err(detail) => CheckLine {
+        Err(fault) => CheckLine {
             name: name.into(),
             ok: false,
-            reason: Some(classify(&detail).as_str().to_string()),
-            detail,
+            reason: Some(fault.reason().to_string()),
+            detail: fault.to_string(),
         },
     }
 }
@@ -269,12 +214,12 @@ pub fn line(name: &str, outcome: Result<String, String>) -> CheckLine {
 /// Whether scaler can create files in the directory of `path` (it writes a
 /// temporary file there and renames it, so the directory must be writable)
 /// and `path` itself can be replaced by a file (it is not a directory).
-fn writable_dir_of(path: &Path) -> Result<String, String> {
+fn writable_dir_of(path: &Path) -> Result<String, Fault> {
     if path.is_dir() {
-        return Err(format!(
+        return Err(Fault::config(format!(
             "{} is a directory: name a file (scaler writes it and renames it into place)",
             path.display()
-        ));
+        )));
     }
     let dir = path
         .parent()
@@ -286,12 +231,12 @@ fn writable_dir_of(path: &Path) -> Result<String, String> {
             let _ = std::fs::remove_file(&probe);
             Ok(format!("{} is writable", dir.display()))
         }
-        Err(e) => Err(format!("cannot write in {}: {e}", dir.display())),
+        Err(e) => Err(Fault::io(&e).context(format!("cannot write in {}", dir.display()))),
     }
 }
 
 /// Whether the files a pass writes are usable by this user (see `paths`).
-fn files(config: &Config, metrics_flag: Option<&Path>) -> Result<String, String> {
+fn files(config: &Config, metrics_flag: Option<&Path>) -> Result<String, Fault> {
     let problems = crate::paths::problems(config, metrics_flag);
     if problems.is_empty() {
         Ok(format!(
@@ -299,7 +244,7 @@ fn files(config: &Config, metrics_flag: Option<&Path>) -> Result<String, String>
             crate::paths::User::current()
         ))
     } else {
-        Err(problems.join("; "))
+        Err(Fault::config(problems.join("; ")))
     }
 }
 
@@ -333,10 +278,20 @@ pub fn own_files(config: &Config, metrics_flag: Option<&Path>) -> Vec<CheckLine>
                 path.display()
             )),
         },
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(state_fault(&e)),
     };
     lines.push(line("state", state));
     lines
+}
+
+/// A state file failure: an I/O error by its kind, a file that is not
+/// (or not yet) a state file scaler reads as bad data.
+fn state_fault(e: &crate::state::StateError) -> Fault {
+    let message = e.to_string();
+    match e {
+        crate::state::StateError::Io { error, .. } => Fault::io(error).map(|_| message),
+        _ => Fault::bad_data(message),
+    }
 }
 
 #[cfg(test)]
@@ -344,67 +299,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn classifies_what_clients_really_say() {
-        let cases = [
-            (
-                "Kamailio database mysql://127.0.0.1:1/k: DriverError { Could not connect to address `127.0.0.1:1': Connection refused (os error 111) }",
-                Reason::Refused,
-            ),
-            (
-                "Kamailio database mysql://db.invalid:3306/k: IoError { failed to lookup address information: Name or service not known }",
-                Reason::Dns,
-            ),
-            (
-                "Kamailio database mysql://127.0.0.1:3306/k: MySqlError { ERROR 1045 (28000): Access denied for user 'scaler'@'localhost' (using password: YES) }",
-                Reason::Auth,
-            ),
-            (
-                "Kamailio database mysql://127.0.0.1:3306/k: table location lacks column(s) locked, to_stop (ALTER TABLE ...)",
-                Reason::Schema,
-            ),
-            (
-                "Kamailio database mysql://127.0.0.1:3306/k: MySqlError { ERROR 1146 (42S02): Table 'k.location' doesn't exist }",
-                Reason::Schema,
-            ),
-            (
-                "Kamailio database mysql://127.0.0.1:3306/k: IoError { Resource temporarily unavailable (os error 11) }",
-                Reason::Timeout,
-            ),
-            ("Redis redis://127.0.0.1:6379/0: timed out", Reason::Timeout),
-            (
-                "Redis redis://127.0.0.1:6379/0: WRONGPASS invalid username-password pair",
-                Reason::Auth,
-            ),
-            (
-                "sip.password_env: environment variable KAMAILIO_DB_PASSWORD is not set",
-                Reason::Secret,
-            ),
-            ("Keystone: HTTP 401 Unauthorized", Reason::Auth),
-            (
-                "Kamailio database mysql://127.0.0.1:3306/k: the account cannot drain (UPDATE location SET locked = locked WHERE 1 = 0): MySqlError { ERROR 1142 (42000): UPDATE command denied to user 'ro'@'localhost' for table `k`.`location` }",
-                Reason::Privilege,
-            ),
-            (
-                "Redis redis://127.0.0.1:6379/0: NOPERM User ro has no permissions to run the 'evalsha' command",
-                Reason::Privilege,
-            ),
-            (
-                "Redis redis://127.0.0.1:6379/0: the account cannot drain or forget: ResponseError: The user executing the script can't run this command or subcommand script: 01b2, on @user_script:8.",
-                Reason::Privilege,
-            ),
-            ("provider: the answer has no field servers", Reason::Other),
-        ];
-        for (message, reason) in cases {
-            assert_eq!(classify(message), reason, "{message}");
-        }
-    }
-
-    #[test]
-    fn failed_lines_carry_the_reason() {
+    fn failed_lines_carry_the_kind_as_reason() {
         let ok = line("sip", Ok("3 gateway(s)".into()));
         assert!(ok.ok && ok.reason.is_none());
-        let failed = line("sip", Err("Connection refused (os error 111)".into()));
+        let failed = line("sip", Err(Fault::Refused("connection refused".into())));
         assert!(!failed.ok);
         assert_eq!(failed.reason.as_deref(), Some("refused"));
+        assert_eq!(failed.detail, "connection refused");
+        // The wording does not matter, the kind does.
+        let failed = line("sip", Err(Fault::unavailable("connection refused")));
+        assert_eq!(failed.reason.as_deref(), Some("error"));
     }
 }

@@ -1,8 +1,9 @@
 //! The command line, as clap derive types: every command's arguments, flags,
 //! help text and the `SCALER_CONFIG` fallback. The man page and shell
 //! completions are rendered from these same definitions. The commands depend
-//! on these types, never the other way round: the only module of ours used
-//! here is `duration`, a leaf that parses `--boot-delay`-style values.
+//! on these types, never the other way round: the only modules of ours used
+//! here are leaves: `duration`, which parses `--boot-delay`-style values,
+//! and `exit`, whose table the help shows.
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -20,9 +21,7 @@ use std::time::Duration;
                   provider, observes the gateways, cleans up, computes the load against the current \
                   time slot, scales up or drains and scales down, prints a report and exits with a \
                   documented status.",
-    after_help = "Exit status: 0 ok, 1 internal failure, 2 plan has changes (--detailed-exitcode), \
-                  3 some actions failed or records could not be read, 64 usage error, 69 a dependency was unavailable, \
-                  75 another pass holds the lock, 78 configuration error."
+    after_help = crate::exit::help_table()
 )]
 pub struct Cli {
     /// Configuration file
@@ -122,10 +121,10 @@ pub struct TraceExportArgs {
     /// With --db: a file holding the database password (trailing newline removed)
     #[arg(long, value_name = "PATH", requires = "db")]
     pub password_file: Option<PathBuf>,
-    /// Only calls whose INVITE is at or after TIME (RFC 3339)
+    /// Only calls whose first INVITE is at or after TIME (RFC 3339)
     #[arg(long, value_name = "TIME", value_parser = parse_instant)]
     pub from: Option<DateTime<Utc>>,
-    /// Only calls whose INVITE is before TIME (RFC 3339)
+    /// Only calls whose first INVITE is before TIME (RFC 3339); with bounds, calls over a day count as without BYE
     #[arg(long, value_name = "TIME", value_parser = parse_instant)]
     pub to: Option<DateTime<Utc>>,
     /// The zone acc.time was written in, set as the session's time_zone (+01:00, or a name when the server has its timezone tables); default: the server's
@@ -141,10 +140,34 @@ pub struct TraceExportArgs {
 
 /// `run` flags.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Without --every: one pass, then exit with its status (cron, systemd timers, Kubernetes \
+                  CronJobs). With --every (containers): stay running and start a pass, as a child \
+                  process `scaler run` with the same global flags, at each multiple of DURATION since \
+                  the Unix epoch (1m: each minute boundary, UTC), never two at once; a tick that comes \
+                  while a pass still runs is skipped and logged. Each pass's report goes to stdout, its \
+                  exit status to the log and, with a metrics file, to `<file stem>-every.prom` beside \
+                  it. SIGTERM or SIGINT: no new pass; exit 0 once the pass in flight has ended."
+)]
 pub struct RunArgs {
     /// Decide but change nothing (same as `plan`)
     #[arg(long)]
     pub dry_run: bool,
+    /// Stay running: a pass at each multiple of DURATION (1s to 1d, whole seconds), e.g. 1m
+    #[arg(long, value_name = "DURATION", value_parser = parse_every)]
+    pub every: Option<Duration>,
+}
+
+/// The shortest and longest `--every`.
+pub const EVERY_RANGE: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(86_400));
+
+fn parse_every(text: &str) -> Result<Duration, String> {
+    let every = crate::duration::parse(text)?;
+    let (shortest, longest) = EVERY_RANGE;
+    if every < shortest || every > longest || every.subsec_nanos() != 0 {
+        return Err("expected a whole number of seconds from 1s to 1d, such as 1m".to_string());
+    }
+    Ok(every)
 }
 
 /// `plan` flags.
@@ -180,7 +203,7 @@ pub struct CheckArgs {
     pub offline: bool,
 }
 
-/// `simulate` flags (SPEC §7).
+/// `simulate` flags (DESIGN.md "Simulator").
 #[derive(Debug, Args)]
 #[command(
     after_help = "Calls shorter than one minute are dropped; a call takes one idle gateway; with none \
@@ -222,13 +245,13 @@ pub struct SimulateArgs {
     /// Leave out unparsable trace lines when they are at most 1 % of the lines (named in the notes)
     #[arg(long, conflicts_with = "generate_trace")]
     pub skip_bad_lines: bool,
-    /// Instead of replaying: write a synthetic working-day trace to FILE
+    /// Instead of replaying: write a synthetic working-day trace to FILE (its shape drawn from --seed)
     #[arg(long, value_name = "FILE", conflicts_with = "trace", requires = "date")]
     pub generate_trace: Option<PathBuf>,
     /// --generate-trace: the local date of the day (YYYY-MM-DD)
     #[arg(long, value_name = "DATE", value_parser = parse_date, requires = "generate_trace")]
     pub date: Option<NaiveDate>,
-    /// --generate-trace: how many calls
+    /// --generate-trace: a typical day's calls (each seed's day has its own volume, within ±30 %)
     #[arg(long, value_name = "N", default_value_t = 3500)]
     pub calls: u32,
     /// --generate-trace: the timezone of the day's wall-clock shape (IANA name)
@@ -239,8 +262,17 @@ pub struct SimulateArgs {
 /// `scaler config ...`.
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
-    /// Convert a SIPMediaGW scaler.json to scaler's TOML; secrets become *_env placeholders, never copied
+    /// Convert a SIPMediaGW scaler.json or a SimpleScaleVM .env to scaler's TOML; secrets are never copied
     Import(ImportArgs),
+}
+
+/// The tools `config import` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImportFrom {
+    /// SIPMediaGW's scaler.json
+    Sipmediagw,
+    /// SimpleScaleVM's .env (a replicas pool on openstack)
+    Simplescalevm,
 }
 
 /// The pool kinds a SIPMediaGW file can describe.
@@ -255,9 +287,12 @@ pub enum ImportKind {
 /// `config import` flags.
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// The SIPMediaGW configuration (JSON)
-    #[arg(value_name = "FILE.json")]
+    /// The configuration to convert: SIPMediaGW's scaler.json or SimpleScaleVM's .env
+    #[arg(value_name = "FILE")]
     pub file: PathBuf,
+    /// The tool FILE comes from (default: detected, a .env naming REPLICA_ or OPENSTACK_ variables is SimpleScaleVM's)
+    #[arg(long, value_enum)]
+    pub from: Option<ImportFrom>,
     /// Write the TOML to FILE instead of stdout
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -273,7 +308,7 @@ pub struct ImportArgs {
     /// schedule.timezone, an IANA name (default: the host's, from TZ, /etc/timezone or /etc/localtime, since SIPMediaGW used local time)
     #[arg(long, value_name = "TZ")]
     pub timezone: Option<String>,
-    /// max_gateways for slots without maxGw (older files had no cap)
+    /// max_gateways for slots without maxGw (older files had no cap); max_replicas for SimpleScaleVM
     #[arg(long, value_name = "N", default_value_t = 100)]
     pub max_gateways: u32,
 }
@@ -383,5 +418,15 @@ mod tests {
             Ok(At::Instant(_))
         ));
         assert!(parse_at("25:00").is_err());
+    }
+
+    #[test]
+    fn every_takes_whole_seconds_from_one_second_to_one_day() {
+        assert_eq!(parse_every("1m"), Ok(Duration::from_secs(60)));
+        assert_eq!(parse_every("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_every("1d"), Ok(Duration::from_secs(86_400)));
+        for bad in ["0s", "500ms", "1500ms", "2d", "soon"] {
+            assert!(parse_every(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -399,6 +399,26 @@ impl Config {
         }
     }
 
+    /// The parameters of the pass decision ([`crate::decision::decide`]).
+    pub fn decision_params(&self) -> crate::decision::Params {
+        let rule = if self.pool.kind == PoolKind::Replicas {
+            let (instance_type, vcpus) = self.replica_type().unwrap_or_default();
+            let capacity = self.replicas.as_ref().map_or(1, |r| r.replica_capacity);
+            crate::decision::Rule::Replicas {
+                capacity,
+                instance_type,
+                vcpus,
+            }
+        } else {
+            crate::decision::Rule::Gateways
+        };
+        crate::decision::Params {
+            pool: self.pool_params(),
+            rule,
+            limits: self.limits.clone(),
+        }
+    }
+
     /// The instance type of new replicas and its vCPUs: the configured one,
     /// else the smallest known type.
     pub fn replica_type(&self) -> Option<(String, u32)> {

@@ -12,6 +12,9 @@ pub enum Error {
     /// A dependency (database, Redis, provider) could not be observed.
     #[error("{0}")]
     Unavailable(String),
+    /// A dependency failed in a classified way (its kind gives the exit status).
+    #[error(transparent)]
+    Fault(#[from] crate::fault::Fault),
     /// Another pass holds the lock.
     #[error("{0}")]
     Locked(String),
@@ -30,9 +33,24 @@ impl Error {
         match self {
             Error::Config(_) => Exit::Config,
             Error::Unavailable(_) => Exit::Unavailable,
+            Error::Fault(fault) => fault.exit(),
             Error::Locked(_) => Exit::Locked,
             Error::Usage(_) => Exit::Usage,
             Error::Internal(_) => Exit::Internal,
+        }
+    }
+}
+
+impl Error {
+    /// This error as a classified failure (for `check`'s reason): a
+    /// configuration error is `config`, an unavailable dependency `error`.
+    pub fn into_fault(self) -> crate::fault::Fault {
+        use crate::fault::Fault;
+        match self {
+            Error::Fault(fault) => fault,
+            Error::Config(m) | Error::Usage(m) => Fault::Config(m),
+            Error::Unavailable(m) | Error::Locked(m) => Fault::Unavailable(m),
+            Error::Internal(e) => Fault::Unavailable(format!("{e:#}")),
         }
     }
 }

@@ -1,4 +1,4 @@
-//! The exit status table (SPEC §2): the one place that maps what happened in
+//! The exit status table (DESIGN.md "Exit statuses"): the one place that maps what happened in
 //! a pass to the number cron, systemd and alerting rules see.
 
 use std::process::ExitCode;
@@ -77,6 +77,16 @@ impl Exit {
             }
         }
     }
+}
+
+/// The exit status table as `--help` shows it: one line per status, in
+/// numeric order, with the meaning of [`Exit::meaning`].
+pub fn help_table() -> String {
+    let mut table = String::from("Exit status:");
+    for exit in Exit::ALL {
+        table.push_str(&format!("\n  {:<3} {}", exit.code(), exit.meaning()));
+    }
+    table
 }
 
 impl From<Exit> for ExitCode {

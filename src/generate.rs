@@ -312,118 +312,127 @@ fn configuration_section() -> String {
     roff.to_roff()
 }
 
+/// The man page's FILES: (term, text).
+const FILES: &[(&str, &str)] = &[
+    (
+        "`/etc/scaler/scaler.toml`",
+        "the configuration read by default (`--config`, `SCALER_CONFIG`).",
+    ),
+    (
+        "`/run/scaler/scaler-<pool>.lock`",
+        "the pass lock (`lock.path`), held with flock(2) for the whole pass; a second pass exits 75. \
+             It and the state file must belong to the user running the pass (the package's \
+             `scaler`: run passes by hand as `sudo -u scaler scaler ...`), and the metrics \
+             directory must be writable by it; else exit 78.",
+    ),
+    (
+        "`/var/lib/scaler/<pool>.state.json`",
+        "the pool's state (`state.path`, with a `schema_version`): the scale-down clock, the \
+             pending forgets of destroyed hosts' registrations and the metric counters; read by every \
+             pass, rewritten atomically by `run` and `cleanup`.",
+    ),
+    (
+        "`metrics.textfile` or `--metrics-file`",
+        "node_exporter textfile metrics, rewritten atomically (temporary file, then rename) after \
+             each `run` and `cleanup`.",
+    ),
+    (
+        "`<metrics file stem>-every.prom`",
+        "beside the metrics file, with `run --every`: passes by exit status and skipped ticks \
+             (`scaler_every_*`), rewritten after each pass.",
+    ),
+    (
+        "`/var/lib/scaler/local-cloud.json`",
+        "the `local` provider's state file (`provider.state_file`).",
+    ),
+    (
+        "files named by `*_file` keys",
+        "secrets such as `sip.password_file`, read when connecting.",
+    ),
+    (
+        "`$CREDENTIALS_DIRECTORY/<name>`",
+        "secrets named by `*_credential` keys: systemd credentials of the unit \
+             (`LoadCredential=<name>:/path`), read when connecting.",
+    ),
+];
+
+/// The man page's ENVIRONMENT: (term, text).
+const ENVIRONMENT: &[(&str, &str)] = &[
+    (
+        "`SCALER_CONFIG`",
+        "the configuration file when `--config` is not given.",
+    ),
+    (
+        "`RUST_LOG`",
+        "log filter for stderr (overrides `-v`/`-q`), e.g. `scaler=debug`.",
+    ),
+    (
+        "variables named by `*_env` keys",
+        "secrets such as `sip.password_env = \"KAMAILIO_DB_PASSWORD\"`; read when connecting, \
+             never by `check --offline`.",
+    ),
+    (
+        "`CREDENTIALS_DIRECTORY`",
+        "set by systemd for a unit with `LoadCredential=`: where `*_credential` secrets are read.",
+    ),
+];
+
+/// The man page's EXAMPLES: (command, what it does).
+const EXAMPLES: &[(&str, &str)] = &[
+    (
+        "`scaler check --offline`",
+        "validate /etc/scaler/scaler.toml without connecting to anything.",
+    ),
+    (
+        "`scaler check`",
+        "try the database, Redis and the provider, one line each.",
+    ),
+    (
+        "`scaler plan --at 08:00 --busy 30`",
+        "what would happen at 08:00 today with 30 busy gateways.",
+    ),
+    (
+        "`* * * * * scaler -q run`",
+        "the crontab line: one pass a minute, mail only when something changed or failed.",
+    ),
+    (
+        "`scaler run --every 1m`",
+        "stay running (a container's command): a pass at each minute boundary, never two at \
+             once; SIGTERM exits 0 after the pass in flight.",
+    ),
+    (
+        "`systemctl enable --now scaler.timer`",
+        "the same with the packaged systemd timer.",
+    ),
+    (
+        "`sudo -u scaler scaler plan`",
+        "a command by hand, as the user the packaged timer runs passes as.",
+    ),
+    (
+        "`scaler config import scaler.json -o scaler.toml`",
+        "convert a SIPMediaGW scaler configuration.",
+    ),
+    (
+        "`scaler --metrics-file /var/lib/prometheus/node-exporter/scaler.prom run`",
+        "one pass, then metrics for node_exporter's textfile collector.",
+    ),
+];
+
 /// FILES, ENVIRONMENT, EXAMPLES, SEE ALSO.
 fn static_sections() -> String {
     let mut roff = Roff::new();
-    let entries = |roff: &mut Roff, items: &[(&str, &str)]| {
+    for (title, items) in [
+        ("FILES", FILES),
+        ("ENVIRONMENT", ENVIRONMENT),
+        ("EXAMPLES", EXAMPLES),
+    ] {
+        roff.control("SH", [title]);
         for (term, text) in items {
             roff.control("TP", []);
             roff.text(inline(term));
             roff.text(inline(text));
         }
-    };
-    roff.control("SH", ["FILES"]);
-    entries(
-        &mut roff,
-        &[
-            (
-                "`/etc/scaler/scaler.toml`",
-                "the configuration read by default (`--config`, `SCALER_CONFIG`).",
-            ),
-            (
-                "`/run/scaler/scaler-<pool>.lock`",
-                "the pass lock (`lock.path`), held with flock(2) for the whole pass; a second pass exits 75. \
-                 It and the state file must belong to the user running the pass (the package's \
-                 `scaler`: run passes by hand as `sudo -u scaler scaler ...`), and the metrics \
-                 directory must be writable by it; else exit 78.",
-            ),
-            (
-                "`/var/lib/scaler/<pool>.state.json`",
-                "the pool's state (`state.path`, with a `schema_version`): the scale-down clock, the \
-                 pending forgets of destroyed hosts' registrations and the metric counters; read by every \
-                 pass, rewritten atomically by `run` and `cleanup`.",
-            ),
-            (
-                "`metrics.textfile` or `--metrics-file`",
-                "node_exporter textfile metrics, rewritten atomically (temporary file, then rename) after \
-                 each `run` and `cleanup`.",
-            ),
-            (
-                "`/var/lib/scaler/local-cloud.json`",
-                "the `local` provider's state file (`provider.state_file`).",
-            ),
-            (
-                "files named by `*_file` keys",
-                "secrets such as `sip.password_file`, read when connecting.",
-            ),
-            (
-                "`$CREDENTIALS_DIRECTORY/<name>`",
-                "secrets named by `*_credential` keys: systemd credentials of the unit \
-                 (`LoadCredential=<name>:/path`), read when connecting.",
-            ),
-        ],
-    );
-    roff.control("SH", ["ENVIRONMENT"]);
-    entries(
-        &mut roff,
-        &[
-            (
-                "`SCALER_CONFIG`",
-                "the configuration file when `--config` is not given.",
-            ),
-            (
-                "`RUST_LOG`",
-                "log filter for stderr (overrides `-v`/`-q`), e.g. `scaler=debug`.",
-            ),
-            (
-                "variables named by `*_env` keys",
-                "secrets such as `sip.password_env = \"KAMAILIO_DB_PASSWORD\"`; read when connecting, \
-                 never by `check --offline`.",
-            ),
-            (
-                "`CREDENTIALS_DIRECTORY`",
-                "set by systemd for a unit with `LoadCredential=`: where `*_credential` secrets are read.",
-            ),
-        ],
-    );
-    roff.control("SH", ["EXAMPLES"]);
-    entries(
-        &mut roff,
-        &[
-            (
-                "`scaler check --offline`",
-                "validate /etc/scaler/scaler.toml without connecting to anything.",
-            ),
-            (
-                "`scaler check`",
-                "try the database, Redis and the provider, one line each.",
-            ),
-            (
-                "`scaler plan --at 08:00 --busy 30`",
-                "what would happen at 08:00 today with 30 busy gateways.",
-            ),
-            (
-                "`* * * * * scaler -q run`",
-                "the crontab line: one pass a minute, mail only when something changed or failed.",
-            ),
-            (
-                "`systemctl enable --now scaler.timer`",
-                "the same with the packaged systemd timer.",
-            ),
-            (
-                "`sudo -u scaler scaler plan`",
-                "a command by hand, as the user the packaged timer runs passes as.",
-            ),
-            (
-                "`scaler config import scaler.json -o scaler.toml`",
-                "convert a SIPMediaGW scaler configuration.",
-            ),
-            (
-                "`scaler --metrics-file /var/lib/prometheus/node-exporter/scaler.prom run`",
-                "one pass, then metrics for node_exporter's textfile collector.",
-            ),
-        ],
-    );
+    }
     roff.control("SH", ["SEE ALSO"]);
     roff.text([roman(
         "crontab(5), systemd.timer(5), flock(2); README.md in /usr/share/doc/scaler/.",

@@ -1,50 +1,67 @@
-//! `scaler config import`: converts a SIPMediaGW `scaler.json` into the TOML
-//! of one pool. Handles both forms of `auto_scale_threshold` (the older flat
+//! `scaler config import`: converts a SIPMediaGW `scaler.json` (or, in
+//! [`simplescalevm`], a SimpleScaleVM `.env`) into the TOML of one pool. Handles both forms of `auto_scale_threshold` (the older flat
 //! map of slot times, and timelines per weekday or `default`, with
 //! comma-separated day lists such as `"saturday,sunday"`). Values without an
 //! equivalent become comments; secrets are never copied: each becomes a
 //! `password_env` placeholder naming the variable to export.
 
-pub use crate::cli::{ConfigCommand, ImportArgs, ImportKind};
+mod simplescalevm;
+
+pub use crate::cli::{ConfigCommand, ImportArgs, ImportFrom, ImportKind};
 use crate::config::PoolKind;
-use crate::exit::Exit;
+use crate::error::Error;
+use crate::report::Report;
 use chrono::NaiveTime;
 use serde_json::{Map, Value};
+pub use simplescalevm::{EnvOptions, detect as is_simplescalevm_env, import as import_env};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-/// Runs `scaler config ...`: the TOML goes to stdout or `--output`, notes to
-/// stderr. Exit 78 when the input is not a valid SIPMediaGW configuration,
-/// 64 when `--output` exists without `--force`, 1 when writing fails.
-pub fn run(command: &ConfigCommand) -> Exit {
+/// Runs `scaler config import`: its report holds the TOML (`toml`), what
+/// the operator must look at (`notes`) and, with `--output`, the file
+/// written (`output`); text mode prints the TOML to stdout (or writes the
+/// file) and the notes to stderr. Exit 78 when the input is not a valid
+/// SIPMediaGW configuration, 64 when `--output` exists without `--force` or
+/// `--timezone` is unknown, 1 when writing fails.
+pub fn command(command: &ConfigCommand) -> Result<Report, Error> {
     let ConfigCommand::Import(args) = command;
-    let fail = |exit: Exit, message: String| {
-        eprintln!("scaler: {message}");
-        exit
-    };
-    let text = match std::fs::read_to_string(&args.file) {
-        Ok(text) => text,
-        Err(e) => {
-            return fail(
-                Exit::Config,
-                format!("cannot read {}: {e}", args.file.display()),
-            );
-        }
-    };
+    let text = std::fs::read_to_string(&args.file)
+        .map_err(|e| Error::Config(format!("cannot read {}: {e}", args.file.display())))?;
+    let mut report = Report::new(NAME);
+    let from = args.from.unwrap_or(if simplescalevm::detect(&text) {
+        ImportFrom::Simplescalevm
+    } else {
+        ImportFrom::Sipmediagw
+    });
+    let imported = match from {
+        ImportFrom::Simplescalevm => simplescalevm::import(
+            &text,
+            &EnvOptions {
+                pool_name: args.name.clone(),
+                max_replicas: args.max_gateways,
+                timezone: args.timezone.clone().unwrap_or_else(|| "UTC".into()),
+                source_name: args.file.display().to_string(),
+            },
+        ),
+        ImportFrom::Sipmediagw => import(&text, &sipmediagw_options(args, &mut report)?),
+    }
+    .map_err(|e| Error::Config(e.to_string()))?;
+    finish(args, imported, report)
+}
+
+/// The options of a SIPMediaGW import (`--timezone` checked, else the host's).
+fn sipmediagw_options(args: &ImportArgs, report: &mut Report) -> Result<ImportOptions, Error> {
     let timezone = match &args.timezone {
         Some(name) if name.parse::<chrono_tz::Tz>().is_err() => {
-            return fail(
-                Exit::Usage,
-                format!(
-                    "--timezone: unknown timezone {name:?} (expected an IANA name such as Europe/Paris)"
-                ),
-            );
+            return Err(Error::Usage(format!(
+                "--timezone: unknown timezone {name:?} (expected an IANA name such as Europe/Paris)"
+            )));
         }
         Some(name) => name.clone(),
-        None => host_timezone(),
+        None => host_timezone(&mut report.notes),
     };
-    let options = ImportOptions {
+    Ok(ImportOptions {
         pool_name: args.name.clone(),
         kind: args.kind.map(|k| match k {
             ImportKind::Sip => PoolKind::Sip,
@@ -53,68 +70,63 @@ pub fn run(command: &ConfigCommand) -> Exit {
         timezone,
         default_max_gateways: args.max_gateways,
         source_name: args.file.display().to_string(),
-    };
-    let imported = match import(&text, &options) {
-        Ok(imported) => imported,
-        Err(e) => return fail(Exit::Config, e.to_string()),
-    };
+    })
+}
+
+/// Validates the converted TOML, writes it out with `--output`, and fills
+/// the report.
+fn finish(args: &ImportArgs, imported: Imported, mut report: Report) -> Result<Report, Error> {
     let target = args
         .output
         .clone()
         .unwrap_or_else(|| PathBuf::from("imported.toml"));
     if let Err(e) = crate::config::parse(&imported.toml, &target) {
-        return fail(
-            Exit::Config,
-            format!("the converted configuration does not validate: {e}"),
-        );
+        return Err(Error::Config(format!(
+            "the converted configuration does not validate: {e}"
+        )));
     }
-    for note in &imported.notes {
-        eprintln!("scaler: note: {note}");
-    }
-    match &args.output {
-        None => {
-            use std::io::Write;
-            let _ = std::io::stdout().lock().write_all(imported.toml.as_bytes());
-            Exit::Ok
+    report.notes.extend(imported.notes);
+    if let Some(path) = &args.output {
+        if path.exists() && !args.force {
+            return Err(Error::Usage(format!(
+                "{} exists: add --force to replace it",
+                path.display()
+            )));
         }
-        Some(path) if path.exists() && !args.force => fail(
-            Exit::Usage,
-            format!("{} exists: add --force to replace it", path.display()),
-        ),
-        Some(path) => match write_new(path, &imported.toml) {
-            Ok(()) => {
-                eprintln!("scaler: wrote {}", path.display());
-                Exit::Ok
-            }
-            Err(e) => fail(
-                Exit::Internal,
-                format!("cannot write {}: {e}", path.display()),
-            ),
-        },
+        write_new(path, &imported.toml).map_err(|e| {
+            Error::Internal(anyhow::anyhow!("cannot write {}: {e}", path.display()))
+        })?;
+        report.output = Some(path.display().to_string());
     }
+    report.toml = Some(imported.toml);
+    Ok(report)
 }
 
+/// The command's name in its report.
+pub const NAME: &str = "config import";
+
 /// The host's timezone name for `schedule.timezone` (UTC when the host names
-/// none), saying on stderr where it came from.
-fn host_timezone() -> String {
+/// none), with a note saying where it came from.
+fn host_timezone(notes: &mut Vec<String>) -> String {
     let tz = std::env::var("TZ").ok();
     let found = crate::host_timezone::detect(tz.as_deref(), Path::new("/"));
     for reason in &found.skipped {
-        eprintln!("scaler: note: {reason}: skipped");
+        notes.push(format!("{reason}: skipped"));
     }
     match found.zone {
         Some((zone, source)) => {
-            eprintln!(
-                "scaler: note: schedule.timezone = \"{}\" from {source} (SIPMediaGW used the \
+            notes.push(format!(
+                "schedule.timezone = \"{}\" from {source} (SIPMediaGW used the \
                  host's local time; --timezone chooses another)",
                 zone.name()
-            );
+            ));
             zone.name().to_string()
         }
         None => {
-            eprintln!(
-                "scaler: note: schedule.timezone = \"UTC\": the host names no timezone (TZ, \
+            notes.push(
+                "schedule.timezone = \"UTC\": the host names no timezone (TZ, \
                  /etc/timezone, /etc/localtime); give --timezone with SIPMediaGW's local zone"
+                    .to_string(),
             );
             "UTC".to_string()
         }
@@ -430,6 +442,11 @@ impl Converter<'_> {
     }
 }
 
+/// A key of a JSON object, unless absent or `null`.
+fn field<'v>(object: &'v Map<String, Value>, key: &str) -> Option<&'v Value> {
+    object.get(key).filter(|v| !v.is_null())
+}
+
 /// Converts the text of a SIPMediaGW `scaler.json`.
 pub fn import(json: &str, options: &ImportOptions) -> Result<Imported, ImportError> {
     let doc: Value = serde_json::from_str(json).map_err(|error| ImportError::Json {
@@ -441,7 +458,6 @@ pub fn import(json: &str, options: &ImportOptions) -> Result<Imported, ImportErr
         notes: Vec::new(),
     };
     let root = c.object(&doc, "(top level)")?.clone();
-    let get = |k: &str| root.get(k).filter(|v| !v.is_null());
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -450,65 +466,98 @@ pub fn import(json: &str, options: &ImportOptions) -> Result<Imported, ImportErr
         options.source_name,
         env!("CARGO_PKG_VERSION")
     );
+    let (kind, cpu_per_gateway) = c.pool_section(&mut out, &root)?;
+    c.schedule_section(&mut out, &root)?;
+    c.sip_section(&mut out, &root, kind)?;
+    c.media_section(&mut out, &root, kind)?;
+    c.leftovers(&mut out, &root);
+    c.provider_section(&mut out, cpu_per_gateway);
+    Ok(Imported {
+        toml: out,
+        notes: c.notes,
+    })
+}
 
-    // [pool]
-    let prefix = match get("gw_name_prefix") {
-        Some(v) => c.string(v, "gw_name_prefix")?.to_string(),
-        None => "mediagw".to_string(),
-    };
-    if prefix.is_empty() {
-        return Err(c.invalid("gw_name_prefix", "must not be empty"));
-    }
-    let kind = options
-        .kind
-        .unwrap_or(if get("sip_db").is_none() && get("redis").is_some() {
-            PoolKind::Media
-        } else {
-            PoolKind::Sip
-        });
-    if kind == PoolKind::Replicas {
-        return Err(c.invalid(
-            "(top level)",
-            "a SIPMediaGW file describes a sip or media pool, not replicas",
-        ));
-    }
-    let _ = writeln!(out, "[pool]");
-    let _ = writeln!(out, "name = {}", quote(&c.pool_name(&prefix)));
-    let _ = writeln!(out, "kind = {}", quote(kind.as_str()));
-    if get("gw_name_prefix").is_none() {
-        c.note(
-            &mut out,
-            "gw_name_prefix was not set: SIPMediaGW's usual \"mediagw\" is assumed".into(),
-        );
-    }
-    let _ = writeln!(
-        out,
-        "gateway_prefix = {}   # gw_name_prefix",
-        quote(&prefix)
-    );
-    for (json_key, toml_key) in [
-        ("cpu_per_gw", "cpu_per_gateway"),
-        ("ram_per_gw", "ram_per_gateway"),
-    ] {
-        if let Some(v) = get(json_key) {
-            let n = c.whole(v, json_key)?;
-            if n == 0 || n > u64::from(u32::MAX) {
-                return Err(c.invalid(
-                    json_key,
-                    format!("expected a whole number above 0, got {n}"),
-                ));
-            }
-            let _ = writeln!(out, "{toml_key} = {n}   # {json_key}");
+impl Converter<'_> {
+    /// `[pool]`; returns the pool's kind and its vCPUs per gateway.
+    fn pool_section(
+        &mut self,
+        out: &mut String,
+        root: &Map<String, Value>,
+    ) -> Result<(PoolKind, u64), ImportError> {
+        let get = |k: &str| field(root, k);
+        let prefix = match get("gw_name_prefix") {
+            Some(v) => self.string(v, "gw_name_prefix")?.to_string(),
+            None => "mediagw".to_string(),
+        };
+        if prefix.is_empty() {
+            return Err(self.invalid("gw_name_prefix", "must not be empty"));
         }
+        let kind =
+            self.options
+                .kind
+                .unwrap_or(if get("sip_db").is_none() && get("redis").is_some() {
+                    PoolKind::Media
+                } else {
+                    PoolKind::Sip
+                });
+        if kind == PoolKind::Replicas {
+            return Err(self.invalid(
+                "(top level)",
+                "a SIPMediaGW file describes a sip or media pool, not replicas",
+            ));
+        }
+        let _ = writeln!(out, "[pool]");
+        let _ = writeln!(out, "name = {}", quote(&self.pool_name(&prefix)));
+        let _ = writeln!(out, "kind = {}", quote(kind.as_str()));
+        if get("gw_name_prefix").is_none() {
+            self.note(
+                out,
+                "gw_name_prefix was not set: SIPMediaGW's usual \"mediagw\" is assumed".into(),
+            );
+        }
+        let _ = writeln!(
+            out,
+            "gateway_prefix = {}   # gw_name_prefix",
+            quote(&prefix)
+        );
+        for (json_key, toml_key) in [
+            ("cpu_per_gw", "cpu_per_gateway"),
+            ("ram_per_gw", "ram_per_gateway"),
+        ] {
+            if let Some(v) = get(json_key) {
+                let n = self.whole(v, json_key)?;
+                if n == 0 || n > u64::from(u32::MAX) {
+                    return Err(self.invalid(
+                        json_key,
+                        format!("expected a whole number above 0, got {n}"),
+                    ));
+                }
+                let _ = writeln!(out, "{toml_key} = {n}   # {json_key}");
+            }
+        }
+        let cpu_per_gateway = match get("cpu_per_gw") {
+            Some(v) => self.whole(v, "cpu_per_gw")?,
+            None => 4,
+        };
+        self.protected(out, root)?;
+        self.timeouts(out, root)?;
+        let _ = writeln!(out);
+        Ok((kind, cpu_per_gateway))
     }
-    let cpu_per_gateway = match get("cpu_per_gw") {
-        Some(v) => c.whole(v, "cpu_per_gw")?,
-        None => 4,
-    };
-    if let Some(list) = get("cleaner_blacklist") {
+
+    /// `protected`, from `cleaner_blacklist`.
+    fn protected(
+        &mut self,
+        out: &mut String,
+        root: &Map<String, Value>,
+    ) -> Result<(), ImportError> {
+        let Some(list) = field(root, "cleaner_blacklist") else {
+            return Ok(());
+        };
         let items = list
             .as_array()
-            .ok_or_else(|| c.invalid("cleaner_blacklist", "expected a list"))?;
+            .ok_or_else(|| self.invalid("cleaner_blacklist", "expected a list"))?;
         let (strings, others): (Vec<&Value>, Vec<&Value>) =
             items.iter().partition(|v| v.is_string());
         let quoted: Vec<String> = strings
@@ -522,8 +571,8 @@ pub fn import(json: &str, options: &ImportOptions) -> Result<Imported, ImportErr
             quoted.join(", ")
         );
         if !others.is_empty() {
-            c.note(
-                &mut out,
+            self.note(
+                out,
                 format!(
                     "cleaner_blacklist entries that are not strings were left out: {}",
                     others
@@ -534,72 +583,101 @@ pub fn import(json: &str, options: &ImportOptions) -> Result<Imported, ImportErr
                 ),
             );
         }
+        Ok(())
     }
-    if let Some(v) = get("cleanup_threshold_seconds") {
-        let seconds = c.whole(v, "cleanup_threshold_seconds")?;
+
+    /// `drain_timeout`, and notes on the timeouts without an equivalent.
+    fn timeouts(&mut self, out: &mut String, root: &Map<String, Value>) -> Result<(), ImportError> {
+        if let Some(v) = field(root, "cleanup_threshold_seconds") {
+            let seconds = self.whole(v, "cleanup_threshold_seconds")?;
+            let _ = writeln!(
+                out,
+                "drain_timeout = {}   # cleanup_threshold_seconds: how long a drained gateway may take to stop",
+                quote(&human(seconds))
+            );
+        }
+        if let Some(v) = field(root, "create_timeout_seconds") {
+            let seconds = self.whole(v, "create_timeout_seconds")?;
+            self.note(
+                out,
+                format!(
+                    "create_timeout_seconds = {seconds} has no equivalent: scaler never waits for an instance; \
+                     one that registers no gateway within register_timeout is destroyed"
+                ),
+            );
+        }
+        if let Some(v) = field(root, "orphan_confirmations") {
+            self.note(
+                out,
+                format!(
+                    "orphan_confirmations = {v} has no equivalent: scaler destroys only its own pool's \
+                     instances, for the reasons listed in the man page"
+                ),
+            );
+        }
+        Ok(())
+    }
+
+    /// `[schedule]`, from `auto_scale_threshold`.
+    fn schedule_section(
+        &mut self,
+        out: &mut String,
+        root: &Map<String, Value>,
+    ) -> Result<(), ImportError> {
+        let threshold = field(root, "auto_scale_threshold").ok_or_else(|| {
+            self.invalid("auto_scale_threshold", "missing: the schedule is required")
+        })?;
+        let timelines = self.schedule(threshold)?;
+        let _ = writeln!(out, "[schedule]");
         let _ = writeln!(
             out,
-            "drain_timeout = {}   # cleanup_threshold_seconds: how long a drained gateway may take to stop",
-            quote(&human(seconds))
+            "timezone = {}   # SIPMediaGW used the host's local time: set your IANA zone",
+            quote(&self.options.timezone)
         );
+        let mut names: Vec<&String> = timelines.keys().collect();
+        names.sort_by_key(|n| {
+            (
+                n.as_str() != "default",
+                DAYS.iter().position(|d| *d == n.as_str()),
+            )
+        });
+        let mut uncapped = false;
+        for name in names {
+            uncapped |= self.timeline_section(out, name, &timelines[name]);
+        }
+        if uncapped {
+            self.note(
+                out,
+                format!(
+                    "slots marked \"no maxGw\" had no cap in {}: max_gateways = {} is the import default \
+                     (--max-gateways); set the most your budget allows",
+                    self.options.source_name, self.options.default_max_gateways
+                ),
+            );
+        }
+        let _ = writeln!(out);
+        Ok(())
     }
-    if let Some(v) = get("create_timeout_seconds") {
-        let seconds = c.whole(v, "create_timeout_seconds")?;
-        c.note(
-            &mut out,
-            format!(
-                "create_timeout_seconds = {seconds} has no equivalent: scaler never waits for an instance; \
-                 one that registers no gateway within register_timeout is destroyed"
-            ),
-        );
-    }
-    if let Some(v) = get("orphan_confirmations") {
-        c.note(
-            &mut out,
-            format!(
-                "orphan_confirmations = {v} has no equivalent: scaler destroys only its own pool's \
-                 instances, for the reasons listed in the man page"
-            ),
-        );
-    }
-    let _ = writeln!(out);
 
-    // [schedule]
-    let threshold = get("auto_scale_threshold")
-        .ok_or_else(|| c.invalid("auto_scale_threshold", "missing: the schedule is required"))?;
-    let timelines = c.schedule(threshold)?;
-    let _ = writeln!(out, "[schedule]");
-    let _ = writeln!(
-        out,
-        "timezone = {}   # SIPMediaGW used the host's local time: set your IANA zone",
-        quote(&options.timezone)
-    );
-    let mut names: Vec<&String> = timelines.keys().collect();
-    names.sort_by_key(|n| {
-        (
-            n.as_str() != "default",
-            DAYS.iter().position(|d| *d == n.as_str()),
-        )
-    });
-    let mut uncapped = false;
-    for name in names {
-        let slots = &timelines[name];
+    /// One `[schedule.<name>]` table; returns whether a slot had no cap.
+    fn timeline_section(&mut self, out: &mut String, name: &str, slots: &[Slot]) -> bool {
         let _ = writeln!(out, "[schedule.{name}]");
         if slots.first().is_some_and(|s| s.start != NaiveTime::MIN) {
-            c.note(
-                &mut out,
+            self.note(
+                out,
                 format!(
                     "schedule.{name} starts after 00:00: before its first slot scaler applies the previous \
                      day's last slot (SIPMediaGW failed there)"
                 ),
             );
         }
+        let mut uncapped = false;
         for slot in slots {
             let max = match slot.max_gateways {
                 Some(m) => m,
                 None => {
                     uncapped = true;
-                    u64::from(options.default_max_gateways)
+                    u64::from(self.options.default_max_gateways)
                 }
             };
             let start = if slot.start.format("%S").to_string() == "00" {
@@ -617,8 +695,8 @@ pub fn import(json: &str, options: &ImportOptions) -> Result<Imported, ImportErr
             }
             let _ = writeln!(out, "{line}");
             if !slot.ignored.is_empty() {
-                c.note(
-                    &mut out,
+                self.note(
+                    out,
                     format!(
                         "slot {name} {start}: {} not converted (no equivalent)",
                         slot.ignored.join(", ")
@@ -626,48 +704,82 @@ pub fn import(json: &str, options: &ImportOptions) -> Result<Imported, ImportErr
                 );
             }
         }
+        uncapped
     }
-    if uncapped {
-        c.note(
-            &mut out,
-            format!(
-                "slots marked \"no maxGw\" had no cap in {}: max_gateways = {} is the import default \
-                 (--max-gateways); set the most your budget allows",
-                options.source_name, options.default_max_gateways
-            ),
-        );
-    }
-    let _ = writeln!(out);
 
-    // [sip]
-    let sip = match get("sip_db") {
-        Some(v) => Some(c.object(v, "sip_db")?.clone()),
-        None => None,
-    };
-    let sip_out = sip.as_ref().map(|db| -> Result<String, ImportError> {
+    /// `[sip]` from `sip_db` (commented out for a media pool).
+    fn sip_section(
+        &mut self,
+        out: &mut String,
+        root: &Map<String, Value>,
+        kind: PoolKind,
+    ) -> Result<(), ImportError> {
+        let sip_out = match field(root, "sip_db") {
+            Some(v) => {
+                let db = self.object(v, "sip_db")?.clone();
+                Some(self.sip_db(&db)?)
+            }
+            None => None,
+        };
+        match (kind, &sip_out) {
+            (PoolKind::Sip, Some(text)) => {
+                out.push_str(text);
+                out.push('\n');
+            }
+            (PoolKind::Sip, None) => {
+                let _ = writeln!(
+                    out,
+                    "[sip]\nurl = \"mysql://kamailio@127.0.0.1:3306/kamailio\"\npassword_env = \"KAMAILIO_DB_PASSWORD\""
+                );
+                self.note(
+                    out,
+                    "the file had no sip_db: set [sip] url to the Kamailio database".into(),
+                );
+                out.push('\n');
+            }
+            (_, Some(text)) => {
+                let _ = writeln!(
+                    out,
+                    "# sip_db, for a SIP pool of the same gateways (pool.kind = \"sip\"):"
+                );
+                for line in text.lines() {
+                    let _ = writeln!(out, "# {line}");
+                }
+                out.push('\n');
+            }
+            (_, None) => {}
+        }
+        Ok(())
+    }
+
+    /// The `[sip]` section of a `sip_db` object, with its notes.
+    fn sip_db(&mut self, db: &Map<String, Value>) -> Result<String, ImportError> {
         let mut s = String::new();
-        let field = |k: &str| db.get(k).filter(|v| !v.is_null());
-        let host = match field("host") {
-            Some(v) => c.string(v, "sip_db.host")?.trim().to_string(),
+        let host = match field(db, "host") {
+            Some(v) => self.string(v, "sip_db.host")?.trim().to_string(),
             None => String::new(),
         };
         let host_missing = host.is_empty();
-        let host = if host_missing { "127.0.0.1".to_string() } else { host };
+        let host = if host_missing {
+            "127.0.0.1".to_string()
+        } else {
+            host
+        };
         let host = if host.contains(':') && !host.starts_with('[') {
             format!("[{host}]")
         } else {
             host
         };
-        let port = match field("port") {
-            Some(v) => c.whole(v, "sip_db.port")?,
+        let port = match field(db, "port") {
+            Some(v) => self.whole(v, "sip_db.port")?,
             None => 3306,
         };
-        let user = match field("user") {
-            Some(v) => c.string(v, "sip_db.user")?.to_string(),
+        let user = match field(db, "user") {
+            Some(v) => self.string(v, "sip_db.user")?.to_string(),
             None => "root".to_string(),
         };
-        let database = match field("database") {
-            Some(v) => c.string(v, "sip_db.database")?.to_string(),
+        let database = match field(db, "database") {
+            Some(v) => self.string(v, "sip_db.database")?.to_string(),
             None => "kamailio".to_string(),
         };
         let _ = writeln!(s, "[sip]");
@@ -678,7 +790,7 @@ pub fn import(json: &str, options: &ImportOptions) -> Result<Imported, ImportErr
         );
         let secret = ["root_password", "password"]
             .into_iter()
-            .find(|k| field(k).is_some());
+            .find(|k| field(db, k).is_some());
         match secret {
             Some(k) => {
                 let _ = writeln!(
@@ -693,6 +805,18 @@ pub fn import(json: &str, options: &ImportOptions) -> Result<Imported, ImportErr
                 );
             }
         }
+        self.sip_db_notes(&mut s, db, host_missing, &user);
+        Ok(s)
+    }
+
+    /// Notes on a `sip_db` object: assumed host, root account, unknown keys.
+    fn sip_db_notes(
+        &mut self,
+        s: &mut String,
+        db: &Map<String, Value>,
+        host_missing: bool,
+        user: &str,
+    ) {
         let mut notes = Vec::new();
         if host_missing {
             notes.push("sip_db.host was empty: 127.0.0.1 is assumed".to_string());
@@ -704,58 +828,38 @@ pub fn import(json: &str, options: &ImportOptions) -> Result<Imported, ImportErr
                     .to_string(),
             );
         }
-        for note in notes {
-            let _ = writeln!(s, "# NOTE: {note}");
-            c.notes.push(note);
-        }
         for k in db.keys() {
             if !matches!(
                 k.as_str(),
                 "host" | "port" | "user" | "database" | "root_password" | "password"
             ) {
-                let note = format!("sip_db.{k} not converted (no equivalent)");
-                let _ = writeln!(s, "# NOTE: {note}");
-                c.notes.push(note);
+                notes.push(format!("sip_db.{k} not converted (no equivalent)"));
             }
         }
-        Ok(s)
-    });
-    let sip_out = sip_out.transpose()?;
-    match (kind, &sip_out) {
-        (PoolKind::Sip, Some(text)) => {
-            out.push_str(text);
-            out.push('\n');
+        for note in notes {
+            let _ = writeln!(s, "# NOTE: {note}");
+            self.notes.push(note);
         }
-        (PoolKind::Sip, None) => {
-            let _ = writeln!(
-                out,
-                "[sip]\nurl = \"mysql://kamailio@127.0.0.1:3306/kamailio\"\npassword_env = \"KAMAILIO_DB_PASSWORD\""
-            );
-            c.note(
-                &mut out,
-                "the file had no sip_db: set [sip] url to the Kamailio database".into(),
-            );
-            out.push('\n');
-        }
-        (_, Some(text)) => {
-            let _ = writeln!(
-                out,
-                "# sip_db, for a SIP pool of the same gateways (pool.kind = \"sip\"):"
-            );
-            for line in text.lines() {
-                let _ = writeln!(out, "# {line}");
-            }
-            out.push('\n');
-        }
-        (_, None) => {}
     }
 
-    // [media]
-    if let Some(v) = get("redis") {
-        let redis = c.object(v, "redis")?.clone();
-        let field = |k: &str| redis.get(k).filter(|v| !v.is_null());
-        let host = match field("host") {
-            Some(v) => c.string(v, "redis.host")?.trim().to_string(),
+    /// `[media]` from `redis` (commented out for a SIP pool).
+    fn media_section(
+        &mut self,
+        out: &mut String,
+        root: &Map<String, Value>,
+        kind: PoolKind,
+    ) -> Result<(), ImportError> {
+        let Some(v) = field(root, "redis") else {
+            if kind == PoolKind::Media {
+                let _ = writeln!(out, "[media]\nurl = \"redis://127.0.0.1:6379/0\"");
+                self.note(out, "the file had no redis section: set [media] url".into());
+                out.push('\n');
+            }
+            return Ok(());
+        };
+        let redis = self.object(v, "redis")?.clone();
+        let host = match field(&redis, "host") {
+            Some(v) => self.string(v, "redis.host")?.trim().to_string(),
             None => "127.0.0.1".to_string(),
         };
         let host = if host.is_empty() {
@@ -763,12 +867,12 @@ pub fn import(json: &str, options: &ImportOptions) -> Result<Imported, ImportErr
         } else {
             host
         };
-        let port = match field("port") {
-            Some(v) => c.whole(v, "redis.port")?,
+        let port = match field(&redis, "port") {
+            Some(v) => self.whole(v, "redis.port")?,
             None => 6379,
         };
-        let db = match field("db") {
-            Some(v) => c.whole(v, "redis.db")?,
+        let db = match field(&redis, "db") {
+            Some(v) => self.whole(v, "redis.db")?,
             None => 0,
         };
         let mut section = String::new();
@@ -778,7 +882,7 @@ pub fn import(json: &str, options: &ImportOptions) -> Result<Imported, ImportErr
             "url = {}",
             quote(&format!("redis://{host}:{port}/{db}"))
         );
-        if field("password").is_some() {
+        if field(&redis, "password").is_some() {
             let _ = writeln!(
                 section,
                 "password_env = \"REDIS_PASSWORD\"   # was redis.password (not copied): export it"
@@ -796,51 +900,45 @@ pub fn import(json: &str, options: &ImportOptions) -> Result<Imported, ImportErr
             }
         }
         out.push('\n');
-    } else if kind == PoolKind::Media {
-        let _ = writeln!(out, "[media]\nurl = \"redis://127.0.0.1:6379/0\"");
-        c.note(
-            &mut out,
-            "the file had no redis section: set [media] url".into(),
-        );
-        out.push('\n');
+        Ok(())
     }
 
-    // What has no equivalent at all.
-    if get("api_token").is_some() {
-        c.note(
-            &mut out,
-            "api_token (SIPMediaGW's web service) has no equivalent and was not copied".into(),
-        );
-    }
-    for key in root.keys() {
-        if !KNOWN.contains(&key.as_str()) {
-            c.note(&mut out, format!("{key} not converted (unknown to import)"));
+    /// Notes on what has no equivalent at all.
+    fn leftovers(&mut self, out: &mut String, root: &Map<String, Value>) {
+        if field(root, "api_token").is_some() {
+            self.note(
+                out,
+                "api_token (SIPMediaGW's web service) has no equivalent and was not copied".into(),
+            );
+        }
+        for key in root.keys() {
+            if !KNOWN.contains(&key.as_str()) {
+                self.note(out, format!("{key} not converted (unknown to import)"));
+            }
         }
     }
 
-    // [provider]
-    let small = cpu_per_gateway.max(1);
-    let _ = writeln!(
-        out,
-        "\n# SIPMediaGW kept its cloud apart (CSP_NAME and the provider's own JSON file).\n\
-         # Replace this section with your provider (openstack, ec2 or command: see\n\
-         # /usr/share/doc/scaler/examples/). The local provider below only lets the\n\
-         # file validate: its \"instances\" are records in a file, nothing boots."
-    );
-    c.notes.push(
-        "[provider] is a local placeholder: describe your cloud there before running `scaler run`"
-            .into(),
-    );
-    let _ = writeln!(out, "[provider]");
-    let _ = writeln!(out, "kind = \"local\"");
-    let _ = writeln!(out, "state_file = \"local-cloud.json\"");
-    let _ = writeln!(out, "[provider.instance_types]   # type name -> vCPUs");
-    let _ = writeln!(out, "\"c{small}\" = {small}");
-    let _ = writeln!(out, "\"c{}\" = {}", small * 2, small * 2);
-    Ok(Imported {
-        toml: out,
-        notes: c.notes,
-    })
+    /// A `local` placeholder `[provider]` that lets the file validate.
+    fn provider_section(&mut self, out: &mut String, cpu_per_gateway: u64) {
+        let small = cpu_per_gateway.max(1);
+        let _ = writeln!(
+            out,
+            "\n# SIPMediaGW kept its cloud apart (CSP_NAME and the provider's own JSON file).\n\
+             # Replace this section with your provider (openstack, ec2 or command: see\n\
+             # /usr/share/doc/scaler/examples/). The local provider below only lets the\n\
+             # file validate: its \"instances\" are records in a file, nothing boots."
+        );
+        self.notes.push(
+            "[provider] is a local placeholder: describe your cloud there before running `scaler run`"
+                .into(),
+        );
+        let _ = writeln!(out, "[provider]");
+        let _ = writeln!(out, "kind = \"local\"");
+        let _ = writeln!(out, "state_file = \"local-cloud.json\"");
+        let _ = writeln!(out, "[provider.instance_types]   # type name -> vCPUs");
+        let _ = writeln!(out, "\"c{small}\" = {small}");
+        let _ = writeln!(out, "\"c{}\" = {}", small * 2, small * 2);
+    }
 }
 
 #[cfg(test)]

@@ -1,15 +1,19 @@
 //! `scaler`: keeps a pool of SIP/WebRTC media gateway VMs at the right size.
 //! The library behind the binary: `main` parses the command line, loads the
 //! configuration, wires the provider and the gateway source, runs the
-//! command and prints its report. See README.md and SPEC for the contract.
+//! command and prints its report. README.md is the contract,
+//! docs/DESIGN.md the design.
 
 pub mod acc;
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod decision;
 pub mod duration;
 pub mod error;
+pub mod every;
 pub mod exit;
+pub mod fault;
 pub mod forget;
 pub mod generate;
 pub mod host_timezone;
@@ -19,7 +23,6 @@ pub mod limits;
 pub mod lock;
 pub mod metrics;
 pub mod model;
-pub mod net_error;
 pub mod pass;
 pub mod paths;
 pub mod plan;
@@ -66,17 +69,15 @@ pub fn main() -> Exit {
         }
     };
     init_logging(&cli);
-    // `config import` prints a file (TOML), not a report.
-    if let Command::Config(command) = &cli.command {
-        return import::run(command);
-    }
-    // `schedule suggest` prints a [schedule] section, not a report.
-    if let Command::Schedule(command) = &cli.command {
-        return suggest::run(command, &cli.config);
-    }
     // `trace export` prints a CSV trace, not a report.
     if let Command::Trace(command) = &cli.command {
         return acc::run(command, &cli.config, cli.quiet);
+    }
+    // `run --every` supervises passes, each a child process with its own report.
+    if let Command::Run(args) = &cli.command
+        && let Some(every) = args.every
+    {
+        return every::run(&cli, args, every);
     }
     let command = command_name(&cli.command);
     let dispatched = dispatch(&cli);
@@ -109,15 +110,39 @@ pub fn main() -> Exit {
 fn emit(report: &Report, format: Format, quiet: bool) {
     match format {
         Format::Json => print(&report.to_json()),
+        Format::Text if report.toml.is_some() => emit_toml(report),
         Format::Text if quiet && !report.is_eventful() => {}
         Format::Text => print(report.to_text().trim_end()),
     }
 }
 
-/// Arms the watchdog for a command that talks to peers: at its bound it
-/// prints this command's report with the error naming what hung (and, for
-/// a pass that may act, writes the metrics file), then exits.
-fn arm_watchdog(cli: &Cli, config: &Config, started: std::time::Instant, acting: bool) {
+/// Text mode of a command that makes a file (`config import`, `schedule
+/// suggest`): the TOML as it is on stdout, or the file it was written to,
+/// and the notes, on stderr.
+fn emit_toml(report: &Report) {
+    for note in &report.notes {
+        eprintln!("scaler: note: {note}");
+    }
+    match (&report.output, &report.toml) {
+        (Some(path), _) => eprintln!("scaler: wrote {path}"),
+        (None, Some(toml)) => {
+            let _ = std::io::stdout().lock().write_all(toml.as_bytes());
+        }
+        (None, None) => {}
+    }
+}
+
+/// Arms the watchdog for a command that talks to peers (all but `check
+/// --offline`): at its bound it prints this command's report with the error
+/// naming what hung (and, for a pass that may act, writes the metrics
+/// file), then exits.
+fn arm_watchdog(cli: &Cli, config: &Config, started: std::time::Instant) {
+    let acting = match &cli.command {
+        Command::Run(args) => !args.dry_run,
+        Command::Cleanup(args) => !args.dry_run,
+        Command::Check(args) if args.offline => return,
+        _ => false,
+    };
     let command = command_name(&cli.command);
     let (format, quiet) = (cli.format, cli.quiet);
     let pool = report::PoolInfo {
@@ -126,7 +151,6 @@ fn arm_watchdog(cli: &Cli, config: &Config, started: std::time::Instant, acting:
     };
     let metrics = acting.then(|| (config.clone(), cli.metrics_file.clone()));
     let on_fire = move |fired: &watchdog::Fired| {
-        eprintln!("scaler: {}", fired.message);
         let mut report = Report::new(command);
         report.pool = Some(pool);
         report.errors.push(fired.message.clone());
@@ -161,7 +185,14 @@ fn init_logging(cli: &Cli) {
         (false, 2) => "debug",
         _ => "trace",
     };
-    let env = env_logger::Env::default().default_filter_or(format!("scaler={level}"));
+    let mut filter = format!("scaler={level}");
+    // `run --every` logs each pass's start and exit status at info, shown by
+    // default (with -q: only what went wrong).
+    if matches!(&cli.command, Command::Run(args) if args.every.is_some()) && cli.verbose == 0 {
+        let every = if cli.quiet { "warn" } else { "info" };
+        filter.push_str(&format!(",scaler::every={every}"));
+    }
+    let env = env_logger::Env::default().default_filter_or(filter);
     let _ = env_logger::Builder::from_env(env)
         .format_timestamp_secs()
         .try_init();
@@ -183,9 +214,9 @@ fn command_name(command: &Command) -> &'static str {
         Command::Plan(_) => "plan",
         Command::Cleanup(_) => "cleanup",
         Command::Check(_) => "check",
-        Command::Config(_) => "config",
+        Command::Config(_) => import::NAME,
         Command::Simulate(_) => "simulate",
-        Command::Schedule(_) => "schedule",
+        Command::Schedule(_) => suggest::NAME,
         Command::Trace(_) => "trace",
     }
 }
@@ -199,11 +230,11 @@ pub fn provider_for(config: &Config) -> Result<Box<dyn Provider>, Error> {
         )),
         ProviderConfig::OpenStack(openstack) => Box::new(
             provider::openstack::OpenStackProvider::new(&config.pool.name, (**openstack).clone())
-                .map_err(|e| Error::Config(format!("{}: {e}", config.path.display())))?,
+                .map_err(|e| Error::Fault(e.context(config.path.display())))?,
         ),
         ProviderConfig::Ec2(ec2) => Box::new(
             provider::ec2::Ec2Provider::new(&config.pool.name, ec2.clone())
-                .map_err(|e| Error::Config(format!("{}: {e}", config.path.display())))?,
+                .map_err(|e| Error::Fault(e.context(config.path.display())))?,
         ),
         ProviderConfig::Command(command) => Box::new(provider::command::CommandProvider::new(
             &config.pool.name,
@@ -248,7 +279,7 @@ pub fn source_for(config: &Config) -> Result<Option<Box<dyn GatewaySource>>, Err
                 .as_ref()
                 .ok_or_else(|| Error::Config("missing section [sip]".into()))?;
             let source = pool::sip::SipSource::new(sip, &config.pool.gateway_prefix)
-                .map_err(|e| Error::Config(format!("{}: {e}", config.path.display())))?;
+                .map_err(|e| Error::Fault(e.context(config.path.display())))?;
             Ok(Some(Box::new(source)))
         }
         PoolKind::Replicas => Ok(None),
@@ -258,7 +289,7 @@ pub fn source_for(config: &Config) -> Result<Option<Box<dyn GatewaySource>>, Err
                 .as_ref()
                 .ok_or_else(|| Error::Config("missing section [media]".into()))?;
             let source = pool::media::MediaSource::new(media, &config.pool.name)
-                .map_err(|e| Error::Config(format!("{}: {e}", config.path.display())))?;
+                .map_err(|e| Error::Fault(e.context(config.path.display())))?;
             Ok(Some(Box::new(source)))
         }
     }
@@ -271,7 +302,7 @@ pub fn prober_for(config: &Config) -> Result<Option<probe::Prober>, Error> {
         .as_ref()
         .map(|p| {
             probe::Prober::new(p, config.pool.kind == PoolKind::Replicas)
-                .map_err(|e| Error::Config(format!("{}: {e}", config.path.display())))
+                .map_err(|e| Error::Fault(e.context(config.path.display())))
         })
         .transpose()
 }
@@ -286,22 +317,70 @@ fn pass_state(config: &Config) -> Result<state::State, Error> {
         .map_err(|e| Error::Config(e.to_string()))
 }
 
+/// Takes the pass lock, as a call the watchdog sees; a Redis lock is then
+/// also released by the watchdog if it stops the pass.
+fn take_lock(config: &Config) -> Result<lock::PassLock, Error> {
+    let held = {
+        let _call = watchdog::doing(lock::describe(&config.lock));
+        lock::acquire(&config.lock)?
+    };
+    log::info!("pass lock acquired: {held:?}");
+    if let Some(release) = held.releaser() {
+        watchdog::on_fire(release);
+    }
+    Ok(held)
+}
+
+/// Saves since when a gateway pool has been above its target, for
+/// `limits.scale_down_delay` (after a full pass that could act).
+fn remember_above_target(config: &Config, report: &mut Report, now: chrono::DateTime<chrono::Utc>) {
+    if config.pool.kind == PoolKind::Replicas || config.limits.scale_down_delay.0.is_zero() {
+        return;
+    }
+    let since = report.above_target_since;
+    if let Err(e) = state::update(&config.state_path, &config.pool.name, now, |s| {
+        s.scale_down.above_target_since = since;
+    }) {
+        report
+            .errors
+            .push(format!("state: {e} (limits.scale_down_delay restarts)"));
+    }
+}
+
+/// The provider and the gateway source of a pass.
+type Backends = (Box<dyn Provider>, Option<Box<dyn GatewaySource>>);
+
+/// Builds the provider (adding its runtime instance types to the
+/// configuration for a full pass) and the gateway source, both seen by the
+/// watchdog.
+fn watched_backends(config: &mut Config, steps: Steps) -> Result<Backends, Error> {
+    let label = watched::provider_label(&config.provider);
+    let mut provider: Box<dyn Provider> =
+        Box::new(watched::WatchedProvider::new(provider_for(config)?, label));
+    if steps == Steps::Full {
+        add_provider_instance_types(config, provider.as_mut())?;
+    }
+    let source = source_for(config)?
+        .map(|s| Box::new(watched::WatchedSource::new(s)) as Box<dyn GatewaySource>);
+    Ok((provider, source))
+}
+
 fn dispatch(cli: &Cli) -> Result<Report, Error> {
     // `simulate` loads the configuration itself (and needs none to generate a trace).
     if let Command::Simulate(args) = &cli.command {
         return simulate::command(args, &cli.config);
     }
+    // They make a TOML file (in the report); `schedule suggest` loads the configuration itself.
+    if let Command::Config(command) = &cli.command {
+        return import::command(command);
+    }
+    if let Command::Schedule(command) = &cli.command {
+        return suggest::command(command, &cli.config);
+    }
     let started = std::time::Instant::now();
     let mut config = config::load(&cli.config)?;
     let now = chrono::Utc::now();
-    let acting = match &cli.command {
-        Command::Run(args) => !args.dry_run,
-        Command::Cleanup(args) => !args.dry_run,
-        _ => false,
-    };
-    if !matches!(&cli.command, Command::Check(args) if args.offline) {
-        arm_watchdog(cli, &config, started, acting);
-    }
+    arm_watchdog(cli, &config, started);
     let (steps, dry_run, at, busy, detailed) = match &cli.command {
         Command::Check(args) => {
             return Ok(check::run(
@@ -310,7 +389,7 @@ fn dispatch(cli: &Cli) -> Result<Report, Error> {
                 cli.metrics_file.as_deref(),
             ));
         }
-        // Handled in `main`: they print files, not reports.
+        // Handled above (config, schedule) or in `main` (trace: a CSV, not a report).
         Command::Config(_) | Command::Schedule(_) | Command::Trace(_) => {
             return Ok(Report::new(command_name(&cli.command)));
         }
@@ -336,24 +415,9 @@ fn dispatch(cli: &Cli) -> Result<Report, Error> {
     } else {
         // Before anything is written: files this user cannot use are a configuration error.
         paths::check(&config, cli.metrics_file.as_deref())?;
-        let held = {
-            let _call = watchdog::doing(lock::describe(&config.lock));
-            lock::acquire(&config.lock)?
-        };
-        log::info!("pass lock acquired: {held:?}");
-        if let Some(release) = held.releaser() {
-            watchdog::on_fire(release);
-        }
-        Some(held)
+        Some(take_lock(&config)?)
     };
-    let label = watched::provider_label(&config.provider);
-    let mut provider: Box<dyn Provider> =
-        Box::new(watched::WatchedProvider::new(provider_for(&config)?, label));
-    if steps == Steps::Full {
-        add_provider_instance_types(&mut config, provider.as_mut())?;
-    }
-    let mut source = source_for(&config)?
-        .map(|s| Box::new(watched::WatchedSource::new(s)) as Box<dyn GatewaySource>);
+    let (mut provider, mut source) = watched_backends(&mut config, steps)?;
     let state = pass_state(&config)?;
     let options = PassOptions {
         command: command_name(&cli.command),
@@ -379,20 +443,8 @@ fn dispatch(cli: &Cli) -> Result<Report, Error> {
     if detailed && report.exit_code == 0 && !report.actions.is_empty() {
         report.exit_code = Exit::Changes.code();
     }
-    let gateway_pool = config.pool.kind != PoolKind::Replicas;
-    if !dry_run
-        && steps == Steps::Full
-        && gateway_pool
-        && !config.limits.scale_down_delay.0.is_zero()
-    {
-        let since = report.above_target_since;
-        if let Err(e) = state::update(&config.state_path, &config.pool.name, now, |s| {
-            s.scale_down.above_target_since = since;
-        }) {
-            report
-                .errors
-                .push(format!("state: {e} (limits.scale_down_delay restarts)"));
-        }
+    if !dry_run && steps == Steps::Full {
+        remember_above_target(&config, &mut report, now);
     }
     if !dry_run {
         let flag = cli.metrics_file.as_deref();

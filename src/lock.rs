@@ -11,7 +11,7 @@
 
 use crate::duration::HumanDuration;
 use crate::error::Error;
-use crate::net_error;
+use crate::fault::Fault;
 use crate::secret::SecretSource;
 use mysql::prelude::Queryable;
 use serde::Deserialize;
@@ -89,7 +89,7 @@ pub enum PassLock {
     /// The connection holding `GET_LOCK`.
     Mysql(Box<mysql::Conn>, String),
     /// The Redis lock.
-    Redis(RedisLock),
+    Redis(Box<RedisLock>),
 }
 
 /// A held Redis lock: the connection that took it, a client for a fresh
@@ -160,7 +160,7 @@ impl PassLock {
                 Ok(_) => log::info!("Redis lock {key:?} released"),
                 Err(e) => log::error!(
                     "Redis lock {key:?} not released ({}): it expires with its lease",
-                    crate::net_error::redis(&e)
+                    Fault::redis(&e)
                 ),
             }
         }))
@@ -244,14 +244,11 @@ fn acquire_mysql(config: &LockConfig) -> Result<PassLock, Error> {
         builder = builder.pass(Some(password.expose()));
     }
     let mut conn = mysql::Conn::new(builder)
-        .map_err(|e| unavailable(format!("lock database {shown}: {}", net_error::mysql(&e))))?;
+        .map_err(|e| Error::Fault(Fault::mysql(&e).context(format!("lock database {shown}"))))?;
     let got: Option<Option<i64>> = conn
         .exec_first("SELECT GET_LOCK(?, 0)", (config.name.as_str(),))
         .map_err(|e| {
-            unavailable(format!(
-                "lock database {shown}: GET_LOCK: {}",
-                net_error::mysql(&e)
-            ))
+            Error::Fault(Fault::mysql(&e).context(format!("lock database {shown}: GET_LOCK")))
         })?;
     match got.flatten() {
         Some(1) => Ok(PassLock::Mysql(Box::new(conn), config.name.clone())),
@@ -285,7 +282,7 @@ fn acquire_redis(config: &LockConfig) -> Result<PassLock, Error> {
         redis::Client::open(info).map_err(|e| Error::Config(format!("lock.url {shown}: {e}")))?;
     let mut conn = client
         .get_connection_with_timeout(config.timeout)
-        .map_err(|e| unavailable(format!("lock Redis {shown}: {}", net_error::redis(&e))))?;
+        .map_err(|e| Error::Fault(Fault::redis(&e).context(format!("lock Redis {shown}"))))?;
     let _ = conn.set_read_timeout(Some(config.timeout));
     let _ = conn.set_write_timeout(Some(config.timeout));
     let token = random_token();
@@ -297,15 +294,15 @@ fn acquire_redis(config: &LockConfig) -> Result<PassLock, Error> {
         .arg("PX")
         .arg(lease_ms)
         .query(&mut conn)
-        .map_err(|e| unavailable(format!("lock Redis {shown}: SET: {}", net_error::redis(&e))))?;
+        .map_err(|e| Error::Fault(Fault::redis(&e).context(format!("lock Redis {shown}: SET"))))?;
     match set {
-        Some(_) => Ok(PassLock::Redis(RedisLock {
+        Some(_) => Ok(PassLock::Redis(Box::new(RedisLock {
             conn,
             client,
             key: config.name.clone(),
             token,
             timeout: config.timeout,
-        })),
+        }))),
         None => Err(locked(&format!("Redis lock {:?} on {shown}", config.name))),
     }
 }

@@ -11,8 +11,9 @@ use crate::exit::Exit;
 use crate::report::{ActionKind, ActionStatus, Report};
 use crate::state::{self, State};
 use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Escapes a label value (backslash, double quote, newline).
@@ -64,6 +65,14 @@ pub fn render(report: &Report, state: &State, duration: Duration, now: DateTime<
         out: String::new(),
         pool: label(&pool),
     };
+    observed(&mut w, report);
+    actions(&mut w, report);
+    counters(&mut w, report, state, duration, now);
+    w.out
+}
+
+/// What the pass observed and decided: gateways, instances, target, slot.
+fn observed(w: &mut Writer, report: &Report) {
     if let Some(observed) = &report.observed {
         let g = observed.gateways;
         for (name, value, help) in [
@@ -120,6 +129,10 @@ pub fn render(report: &Report, state: &State, duration: Duration, now: DateTime<
             slot.max_gateways,
         );
     }
+}
+
+/// The pass's actions, by kind and status (zero included).
+fn actions(w: &mut Writer, report: &Report) {
     w.family(
         "scaler_pass_actions",
         "gauge",
@@ -144,6 +157,16 @@ pub fn render(report: &Report, state: &State, duration: Duration, now: DateTime<
             );
         }
     }
+}
+
+/// The state file's counters and the pass's own figures.
+fn counters(
+    w: &mut Writer,
+    report: &Report,
+    state: &State,
+    duration: Duration,
+    now: DateTime<Utc>,
+) {
     w.one(
         "scaler_instances_created_total",
         "counter",
@@ -195,7 +218,85 @@ pub fn render(report: &Report, state: &State, duration: Duration, now: DateTime<
             .last_success_at
             .map_or_else(|| "0".to_string(), timestamp),
     );
+}
+
+/// What `run --every` counted since it started, for its own textfile
+/// ([`every_textfile`]): a pass that exits before writing metrics (75, 78,
+/// killed) still shows here.
+#[derive(Debug, Clone)]
+pub struct EveryCounts {
+    /// The `--every` interval.
+    pub interval: Duration,
+    /// When the loop started.
+    pub started_at: DateTime<Utc>,
+    /// Passes by exit status (128 + N: killed by signal N).
+    pub passes: BTreeMap<i32, u64>,
+    /// Ticks skipped because a pass was still running.
+    pub skipped: u64,
+    /// Exit status of the last pass and when it ended.
+    pub last: Option<(i32, DateTime<Utc>)>,
+}
+
+/// Renders the series of `run --every` for `pool`.
+pub fn render_every(pool: &str, counts: &EveryCounts) -> String {
+    let mut w = Writer {
+        out: String::new(),
+        pool: label(pool),
+    };
+    w.family(
+        "scaler_every_passes_total",
+        "counter",
+        "Passes started by run --every since it started, by exit status (128 + N: killed by signal N).",
+    );
+    for (exit, count) in &counts.passes {
+        w.sample(
+            "scaler_every_passes_total",
+            &[("exit", &exit.to_string())],
+            count,
+        );
+    }
+    w.one(
+        "scaler_every_ticks_skipped_total",
+        "counter",
+        "Ticks of run --every skipped because the previous pass was still running.",
+        counts.skipped,
+    );
+    w.one(
+        "scaler_every_interval_seconds",
+        "gauge",
+        "The --every interval.",
+        counts.interval.as_secs(),
+    );
+    w.one(
+        "scaler_every_start_timestamp_seconds",
+        "gauge",
+        "When run --every started (its counters began).",
+        timestamp(counts.started_at),
+    );
+    if let Some((exit, at)) = counts.last {
+        w.one(
+            "scaler_every_last_exit_code",
+            "gauge",
+            "Exit status of the last pass run --every started.",
+            exit,
+        );
+        w.one(
+            "scaler_every_last_pass_timestamp_seconds",
+            "gauge",
+            "When the last pass run --every started ended.",
+            timestamp(at),
+        );
+    }
     w.out
+}
+
+/// The textfile of `run --every` beside the passes' one: `DIR/NAME.prom`
+/// gives `DIR/NAME-every.prom` (node_exporter reads `*.prom`).
+pub fn every_textfile(pass_file: &Path) -> PathBuf {
+    let stem = pass_file
+        .file_stem()
+        .map_or_else(|| "scaler".into(), |s| s.to_string_lossy().into_owned());
+    pass_file.with_file_name(format!("{stem}-every.prom"))
 }
 
 /// Where metrics go for this configuration: `--metrics-file` first, then
@@ -324,6 +425,53 @@ mod tests {
                 "{name} declared twice"
             );
         }
+    }
+
+    #[test]
+    fn the_every_series_count_passes_by_exit_status() {
+        let at = DateTime::parse_from_rfc3339("2026-11-23T07:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let mut counts = EveryCounts {
+            interval: Duration::from_secs(60),
+            started_at: at,
+            passes: BTreeMap::new(),
+            skipped: 0,
+            last: None,
+        };
+        let text = render_every("gw", &counts);
+        assert!(text.contains("scaler_every_ticks_skipped_total{pool=\"gw\"} 0"));
+        assert!(!text.contains("scaler_every_last_exit_code"), "{text}");
+        counts.passes.insert(0, 2);
+        counts.passes.insert(78, 1);
+        counts.skipped = 1;
+        counts.last = Some((78, at));
+        let text = render_every("gw", &counts);
+        for line in [
+            "scaler_every_passes_total{pool=\"gw\",exit=\"0\"} 2",
+            "scaler_every_passes_total{pool=\"gw\",exit=\"78\"} 1",
+            "scaler_every_ticks_skipped_total{pool=\"gw\"} 1",
+            "scaler_every_interval_seconds{pool=\"gw\"} 60",
+            "scaler_every_last_exit_code{pool=\"gw\"} 78",
+            "scaler_every_last_pass_timestamp_seconds{pool=\"gw\"} 1795417200.000",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_every_textfile_sits_beside_the_pass_one() {
+        assert_eq!(
+            every_textfile(Path::new("/var/lib/node-exporter/scaler.prom")),
+            Path::new("/var/lib/node-exporter/scaler-every.prom")
+        );
+        assert_eq!(
+            every_textfile(Path::new("metrics.txt")),
+            Path::new("metrics-every.prom")
+        );
     }
 
     #[test]

@@ -39,6 +39,14 @@ pub struct Instance {
     pub instance_type: Option<String>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
+    /// Matched the pool's membership filter (`[provider.membership]`)
+    /// without the `scaler-pool` marker scaler puts on what it creates:
+    /// *adopted*. The clean-up destroys an adopted instance only once it
+    /// has shown it is one of the pool's gateways (DESIGN.md "Decision" ›
+    /// "Clean-up"). False for instances scaler created, and for every match
+    /// when the operator set `adopt = "all"`.
+    #[serde(default)]
+    pub adopted: bool,
 }
 
 impl Instance {
@@ -56,6 +64,7 @@ impl Instance {
     ///     vcpus: 4,
     ///     instance_type: Some("c4".into()),
     ///     created_at: chrono::Utc::now(),
+    ///     adopted: false,
     /// };
     /// assert!(instance.has_address("10.0.0.5".parse().unwrap()));
     /// assert!(instance.has_address("54.0.0.5".parse().unwrap()));

@@ -1,23 +1,30 @@
-//! One pass: observe the provider and the gateways, clean up, decide, act,
-//! and fill the report. Observation failures stop the pass before anything
-//! is changed (exit 69); action failures are recorded and the pass goes on
-//! (exit 3). `plan` and `--dry-run` run the same code with acting replaced
-//! by recording `planned` actions.
+//! One pass, the real executor of the decision: observe the provider, the
+//! gateways and the probes, take the decision ([`crate::decision::decide`]),
+//! carry its steps out in order and fill the report. Observation failures
+//! stop the pass before anything is changed (exit 69); action failures are
+//! recorded and the pass goes on (exit 3); so do drains that find a gateway
+//! busy (a note). The deadline is wall time, so it lives here: no action
+//! starts after it. `plan` and `--dry-run` run the same code with acting
+//! replaced by recording `planned` actions.
 
-use crate::config::{Config, PoolKind};
+use crate::config::Config;
+use crate::decision::{self, Input, Memory, Plan, Step};
 use crate::exit::Exit;
 use crate::forget::{self, Ledger};
-use crate::plan::{self, Assessment, Observation, PoolParams, Removal};
+use crate::plan::Observation;
 use crate::pool::GatewayObservation;
 use crate::pool::{DrainOutcome, Gateway, GatewaySource};
 use crate::probe::Prober;
 use crate::provider::{CreateRequest, Instance, Provider, instance_name};
 use crate::report::{
-    Action, ActionKind, ActionStatus, DecisionInfo, Observed, PoolInfo, Report, SlotInfo, Timings,
+    Action, ActionKind, ActionStatus, DecisionInfo, Observed as ObservedCounts, PoolInfo, Report,
+    SlotInfo, Timings,
 };
+use crate::schedule::ActiveSlot;
 use crate::state::PendingForget;
 use chrono::{DateTime, SecondsFormat, Utc};
 use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
 use std::time::Instant;
 
 fn ms_since(start: Instant) -> f64 {
@@ -58,32 +65,122 @@ pub struct PassOptions {
     pub pending_forgets: Vec<PendingForget>,
 }
 
-/// The decision parameters of a configuration ([`Config::pool_params`]).
-pub fn params(config: &Config) -> PoolParams {
-    config.pool_params()
+/// What the pass observed, as the decision's input, with what it found
+/// wrong on the way (bad records, failed probes, pending forgets) and how
+/// long it took.
+#[derive(Debug, Clone, Default)]
+pub struct Observed {
+    /// The decision's input.
+    pub observation: Observation,
+    /// Problems with pending forgets, individual records or probes
+    /// (reported, not fatal).
+    pub errors: Vec<String>,
+    /// What completing the pending forgets did or left.
+    pub notes: Vec<String>,
+    /// The source reported records it could not read (the pass exits 3).
+    pub bad_records: bool,
+    /// A pending forget failed (the pass exits 3).
+    pub forgets_failed: bool,
+    /// `provider_ms` and `gateways_ms`.
+    pub timings: Timings,
 }
 
-/// Runs one pass and returns its report (with `exit_code` set).
-pub fn execute(
+/// Observes the provider, completes the forgets a killed pass left (before
+/// the gateways are observed), then observes the gateway source and the
+/// status probes. Any failure to list or to observe stops the pass before
+/// anything changes: the error, for the report, and exit 69.
+pub fn observe(
     config: &Config,
     provider: &mut dyn Provider,
     mut source: Option<&mut (dyn GatewaySource + '_)>,
     prober: Option<&Prober>,
     options: &PassOptions,
-) -> Report {
+) -> Result<Observed, String> {
+    let started = Instant::now();
+    let mut observed = Observed::default();
+    let instances = provider.list().map_err(|e| {
+        log::error!("provider: {e}");
+        format!("provider: {e}")
+    })?;
+    observed.timings.provider_ms = ms_since(started);
+    let ledger = Ledger::new(&config.state_path, &config.pool.name, options.now);
+    let pending = forget::complete(
+        &ledger,
+        &options.pending_forgets,
+        &instances,
+        source.as_deref_mut().map(|s| s as &mut dyn GatewaySource),
+        options.dry_run,
+    );
+    observed.notes = pending.notes;
+    observed.forgets_failed = !pending.errors.is_empty();
+    observed.errors = pending.errors;
+    let observing = Instant::now();
+    let hosts = crate::pool::Hosts::new(&instances);
+    let gateways = match source.map(|s| s.observe(&hosts)) {
+        None => GatewayObservation::default(),
+        Some(Ok(g)) => g,
+        Some(Err(e)) => {
+            log::error!("{e}");
+            return Err(e.to_string());
+        }
+    };
+    observed.bad_records = !gateways.errors.is_empty();
+    observed.errors.extend(gateways.errors.iter().cloned());
+    let (termination_requested, healthy) = probe(prober, &instances, &mut observed.errors);
+    observed.timings.gateways_ms = ms_since(observing);
+    observed.observation = Observation {
+        instances,
+        gateways: gateways.gateways,
+        tainted_hosts: gateways.tainted_hosts.into_iter().collect(),
+        termination_requested,
+        draining_since: gateways.draining_since,
+        doubts: gateways.doubts,
+        busy_hosts: gateways.busy_hosts.into_iter().collect(),
+        healthy,
+    };
+    Ok(observed)
+}
+
+/// The status probes: instances asking for termination, and the capacity
+/// the others reported. Unknown is not dead, so a failed probe only reports.
+fn probe(
+    prober: Option<&Prober>,
+    instances: &[Instance],
+    errors: &mut Vec<String>,
+) -> (HashSet<String>, HashMap<String, u32>) {
+    let mut termination_requested = HashSet::new();
+    let mut healthy = HashMap::new();
+    for (id, result) in prober.map(|p| p.probe_all(instances)).unwrap_or_default() {
+        match result {
+            Ok(status) if status.termination => {
+                termination_requested.insert(id);
+            }
+            Ok(status) => {
+                healthy.insert(id, status.capacity.unwrap_or(0));
+            }
+            Err(e) => {
+                let name = instances
+                    .iter()
+                    .find(|i| i.id == id)
+                    .map_or(id.as_str(), |i| i.name.as_str());
+                errors.push(format!("probe {name}: {e}"));
+            }
+        }
+    }
+    (termination_requested, healthy)
+}
+
+/// The report's header: pool, time and the slot in force (`None` when the
+/// schedule has no slot for the time).
+fn header(config: &Config, options: &PassOptions) -> (Report, Option<ActiveSlot>) {
     let mut report = Report::new(options.command);
     report.pool = Some(PoolInfo {
         name: config.pool.name.clone(),
         kind: config.pool.kind.as_str().to_string(),
     });
     report.at = Some(options.at.to_rfc3339_opts(SecondsFormat::Secs, true));
-    let Some(active) = config.schedule.slot_at(options.at) else {
-        report
-            .errors
-            .push("the schedule has no slot for this time".into());
-        return finish(report, Exit::Internal);
-    };
-    report.slot = Some(SlotInfo {
+    let active = config.schedule.slot_at(options.at);
+    report.slot = active.as_ref().map(|active| SlotInfo {
         timeline: active.timeline.clone(),
         start: active.start.format("%H:%M:%S").to_string(),
         exception: active.exception.clone(),
@@ -94,202 +191,102 @@ pub fn execute(
         min_available: active.slot.min_available,
         max_replicas: active.slot.max_replicas,
     });
+    (report, active)
+}
 
-    // Observe everything first; any failure stops the pass here.
-    let started = Instant::now();
-    let mut timings = Timings::default();
-    let instances = match provider.list() {
-        Ok(instances) => instances,
+/// Runs one pass and returns its report (with `exit_code` set): observes,
+/// then carries out the decision on what it saw ([`execute_observed`]).
+pub fn execute(
+    config: &Config,
+    provider: &mut dyn Provider,
+    mut source: Option<&mut (dyn GatewaySource + '_)>,
+    prober: Option<&Prober>,
+    options: &PassOptions,
+) -> Report {
+    if config.schedule.slot_at(options.at).is_none() {
+        let (mut report, _) = header(config, options);
+        report
+            .errors
+            .push("the schedule has no slot for this time".into());
+        return finish(report, Exit::Internal);
+    }
+    match observe(config, provider, source.as_deref_mut(), prober, options) {
+        Ok(observed) => execute_observed(config, provider, source, observed, options),
         Err(e) => {
-            report.errors.push(format!("provider: {e}"));
-            return finish(report, Exit::Unavailable);
-        }
-    };
-    timings.provider_ms = ms_since(started);
-    let ledger = Ledger::new(&config.state_path, &config.pool.name, options.now);
-    let pending = forget::complete(
-        &ledger,
-        &options.pending_forgets,
-        &instances,
-        source.as_deref_mut().map(|s| s as &mut dyn GatewaySource),
-        options.dry_run,
-    );
-    report.notes.extend(pending.notes);
-    let forgets_failed = !pending.errors.is_empty();
-    report.errors.extend(pending.errors);
-    let observing = Instant::now();
-    let hosts = crate::pool::Hosts::new(&instances);
-    let gateways = match source.as_deref_mut().map(|s| s.observe(&hosts)) {
-        None => GatewayObservation::default(),
-        Some(Ok(g)) => g,
-        Some(Err(e)) => {
-            report.errors.push(e.0);
-            return finish(report, Exit::Unavailable);
-        }
-    };
-    timings.gateways_ms = ms_since(observing);
-    report.errors.extend(gateways.errors.iter().cloned());
-    // Probes: unknown is not dead, so a failed probe only reports.
-    let mut termination_requested = HashSet::new();
-    let mut healthy: HashMap<String, u32> = HashMap::new();
-    if let Some(prober) = prober {
-        for (id, result) in prober.probe_all(&instances) {
-            match result {
-                Ok(status) if status.termination => {
-                    termination_requested.insert(id);
-                }
-                Ok(status) => {
-                    healthy.insert(id, status.capacity.unwrap_or(0));
-                }
-                Err(e) => {
-                    let name = instances
-                        .iter()
-                        .find(|i| i.id == id)
-                        .map_or(id.as_str(), |i| i.name.as_str());
-                    report.errors.push(format!("probe {name}: {e}"));
-                }
-            }
+            let (mut report, _) = header(config, options);
+            report.errors.push(e);
+            finish(report, Exit::Unavailable)
         }
     }
-    timings.gateways_ms = ms_since(observing);
-    let observation = Observation {
-        instances,
-        gateways: gateways.gateways,
-        tainted_hosts: gateways.tainted_hosts.into_iter().collect(),
-        termination_requested,
-        draining_since: gateways.draining_since,
-        doubts: gateways.doubts,
-        busy_hosts: gateways.busy_hosts.into_iter().collect(),
-    };
-    let planning = Instant::now();
-    let params = params(config);
-    let assessment = plan::assess(&observation, &params, options.now);
-    report.observed = Some(Observed {
-        instances: assessment.instance_counts,
-        gateways: assessment.gateway_counts,
-        replicas: None,
-    });
+}
 
-    // Step 4: clean up.
-    let (removals, notes) = plan::cleanup(&assessment, &observation, &params, options.now);
-    report.notes.extend(notes);
-    timings.plan_ms = ms_since(planning);
+/// The pass after its observation: takes the decision on `observed`,
+/// carries its steps out in order against `provider` and `source`, and
+/// reports.
+pub fn execute_observed(
+    config: &Config,
+    provider: &mut dyn Provider,
+    source: Option<&mut (dyn GatewaySource + '_)>,
+    observed: Observed,
+    options: &PassOptions,
+) -> Report {
+    let started = Instant::now();
+    let (mut report, active) = header(config, options);
+    let Some(active) = active else {
+        report
+            .errors
+            .push("the schedule has no slot for this time".into());
+        return finish(report, Exit::Internal);
+    };
+    report.notes.extend(observed.notes);
+    report.errors.extend(observed.errors);
+    let mut timings = observed.timings;
+    let params = config.decision_params();
+    let plan = decision::decide(&Input {
+        observation: &observed.observation,
+        params: &params,
+        slot: &active.slot,
+        memory: Memory {
+            above_target_since: options.above_target_since,
+        },
+        now: options.now,
+        scale: options.steps == Steps::Full,
+        busy_override: options.busy_override,
+    });
+    timings.plan_ms = ms_since(started);
+    record(&mut report, &plan);
     let mut acting = Acting {
         provider,
         source: source.map(|s| s as &mut dyn GatewaySource),
         dry_run: options.dry_run,
         report: &mut report,
-        brakes: Brakes::new(config, observation.instances.len(), options.deadline),
-        bad_records: !gateways.errors.is_empty(),
-        ledger,
-        forgets_failed,
+        deadline: options.deadline,
+        past_deadline: 0,
+        bad_records: observed.bad_records,
+        ledger: Ledger::new(&config.state_path, &config.pool.name, options.now),
+        forgets_failed: observed.forgets_failed,
     };
-    for removal in &removals {
-        acting.remove(&assessment, &observation, removal);
-    }
-    // What is left of instances that are gone: the source forgets it.
-    for (host, indices) in plan::stale_gateways(&assessment, &observation, &params) {
-        let stale: Vec<Gateway> = indices
-            .iter()
-            .map(|&g| observation.gateways[g].clone())
-            .collect();
-        if !acting.dry_run
-            && let Some(source) = acting.source.as_deref_mut()
-            && let Err(e) = source.forget_stale(host, &stale)
-        {
-            acting.forgets_failed = true;
-            acting
-                .report
-                .errors
-                .push(format!("forget stale gateways of {host}: {e}"));
-        }
-    }
-    if options.steps == Steps::CleanupOnly {
-        let exit = acting.settle_and_exit();
-        timings.total_ms = ms_since(started);
-        report.timings = Some(timings);
-        return finish(report, exit);
-    }
-
-    // Steps 5 and 6: decide on what remains, then act.
-    let removed: HashSet<usize> = removals.iter().map(|r| r.instance).collect();
-    if config.pool.kind == PoolKind::Replicas {
-        let planning = Instant::now();
-        let gone: HashSet<String> = removed
-            .iter()
-            .map(|&i| assessment.instances[i].instance.id.clone())
-            .collect();
-        let (name, vcpus) = config.replica_type().unwrap_or_default();
-        let capacity = config.replicas.as_ref().map_or(1, |r| r.replica_capacity);
-        let (counts, decision) = plan::decide_replicas(
-            &observation.instances,
-            &healthy,
-            &gone,
-            capacity,
-            &active.slot,
-            &params,
-            (&name, vcpus),
-            options.now,
-            acting.brakes.creates_left,
-        );
-        timings.plan_ms += ms_since(planning);
-        if let Some(observed) = acting.report.observed.as_mut() {
-            observed.replicas = Some(counts);
-        }
-        acting.scale_up(config, options, &decision, false);
-        let exit = acting.settle_and_exit();
-        timings.total_ms = ms_since(started);
-        report.timings = Some(timings);
-        return finish(report, exit);
-    }
-    let planning = Instant::now();
-    let remaining = without(&observation, &assessment, &removed);
-    let assessment = plan::assess(&remaining, &params, options.now);
-    let mut decision = plan::decide(
-        &assessment,
-        &remaining,
-        &active.slot,
-        &params,
-        options.busy_override,
-        acting.brakes.creates_left,
-    );
-    let delay = config.limits.scale_down_delay;
-    let (allowed, since) = plan::scale_down_gate(
-        decision.delta,
-        options.above_target_since,
-        options.now,
-        delay.0,
-    );
-    acting.report.above_target_since = since;
-    if !allowed && !decision.drains.is_empty() {
-        let since = since.map_or(String::new(), |s| {
-            s.to_rfc3339_opts(SecondsFormat::Secs, true)
-        });
-        acting.report.notes.push(format!(
-            "limits.scale_down_delay ({delay}) holds back the scale-down: above target since {since}"
-        ));
-        decision.drains.clear();
-    }
-    timings.plan_ms += ms_since(planning);
-    acting.scale_up(config, options, &decision, true);
-    for &index in &decision.drains {
-        let view = &assessment.instances[index];
-        let gateways: Vec<Gateway> = view
-            .gateways
-            .iter()
-            .map(|&g| remaining.gateways[g].clone())
-            .collect();
-        if !acting.brakes.may_destroy() {
-            continue;
-        }
-        if acting.drain(&view.instance, &gateways, "scale_down") {
-            acting.destroy(&view.instance, &gateways, "drained");
-        }
-    }
+    acting.carry_out(&plan.steps, config, options);
     let exit = acting.settle_and_exit();
-    timings.total_ms = ms_since(started);
+    timings.total_ms = timings.provider_ms + timings.gateways_ms + ms_since(started);
     report.timings = Some(timings);
     finish(report, exit)
+}
+
+/// The decision's counts, verdict, notes and memory, into the report.
+fn record(report: &mut Report, plan: &Plan) {
+    report.observed = Some(ObservedCounts {
+        instances: plan.instances,
+        gateways: plan.gateways,
+        replicas: plan.replicas,
+    });
+    report.decision = plan.verdict.as_ref().map(|v| DecisionInfo {
+        target: v.target,
+        delta: v.delta,
+        reason: v.reason.clone(),
+    });
+    report.notes.extend(plan.notes.iter().cloned());
+    report.above_target_since = plan.memory.above_target_since;
 }
 
 fn finish(mut report: Report, exit: Exit) -> Report {
@@ -297,145 +294,22 @@ fn finish(mut report: Report, exit: Exit) -> Report {
     report
 }
 
-/// The observation without the removed instances and their gateways.
-fn without(
-    observation: &Observation,
-    assessment: &Assessment,
-    removed: &HashSet<usize>,
-) -> Observation {
-    let gone: HashSet<usize> = removed
-        .iter()
-        .flat_map(|&i| assessment.instances[i].gateways.iter().copied())
-        .collect();
-    Observation {
-        instances: assessment
-            .instances
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| !removed.contains(i))
-            .map(|(_, v)| v.instance.clone())
-            .collect(),
-        gateways: observation
-            .gateways
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| !gone.contains(i))
-            .map(|(_, g)| g.clone())
-            .collect(),
-        tainted_hosts: observation.tainted_hosts.clone(),
-        termination_requested: observation.termination_requested.clone(),
-        draining_since: observation.draining_since.clone(),
-        doubts: observation.doubts.clone(),
-        busy_hosts: observation.busy_hosts.clone(),
-    }
-}
-
-/// Carries out (or records) actions and their outcomes.
+/// Carries out (or records) the steps of a plan and their outcomes.
 struct Acting<'a> {
     provider: &'a mut dyn Provider,
     source: Option<&'a mut dyn GatewaySource>,
     dry_run: bool,
     report: &'a mut Report,
-    brakes: Brakes,
+    /// When the pass stops starting actions (wall time: the executor's).
+    deadline: Instant,
+    /// Actions not started because of the deadline.
+    past_deadline: u32,
     /// The source reported records it could not read (exit 3).
     bad_records: bool,
     /// Where the registrations of a host are kept until they are deleted.
     ledger: Ledger,
     /// A forget failed: registrations of a destroyed host are left (exit 3).
     forgets_failed: bool,
-}
-
-/// What the limits still allow, and what they held back.
-struct Brakes {
-    deadline: Instant,
-    creates_left: u32,
-    destroys_left: u32,
-    create_cap: u32,
-    destroy_cap: u32,
-    held_creates: u32,
-    held_destroys: u32,
-    past_deadline: u32,
-}
-
-/// Takes one from a budget, or counts one held back when it is spent.
-fn take(left: &mut u32, held: &mut u32) -> bool {
-    if *left == 0 {
-        *held += 1;
-        return false;
-    }
-    *left -= 1;
-    true
-}
-
-impl Brakes {
-    fn new(config: &Config, instances: usize, deadline: Instant) -> Brakes {
-        let instances = u32::try_from(instances).unwrap_or(u32::MAX);
-        let create_cap = config.limits.create_budget(instances);
-        let destroy_cap = config.limits.destroy_budget(instances);
-        Brakes {
-            deadline,
-            creates_left: create_cap,
-            destroys_left: destroy_cap,
-            create_cap,
-            destroy_cap,
-            held_creates: 0,
-            held_destroys: 0,
-            past_deadline: 0,
-        }
-    }
-
-    fn in_time(&mut self) -> bool {
-        if Instant::now() >= self.deadline {
-            self.past_deadline += 1;
-            return false;
-        }
-        true
-    }
-
-    /// Whether one more instance may be destroyed (counting it if so).
-    fn may_destroy(&mut self) -> bool {
-        self.in_time() && take(&mut self.destroys_left, &mut self.held_destroys)
-    }
-
-    /// Whether one more instance may be created (counting it if so).
-    fn may_create(&mut self) -> bool {
-        self.in_time() && take(&mut self.creates_left, &mut self.held_creates)
-    }
-
-    /// Notes and errors for what was held back.
-    fn report(&self, report: &mut Report) {
-        if self.held_creates > 0 {
-            report.notes.push(format!(
-                "limits.max_create_per_run ({}) held back {} creation(s); the next pass continues",
-                self.create_cap, self.held_creates
-            ));
-        }
-        if self.held_destroys > 0 {
-            report.notes.push(format!(
-                "limits.max_destroy_per_run ({}) held back {} destruction(s); the next pass continues",
-                self.destroy_cap, self.held_destroys
-            ));
-        }
-        if self.past_deadline > 0 {
-            report.errors.push(format!(
-                "limits.deadline reached: {} action(s) not started; the next pass continues",
-                self.past_deadline
-            ));
-        }
-    }
-}
-
-fn described(kind: ActionKind, status: ActionStatus, reason: &str, instance: &Instance) -> Action {
-    Action {
-        instance: Some(instance.id.clone()),
-        ip: instance
-            .public_ip
-            .or(instance.private_ip)
-            .map(|ip| ip.to_string()),
-        instance_type: instance.instance_type.clone(),
-        vcpus: (instance.vcpus > 0).then_some(instance.vcpus),
-        ..Action::new(kind, status, reason)
-    }
 }
 
 impl Acting<'_> {
@@ -464,8 +338,14 @@ impl Acting<'_> {
     }
 
     fn exit(&mut self) -> Exit {
-        self.brakes.report(self.report);
-        if self.brakes.past_deadline > 0 || self.bad_records || self.forgets_failed {
+        if self.past_deadline > 0 {
+            self.report.errors.push(format!(
+                "limits.deadline reached: {} action(s) not started; the next pass continues",
+                self.past_deadline
+            ));
+            return Exit::Partial;
+        }
+        if self.bad_records || self.forgets_failed {
             return Exit::Partial;
         }
         if self
@@ -480,49 +360,58 @@ impl Acting<'_> {
         }
     }
 
-    fn remove(&mut self, assessment: &Assessment, observation: &Observation, removal: &Removal) {
-        let view = &assessment.instances[removal.instance];
-        let gateways: Vec<Gateway> = view
-            .gateways
-            .iter()
-            .map(|&g| observation.gateways[g].clone())
-            .collect();
-        let reason = removal.reason.as_str();
-        if !self.brakes.may_destroy() {
-            return;
+    /// Whether the deadline still allows starting an action (counting it if not).
+    fn in_time(&mut self) -> bool {
+        if Instant::now() >= self.deadline {
+            self.past_deadline += 1;
+            return false;
         }
-        if removal.drain_first && !self.drain(&view.instance, &gateways, reason) {
-            return;
-        }
-        self.destroy(&view.instance, &gateways, reason);
+        true
     }
 
-    /// Records the decision and creates what it asks for, within the brakes.
-    /// `with_gateways`: report the gateways each instance brings (not for
-    /// replica pools).
-    fn scale_up(
-        &mut self,
-        config: &Config,
-        options: &PassOptions,
-        decision: &plan::Decision,
-        with_gateways: bool,
-    ) {
-        self.report.decision = Some(DecisionInfo {
-            target: decision.target,
-            delta: decision.delta,
-            reason: decision.reason.clone(),
-        });
-        // The decision planned no more than the budget: what it left out is held back.
-        self.brakes.held_creates += decision.held_creates;
-        for (n, create) in decision.creates.iter().enumerate() {
-            let request = CreateRequest {
-                name: instance_name(&config.pool.name, options.now, n),
-                instance_type: create.instance_type.clone(),
-                vcpus: create.vcpus,
-            };
-            if self.brakes.may_create() {
-                self.create(&request, with_gateways.then_some(create.gateways));
+    /// Carries the steps out in order; a destroy waits for its drain.
+    fn carry_out(&mut self, steps: &[Step], config: &Config, options: &PassOptions) {
+        let mut created = 0;
+        for step in steps {
+            match step {
+                Step::ForgetStale { host, gateways } => self.forget_stale(*host, gateways),
+                _ if !self.in_time() => {}
+                Step::Create {
+                    create,
+                    with_gateways,
+                } => {
+                    let request = CreateRequest {
+                        name: instance_name(&config.pool.name, options.now, created),
+                        instance_type: create.instance_type.clone(),
+                        vcpus: create.vcpus,
+                    };
+                    created += 1;
+                    self.create(&request, with_gateways.then_some(create.gateways));
+                }
+                Step::Destroy {
+                    instance,
+                    gateways,
+                    reason,
+                    drain,
+                } => {
+                    if drain.is_none_or(|why| self.drain(instance, gateways, why)) {
+                        self.destroy(instance, gateways, reason.as_str());
+                    }
+                }
             }
+        }
+    }
+
+    /// What is left of an instance that is gone: the source forgets it.
+    fn forget_stale(&mut self, host: IpAddr, gateways: &[Gateway]) {
+        if !self.dry_run
+            && let Some(source) = self.source.as_deref_mut()
+            && let Err(e) = source.forget_stale(host, gateways)
+        {
+            self.forgets_failed = true;
+            self.report
+                .errors
+                .push(format!("forget stale gateways of {host}: {e}"));
         }
     }
 
@@ -543,13 +432,11 @@ impl Acting<'_> {
                         .or(instance.private_ip)
                         .map(|ip| ip.to_string());
                 }
+                // Once on stderr, once in the report (the failed action).
                 Err(e) => {
                     log::warn!("creating {}: {e}", request.name);
                     action.status = ActionStatus::Failed;
-                    action.error = Some(e.message.clone());
-                    self.report
-                        .errors
-                        .push(format!("create {}: {e}", request.name));
+                    action.error = Some(e.to_string());
                 }
             }
         }
@@ -558,7 +445,7 @@ impl Acting<'_> {
 
     /// Drains a host; true when every gateway is now marked (or would be, in a dry run).
     fn drain(&mut self, instance: &Instance, gateways: &[Gateway], reason: &str) -> bool {
-        let mut action = described(ActionKind::Drain, self.status(), reason, instance);
+        let mut action = Action::about(ActionKind::Drain, self.status(), reason, instance);
         action.gateways = Some(gateways.len() as u32);
         let Some(host) = gateways.first().map(|g| g.host) else {
             return true;
@@ -583,11 +470,9 @@ impl Acting<'_> {
                 false
             }
             Err(e) => {
+                log::warn!("draining {}: {e}", instance.name);
                 action.status = ActionStatus::Failed;
-                action.error = Some(e.0.clone());
-                self.report
-                    .errors
-                    .push(format!("drain {}: {e}", instance.name));
+                action.error = Some(e.to_string());
                 self.report.actions.push(action);
                 false
             }
@@ -595,11 +480,11 @@ impl Acting<'_> {
     }
 
     fn destroy(&mut self, instance: &Instance, gateways: &[Gateway], reason: &str) {
-        let mut action = described(ActionKind::Destroy, self.status(), reason, instance);
+        let mut action = Action::about(ActionKind::Destroy, self.status(), reason, instance);
         if !self.dry_run {
             let destroyed = self
                 .keep_forget(instance, gateways)
-                .and_then(|()| self.provider.destroy(instance).map_err(|e| e.message));
+                .and_then(|()| self.provider.destroy(instance).map_err(|e| e.to_string()));
             match destroyed {
                 Ok(()) => {
                     log::info!("destroyed {} ({reason})", instance.name);
@@ -607,9 +492,6 @@ impl Acting<'_> {
                 }
                 Err(e) => {
                     log::warn!("destroying {}: {e}", instance.name);
-                    self.report
-                        .errors
-                        .push(format!("destroy {}: {e}", instance.name));
                     action.status = ActionStatus::Failed;
                     action.error = Some(e);
                 }

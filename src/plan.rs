@@ -1,7 +1,7 @@
 //! The decision, as pure functions of an observation: which instances to
 //! clean up, how many gateways the slot wants, what to create and which
 //! whole idle instances to drain. No I/O happens here, so every rule of
-//! SPEC §5 is unit-tested directly.
+//! DESIGN.md "Decision" is unit-tested directly.
 
 use crate::model::{Gateway, GatewayState, Instance, InstanceState, Slot};
 use chrono::{DateTime, Utc};
@@ -78,6 +78,9 @@ pub struct Observation {
     /// Hosts with a call in progress that no registered gateway accounts
     /// for: never drained, never destroyed.
     pub busy_hosts: HashSet<IpAddr>,
+    /// Replica pools: instances (by id) whose status probe answered, with
+    /// the capacity they reported.
+    pub healthy: HashMap<String, u32>,
 }
 
 // When in doubt, the pool is busy. These two checks gate every drain and
@@ -175,7 +178,31 @@ fn is_protected(instance: &Instance, protected: &[String]) -> bool {
     })
 }
 
-/// Groups gateways by instance and counts everything (SPEC §5 "Counts").
+/// Registered, busy, idle and draining gateways (`pending` is counted per
+/// instance by [`assess`]). A gateway on a host with a bad record is never
+/// counted idle.
+fn gateway_counts(observation: &Observation) -> GatewayCounts {
+    let mut gateways = GatewayCounts::default();
+    for gateway in &observation.gateways {
+        let tainted = observation.tainted_hosts.contains(&gateway.host);
+        match gateway.state {
+            GatewayState::Idle if tainted => gateways.registered += 1,
+            GatewayState::Idle => {
+                gateways.registered += 1;
+                gateways.idle += 1;
+            }
+            GatewayState::Busy => {
+                gateways.registered += 1;
+                gateways.busy += 1;
+            }
+            GatewayState::Draining => gateways.draining += 1,
+            GatewayState::Starting => {}
+        }
+    }
+    gateways
+}
+
+/// Groups gateways by instance and counts everything (DESIGN.md "Decision" › "Counts").
 pub fn assess(observation: &Observation, params: &PoolParams, now: DateTime<Utc>) -> Assessment {
     let mut by_address: HashMap<IpAddr, usize> = HashMap::new();
     for (index, instance) in observation.instances.iter().enumerate() {
@@ -204,23 +231,7 @@ pub fn assess(observation: &Observation, params: &PoolParams, now: DateTime<Utc>
         }
     }
 
-    let mut gateways = GatewayCounts::default();
-    for gateway in &observation.gateways {
-        let tainted = observation.tainted_hosts.contains(&gateway.host);
-        match gateway.state {
-            GatewayState::Idle if tainted => gateways.registered += 1,
-            GatewayState::Idle => {
-                gateways.registered += 1;
-                gateways.idle += 1;
-            }
-            GatewayState::Busy => {
-                gateways.registered += 1;
-                gateways.busy += 1;
-            }
-            GatewayState::Draining => gateways.draining += 1,
-            GatewayState::Starting => {}
-        }
-    }
+    let mut gateways = gateway_counts(observation);
 
     let mut instances = InstanceCounts::default();
     for view in &mut views {
@@ -311,7 +322,7 @@ pub struct Removal {
     pub drain_first: bool,
 }
 
-/// Instances that must go (SPEC step 4), and notes on those kept back.
+/// Instances that must go (DESIGN.md "Decision" › "Clean-up"), and notes on those kept back.
 pub fn cleanup(
     assessment: &Assessment,
     observation: &Observation,
@@ -324,105 +335,126 @@ pub fn cleanup(
         return (removals, vec![why]);
     }
     for (index, view) in assessment.instances.iter().enumerate() {
-        let instance = &view.instance;
-        if view.protected {
-            continue;
-        }
-        if tainted(instance, observation) {
-            notes.push(format!(
-                "{} has a record that cannot be read: kept",
-                instance.name
-            ));
-            continue;
-        }
-        let gateways: Vec<&Gateway> = view
-            .gateways
-            .iter()
-            .map(|&g| &observation.gateways[g])
-            .collect();
-        let in_call = call_on_host(instance, observation)
-            || gateways
-                .iter()
-                .any(|g| g.in_call || g.state == GatewayState::Busy);
-        let old = |limit: Duration| age(instance, now) > limit;
-        let mut remove = |reason, drain_first| {
-            removals.push(Removal {
+        match fate(view, observation, params, now) {
+            Fate::Kept => {}
+            Fate::Noted(note) => notes.push(note),
+            Fate::Removed(reason, drain_first) => removals.push(Removal {
                 instance: index,
                 reason,
                 drain_first,
-            })
-        };
-
-        if instance.state == InstanceState::Error {
-            if in_call {
-                notes.push(format!(
-                    "{} is in error but has a call in progress: kept",
-                    instance.name
-                ));
-            } else {
-                remove(DestroyReason::ErrorState, false);
-            }
-            continue;
-        }
-        if !gateways.is_empty() && gateways.iter().all(|g| g.state == GatewayState::Draining) {
-            let latest_drain = gateways
-                .iter()
-                .filter_map(|g| observation.draining_since.get(&g.id))
-                .max();
-            let waiting = latest_drain.filter(|since| {
-                (now - **since)
-                    .to_std()
-                    .is_ok_and(|waited| waited < params.drain_timeout)
-                    || **since > now
-            });
-            if in_call {
-                notes.push(format!(
-                    "{} is draining: waiting for its calls to end",
-                    instance.name
-                ));
-            } else if let Some(since) = waiting {
-                notes.push(format!(
-                    "{} is draining since {}: destroyed once drain_timeout has passed",
-                    instance.name,
-                    since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-                ));
-            } else {
-                remove(DestroyReason::ToStop, false);
-            }
-            continue;
-        }
-        if observation.termination_requested.contains(&instance.id) {
-            if in_call {
-                notes.push(format!(
-                    "{} asks for termination but has a call in progress: kept",
-                    instance.name
-                ));
-            } else {
-                let drain_first = gateways.iter().any(|g| g.state != GatewayState::Draining);
-                remove(DestroyReason::TerminationRequested, drain_first);
-            }
-            continue;
-        }
-        if instance.state != InstanceState::Active {
-            continue;
-        }
-        if let Some(limit) = params.no_public_ip_timeout
-            && instance.public_ip.is_none()
-            && old(limit)
-            && !in_call
-        {
-            remove(DestroyReason::NoPublicIp, false);
-            continue;
-        }
-        if params.expects_gateways
-            && gateways.is_empty()
-            && !in_call
-            && old(params.register_timeout)
-        {
-            remove(DestroyReason::Unregistered, false);
+            }),
         }
     }
     (removals, notes)
+}
+
+/// What the clean-up makes of one instance.
+enum Fate {
+    /// Nothing to do.
+    Kept,
+    /// Kept, with a note saying why.
+    Noted(String),
+    /// Removed for this reason, draining first when set.
+    Removed(DestroyReason, bool),
+}
+
+/// The clean-up rule for one instance (see [`cleanup`]).
+fn fate(
+    view: &InstanceView,
+    observation: &Observation,
+    params: &PoolParams,
+    now: DateTime<Utc>,
+) -> Fate {
+    let instance = &view.instance;
+    if view.protected {
+        return Fate::Kept;
+    }
+    if tainted(instance, observation) {
+        return Fate::Noted(format!(
+            "{} has a record that cannot be read: kept",
+            instance.name
+        ));
+    }
+    let gateways: Vec<&Gateway> = view
+        .gateways
+        .iter()
+        .map(|&g| &observation.gateways[g])
+        .collect();
+    let in_call = call_on_host(instance, observation)
+        || gateways
+            .iter()
+            .any(|g| g.in_call || g.state == GatewayState::Busy);
+    let old = |limit: Duration| age(instance, now) > limit;
+    let kept = |why: &str| Fate::Noted(format!("{} {why}", instance.name));
+    if instance.state == InstanceState::Error {
+        return if in_call {
+            kept("is in error but has a call in progress: kept")
+        } else {
+            Fate::Removed(DestroyReason::ErrorState, false)
+        };
+    }
+    if !gateways.is_empty() && gateways.iter().all(|g| g.state == GatewayState::Draining) {
+        return draining_fate(instance, &gateways, in_call, observation, params, now);
+    }
+    if observation.termination_requested.contains(&instance.id) {
+        return if in_call {
+            kept("asks for termination but has a call in progress: kept")
+        } else {
+            let drain_first = gateways.iter().any(|g| g.state != GatewayState::Draining);
+            Fate::Removed(DestroyReason::TerminationRequested, drain_first)
+        };
+    }
+    if instance.state != InstanceState::Active {
+        return Fate::Kept;
+    }
+    if let Some(limit) = params.no_public_ip_timeout
+        && instance.public_ip.is_none()
+        && old(limit)
+        && !in_call
+    {
+        return Fate::Removed(DestroyReason::NoPublicIp, false);
+    }
+    if params.expects_gateways && gateways.is_empty() && !in_call && old(params.register_timeout) {
+        return Fate::Removed(DestroyReason::Unregistered, false);
+    }
+    Fate::Kept
+}
+
+/// An instance whose gateways are all draining: destroyed once its calls
+/// are over and, where the source records drain times, `drain_timeout` has
+/// passed since the latest drain.
+fn draining_fate(
+    instance: &Instance,
+    gateways: &[&Gateway],
+    in_call: bool,
+    observation: &Observation,
+    params: &PoolParams,
+    now: DateTime<Utc>,
+) -> Fate {
+    let latest_drain = gateways
+        .iter()
+        .filter_map(|g| observation.draining_since.get(&g.id))
+        .max();
+    let waiting = latest_drain.filter(|since| {
+        (now - **since)
+            .to_std()
+            .is_ok_and(|waited| waited < params.drain_timeout)
+            || **since > now
+    });
+    if in_call {
+        Fate::Noted(format!(
+            "{} is draining: waiting for its calls to end",
+            instance.name
+        ))
+    } else if let Some(since) = waiting {
+        Fate::Noted(format!(
+            "{} is draining since {}: destroyed once drain_timeout has passed",
+            instance.name,
+            since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        ))
+    } else {
+        Fate::Removed(DestroyReason::ToStop, false)
+    }
 }
 
 /// Draining gateways whose host is not one of the pool's instances (any
@@ -474,6 +506,10 @@ pub struct Decision {
     pub target: u32,
     /// `target − (registered + pending)`.
     pub delta: i64,
+    /// How the target and what the pool has were counted: the start of
+    /// `reason`, which the pass decision rewrites after it when a brake or
+    /// the scale-down delay holds the verdict back.
+    pub basis: String,
     /// One human sentence.
     pub reason: String,
     /// Instances to create.
@@ -551,7 +587,7 @@ pub fn packed_count(vcpus: u32, cpu_per_gateway: u32, types: &BTreeMap<String, u
     vcpus / largest + u32::from(remainder)
 }
 
-/// The scaling decision (SPEC §5 "Target", "Up", "Down") for a sip/media pool.
+/// The scaling decision (DESIGN.md "Decision" › "Target", "Scale up and packing", "Scale down and drains") for a sip/media pool.
 /// `busy_override` is the `plan --busy N` what-if; `max_creates` caps the
 /// instances planned (the pass's creation budget), the others are counted in
 /// [`Decision::held_creates`].
@@ -586,6 +622,7 @@ pub fn decide(
             target,
             delta,
             reason: format!("{why}: at target"),
+            basis: why,
             creates: Vec::new(),
             drains: Vec::new(),
             held_creates: 0,
@@ -596,10 +633,6 @@ pub fn decide(
         Some(_) => Vec::new(),
         None => choose_drains(assessment, observation, delta.unsigned_abs()),
     };
-    let drained: u64 = drains
-        .iter()
-        .map(|&i| idle_on(&assessment.instances[i], observation) as u64)
-        .sum();
     let reason = if let Some(doubt) = doubt {
         format!(
             "{why}: {} gateway(s) too many, but {doubt}",
@@ -612,18 +645,36 @@ pub fn decide(
         )
     } else {
         format!(
-            "{why}: scale down, draining {drained} gateway(s) on {} whole idle instance(s)",
-            drains.len()
+            "{why}: {}",
+            scale_down_verdict(assessment, observation, &drains)
         )
     };
     Decision {
         target,
         delta,
+        basis: why,
         reason,
         creates: Vec::new(),
         drains,
         held_creates: 0,
     }
+}
+
+/// "scale down, draining N gateway(s) on M whole idle instance(s)" for the
+/// instances (indices into [`Assessment::instances`]) that will be drained.
+pub fn scale_down_verdict(
+    assessment: &Assessment,
+    observation: &Observation,
+    drains: &[usize],
+) -> String {
+    let drained: u64 = drains
+        .iter()
+        .map(|&i| u64::from(idle_on(&assessment.instances[i], observation)))
+        .sum();
+    format!(
+        "scale down, draining {drained} gateway(s) on {} whole idle instance(s)",
+        drains.len()
+    )
 }
 
 /// The scale-up part of [`decide`]: `delta` more gateways packed into at
@@ -663,6 +714,7 @@ fn scale_up(
     Decision {
         target,
         delta,
+        basis: why.to_string(),
         reason,
         creates,
         drains: Vec::new(),
@@ -672,7 +724,9 @@ fn scale_up(
 
 /// The end of a reason when the creation budget held some back.
 fn held_by_budget(wanted: u32, planned: u32, what: &str) -> String {
-    format!("; {wanted} {what} wanted, {planned} planned (this pass's creation budget)")
+    format!(
+        "; {wanted} {what} wanted, {planned} planned (limits.max_create_per_run: the next pass continues)"
+    )
 }
 
 fn idle_on(view: &InstanceView, observation: &Observation) -> u32 {
@@ -861,6 +915,7 @@ pub fn decide_replicas(
     let decision = Decision {
         target: min_available,
         delta: short,
+        basis: why,
         reason,
         creates,
         drains: Vec::new(),

@@ -7,6 +7,7 @@
 //! hostile endpoints cost about one timeout in all and never stall the pass.
 
 use crate::duration::HumanDuration;
+use crate::fault::Fault;
 use crate::model::{Instance, InstanceState};
 use crate::secret::{Secret, SecretSource};
 use serde::Deserialize;
@@ -109,7 +110,7 @@ pub struct Status {
 }
 
 /// The answer of one instance: its status, or why it is unknown.
-pub type ProbeResult = Result<Status, String>;
+pub type ProbeResult = Result<Status, Fault>;
 
 /// Probes instances over HTTP.
 pub struct Prober {
@@ -121,9 +122,12 @@ pub struct Prober {
 
 impl Prober {
     /// A prober; `capacity_required` for replica pools. Resolves the token now.
-    pub fn new(config: &ProbeConfig, capacity_required: bool) -> Result<Prober, String> {
-        config.validate()?;
-        let token = config.token_source().resolve("probe.token")?;
+    pub fn new(config: &ProbeConfig, capacity_required: bool) -> Result<Prober, Fault> {
+        config.validate().map_err(Fault::Config)?;
+        let token = config
+            .token_source()
+            .resolve("probe.token")
+            .map_err(Fault::Secret)?;
         let tls = ureq::tls::TlsConfig::builder()
             .disable_verification(!config.tls_verify)
             .build();
@@ -146,14 +150,18 @@ impl Prober {
     }
 
     /// The URL of one instance, or why it has none.
-    pub fn url_for(&self, instance: &Instance) -> Result<String, String> {
+    pub fn url_for(&self, instance: &Instance) -> Result<String, Fault> {
         let mut url = self.config.url.clone();
         if url.contains("{ip}") {
-            let ip = instance.private_ip.ok_or("no private IP for {ip}")?;
+            let ip = instance
+                .private_ip
+                .ok_or_else(|| Fault::bad_data("no private IP for {ip}"))?;
             url = url.replace("{ip}", &host_literal(ip));
         }
         if url.contains("{public_ip}") {
-            let ip = instance.public_ip.ok_or("no public IP for {public_ip}")?;
+            let ip = instance
+                .public_ip
+                .ok_or_else(|| Fault::bad_data("no public IP for {public_ip}"))?;
             url = url.replace("{public_ip}", &host_literal(ip));
         }
         Ok(url)
@@ -166,7 +174,7 @@ impl Prober {
     /// to its own timeout), so hung endpoints do not queue the others behind
     /// them: with a few hung, probing takes about one timeout.
     pub fn probe_all(&self, instances: &[Instance]) -> Vec<(String, ProbeResult)> {
-        let targets: Vec<(String, Result<String, String>)> = instances
+        let targets: Vec<(String, Result<String, Fault>)> = instances
             .iter()
             .filter(|i| i.state == InstanceState::Active)
             .map(|i| (i.id.clone(), self.url_for(i)))
@@ -192,7 +200,9 @@ impl Prober {
                 });
                 if let Err(e) = spawned {
                     if let Ok(mut slots) = results.lock() {
-                        slots[index] = Some(Err(format!("cannot start a probe thread: {e}")));
+                        slots[index] = Some(Err(Fault::unavailable(format!(
+                            "cannot start a probe thread: {e}"
+                        ))));
                     }
                     places.give_back(&place);
                 }
@@ -205,7 +215,7 @@ impl Prober {
             .map(|((id, _), result)| {
                 (
                     id,
-                    result.unwrap_or_else(|| Err("probe did not run".into())),
+                    result.unwrap_or_else(|| Err(Fault::unavailable("probe did not run"))),
                 )
             })
             .collect()
@@ -217,26 +227,40 @@ impl Prober {
         if let Some(token) = &self.token {
             request = request.header("Authorization", format!("Bearer {}", token.expose()));
         }
-        let mut response = request
-            .call()
-            .map_err(|e| format!("{}: {}", redact(url), describe(&e)))?;
+        let mut response = request.call().map_err(|e| self.transport(url, &e))?;
         let status = response.status();
         if !status.is_success() {
-            return Err(format!("{}: HTTP {}", redact(url), status.as_u16()));
+            let status = status.as_u16();
+            return Err(Fault::http_status(
+                status,
+                format!("{}: HTTP {status}", redact(url)),
+            ));
         }
         let body = response
             .body_mut()
             .with_config()
             .limit(MAX_BODY)
             .read_to_vec()
-            .map_err(|e| format!("{}: {}", redact(url), describe(&e)))?;
+            .map_err(|e| self.transport(url, &e))?;
         parse_status(
             &body,
             &self.config.capacity_key,
             &self.config.termination_key,
             self.capacity_required,
         )
-        .map_err(|e| format!("{}: {e}", redact(url)))
+        .map_err(|e| e.context(redact(url)))
+    }
+
+    /// A request that got no answer, worded for the report.
+    fn transport(&self, url: &str, e: &ureq::Error) -> Fault {
+        let fault = match e {
+            ureq::Error::Timeout(_) => Fault::Timeout("no answer within the timeout".into()),
+            ureq::Error::BodyExceedsLimit(_) => {
+                Fault::bad_data(format!("answer larger than {} KiB", MAX_BODY / 1024))
+            }
+            other => Fault::http(other, self.config.timeout.0),
+        };
+        fault.context(redact(url))
     }
 }
 
@@ -244,11 +268,12 @@ impl Prober {
 pub const MAX_IN_FLIGHT: usize = 1024;
 
 /// How long a probe may wait for its answer before it stops holding one of
-/// the `concurrency` places: a quarter of the timeout, at most 250 ms (a
+/// the `concurrency` places: an eighth of the timeout, at most 100 ms (a
 /// status endpoint on the pool's network answers in milliseconds; a slower
-/// one only costs a thread, never a result).
+/// one only costs a thread, never a result). While it holds its place a hung
+/// probe slows the others, so the shorter the better.
 pub fn park_after(timeout: Duration) -> Duration {
-    (timeout / 4).min(Duration::from_millis(250))
+    (timeout / 8).min(Duration::from_millis(100))
 }
 
 /// The places of the probes in flight: taken by the dispatcher, given back
@@ -340,16 +365,6 @@ fn redact(url: &str) -> String {
     crate::pool::sip::redacted_url(url)
 }
 
-fn describe(e: &ureq::Error) -> String {
-    match e {
-        ureq::Error::Timeout(_) => "no answer within the timeout".into(),
-        ureq::Error::BodyExceedsLimit(_) => format!("answer larger than {} KiB", MAX_BODY / 1024),
-        ureq::Error::TooManyRedirects => "too many redirects".into(),
-        ureq::Error::ConnectionFailed | ureq::Error::Io(_) => format!("cannot connect: {e}"),
-        other => other.to_string(),
-    }
-}
-
 /// Parses a status body: a JSON object with a boolean termination key and,
 /// when required (replica pools) or present, a non-negative integer capacity.
 pub fn parse_status(
@@ -358,6 +373,15 @@ pub fn parse_status(
     termination_key: &str,
     capacity_required: bool,
 ) -> ProbeResult {
+    read_status(body, capacity_key, termination_key, capacity_required).map_err(Fault::BadData)
+}
+
+fn read_status(
+    body: &[u8],
+    capacity_key: &str,
+    termination_key: &str,
+    capacity_required: bool,
+) -> Result<Status, String> {
     let value: serde_json::Value =
         serde_json::from_slice(body).map_err(|e| format!("answer is not JSON ({e})"))?;
     let object = value.as_object().ok_or("answer is not a JSON object")?;
@@ -436,7 +460,7 @@ mod tests {
         ];
         for (body, expected) in cases {
             let err = parse(body).unwrap_err();
-            assert!(err.contains(expected), "{body}: {err}");
+            assert!(err.message().contains(expected), "{body}: {err}");
         }
     }
 

@@ -1,4 +1,4 @@
-//! The report of a command: the JSON object of SPEC §3 (stable field names,
+//! The report of a command: the JSON object of DESIGN.md "Report" (stable field names,
 //! `schema_version` 1) and its text rendering for people and cron mail.
 
 pub mod simulation;
@@ -108,12 +108,35 @@ impl Action {
     }
 }
 
+impl Action {
+    /// An action on an existing instance: its id, address, type and vCPUs.
+    pub fn about(
+        kind: ActionKind,
+        status: ActionStatus,
+        reason: &str,
+        instance: &crate::model::Instance,
+    ) -> Action {
+        Action {
+            instance: Some(instance.id.clone()),
+            ip: instance
+                .public_ip
+                .or(instance.private_ip)
+                .map(|ip| ip.to_string()),
+            instance_type: instance.instance_type.clone(),
+            vcpus: (instance.vcpus > 0).then_some(instance.vcpus),
+            ..Action::new(kind, status, reason)
+        }
+    }
+}
+
 /// One line of `check`.
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckLine {
     pub name: String,
     pub ok: bool,
-    /// Why it failed: `dns`, `refused`, `timeout`, `auth`, `schema`, `secret` or `error`.
+    /// Why it failed: the kind of the failure (`Fault::reason`: `dns`, `refused`,
+    /// `timeout`, `auth`, `privilege`, `schema`, `secret`, `rejected`, `data`,
+    /// `config` or `error`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     pub detail: String,
@@ -143,12 +166,19 @@ pub struct Report {
     pub notes: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<CheckLine>,
-    /// `simulate`: the figures of SPEC §7, as top-level fields.
+    /// `simulate`: the figures of DESIGN.md "Simulator", as top-level fields.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub simulation: Option<simulation::Outcome>,
     /// How long the phases of the pass took.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timings: Option<Timings>,
+    /// `config import`, `schedule suggest`: the TOML the command made
+    /// (text mode prints it as it is, the notes on stderr).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub toml: Option<String>,
+    /// The file the TOML was written to (`--output`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
     /// Since when the pool has been above its target (kept in the state
     /// file for `limits.scale_down_delay`; not part of the report).
     #[serde(skip)]
@@ -187,6 +217,8 @@ impl Report {
             checks: Vec::new(),
             simulation: None,
             timings: None,
+            toml: None,
+            output: None,
             above_target_since: None,
             exit_code: 0,
         }
@@ -202,6 +234,17 @@ impl Report {
         serde_json::to_string(self).expect("the report serializes")
     }
 
+    /// `simulate`'s text: the figures, then the notes (what the trace reader
+    /// tolerated: skewed, duplicate and skipped lines).
+    fn simulation_text(&self, simulation: &simulation::Outcome) -> String {
+        let pool = self.pool.as_ref().map_or("scaler", |p| p.name.as_str());
+        let mut out = format!("{pool} simulate: {}", simulation.to_text());
+        for n in &self.notes {
+            let _ = writeln!(out, "  note: {n}");
+        }
+        out
+    }
+
     /// The text rendering: one line when nothing happened, else a header, one
     /// line per action, then errors and notes. Notes (a brake that held
     /// actions back, a drain waiting for its calls) show even when no action
@@ -209,13 +252,7 @@ impl Report {
     pub fn to_text(&self) -> String {
         let mut out = String::new();
         if let Some(simulation) = &self.simulation {
-            let pool = self.pool.as_ref().map_or("scaler", |p| p.name.as_str());
-            let _ = write!(out, "{pool} simulate: {}", simulation.to_text());
-            // What the trace reader tolerated (skewed, duplicate, skipped lines).
-            for n in &self.notes {
-                let _ = writeln!(out, "  note: {n}");
-            }
-            return out;
+            return self.simulation_text(simulation);
         }
         if !self.checks.is_empty() {
             for check in &self.checks {
@@ -228,6 +265,29 @@ impl Report {
             }
             return out;
         }
+        out.push_str(&self.headline());
+        out.push('\n');
+        if let Some(d) = &self.decision
+            && (!self.actions.is_empty() || !self.notes.is_empty())
+        {
+            let _ = writeln!(out, "  decision: {}", d.reason);
+        }
+        for a in &self.actions {
+            out.push_str(&a.to_text());
+            out.push('\n');
+        }
+        for e in &self.errors {
+            let _ = writeln!(out, "  error: {e}");
+        }
+        for n in &self.notes {
+            let _ = writeln!(out, "  note: {n}");
+        }
+        out
+    }
+
+    /// The first line of a pass's text: counts, target and slot, or "no
+    /// change".
+    fn headline(&self) -> String {
         let pool = self.pool.as_ref().map_or("scaler", |p| p.name.as_str());
         // `plan` says so by its name; a `run` or `cleanup --dry-run` says it first.
         let dry = if self.dry_run && self.command != "plan" {
@@ -257,54 +317,44 @@ impl Report {
         if self.actions.is_empty() && self.errors.is_empty() {
             head.push_str(": no change");
         }
-        out.push_str(&head);
-        out.push('\n');
-        if let Some(d) = &self.decision
-            && (!self.actions.is_empty() || !self.notes.is_empty())
-        {
-            let _ = writeln!(out, "  decision: {}", d.reason);
+        head
+    }
+}
+
+impl Action {
+    /// One line of the text report (without its newline).
+    fn to_text(&self) -> String {
+        let status = match self.status {
+            ActionStatus::Done => "done",
+            ActionStatus::Failed => "FAILED",
+            ActionStatus::Planned => "planned",
+        };
+        let kind = match self.kind {
+            ActionKind::Create => "create",
+            ActionKind::Drain => "drain",
+            ActionKind::Destroy => "destroy",
+        };
+        let mut line = format!("  {kind:<8}{status:<8}");
+        if let Some(i) = &self.instance {
+            let _ = write!(line, " {i}");
         }
-        for a in &self.actions {
-            let status = match a.status {
-                ActionStatus::Done => "done",
-                ActionStatus::Failed => "FAILED",
-                ActionStatus::Planned => "planned",
-            };
-            let kind = match a.kind {
-                ActionKind::Create => "create",
-                ActionKind::Drain => "drain",
-                ActionKind::Destroy => "destroy",
-            };
-            let mut line = format!("  {kind:<8}{status:<8}");
-            if let Some(i) = &a.instance {
-                let _ = write!(line, " {i}");
-            }
-            if let Some(ip) = &a.ip {
-                let _ = write!(line, " {ip}");
-            }
-            if let Some(t) = &a.instance_type {
-                let _ = write!(line, " {t}");
-            }
-            if let Some(v) = a.vcpus {
-                let _ = write!(line, " {v} vCPUs");
-            }
-            if let Some(g) = a.gateways {
-                let _ = write!(line, " {g} gateway(s)");
-            }
-            let _ = write!(line, " ({})", a.reason);
-            if let Some(e) = &a.error {
-                let _ = write!(line, ": {e}");
-            }
-            out.push_str(&line);
-            out.push('\n');
+        if let Some(ip) = &self.ip {
+            let _ = write!(line, " {ip}");
         }
-        for e in &self.errors {
-            let _ = writeln!(out, "  error: {e}");
+        if let Some(t) = &self.instance_type {
+            let _ = write!(line, " {t}");
         }
-        for n in &self.notes {
-            let _ = writeln!(out, "  note: {n}");
+        if let Some(v) = self.vcpus {
+            let _ = write!(line, " {v} vCPUs");
         }
-        out
+        if let Some(g) = self.gateways {
+            let _ = write!(line, " {g} gateway(s)");
+        }
+        let _ = write!(line, " ({})", self.reason);
+        if let Some(e) = &self.error {
+            let _ = write!(line, ": {e}");
+        }
+        line
     }
 }
 

@@ -1,9 +1,11 @@
-//! `scaler simulate`: replays a call trace minute by minute through the same
-//! planner a real pass uses (`plan::assess`, `plan::cleanup`, `plan::decide`
-//! on synthetic [`Instance`]s and [`Gateway`]s), with a simulated provider
+//! `scaler simulate`: replays a call trace minute by minute through the
+//! decision a real pass takes ([`crate::decision::decide`]: clean-up,
+//! target, packing, budget, brakes, scale-down delay, on synthetic
+//! [`Instance`]s and [`Gateway`]s) and carries its steps out on a
+//! simulated cloud ([`World::carry_out`]), whose instances register their gateways
 //! whose instances register their gateways `boot_delay + uniform(0,
 //! boot_jitter)` after creation, and measures service (served, rejected,
-//! missed) against cost (gateway- and vCPU-hours) — SPEC §7.
+//! missed) against cost (gateway- and vCPU-hours) — DESIGN.md "Simulator".
 //!
 //! The simulated world, precisely:
 //! - the pool starts empty at `from`; the planner runs at `from` and every
@@ -14,8 +16,11 @@
 //!   gateway in registration order (Kamailio's `location` order); with none
 //!   idle the attempt is rejected and retried 60 s later, at most twice, and
 //!   the call is then missed; a call served on a retry keeps its length;
-//! - creations, drains and destructions happen at the planner's instant, so
-//!   instances are paid from creation (booting included) to destruction;
+//! - creations, drains and destructions happen at the planner's instant
+//!   (within the same brakes as a pass: what they hold back waits for the
+//!   next minute), so instances are paid from creation (booting included)
+//!   to destruction; a drain never finds a gateway busy (calls move only
+//!   between two planner runs) and nothing fails;
 //! - calls that start in `[from, to)` are replayed; the clock runs on past
 //!   `to` only while retries are pending (at most two minutes); without
 //!   `to`, until the last call is over; `[from, to)` spans at most
@@ -29,12 +34,13 @@ pub mod trace;
 
 use crate::cli::SimulateArgs;
 use crate::config::{Config, PoolKind};
+use crate::decision::{self, Input, Memory, Params, Plan, Step};
 use crate::error::Error;
-use crate::model::{Gateway, GatewayState, Instance, InstanceState};
-use crate::plan::{self, Observation, PoolParams};
+use crate::model::{Gateway, GatewayState, Instance, InstanceState, Slot};
+use crate::plan::Observation;
 pub use crate::report::simulation::{Generated, Outcome, Summary};
 use crate::report::simulation::{missed_warning, share};
-use crate::report::{PoolInfo, Report};
+use crate::report::{Action, ActionKind, ActionStatus, PoolInfo, Report};
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 use chrono_tz::Tz;
 use rng::Rng;
@@ -45,7 +51,7 @@ use std::path::Path;
 use std::time::Duration;
 use trace::Call;
 
-/// Calls shorter than this are dropped (SPEC §7).
+/// Calls shorter than this are dropped (DESIGN.md "Simulator").
 pub const SHORTEST_CALL: Duration = Duration::from_secs(60);
 /// Time between a rejected attempt and its retry.
 pub const RETRY_AFTER: Duration = Duration::from_secs(60);
@@ -148,9 +154,11 @@ struct Replayed {
     attempts: u8,
 }
 
-/// The simulated provider and gateway pool, kept as the planner's own
-/// [`Observation`] (no copy per minute), with serial numbers beside it.
-struct World {
+/// The simulated provider and gateway pool, kept as the decision's own
+/// input, an [`Observation`] (no copy per minute), with serial numbers
+/// beside it.
+#[derive(Debug, Clone)]
+pub struct World {
     observation: Observation,
     /// Serial of each instance, parallel to `observation.instances`.
     instance_serials: Vec<u64>,
@@ -175,8 +183,20 @@ fn address(first: u8, n: u64) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(first, b, c, d))
 }
 
+/// What one planner run did to the simulated world.
+#[derive(Debug, Clone)]
+pub struct Minute {
+    /// The decision, as a pass takes it.
+    pub plan: Plan,
+    /// Its steps carried out, as a pass reports them (status `done`).
+    pub actions: Vec<Action>,
+    /// Serials of the instances created (their boots are the caller's).
+    pub created: Vec<u64>,
+}
+
 impl World {
-    fn new(config: &Config) -> World {
+    /// An empty pool of `config`'s.
+    pub fn new(config: &Config) -> World {
         World {
             observation: Observation::default(),
             instance_serials: Vec::new(),
@@ -193,8 +213,37 @@ impl World {
         }
     }
 
-    /// Creates a building instance and returns its serial.
-    fn create(&mut self, instance_type: &str, vcpus: u32, at: DateTime<Utc>) -> u64 {
+    /// A world that starts as `observation` says the pool is (a real pass's
+    /// observation, for instance): its instances, gateways and marks.
+    pub fn from_observation(config: &Config, observation: Observation) -> World {
+        let mut world = World::new(config);
+        let per = world.cpu_per_gateway;
+        world.vcpus = observation
+            .instances
+            .iter()
+            .map(|i| u64::from(i.vcpus))
+            .sum();
+        world.paid_gateways = observation
+            .instances
+            .iter()
+            .map(|i| u64::from(i.vcpus / per))
+            .sum();
+        world.instance_serials = (1..=observation.instances.len() as u64).collect();
+        world.gateway_serials = (1..=observation.gateways.len() as u64).collect();
+        world.next_instance = observation.instances.len() as u64 + 1;
+        world.next_gateway = observation.gateways.len() as u64 + 1;
+        world.observation = observation;
+        world
+    }
+
+    /// The decision's input at this simulated minute: the pool as a pass
+    /// would observe it.
+    pub fn observation(&self) -> &Observation {
+        &self.observation
+    }
+
+    /// Creates a building instance and returns it with its serial.
+    fn create(&mut self, instance_type: &str, vcpus: u32, at: DateTime<Utc>) -> (u64, &Instance) {
         let serial = self.next_instance;
         self.next_instance += 1;
         self.observation.instances.push(Instance {
@@ -206,12 +255,16 @@ impl World {
             vcpus,
             instance_type: Some(instance_type.to_string()),
             created_at: at,
+            adopted: false,
         });
         self.instance_serials.push(serial);
         self.vcpus += u64::from(vcpus);
         self.paid_gateways += u64::from(vcpus / self.cpu_per_gateway);
         self.created += 1;
-        serial
+        (
+            serial,
+            &self.observation.instances[self.observation.instances.len() - 1],
+        )
     }
 
     /// The instance turns active and registers its idle gateways.
@@ -257,45 +310,119 @@ impl World {
         }
     }
 
-    /// Destroys instances (by index) and forgets their gateways, at once.
-    fn destroy(&mut self, indices: &HashSet<usize>) {
-        if indices.is_empty() {
+    /// Destroys instances (by id) and forgets their gateways, at once.
+    fn destroy(&mut self, ids: &HashSet<&str>) {
+        if ids.is_empty() {
             return;
         }
         let mut hosts = HashSet::new();
-        for &index in indices {
-            let instance = &self.observation.instances[index];
-            hosts.extend(instance.private_ip);
-            self.vcpus -= u64::from(instance.vcpus);
-            self.paid_gateways -= u64::from(instance.vcpus / self.cpu_per_gateway);
-            self.destroyed += 1;
+        let mut keep = Vec::with_capacity(self.observation.instances.len());
+        for instance in &self.observation.instances {
+            let gone = ids.contains(instance.id.as_str());
+            keep.push(!gone);
+            if gone {
+                hosts.extend(instance.private_ip);
+                hosts.extend(instance.public_ip);
+                self.vcpus -= u64::from(instance.vcpus);
+                self.paid_gateways -= u64::from(instance.vcpus / self.cpu_per_gateway);
+                self.destroyed += 1;
+            }
         }
-        let mut index = 0;
-        self.observation.instances.retain(|_| {
-            index += 1;
-            !indices.contains(&(index - 1))
-        });
-        let mut index = 0;
-        self.instance_serials.retain(|_| {
-            index += 1;
-            !indices.contains(&(index - 1))
-        });
+        retain_by(&mut self.observation.instances, &keep);
+        retain_by(&mut self.instance_serials, &keep);
         let keep: Vec<bool> = self
             .observation
             .gateways
             .iter()
             .map(|g| !hosts.contains(&g.host))
             .collect();
-        let mut index = 0;
-        self.observation.gateways.retain(|_| {
-            index += 1;
-            keep[index - 1]
-        });
-        let mut index = 0;
-        self.gateway_serials.retain(|_| {
-            index += 1;
-            keep[index - 1]
-        });
+        retain_by(&mut self.observation.gateways, &keep);
+        retain_by(&mut self.gateway_serials, &keep);
+    }
+
+    /// Carries a plan's steps out at `now`, as the pass does, at once: a
+    /// drain always finds its gateways idle (calls move only between two
+    /// planner runs), creations and destructions never fail.
+    pub fn carry_out(&mut self, steps: &[Step], now: DateTime<Utc>) -> (Vec<Action>, Vec<u64>) {
+        let mut actions = Vec::new();
+        let mut created = Vec::new();
+        let mut gone: HashSet<&str> = HashSet::new();
+        for step in steps {
+            match step {
+                // Destroying an instance forgets its gateways here.
+                Step::ForgetStale { .. } => {}
+                Step::Create {
+                    create,
+                    with_gateways,
+                } => {
+                    let (serial, instance) = self.create(&create.instance_type, create.vcpus, now);
+                    let mut action =
+                        Action::about(ActionKind::Create, ActionStatus::Done, "scale_up", instance);
+                    action.gateways = with_gateways.then_some(create.gateways);
+                    actions.push(action);
+                    created.push(serial);
+                }
+                Step::Destroy {
+                    instance,
+                    gateways,
+                    reason,
+                    drain,
+                } => {
+                    if let Some(why) = drain
+                        && !gateways.is_empty()
+                    {
+                        let mut action =
+                            Action::about(ActionKind::Drain, ActionStatus::Done, why, instance);
+                        action.gateways = Some(gateways.len() as u32);
+                        actions.push(action);
+                    }
+                    actions.push(Action::about(
+                        ActionKind::Destroy,
+                        ActionStatus::Done,
+                        reason.as_str(),
+                        instance,
+                    ));
+                    gone.insert(&instance.id);
+                }
+            }
+        }
+        self.destroy(&gone);
+        (actions, created)
+    }
+}
+
+/// Keeps the items whose flag is set.
+fn retain_by<T>(items: &mut Vec<T>, keep: &[bool]) {
+    let mut index = 0;
+    items.retain(|_| {
+        index += 1;
+        keep[index - 1]
+    });
+}
+
+/// One planner run on the simulated world, exactly as a pass runs it: the
+/// decision on the world's observation, carried out at `now`.
+pub fn plan_minute(
+    world: &mut World,
+    params: &Params,
+    slot: &Slot,
+    memory: Memory,
+    now: DateTime<Utc>,
+) -> Minute {
+    let plan = decision::decide(&Input {
+        observation: world.observation(),
+        params,
+        slot,
+        memory,
+        now,
+        scale: true,
+        busy_override: None,
+    });
+    let (actions, created) = world.carry_out(&plan.steps, now);
+    Minute {
+        plan,
+        actions,
+        created,
     }
 }
 
@@ -360,8 +487,17 @@ fn slot_caps(config: &Config, from: DateTime<Utc>, minutes: usize) -> Vec<u32> {
         .collect()
 }
 
-/// Replays `calls` with the configuration's schedule and pool parameters.
-pub fn simulate(config: &Config, calls: &[Call], settings: &Settings) -> Result<Simulation, Error> {
+/// The replay window and the calls replayed in it.
+struct Window {
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    /// Without `--to` the clock runs until the last call is over.
+    until_quiet: bool,
+    replays: Vec<Replayed>,
+    dropped: u64,
+}
+
+fn window(config: &Config, calls: &[Call], settings: &Settings) -> Result<Window, Error> {
     let timezone = config.schedule.timezone;
     let from = match (settings.from, calls.first()) {
         (Some(from), _) => from,
@@ -393,7 +529,7 @@ pub fn simulate(config: &Config, calls: &[Call], settings: &Settings) -> Result<
     let (replayed, dropped): (Vec<&Call>, Vec<&Call>) = in_window
         .into_iter()
         .partition(|c| c.duration() >= shortest);
-    let mut replays: Vec<Replayed> = replayed
+    let replays = replayed
         .iter()
         .map(|c| Replayed {
             start_ms: millis(c.start),
@@ -401,133 +537,221 @@ pub fn simulate(config: &Config, calls: &[Call], settings: &Settings) -> Result<
             attempts: 0,
         })
         .collect();
+    Ok(Window {
+        from,
+        to,
+        until_quiet: settings.to.is_none(),
+        replays,
+        dropped: dropped.len() as u64,
+    })
+}
 
-    let params = config.pool_params();
-    let mut world = World::new(config);
-    let mut rng = Rng::new(settings.seed);
-    let boot_delay_ms = settings.boot_delay.as_millis() as i64;
-    let jitter_ms = settings.boot_jitter.as_millis() as f64;
+/// A replay under way: the simulated world, the events to come and the
+/// service counters.
+struct Replay<'a> {
+    config: &'a Config,
+    params: Params,
+    world: World,
+    rng: Rng,
+    boot_delay_ms: i64,
+    jitter_ms: f64,
+    events: BinaryHeap<Reverse<(i64, Event)>>,
+    replays: Vec<Replayed>,
+    attempts_pending: usize,
+    in_progress: u32,
+    served: u64,
+    rejected: u64,
+    missed: u64,
+    minute_rejected: u32,
+    minute_missed: u32,
+    memory: Memory,
+}
 
-    let mut events: BinaryHeap<Reverse<(i64, Event)>> = replays
-        .iter()
-        .enumerate()
-        .map(|(i, r)| Reverse((r.start_ms, Event::Attempt(i))))
-        .collect();
-    let mut attempts_pending = replays.len();
+impl<'a> Replay<'a> {
+    fn new(config: &'a Config, settings: &Settings, replays: Vec<Replayed>) -> Replay<'a> {
+        let events = replays
+            .iter()
+            .enumerate()
+            .map(|(i, r)| Reverse((r.start_ms, Event::Attempt(i))))
+            .collect();
+        Replay {
+            config,
+            params: config.decision_params(),
+            world: World::new(config),
+            rng: Rng::new(settings.seed),
+            boot_delay_ms: settings.boot_delay.as_millis() as i64,
+            jitter_ms: settings.boot_jitter.as_millis() as f64,
+            events,
+            attempts_pending: replays.len(),
+            replays,
+            in_progress: 0,
+            served: 0,
+            rejected: 0,
+            missed: 0,
+            minute_rejected: 0,
+            minute_missed: 0,
+            memory: Memory::default(),
+        }
+    }
 
-    // Offered load (the trace with zero delay), for the chart.
-    let mut starts: Vec<i64> = replays.iter().map(|r| r.start_ms).collect();
-    let mut ends: Vec<i64> = replays.iter().map(|r| r.start_ms + r.length_ms).collect();
-    starts.sort_unstable();
-    ends.sort_unstable();
-    let (mut started, mut ended) = (0, 0);
-
-    let (mut served, mut rejected, mut missed) = (0u64, 0u64, 0u64);
-    let (mut minute_rejected, mut minute_missed) = (0u32, 0u32);
-    let mut in_progress = 0u32;
-    let (mut vcpu_minutes, mut gateway_minutes) = (0u64, 0u64);
-    let mut offered_vcpu_minutes = 0u64;
-    let mut peak_gateways = 0u64;
-    let mut samples = Vec::new();
-    let to_ms = millis(to);
-    let mut tick_ms = millis(from);
-    let mut minute = 0i64;
-
-    // Without --to the clock runs until the last call is over.
-    let until_quiet = settings.to.is_none();
-    let mut above_target_since = None;
-    loop {
-        while let Some(&Reverse((at, event))) = events.peek() {
+    /// Everything that happens up to `tick_ms`, in time order.
+    fn events_until(&mut self, tick_ms: i64) {
+        while let Some(&Reverse((at, event))) = self.events.peek() {
             if at > tick_ms {
                 break;
             }
-            events.pop();
+            self.events.pop();
             match event {
                 Event::End(gateway) => {
-                    world.release_gateway(gateway);
-                    in_progress -= 1;
+                    self.world.release_gateway(gateway);
+                    self.in_progress -= 1;
                 }
-                Event::Boot(instance) => world.boot(instance),
-                Event::Attempt(call) => {
-                    let replay = &mut replays[call];
-                    if let Some(gateway) = world.take_gateway() {
-                        served += 1;
-                        in_progress += 1;
-                        attempts_pending -= 1;
-                        events.push(Reverse((at + replay.length_ms, Event::End(gateway))));
-                    } else {
-                        rejected += 1;
-                        minute_rejected += 1;
-                        replay.attempts += 1;
-                        if replay.attempts > RETRIES {
-                            missed += 1;
-                            minute_missed += 1;
-                            attempts_pending -= 1;
-                        } else {
-                            let retry = at + RETRY_AFTER.as_millis() as i64;
-                            events.push(Reverse((retry, Event::Attempt(call))));
-                        }
-                    }
-                }
+                Event::Boot(instance) => self.world.boot(instance),
+                Event::Attempt(call) => self.attempt(at, call),
             }
         }
-        let done = tick_ms >= to_ms && attempts_pending == 0 && !(until_quiet && in_progress > 0);
+    }
 
-        if !done {
-            // The planner, exactly as a pass runs it.
-            let now = instant(tick_ms);
-            let slot = config.schedule.slot_at(now).ok_or_else(|| {
+    /// One attempt of a call: served, or rejected (and retried, or missed).
+    fn attempt(&mut self, at: i64, call: usize) {
+        let replay = &mut self.replays[call];
+        if let Some(gateway) = self.world.take_gateway() {
+            self.served += 1;
+            self.in_progress += 1;
+            self.attempts_pending -= 1;
+            let end = at + replay.length_ms;
+            self.events.push(Reverse((end, Event::End(gateway))));
+            return;
+        }
+        self.rejected += 1;
+        self.minute_rejected += 1;
+        replay.attempts += 1;
+        if replay.attempts > RETRIES {
+            self.missed += 1;
+            self.minute_missed += 1;
+            self.attempts_pending -= 1;
+        } else {
+            let retry = at + RETRY_AFTER.as_millis() as i64;
+            self.events.push(Reverse((retry, Event::Attempt(call))));
+        }
+    }
+
+    /// The planner at `tick_ms`, exactly as a pass runs it; new instances
+    /// boot `boot_delay + uniform(0, boot_jitter)` later.
+    fn plan(&mut self, tick_ms: i64) -> Result<(), Error> {
+        let now = instant(tick_ms);
+        let slot =
+            self.config.schedule.slot_at(now).ok_or_else(|| {
                 Error::Internal(anyhow::anyhow!("the schedule has no slot at {now}"))
             })?;
-            let scale_down = (&mut above_target_since, config.limits.scale_down_delay.0);
-            plan_minute(
-                &mut world,
-                &params,
-                &slot.slot,
-                now,
-                scale_down,
-                |world, create| {
-                    let jitter = (rng.uniform() * jitter_ms) as i64;
-                    let serial = world.create(&create.instance_type, create.vcpus, now);
-                    events.push(Reverse((
-                        tick_ms + boot_delay_ms + jitter,
-                        Event::Boot(serial),
-                    )));
-                },
-            );
+        let minute = plan_minute(&mut self.world, &self.params, &slot.slot, self.memory, now);
+        self.memory = minute.plan.memory;
+        for serial in minute.created {
+            let jitter = (self.rng.uniform() * self.jitter_ms) as i64;
+            let boot = tick_ms + self.boot_delay_ms + jitter;
+            self.events.push(Reverse((boot, Event::Boot(serial))));
         }
+        Ok(())
+    }
+}
 
-        while started < starts.len() && starts[started] <= tick_ms {
-            started += 1;
+/// The trace's own load (zero delay), sampled at the planner's ticks.
+struct Offered {
+    starts: Vec<i64>,
+    ends: Vec<i64>,
+    started: usize,
+    ended: usize,
+}
+
+impl Offered {
+    fn new(replays: &[Replayed]) -> Offered {
+        let mut starts: Vec<i64> = replays.iter().map(|r| r.start_ms).collect();
+        let mut ends: Vec<i64> = replays.iter().map(|r| r.start_ms + r.length_ms).collect();
+        starts.sort_unstable();
+        ends.sort_unstable();
+        Offered {
+            starts,
+            ends,
+            started: 0,
+            ended: 0,
         }
-        while ended < ends.len() && ends[ended] <= tick_ms {
-            ended += 1;
+    }
+
+    /// Calls of the trace in progress at `tick_ms` (ticks only move on).
+    fn at(&mut self, tick_ms: i64) -> u32 {
+        while self.started < self.starts.len() && self.starts[self.started] <= tick_ms {
+            self.started += 1;
         }
+        while self.ended < self.ends.len() && self.ends[self.ended] <= tick_ms {
+            self.ended += 1;
+        }
+        (self.started - self.ended) as u32
+    }
+}
+
+/// What was paid for, minute by minute.
+#[derive(Debug, Default)]
+struct Paid {
+    vcpu_minutes: u64,
+    gateway_minutes: u64,
+    offered_vcpu_minutes: u64,
+    peak_gateways: u64,
+}
+
+/// Replays `calls` with the configuration's schedule and pool parameters.
+pub fn simulate(config: &Config, calls: &[Call], settings: &Settings) -> Result<Simulation, Error> {
+    let mut window = window(config, calls, settings)?;
+    let mut replay = Replay::new(config, settings, std::mem::take(&mut window.replays));
+    let mut offered = Offered::new(&replay.replays);
+    let mut paid = Paid::default();
+    let price = settings.vcpu_hour_price;
+    let mut samples = Vec::new();
+    let to_ms = millis(window.to);
+    let mut tick_ms = millis(window.from);
+    for minute in 0.. {
+        replay.events_until(tick_ms);
+        let done = tick_ms >= to_ms
+            && replay.attempts_pending == 0
+            && !(window.until_quiet && replay.in_progress > 0);
+        if !done {
+            replay.plan(tick_ms)?;
+        }
+        let offered_now = offered.at(tick_ms);
         samples.push(Sample {
             minute,
-            offered: (started - ended) as u32,
-            calls: in_progress,
-            gateways: world.observation.gateways.len() as u32,
-            paid_gateways: world.paid_gateways as u32,
-            rejected: std::mem::take(&mut minute_rejected),
-            missed: std::mem::take(&mut minute_missed),
-            cost: vcpu_minutes as f64 / 60.0 * settings.vcpu_hour_price,
-            lower_bound_cost: offered_vcpu_minutes as f64 / 60.0 * settings.vcpu_hour_price,
+            offered: offered_now,
+            calls: replay.in_progress,
+            gateways: replay.world.observation.gateways.len() as u32,
+            paid_gateways: replay.world.paid_gateways as u32,
+            rejected: std::mem::take(&mut replay.minute_rejected),
+            missed: std::mem::take(&mut replay.minute_missed),
+            cost: paid.vcpu_minutes as f64 / 60.0 * price,
+            lower_bound_cost: paid.offered_vcpu_minutes as f64 / 60.0 * price,
         });
         if done {
             break;
         }
         // The minute to come is paid for what exists after the planner acted.
-        vcpu_minutes += world.vcpus;
-        offered_vcpu_minutes += (started - ended) as u64 * u64::from(config.pool.cpu_per_gateway);
-        gateway_minutes += world.paid_gateways;
-        peak_gateways = peak_gateways.max(world.paid_gateways);
+        paid.vcpu_minutes += replay.world.vcpus;
+        paid.offered_vcpu_minutes +=
+            u64::from(offered_now) * u64::from(config.pool.cpu_per_gateway);
+        paid.gateway_minutes += replay.world.paid_gateways;
+        paid.peak_gateways = paid.peak_gateways.max(replay.world.paid_gateways);
         tick_ms += STEP_MS;
-        minute += 1;
     }
-    let end_ms = tick_ms;
+    let summary = summarize(config, settings, &window, &replay, &paid, tick_ms);
+    Ok(Simulation {
+        summary,
+        max_gateways: slot_caps(config, window.from, samples.len()),
+        samples,
+        from: window.from,
+        timezone: config.schedule.timezone,
+    })
+}
 
-    // The zero-delay lower bound and the offered peak, clipped to the run.
+/// The most calls of the trace in progress at once, and the zero-delay
+/// lower bound's call-milliseconds, clipped to the run's end.
+fn offered_peak(replays: &[Replayed], end_ms: i64) -> (u64, i64) {
     let offered_ms: i64 = replays
         .iter()
         .map(|r| (r.start_ms + r.length_ms).min(end_ms) - r.start_ms)
@@ -550,118 +774,105 @@ pub fn simulate(config: &Config, calls: &[Call], settings: &Settings) -> Result<
         })
         .max()
         .unwrap_or(0);
+    (peak_calls.max(0) as u64, offered_ms)
+}
 
+/// The figures of a finished replay that ended at `end_ms`.
+fn summarize(
+    config: &Config,
+    settings: &Settings,
+    window: &Window,
+    replay: &Replay,
+    paid: &Paid,
+    end_ms: i64,
+) -> Summary {
+    let (peak_calls, offered_ms) = offered_peak(&replay.replays, end_ms);
     let cpu = f64::from(config.pool.cpu_per_gateway);
     let lower_bound = offered_ms as f64 / 3_600_000.0 * cpu;
-    let vcpu_hours = vcpu_minutes as f64 / 60.0;
-    let summary = Summary {
+    let vcpu_hours = paid.vcpu_minutes as f64 / 60.0;
+    Summary {
         trace: None,
-        from: from.to_rfc3339_opts(SecondsFormat::Secs, true),
+        from: window.from.to_rfc3339_opts(SecondsFormat::Secs, true),
         to: instant(end_ms).to_rfc3339_opts(SecondsFormat::Secs, true),
-        timezone: timezone.name().to_string(),
+        timezone: config.schedule.timezone.name().to_string(),
         seed: settings.seed,
         boot_delay: crate::duration::HumanDuration(settings.boot_delay).to_string(),
         boot_jitter: crate::duration::HumanDuration(settings.boot_jitter).to_string(),
         vcpu_hour_price: settings.vcpu_hour_price,
-        calls: replays.len() as u64,
-        dropped: dropped.len() as u64,
+        calls: replay.replays.len() as u64,
+        dropped: window.dropped,
         skewed_lines: 0,
         duplicate_lines: 0,
         skipped_lines: 0,
-        served,
-        rejected,
-        missed,
-        missed_share: share(missed, replays.len() as u64),
-        rejected_share: share(rejected, replays.len() as u64),
-        peak_calls: peak_calls.max(0) as u64,
-        peak_gateways,
-        gateway_hours: round3(gateway_minutes as f64 / 60.0),
+        served: replay.served,
+        rejected: replay.rejected,
+        missed: replay.missed,
+        missed_share: share(replay.missed, replay.replays.len() as u64),
+        rejected_share: share(replay.rejected, replay.replays.len() as u64),
+        peak_calls,
+        peak_gateways: paid.peak_gateways,
+        gateway_hours: round3(paid.gateway_minutes as f64 / 60.0),
         vcpu_hours: round3(vcpu_hours),
         lower_bound_vcpu_hours: round3(lower_bound),
         ratio: (lower_bound > 0.0).then(|| round3(vcpu_hours / lower_bound)),
         cost: round3(vcpu_hours * settings.vcpu_hour_price),
-        created: world.created,
-        destroyed: world.destroyed,
+        created: replay.world.created,
+        destroyed: replay.world.destroyed,
         svg: None,
-        warnings: missed_warning(missed, replays.len() as u64)
+        warnings: missed_warning(replay.missed, replay.replays.len() as u64)
             .into_iter()
             .collect(),
-    };
-    Ok(Simulation {
-        summary,
-        max_gateways: slot_caps(config, from, samples.len()),
-        samples,
-        from,
-        timezone,
-    })
+    }
 }
 
-/// One planner run on the simulated world, as `pass::execute` does it:
-/// assess, clean up, assess again what remains, decide, then act at once.
-fn plan_minute(
-    world: &mut World,
-    params: &PoolParams,
-    slot: &crate::model::Slot,
-    now: DateTime<Utc>,
-    scale_down: (&mut Option<DateTime<Utc>>, std::time::Duration),
-    mut create: impl FnMut(&mut World, &plan::PlannedCreate),
-) {
-    let mut assessment = plan::assess(&world.observation, params, now);
-    let (removals, _notes) = plan::cleanup(&assessment, &world.observation, params, now);
-    if !removals.is_empty() {
-        world.destroy(&removals.iter().map(|r| r.instance).collect());
-        assessment = plan::assess(&world.observation, params, now);
-    }
-    // No creation budget in the simulation: every planned instance is created.
-    let mut decision = plan::decide(
-        &assessment,
-        &world.observation,
-        slot,
-        params,
-        None,
-        u32::MAX,
-    );
-    let (above_since, delay) = scale_down;
-    let (allowed, since) = plan::scale_down_gate(decision.delta, *above_since, now, delay);
-    *above_since = since;
-    if !allowed {
-        decision.drains.clear();
-    }
-    // Drains first: indices refer to the world before any creation.
-    world.destroy(&decision.drains.iter().copied().collect());
-    for planned in &decision.creates {
-        create(world, planned);
-    }
+/// `--generate-trace`: writes a synthetic day to `path`.
+fn generate_command(args: &SimulateArgs, path: &Path) -> Result<Report, Error> {
+    let mut report = Report::new("simulate");
+    let Some(date) = args.date else {
+        return Err(Error::Usage(
+            "--generate-trace needs --date YYYY-MM-DD".into(),
+        ));
+    };
+    let options = generate::WorkdayOptions {
+        date,
+        calls: args.calls,
+        seed: args.seed,
+        timezone: args.timezone,
+    };
+    let trace = generate::workday(&options);
+    std::fs::write(path, trace::to_csv(&trace, args.timezone))
+        .map_err(|e| Error::Internal(anyhow::anyhow!("cannot write {}: {e}", path.display())))?;
+    report.simulation = Some(Outcome::Generated(Generated {
+        generated_trace: path.display().to_string(),
+        date: date.to_string(),
+        timezone: args.timezone.name().to_string(),
+        calls: trace.len() as u64,
+        seed: args.seed,
+    }));
+    Ok(report)
+}
+
+/// Reads the trace with the tolerance asked for; what was tolerated goes to
+/// the report's notes.
+fn read_trace(
+    args: &SimulateArgs,
+    path: &Path,
+    report: &mut Report,
+) -> Result<trace::Trace, Error> {
+    let options = trace::ReadOptions {
+        skip_bad_lines: args.skip_bad_lines,
+    };
+    let trace = trace::read_with(path, options).map_err(|e| Error::Usage(e.to_string()))?;
+    report.notes.extend(trace.notes(path));
+    Ok(trace)
 }
 
 /// `scaler simulate`: generates a trace, or replays one and reports.
 pub fn command(args: &SimulateArgs, config_path: &Path) -> Result<Report, Error> {
-    let mut report = Report::new("simulate");
     if let Some(path) = &args.generate_trace {
-        let Some(date) = args.date else {
-            return Err(Error::Usage(
-                "--generate-trace needs --date YYYY-MM-DD".into(),
-            ));
-        };
-        let options = generate::WorkdayOptions {
-            date,
-            calls: args.calls,
-            seed: args.seed,
-            timezone: args.timezone,
-        };
-        let trace = generate::workday(&options);
-        std::fs::write(path, trace::to_csv(&trace, args.timezone)).map_err(|e| {
-            Error::Internal(anyhow::anyhow!("cannot write {}: {e}", path.display()))
-        })?;
-        report.simulation = Some(Outcome::Generated(Generated {
-            generated_trace: path.display().to_string(),
-            date: date.to_string(),
-            timezone: args.timezone.name().to_string(),
-            calls: trace.len() as u64,
-            seed: args.seed,
-        }));
-        return Ok(report);
+        return generate_command(args, path);
     }
+    let mut report = Report::new("simulate");
     let Some(trace_path) = &args.trace else {
         return Err(Error::Usage(
             "simulate needs --trace FILE.csv (or --generate-trace FILE)".into(),
@@ -692,11 +903,7 @@ pub fn command(args: &SimulateArgs, config_path: &Path) -> Result<Report, Error>
             args.vcpu_hour_price
         )));
     }
-    let options = trace::ReadOptions {
-        skip_bad_lines: args.skip_bad_lines,
-    };
-    let trace = trace::read_with(trace_path, options).map_err(|e| Error::Usage(e.to_string()))?;
-    report.notes.extend(trace.notes(trace_path));
+    let trace = read_trace(args, trace_path, &mut report)?;
     let settings = Settings {
         from: args.from,
         to: args.to,

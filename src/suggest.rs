@@ -1,6 +1,7 @@
 //! `scaler schedule suggest`: learns a `[schedule]` from call traces. Slot
 //! values are searched and every candidate is checked by replaying the
-//! traces through the simulator (`simulate::simulate`, the real planner):
+//! traces through the simulator (`simulate::simulate`: the decision a pass
+//! takes, brakes included, carried out on the simulated cloud):
 //!
 //! 1. the traces are split into local days (schedule timezone); one timeline
 //!    per weekday present (plus `default` for the absent ones, the slot-wise
@@ -24,7 +25,7 @@
 pub use crate::cli::{DEFAULT_MARGIN, ScheduleCommand, SuggestArgs};
 use crate::config::{Config, PoolKind};
 use crate::error::Error;
-use crate::exit::Exit;
+use crate::report::Report;
 use crate::schedule::{Slot, Timeline, WEEKDAYS};
 use crate::simulate::{self, Settings, trace::Call};
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Timelike};
@@ -249,192 +250,28 @@ pub fn suggest(
     traces: &[(String, Vec<Call>)],
     args: &SuggestArgs,
 ) -> Result<Suggestion, Error> {
-    let granularity = args.granularity.as_secs();
-    if granularity < 60
-        || !granularity.is_multiple_of(60)
-        || !1440u64.is_multiple_of(granularity / 60)
-    {
-        return Err(Error::Usage(format!(
-            "--granularity must be whole minutes dividing a day (15m, 30m, 1h ...), got {}",
-            crate::duration::HumanDuration(args.granularity)
-        )));
-    }
-    if !(args.margin >= 0.0 && args.margin <= 10.0) {
-        return Err(Error::Usage(format!(
-            "--margin must be between 0 and 10, got {}",
-            args.margin
-        )));
-    }
-    let timezone = config.schedule.timezone;
-    let shortest = chrono::Duration::from_std(simulate::SHORTEST_CALL).unwrap_or_default();
-    // Days of different files stay apart, even on the same date.
-    let mut by_date: BTreeMap<(NaiveDate, usize), Vec<Call>> = BTreeMap::new();
-    for (file, (_, calls)) in traces.iter().enumerate() {
-        for call in calls.iter().filter(|c| c.duration() >= shortest) {
-            let date = call.start.with_timezone(&timezone).date_naive();
-            by_date.entry((date, file)).or_default().push(*call);
-        }
-    }
-    if by_date.is_empty() {
-        return Err(Error::Usage(
-            "the traces have no call of one minute or longer".into(),
-        ));
-    }
-    let days: Vec<Day> = by_date
-        .into_iter()
-        .map(|((date, _), mut calls)| {
-            calls.sort_by_key(|c| (c.start, c.end));
-            Day { date, calls }
-        })
-        .collect();
-    let weekdays: BTreeSet<u32> = days
-        .iter()
-        .map(|d| d.date.weekday().num_days_from_monday())
-        .collect();
-    let names: Vec<String> = if weekdays.len() == 1 {
-        vec!["default".to_string()]
-    } else {
-        weekdays
-            .iter()
-            .map(|d| WEEKDAYS[*d as usize].to_string())
-            .collect()
-    };
-    let derived_default = names.len() > 1 && names.len() < 7;
-    let slot_minutes = (granularity / 60) as u32;
-    let window_seconds = (args.boot_delay + args.boot_jitter).as_secs() as i64 + 60;
-    let mut problem = Problem {
-        config,
-        timezone,
-        days,
-        derived_default,
-        slot_minutes,
-        slots: (1440 / slot_minutes) as usize,
-        settings: Settings {
-            from: None,
-            to: None,
-            boot_delay: args.boot_delay,
-            boot_jitter: args.boot_jitter,
-            seed: args.seed,
-            vcpu_hour_price: 1.0,
-        },
-        window_seconds,
-        max_gateways: 0,
-        names,
-    };
+    let granularity = checked_granularity(args)?;
+    let days = local_days(config, traces)?;
+    let mut problem = Problem::new(config, days, args, granularity);
     let limits = Limits {
         max_missed: args.max_missed,
         max_rejected: args.max_rejected,
     };
-
-    // Bursts per slot, and the offered peak (for max_gateways).
-    let mut bursts = BTreeMap::new();
-    let mut peak = 0u32;
-    for day in &problem.days {
-        let starts: Vec<i64> = day.calls.iter().map(|c| c.start.timestamp()).collect();
-        largest_bursts(&starts, window_seconds, |s| problem.key_at(s), &mut bursts);
-        let mut sweep: Vec<(i64, i32)> = day
-            .calls
-            .iter()
-            .flat_map(|c| [(c.start.timestamp(), 1), (c.end.timestamp(), -1)])
-            .collect();
-        sweep.sort_unstable();
-        let mut now = 0i32;
-        for (_, step) in sweep {
-            now += step;
-            peak = peak.max(now.max(0) as u32);
-        }
-    }
-    let mut values: Vec<Vec<u32>> = (0..problem.names.len())
+    let (bursts, peak) = bursts_and_peak(&problem);
+    let values: Vec<Vec<u32>> = (0..problem.names.len())
         .map(|t| {
             (0..problem.slots)
                 .map(|i| bursts.get(&(t, i)).map_or(1, |b| b.calls.max(1)))
                 .collect()
         })
         .collect();
-    let largest = |values: &[Vec<u32>]| values.iter().flatten().copied().max().unwrap_or(1);
     let generous = |values: &[Vec<u32>]| {
         (2 * peak + with_margin(largest(values), args.margin)).div_ceil(10) * 10
     };
-
-    // A safe start, raised uniformly until the limits hold.
     let mut replays = 0;
-    let mut raises = 0;
-    let mut best_figures = loop {
-        problem.max_gateways = generous(&values);
-        let (figures, _) = problem.evaluate(&values)?;
-        replays += 1;
-        if limits.hold(&figures) {
-            break figures;
-        }
-        raises += 1;
-        if raises > MAX_RAISES {
-            return Err(Error::Usage(format!(
-                "no schedule found that keeps missed <= {} and rejected <= {}: even idle_min up to {} gives {} missed, {} rejected (check pool.max_vcpus and the instance types)",
-                limits.max_missed,
-                limits.max_rejected.map_or("any".into(), |m| m.to_string()),
-                largest(&values),
-                figures.missed,
-                figures.rejected
-            )));
-        }
-        for v in values.iter_mut().flatten() {
-            *v += v.div_ceil(2) + 1;
-        }
-    };
-
-    // Parallel binary search: [lo, hi] per slot, hi always kept safe.
-    let mut hi = values;
-    let mut lo: Vec<Vec<u32>> = hi.iter().map(|row| vec![1; row.len()]).collect();
-    for _ in 0..MAX_ROUNDS {
-        let open: Vec<Key> = keys(&hi).filter(|&(t, i)| lo[t][i] < hi[t][i]).collect();
-        if open.is_empty() {
-            break;
-        }
-        let mut proposal = hi.clone();
-        for &(t, i) in &open {
-            proposal[t][i] = lo[t][i] + (hi[t][i] - lo[t][i]) / 2;
-        }
-        let (figures, blamed) = problem.evaluate(&proposal)?;
-        replays += 1;
-        if limits.hold(&figures) {
-            hi = proposal;
-            best_figures = figures;
-            continue;
-        }
-        let mut candidate = hi.clone();
-        let mut lowered = Vec::new();
-        for &(t, i) in &open {
-            if blamed.contains(&(t, i)) {
-                lo[t][i] = proposal[t][i] + 1;
-            } else {
-                candidate[t][i] = proposal[t][i];
-                lowered.push((t, i));
-            }
-        }
-        if lowered.is_empty() {
-            continue;
-        }
-        let (figures, blamed) = problem.evaluate(&candidate)?;
-        replays += 1;
-        if limits.hold(&figures) {
-            hi = candidate;
-            best_figures = figures;
-        } else {
-            // The lowered slots interact: those now blamed (all of them when
-            // none is) keep their value.
-            let guilty: Vec<Key> = lowered
-                .iter()
-                .copied()
-                .filter(|k| blamed.contains(k))
-                .collect();
-            let guilty = if guilty.is_empty() { lowered } else { guilty };
-            for (t, i) in guilty {
-                lo[t][i] = (candidate[t][i] + 1).min(hi[t][i]);
-            }
-        }
-    }
-    let searched = hi;
-    let searched_figures = best_figures;
+    let (values, start_figures) = problem.safe_start(values, &limits, &generous, &mut replays)?;
+    let (searched, searched_figures) =
+        problem.search(values, start_figures, &limits, &mut replays)?;
 
     // The margin, then the suggestion replayed on the training days.
     let suggested: Vec<Vec<u32>> = searched
@@ -459,6 +296,219 @@ pub fn suggest(
         figures,
         replays,
     })
+}
+
+/// `--granularity` in seconds, and `--margin`, checked.
+fn checked_granularity(args: &SuggestArgs) -> Result<u64, Error> {
+    let granularity = args.granularity.as_secs();
+    if granularity < 60
+        || !granularity.is_multiple_of(60)
+        || !1440u64.is_multiple_of(granularity / 60)
+    {
+        return Err(Error::Usage(format!(
+            "--granularity must be whole minutes dividing a day (15m, 30m, 1h ...), got {}",
+            crate::duration::HumanDuration(args.granularity)
+        )));
+    }
+    if !(args.margin >= 0.0 && args.margin <= 10.0) {
+        return Err(Error::Usage(format!(
+            "--margin must be between 0 and 10, got {}",
+            args.margin
+        )));
+    }
+    Ok(granularity)
+}
+
+/// The calls of one minute or longer, split into local days (schedule
+/// timezone); days of different files stay apart, even on the same date.
+fn local_days(config: &Config, traces: &[(String, Vec<Call>)]) -> Result<Vec<Day>, Error> {
+    let timezone = config.schedule.timezone;
+    let shortest = chrono::Duration::from_std(simulate::SHORTEST_CALL).unwrap_or_default();
+    let mut by_date: BTreeMap<(NaiveDate, usize), Vec<Call>> = BTreeMap::new();
+    for (file, (_, calls)) in traces.iter().enumerate() {
+        for call in calls.iter().filter(|c| c.duration() >= shortest) {
+            let date = call.start.with_timezone(&timezone).date_naive();
+            by_date.entry((date, file)).or_default().push(*call);
+        }
+    }
+    if by_date.is_empty() {
+        return Err(Error::Usage(
+            "the traces have no call of one minute or longer".into(),
+        ));
+    }
+    Ok(by_date
+        .into_iter()
+        .map(|((date, _), mut calls)| {
+            calls.sort_by_key(|c| (c.start, c.end));
+            Day { date, calls }
+        })
+        .collect())
+}
+
+/// The largest burst per slot, and the offered peak of calls at once.
+fn bursts_and_peak(problem: &Problem<'_>) -> (BTreeMap<Key, Burst>, u32) {
+    let mut bursts = BTreeMap::new();
+    let mut peak = 0u32;
+    for day in &problem.days {
+        let starts: Vec<i64> = day.calls.iter().map(|c| c.start.timestamp()).collect();
+        largest_bursts(
+            &starts,
+            problem.window_seconds,
+            |s| problem.key_at(s),
+            &mut bursts,
+        );
+        let mut sweep: Vec<(i64, i32)> = day
+            .calls
+            .iter()
+            .flat_map(|c| [(c.start.timestamp(), 1), (c.end.timestamp(), -1)])
+            .collect();
+        sweep.sort_unstable();
+        let mut now = 0i32;
+        for (_, step) in sweep {
+            now += step;
+            peak = peak.max(now.max(0) as u32);
+        }
+    }
+    (bursts, peak)
+}
+
+/// The largest value of a candidate (at least 1).
+fn largest(values: &[Vec<u32>]) -> u32 {
+    values.iter().flatten().copied().max().unwrap_or(1)
+}
+
+impl<'a> Problem<'a> {
+    fn new(config: &'a Config, days: Vec<Day>, args: &SuggestArgs, granularity: u64) -> Self {
+        let weekdays: BTreeSet<u32> = days
+            .iter()
+            .map(|d| d.date.weekday().num_days_from_monday())
+            .collect();
+        let names: Vec<String> = if weekdays.len() == 1 {
+            vec!["default".to_string()]
+        } else {
+            weekdays
+                .iter()
+                .map(|d| WEEKDAYS[*d as usize].to_string())
+                .collect()
+        };
+        let derived_default = names.len() > 1 && names.len() < 7;
+        let slot_minutes = (granularity / 60) as u32;
+        Problem {
+            config,
+            timezone: config.schedule.timezone,
+            days,
+            derived_default,
+            slot_minutes,
+            slots: (1440 / slot_minutes) as usize,
+            settings: Settings {
+                from: None,
+                to: None,
+                boot_delay: args.boot_delay,
+                boot_jitter: args.boot_jitter,
+                seed: args.seed,
+                vcpu_hour_price: 1.0,
+            },
+            window_seconds: (args.boot_delay + args.boot_jitter).as_secs() as i64 + 60,
+            max_gateways: 0,
+            names,
+        }
+    }
+}
+
+impl Problem<'_> {
+    /// A safe start: the bursts, raised uniformly until the limits hold.
+    fn safe_start(
+        &mut self,
+        mut values: Vec<Vec<u32>>,
+        limits: &Limits,
+        generous: &dyn Fn(&[Vec<u32>]) -> u32,
+        replays: &mut usize,
+    ) -> Result<(Vec<Vec<u32>>, Figures), Error> {
+        let mut raises = 0;
+        loop {
+            self.max_gateways = generous(&values);
+            let (figures, _) = self.evaluate(&values)?;
+            *replays += 1;
+            if limits.hold(&figures) {
+                return Ok((values, figures));
+            }
+            raises += 1;
+            if raises > MAX_RAISES {
+                return Err(Error::Usage(format!(
+                    "no schedule found that keeps missed <= {} and rejected <= {}: even idle_min up to {} gives {} missed, {} rejected (check pool.max_vcpus and the instance types)",
+                    limits.max_missed,
+                    limits.max_rejected.map_or("any".into(), |m| m.to_string()),
+                    largest(&values),
+                    figures.missed,
+                    figures.rejected
+                )));
+            }
+            for v in values.iter_mut().flatten() {
+                *v += v.div_ceil(2) + 1;
+            }
+        }
+    }
+
+    /// Parallel binary search from a safe candidate: `[lo, hi]` per slot,
+    /// `hi` always kept safe. Returns the lowest safe candidate found.
+    fn search(
+        &self,
+        mut hi: Vec<Vec<u32>>,
+        mut best: Figures,
+        limits: &Limits,
+        replays: &mut usize,
+    ) -> Result<(Vec<Vec<u32>>, Figures), Error> {
+        let mut lo: Vec<Vec<u32>> = hi.iter().map(|row| vec![1; row.len()]).collect();
+        for _ in 0..MAX_ROUNDS {
+            let open: Vec<Key> = keys(&hi).filter(|&(t, i)| lo[t][i] < hi[t][i]).collect();
+            if open.is_empty() {
+                break;
+            }
+            let mut proposal = hi.clone();
+            for &(t, i) in &open {
+                proposal[t][i] = lo[t][i] + (hi[t][i] - lo[t][i]) / 2;
+            }
+            let (figures, blamed) = self.evaluate(&proposal)?;
+            *replays += 1;
+            if limits.hold(&figures) {
+                hi = proposal;
+                best = figures;
+                continue;
+            }
+            let mut candidate = hi.clone();
+            let mut lowered = Vec::new();
+            for &(t, i) in &open {
+                if blamed.contains(&(t, i)) {
+                    lo[t][i] = proposal[t][i] + 1;
+                } else {
+                    candidate[t][i] = proposal[t][i];
+                    lowered.push((t, i));
+                }
+            }
+            if lowered.is_empty() {
+                continue;
+            }
+            let (figures, blamed) = self.evaluate(&candidate)?;
+            *replays += 1;
+            if limits.hold(&figures) {
+                hi = candidate;
+                best = figures;
+            } else {
+                // The lowered slots interact: those now blamed (all of them when
+                // none is) keep their value.
+                let guilty: Vec<Key> = lowered
+                    .iter()
+                    .copied()
+                    .filter(|k| blamed.contains(k))
+                    .collect();
+                let guilty = if guilty.is_empty() { lowered } else { guilty };
+                for (t, i) in guilty {
+                    lo[t][i] = (candidate[t][i] + 1).min(hi[t][i]);
+                }
+            }
+        }
+        Ok((hi, best))
+    }
 }
 
 fn keys(values: &[Vec<u32>]) -> impl Iterator<Item = Key> + '_ {
@@ -488,6 +538,7 @@ fn figures_line(f: &Figures) -> String {
     )
 }
 
+/// The `[schedule]` TOML of a suggestion, with its comments.
 fn render(
     problem: &Problem<'_>,
     traces: &[(String, Vec<Call>)],
@@ -549,53 +600,8 @@ fn render(
             .position(|d| *d == problem.names[t])
             .unwrap_or(usize::MAX)
     });
-    let slot_line = |start: NaiveTime, idle: u32| {
-        format!(
-            "\"{}\" = {{ idle_min = {idle}, load_max = 1.0, max_gateways = {} }}",
-            start.format("%H:%M"),
-            problem.max_gateways
-        )
-    };
     for t in order {
-        let _ = writeln!(out, "[schedule.{}]", problem.names[t]);
-        for (first, end) in merge_runs(&suggested[t]) {
-            let start = problem.slot_start(first);
-            let until = if end == problem.slots {
-                "24:00".to_string()
-            } else {
-                problem.slot_start(end).format("%H:%M").to_string()
-            };
-            let burst = (first..end)
-                .filter_map(|i| bursts.get(&(t, i)))
-                .max_by_key(|b| (b.calls, std::cmp::Reverse(b.at)));
-            let searched_max = searched[t][first..end].iter().max().copied().unwrap_or(1);
-            let why = match burst {
-                Some(b) => {
-                    let at = DateTime::from_timestamp(b.at, 0)
-                        .map(|d| {
-                            d.with_timezone(&problem.timezone)
-                                .format("%Y-%m-%d %H:%M")
-                                .to_string()
-                        })
-                        .unwrap_or_default();
-                    format!(
-                        "largest burst: {} calls started within {} ({at})",
-                        b.calls,
-                        crate::duration::HumanDuration(Duration::from_secs(
-                            problem.window_seconds as u64
-                        ))
-                    )
-                }
-                None => "no call started in these slots (floor of 1)".to_string(),
-            };
-            let _ = writeln!(
-                out,
-                "# {}-{until}: idle_min {} (searched {searched_max}); {why}",
-                start.format("%H:%M"),
-                suggested[t][first]
-            );
-            let _ = writeln!(out, "{}", slot_line(start, suggested[t][first]));
-        }
+        render_timeline(&mut out, problem, t, searched, suggested, bursts);
     }
     if problem.derived_default {
         let row: Vec<u32> = (0..problem.slots)
@@ -607,29 +613,90 @@ fn render(
         );
         let _ = writeln!(out, "[schedule.default]");
         for (first, _) in merge_runs(&row) {
-            let _ = writeln!(out, "{}", slot_line(problem.slot_start(first), row[first]));
+            let _ = writeln!(
+                out,
+                "{}",
+                slot_line(problem, problem.slot_start(first), row[first])
+            );
         }
     }
     out
 }
 
-/// `scaler schedule ...`: prints the suggestion (a file, not a report).
-pub fn run(command: &ScheduleCommand, config_path: &std::path::Path) -> Exit {
-    let ScheduleCommand::Suggest(args) = command;
-    match command_suggest(args, config_path) {
-        Ok(suggestion) => {
-            use std::io::Write;
-            let _ = std::io::stdout()
-                .lock()
-                .write_all(suggestion.toml.as_bytes());
-            Exit::Ok
-        }
-        Err(e) => {
-            eprintln!("scaler: {e:#}");
-            e.exit()
-        }
+/// One slot of the suggestion as TOML.
+fn slot_line(problem: &Problem<'_>, start: NaiveTime, idle: u32) -> String {
+    format!(
+        "\"{}\" = {{ idle_min = {idle}, load_max = 1.0, max_gateways = {} }}",
+        start.format("%H:%M"),
+        problem.max_gateways
+    )
+}
+
+/// One learned timeline: its merged slots, each with the burst behind it.
+fn render_timeline(
+    out: &mut String,
+    problem: &Problem<'_>,
+    t: usize,
+    searched: &[Vec<u32>],
+    suggested: &[Vec<u32>],
+    bursts: &BTreeMap<Key, Burst>,
+) {
+    let _ = writeln!(out, "[schedule.{}]", problem.names[t]);
+    for (first, end) in merge_runs(&suggested[t]) {
+        let start = problem.slot_start(first);
+        let until = if end == problem.slots {
+            "24:00".to_string()
+        } else {
+            problem.slot_start(end).format("%H:%M").to_string()
+        };
+        let burst = (first..end)
+            .filter_map(|i| bursts.get(&(t, i)))
+            .max_by_key(|b| (b.calls, std::cmp::Reverse(b.at)));
+        let searched_max = searched[t][first..end].iter().max().copied().unwrap_or(1);
+        let _ = writeln!(
+            out,
+            "# {}-{until}: idle_min {} (searched {searched_max}); {}",
+            start.format("%H:%M"),
+            suggested[t][first],
+            why(problem, burst)
+        );
+        let _ = writeln!(out, "{}", slot_line(problem, start, suggested[t][first]));
     }
 }
+
+/// What drove a slot's value: its largest burst, if any.
+fn why(problem: &Problem<'_>, burst: Option<&Burst>) -> String {
+    match burst {
+        Some(b) => {
+            let at = DateTime::from_timestamp(b.at, 0)
+                .map(|d| {
+                    d.with_timezone(&problem.timezone)
+                        .format("%Y-%m-%d %H:%M")
+                        .to_string()
+                })
+                .unwrap_or_default();
+            format!(
+                "largest burst: {} calls started within {} ({at})",
+                b.calls,
+                crate::duration::HumanDuration(Duration::from_secs(problem.window_seconds as u64))
+            )
+        }
+        None => "no call started in these slots (floor of 1)".to_string(),
+    }
+}
+
+/// `scaler schedule suggest`: its report holds the suggested `[schedule]`
+/// (`toml`), which text mode prints as it is.
+pub fn command(command: &ScheduleCommand, config_path: &std::path::Path) -> Result<Report, Error> {
+    let ScheduleCommand::Suggest(args) = command;
+    let suggestion = command_suggest(args, config_path)?;
+    let mut report = Report::new(NAME);
+    report.toml = Some(suggestion.toml);
+    Ok(report)
+}
+
+/// The command's name in its report.
+pub const NAME: &str = "schedule suggest";
 
 fn command_suggest(args: &SuggestArgs, config_path: &std::path::Path) -> Result<Suggestion, Error> {
     let config = crate::config::load(config_path)?;

@@ -2,7 +2,9 @@
 //! tells it which peer the pass waits for (the report names it if the pass
 //! is stopped at its bound), and every call that may change something counts
 //! as an action started (the stopped pass then exits 3, not 69). Each method
-//! forwards to the wrapped backend and does nothing else.
+//! forwards to the wrapped backend and does nothing else: a method added to
+//! either trait with a default body must be forwarded here too, or the
+//! wrapped backend's own version is never called.
 
 use crate::config::ProviderConfig;
 use crate::pool::{

@@ -255,6 +255,61 @@ fn redis_users_that_cannot_drain_are_refused() {
         .unwrap();
 }
 
+/// The media line's reason is the kind of the Redis client's failure:
+/// nothing listening, a server that never answers, a user Redis refuses.
+#[test]
+fn media_failures_are_classified() {
+    use common::media::{Redis, media_config, redis_url};
+    let ws = Workspace::new();
+    let redis = Redis::new("checkkinds");
+    let config = media_config(&ws, &redis, "checkkinds", SLOT, "", "");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let url = redis_url();
+    let (_, rest) = url.split_once("127.0.0.1:").expect("a loopback Redis URL");
+    let (port, _) = rest.split_once('/').expect("a URL with a database");
+    let address = format!("127.0.0.1:{port}");
+    let media_line = |replaced: String| {
+        std::fs::write(&config, replaced).unwrap();
+        let run = scaler(&["-c", &config, "--format", "json", "check"]).expect(69);
+        let media = run.json()["checks"][1].clone();
+        assert_eq!(media["name"], "media", "{}", run.stdout);
+        assert_eq!(media["ok"], false, "{}", run.stdout);
+        (
+            media["reason"].as_str().unwrap_or_default().to_string(),
+            media,
+        )
+    };
+
+    // Nothing listens on port 1.
+    let (reason, media) = media_line(text.replace(&address, "127.0.0.1:1"));
+    assert_eq!(reason, "refused", "{media}");
+
+    // A server that accepts and never answers.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let (reason, media) = media_line(
+        text.replace(&address, &format!("127.0.0.1:{port}"))
+            .replace(
+                "[media]\n",
+                "[media]\nconnect_timeout = \"1s\"\ncommand_timeout = \"1s\"\n",
+            ),
+    );
+    assert_eq!(reason, "timeout", "{media}");
+    drop(silent);
+
+    // A user Redis does not know.
+    let (reason, media) = media_line(
+        text.replace(
+            "redis://127.0.0.1",
+            &format!("redis://scaler-nobody-{}@127.0.0.1", std::process::id()),
+        )
+        .replace("[media]\n", "[media]\npassword = \"certainly-wrong\"\n"),
+    );
+    assert_eq!(reason, "auth", "{media}");
+    // Sentences, not the client's debug form.
+    assert!(!media["detail"].to_string().contains("{"), "{media}");
+}
+
 /// What `run` refuses, `check` refuses too, with the same exit status (78)
 /// and the key's line, online and offline.
 #[test]

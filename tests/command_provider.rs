@@ -260,3 +260,28 @@ fn a_missing_template_variable_is_a_configuration_error() {
         run.stderr
     );
 }
+
+/// A failed create is printed once per stream: on its action's line of the
+/// report (stdout) and in one log line (stderr), never repeated in `errors`.
+#[test]
+fn a_failed_create_is_printed_once_per_stream() {
+    let ws = Workspace::new();
+    let db = Kamailio::new("cmdonce");
+    std::fs::write(ws.path("init.sh"), "{{role}}").unwrap();
+    let commands = format!(
+        "list = {}\ncreate = [\"sh\", \"-c\", \"echo quota exceeded >&2; exit 5\"]\ndestroy = [\"false\"]",
+        argv(&sample_cloud(), &["list"])
+    );
+    let config = config(&ws, &db, "cmdonce", &commands, 1);
+    let text = scaler(&["-c", &config, "run"]).expect(3);
+    let said = "exited with status 5: quota exceeded";
+    assert_eq!(text.stdout.matches(said).count(), 1, "{}", text.stdout);
+    assert_eq!(text.stderr.matches(said).count(), 1, "{}", text.stderr);
+    let json = scaler(&["-c", &config, "--format", "json", "run"])
+        .expect(3)
+        .json();
+    let failed = &json["actions"][0];
+    assert_eq!(failed["status"], "failed", "{json}");
+    assert!(failed["error"].to_string().contains(said), "{json}");
+    assert!(!json["errors"].to_string().contains(said), "{json}");
+}

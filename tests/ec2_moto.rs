@@ -13,7 +13,7 @@ mod common;
 
 use common::*;
 use scaler::provider::ec2::{Ec2Config, Ec2Provider};
-use scaler::provider::{CreateRequest, InstanceState, Provider};
+use scaler::provider::{CreateRequest, InstanceState, Provider, ProviderError};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
@@ -238,9 +238,10 @@ fn lists_creates_with_tags_and_user_data_then_terminates() {
         })
         .unwrap_err();
     assert!(
-        err.message.contains("TerminateInstances") && err.message.contains("InvalidInstanceID"),
+        err.message().contains("TerminateInstances") && err.message().contains("InvalidInstanceID"),
         "{err}"
     );
+    assert!(matches!(err, ProviderError::Rejected(_)), "{err:?}");
     assert_eq!(other.list().unwrap().len(), 1);
 }
 
@@ -627,9 +628,10 @@ fn a_listing_whose_second_page_fails_is_an_error_not_a_partial_list() {
     let dir = tempfile::tempdir().unwrap();
     let err = provider("gw", &url, "", dir.path()).list().unwrap_err();
     assert_eq!(
-        err.message,
+        err.message(),
         "EC2 DescribeInstances: Unavailable: try later (HTTP 503)"
     );
+    assert!(matches!(err, ProviderError::Unavailable(_)), "{err:?}");
     let bodies = server.join().unwrap();
     assert!(
         bodies[0].contains("Filter.1.Name=tag%3Ascaler-pool&Filter.1.Value.1=gw"),
@@ -648,7 +650,8 @@ fn a_listing_whose_second_page_fails_is_an_error_not_a_partial_list() {
     let url = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
     let err = provider("gw", &url, "", dir.path()).list().unwrap_err();
-    assert!(err.message.contains("Connection refused"), "{err}");
+    assert!(err.message().contains("Connection refused"), "{err}");
+    assert!(matches!(err, ProviderError::Refused(_)), "{err:?}");
 }
 
 /// The `ClientToken` of a captured RunInstances request body.
@@ -690,4 +693,199 @@ fn two_creations_in_the_same_second_send_different_client_tokens() {
         tokens.iter().all(|t| t.len() <= 64),
         "EC2's limit: {tokens:?}"
     );
+}
+
+/// The text of the first `<tag>` element of a moto answer.
+fn xml_value(text: &str, tag: &str) -> String {
+    let open = format!("<{tag}>");
+    let start = text
+        .find(&open)
+        .unwrap_or_else(|| panic!("no <{tag}> in {text}"))
+        + open.len();
+    text[start..start + text[start..].find('<').unwrap()].to_string()
+}
+
+/// Starts an untagged instance the way SIPMediaGW's Outscale code does (a
+/// security group and a subnet, no scaler tag): `(id, private address)`.
+fn foreign_instance(moto: &Moto, kind: &str, group: &str, subnet: &str) -> (String, String) {
+    let text = moto.raw(
+        "RunInstances",
+        &[
+            ("ImageId", IMAGE),
+            ("InstanceType", kind),
+            ("MinCount", "1"),
+            ("MaxCount", "1"),
+            ("SecurityGroupId.1", group),
+            ("SubnetId", subnet),
+        ],
+    );
+    (
+        xml_value(&text, "instanceId"),
+        xml_value(&text, "privateIpAddress"),
+    )
+}
+
+#[test]
+fn instances_in_the_security_group_and_subnet_are_adopted_and_a_non_gateway_is_left_alone() {
+    let moto = Moto::start();
+    let ws = Workspace::new();
+    let mut db = Kamailio::new("adopt");
+    let group = xml_value(
+        &moto.raw(
+            "CreateSecurityGroup",
+            &[
+                ("GroupName", "sipmediagw"),
+                ("GroupDescription", "gateways"),
+            ],
+        ),
+        "groupId",
+    );
+    let subnets = moto.raw("DescribeSubnets", &[]);
+    let subnet = xml_value(&subnets, "subnetId");
+    let other_subnet = subnets
+        .split("<subnetId>")
+        .skip(1)
+        .map(|rest| rest[..rest.find('<').unwrap()].to_string())
+        .find(|s| *s != subnet)
+        .expect("moto's default VPC has several subnets");
+    assert_ne!(subnet, other_subnet);
+    // Two gateways of the old tool (one with two gateways and its own
+    // untagged Elastic IP), a web server and a stopped VM in the same group
+    // and subnet, and two look-alikes outside the filter.
+    let (a, a_ip) = foreign_instance(&moto, "c5.2xlarge", &group, &subnet);
+    let (b, b_ip) = foreign_instance(&moto, "c5.xlarge", &group, &subnet);
+    let (web, _) = foreign_instance(&moto, "c5.xlarge", &group, &subnet);
+    let (stopped, _) = foreign_instance(&moto, "c5.xlarge", &group, &subnet);
+    let (elsewhere, _) = foreign_instance(&moto, "c5.xlarge", &group, &other_subnet);
+    moto.raw("StopInstances", &[("InstanceId.1", &stopped)]);
+    let own = moto.raw("AllocateAddress", &[("Domain", "vpc")]);
+    let own_eip = xml_value(&own, "allocationId");
+    moto.raw(
+        "AssociateAddress",
+        &[("AllocationId", &own_eip), ("InstanceId", &a)],
+    );
+    db.register(&a_ip, 0, false, false);
+    db.register(&a_ip, 1, false, false);
+    db.register(&b_ip, 0, false, false);
+    // moto's launch times are whole seconds: let register_timeout (0s) pass.
+    std::thread::sleep(Duration::from_millis(1100));
+
+    let config = ws.config(&format!(
+        r#"[pool]
+name = "adopt"
+kind = "sip"
+cpu_per_gateway = 4
+register_timeout = "0s"
+
+[schedule]
+[schedule.default]
+"00:00" = {{ idle_min = 1, load_max = 0.8, max_gateways = 10 }}
+
+[limits]
+scale_down_delay = "0s"
+
+{sip}
+[state]
+path = "state.json"
+
+[lock]
+path = "pass.lock"
+
+{provider}"#,
+        sip = db.sip_section(),
+        provider = provider_section(
+            &moto.url(),
+            IMAGE,
+            &format!(
+                "elastic_ip = true\nsubnet_id = \"{subnet}\"\nsecurity_group_ids = [\"{group}\"]\n\n\
+                 [provider.membership]\nsecurity_group = \"{group}\"\nsubnet = \"{subnet}\"\n"
+            )
+        )
+    ));
+    let env = [("SCALER_TEST_EC2_SECRET", FAKE_SECRET)];
+    // `check` says what the filter matches before the first run.
+    let check = scaler_with_env(&["-c", &config, "check"], &env);
+    let said = format!("{}{}", check.stdout, check.stderr);
+    assert!(
+        said.contains("0 created by scaler, 4 adopted (2 registered, 2 never registered)"),
+        "{said}"
+    );
+    assert!(said.contains(&web) && said.contains(&stopped), "{said}");
+    let run = scaler_with_env(&["-c", &config, "--format", "json", "run"], &env).expect(0);
+    let json = run.json();
+    // Adopted as capacity: the four matches, three idle gateways; the
+    // target (1 idle) drains the instance with two, and it goes.
+    assert_eq!(json["observed"]["instances"]["total"], 4, "{}", run.stdout);
+    assert_eq!(json["observed"]["gateways"]["idle"], 3, "{}", run.stdout);
+    let acted: Vec<(String, String, String)> = json["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["kind"].as_str().unwrap().to_string(),
+                a["reason"].as_str().unwrap().to_string(),
+                a["instance"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        acted.contains(&("destroy".into(), "drained".into(), a.clone())),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        acted.iter().all(|(_, _, id)| *id == a),
+        "only the drained gateway is touched: {}",
+        run.stdout
+    );
+    // The web server and the stopped VM would be unregistered / error_state:
+    // never proved to be gateways, they are kept, and said so.
+    let notes = json["notes"].to_string();
+    assert!(
+        notes.contains(&format!(
+            "({web}) is adopted and has never registered a gateway"
+        )),
+        "{notes}"
+    );
+    assert!(
+        notes.contains(&format!("({stopped}) is adopted")),
+        "{notes}"
+    );
+    for id in [&web, &stopped, &b, &elsewhere] {
+        let state = moto.raw("DescribeInstances", &[("InstanceId.1", id)]);
+        assert!(
+            !state.contains("<name>terminated</name>")
+                && !state.contains("<name>shutting-down</name>"),
+            "{id} was left alone: {state}"
+        );
+    }
+    // The adopted gateways kept their own addresses: no pool address was
+    // allocated for them, and A's untagged Elastic IP is not released.
+    assert!(pool_addresses(&moto, "adopt").is_empty());
+    let addresses = moto.raw("DescribeAddresses", &[]);
+    assert!(addresses.contains(&own_eip), "{addresses}");
+
+    // The pool's own creations carry the markers that list them again.
+    let mut gw = provider(
+        "adopt",
+        &moto.url(),
+        &format!(
+            "subnet_id = \"{subnet}\"\nsecurity_group_ids = [\"{group}\"]\n\n\
+             [provider.membership]\nsecurity_group = \"{group}\"\nsubnet = \"{subnet}\"\n"
+        ),
+        ws.path("").as_path(),
+    );
+    let created = gw.create(&request("adopt-20260101000000-0")).unwrap();
+    assert!(!created.adopted);
+    let listed = gw.list().unwrap();
+    let mine = listed.iter().find(|i| i.id == created.id).expect("listed");
+    assert!(!mine.adopted, "scaler's own instance is not adopted");
+    assert!(
+        listed
+            .iter()
+            .filter(|i| i.id != created.id)
+            .all(|i| i.adopted)
+    );
+    assert!(!listed.iter().any(|i| i.id == elsewhere));
 }

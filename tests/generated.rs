@@ -1,6 +1,7 @@
 //! The generated files are up to date: `man/scaler.1` and `completions/*`
 //! are exactly what the code renders now (else: run `scripts/generate.sh`
-//! and commit), README's exit status table is the one of `exit.rs`, and
+//! and commit), README's and `--help`'s exit status tables are the one of
+//! `exit.rs`, and
 //! README's key table (the man page's source) matches the parser in both
 //! directions: every documented key is accepted, every accepted key is
 //! documented. The parser's own list of accepted keys is read from its
@@ -67,6 +68,40 @@ fn readme_exit_status_table_is_the_code_table() {
             "README.md lacks the exit status row {row:?} (src/exit.rs is the reference)"
         );
     }
+}
+
+#[test]
+fn help_exit_status_table_is_the_code_table() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_scaler"))
+        .arg("--help")
+        .output()
+        .expect("scaler --help runs");
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).expect("UTF-8 help");
+    let (_, table) = help
+        .split_once("Exit status:")
+        .expect("--help shows the exit status table");
+    // One row per status; clap wraps long meanings onto indented lines.
+    let mut rows: Vec<(u8, String)> = Vec::new();
+    for line in table.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let first = line.split_whitespace().next().unwrap_or_default();
+        match first.parse::<u8>() {
+            Ok(code) => rows.push((code, line[first.len()..].trim().to_string())),
+            Err(_) => {
+                let (_, meaning) = rows.last_mut().expect("a row before a wrapped line");
+                meaning.push(' ');
+                meaning.push_str(line);
+            }
+        }
+    }
+    let code: Vec<(u8, String)> = Exit::ALL
+        .into_iter()
+        .map(|e| (e.code(), e.meaning().to_string()))
+        .collect();
+    assert_eq!(
+        rows, code,
+        "--help's exit status table is not src/exit.rs's"
+    );
 }
 
 /// A valid configuration to inject unknown keys into.

@@ -1,7 +1,8 @@
 //! The layout of `src/` (DESIGN.md "Modules"): no import cycle between the
 //! top-level modules, and the layering that keeps it so — the model depends
 //! on nothing of ours, the command line only on leaf modules, the planner on
-//! no adapter, the report on no command. Dependencies are read from the
+//! no adapter, the report on no command. Also: comments cite the design by
+//! sections that exist in docs/DESIGN.md, never a document outside the tree. Dependencies are read from the
 //! source text: every `crate::name` path (`use crate::{a::X, b}` groups
 //! included) and every `super::` path that climbs to the crate root, outside
 //! comments, string literals and test code (`#[cfg(test)]` items and
@@ -551,4 +552,91 @@ fn the_reader_finds_every_form_of_path_and_only_code() {
     assert!(text.contains("c -> d"), "{text}");
     assert!(text.contains("d -> a"), "{text}");
     assert!(text.contains("deep.rs:1"), "{text}");
+}
+
+/// The headings (`##`, `###`) of docs/DESIGN.md.
+fn design_headings() -> BTreeSet<String> {
+    let design = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/DESIGN.md");
+    let text = fs::read_to_string(&design).expect("docs/DESIGN.md");
+    text.lines()
+        .filter_map(|l| l.strip_prefix("### ").or_else(|| l.strip_prefix("## ")))
+        .map(|h| h.trim().to_string())
+        .collect()
+}
+
+/// The section names a text cites: after `DESIGN.md`, a name in double
+/// quotes, then more after `›` or a comma (comment lines joined, so a
+/// citation may wrap).
+fn cited_sections(text: &str) -> Vec<String> {
+    let text: Vec<&str> = text
+        .lines()
+        .map(|l| {
+            l.trim_start()
+                .trim_start_matches('/')
+                .trim_start_matches('!')
+                .trim()
+        })
+        .collect();
+    let text = text.join(" ");
+    let mut out = Vec::new();
+    for (at, _) in text.match_indices("DESIGN.md \"") {
+        let mut rest = &text[at + "DESIGN.md ".len()..];
+        while let Some(quoted) = rest.strip_prefix('"') {
+            let Some(end) = quoted.find('"') else { break };
+            out.push(quoted[..end].to_string());
+            rest = quoted[end + 1..].trim_start();
+            match rest.strip_prefix('›').or_else(|| rest.strip_prefix(',')) {
+                Some(next) => rest = next.trim_start(),
+                None => break,
+            }
+        }
+    }
+    out
+}
+
+/// Code, tests and README cite the design by sections of docs/DESIGN.md
+/// that exist, and never a document outside the repository.
+#[test]
+fn citations_name_sections_of_the_design_document() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let headings = design_headings();
+    assert!(headings.contains("Decision"), "{headings:?}");
+    let mut files = Vec::new();
+    rust_files(&root.join("src"), &mut files);
+    rust_files(&root.join("tests"), &mut files);
+    files.push(root.join("README.md"));
+    let outside = [
+        concat!("SP", "EC §"),
+        concat!("SP", "EC.md"),
+        concat!("SP", "EC step"),
+    ];
+    // (This file spells the patterns it looks for.)
+    files.retain(|f| !f.ends_with("tests/layout.rs"));
+    for file in files {
+        let text = fs::read_to_string(&file).expect("readable");
+        for section in cited_sections(&text) {
+            assert!(
+                headings.contains(&section),
+                "{} cites DESIGN.md \"{section}\", which is not a heading of docs/DESIGN.md",
+                file.display()
+            );
+        }
+        for pattern in outside {
+            assert!(
+                !text.contains(pattern),
+                "{} cites {pattern:?}, a document outside the repository",
+                file.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn citations_are_read_with_their_subsections() {
+    assert_eq!(
+        cited_sections(
+            r#"(DESIGN.md "Decision" › "Target", "Scale up and packing") and DESIGN.md "Report"."#
+        ),
+        ["Decision", "Target", "Scale up and packing", "Report"]
+    );
 }

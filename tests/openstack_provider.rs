@@ -56,7 +56,7 @@ mod common;
 
 use common::*;
 use scaler::provider::openstack::{OpenStackConfig, OpenStackProvider};
-use scaler::provider::{CreateRequest, InstanceState, Provider};
+use scaler::provider::{CreateRequest, InstanceState, Provider, ProviderError};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -897,7 +897,9 @@ fn refused_credentials_and_ambiguous_regions_are_clear_errors() {
         );
     let config: OpenStackConfig = toml::from_str(&text).unwrap();
     let mut wrong = OpenStackProvider::with_env("gw", config, &|_| None).unwrap();
-    let err = wrong.list().unwrap_err().message;
+    let err = wrong.list().unwrap_err();
+    assert!(matches!(err, ProviderError::Auth(_)), "{err:?}");
+    let err = err.to_string();
     assert!(
         err.contains("Keystone refused the credentials")
             && err.contains("Unauthorized: The request you have made requires authentication."),
@@ -914,7 +916,9 @@ fn refused_credentials_and_ambiguous_regions_are_clear_errors() {
         );
     let config: OpenStackConfig = toml::from_str(&text).unwrap();
     let mut ambiguous = OpenStackProvider::with_env("gw", config, &|_| None).unwrap();
-    let err = ambiguous.list().unwrap_err().message;
+    let err = ambiguous.list().unwrap_err();
+    assert!(matches!(err, ProviderError::Config(_)), "{err:?}");
+    let err = err.to_string();
     assert!(
         err.contains("RegionOne, RegionTwo") && err.contains("provider.region"),
         "{err}"
@@ -1009,7 +1013,8 @@ fn create_sends_name_flavor_image_networks_metadata_and_delete_removes() {
             vcpus: 4,
         })
         .unwrap_err();
-    assert!(err.message.contains("outside pool gw"), "{err}");
+    assert!(err.message().contains("outside pool gw"), "{err}");
+    assert!(matches!(err, ProviderError::Rejected(_)), "{err:?}");
 }
 
 #[test]
@@ -1619,7 +1624,11 @@ fn gw_image_id(project: &Project) -> String {
     let token = project.token();
     let (_, body) = stack.call(
         "GET",
-        "http://127.0.0.1:25092/v2/images?name=scaler-os-image",
+        &format!(
+            "{}/images?name={}",
+            stack.var("SCALER_OS_GLANCE_URL"),
+            stack.var("SCALER_OS_IMAGE")
+        ),
         &token,
         None,
     );
@@ -1696,8 +1705,9 @@ fn real_application_credential_auth_reads_flavors_and_lists() {
         (k == "OS_APPLICATION_CREDENTIAL_SECRET").then(|| "wrong".into())
     })
     .unwrap();
-    let error = wrong.list().unwrap_err().message;
-    assert!(error.contains("Keystone refused"), "{error}");
+    let fault = wrong.list().unwrap_err();
+    assert!(matches!(fault, scaler::fault::Fault::Auth(_)), "{fault:?}");
+    assert!(fault.message().contains("Keystone refused"), "{fault:?}");
 }
 
 #[test]
@@ -1713,25 +1723,32 @@ fn real_catalog_lookup_by_region_and_interface() {
     assert!(internal.list().expect("internal endpoints").is_empty());
     // The harness points RegionTwo and the admin interface at 127.0.0.1:9.
     let mut two = real_provider(&project, "gw", "region = \"RegionTwo\"", &project.password);
-    let error = two.list().unwrap_err().message;
-    assert!(error.contains("127.0.0.1:9/region-two/compute"), "{error}");
+    let fault = two.list().unwrap_err();
+    assert!(
+        matches!(fault, scaler::fault::Fault::Refused(_)),
+        "{fault:?}"
+    );
+    assert!(
+        fault.message().contains("127.0.0.1:9/region-two/compute"),
+        "{fault:?}"
+    );
     let mut admin = real_provider(
         &project,
         "gw",
         "region = \"RegionOne\"\ninterface = \"admin\"",
         &project.password,
     );
-    let error = admin.list().unwrap_err().message;
+    let error = admin.list().unwrap_err().message().to_string();
     assert!(
         error.contains("127.0.0.1:9/admin-interface/compute"),
         "{error}"
     );
     // Two regions offer compute: no region given is an error naming both.
     let mut any = real_provider(&project, "gw", "# region: none", &project.password);
-    let error = any.list().unwrap_err().message;
+    let error = any.list().unwrap_err().message().to_string();
     assert!(error.contains("RegionOne, RegionTwo"), "{error}");
     let mut nowhere = real_provider(&project, "gw", "region = \"Nowhere\"", &project.password);
-    let error = nowhere.list().unwrap_err().message;
+    let error = nowhere.list().unwrap_err().message().to_string();
     assert!(error.contains("Nowhere"), "{error}");
 }
 

@@ -1,17 +1,18 @@
-//! Safety under concurrency and faults (SPEC §6), with real processes:
+//! Safety under concurrency and faults (DESIGN.md "Safety invariants"), with real processes:
 //! overlapping runs on every lock backend, caps on creations and
 //! destructions, a database that accepts connections and never answers, and
 //! secrets that never reach the output at any verbosity.
 
 mod common;
 
-use common::http::{Answer, free_port, serve};
+use common::http::free_port;
 use common::*;
 use mysql::prelude::Queryable;
 use scaler::provider::InstanceState;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::sync::mpsc;
+use std::time::Duration;
 
 const IDLE1: &str = "{ idle_min = 1, load_max = 1.0, max_gateways = 40 }";
 
@@ -66,20 +67,67 @@ fn two_runs_at_once_one_exits_75_on_the_file_lock() {
     let ws = Workspace::new();
     let db = Kamailio::new("overlap");
     let port = free_port("127.0.8.1");
-    serve("127.0.8.1", port, Answer::Hang);
+    let gate = Gate::serve("127.0.8.1", port);
     ws.add_instance("overlap", "127.0.8.1", InstanceState::Active, 60, 4);
     let config = sip_config(&ws, &db, "overlap", IDLE1, "");
     with(
         &config,
         "[lock]",
-        &format!("[probe]\nurl = \"http://{{ip}}:{port}/\"\ntimeout = \"2s\"\n\n[lock]"),
+        &format!("[probe]\nurl = \"http://{{ip}}:{port}/\"\ntimeout = \"30s\"\n\n[lock]"),
     );
-    assert_overlap_exits_75(&config, &[]);
+    assert_overlap_exits_75(&config, &[], gate);
 }
 
-/// Starts a first pass (slowed by a hung probe), waits until it holds the
-/// lock, then runs a second one: it must exit 75 at once and change nothing.
-fn assert_overlap_exits_75(config: &str, env: &[(&str, &str)]) {
+/// A status server that holds the first request it gets until the test
+/// opens the gate, then answers it (and any later one) with a plain status.
+struct Gate {
+    /// Receives once the first request has arrived.
+    probed: mpsc::Receiver<()>,
+    /// Dropped to open the gate.
+    open: Option<mpsc::Sender<()>>,
+}
+
+impl Gate {
+    fn serve(ip: &str, port: u16) -> Gate {
+        let listener = std::net::TcpListener::bind((ip, port)).unwrap();
+        let (probed_tx, probed) = mpsc::channel();
+        let (open, opened) = mpsc::channel::<()>();
+        std::thread::spawn(move || {
+            let body = r#"{"termination": false, "capacity": 1}"#;
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            for (n, stream) in listener.incoming().flatten().enumerate() {
+                let mut stream = stream;
+                let mut request = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(k) => request.extend_from_slice(&buf[..k]),
+                    }
+                }
+                if n == 0 {
+                    let _ = probed_tx.send(());
+                    // Returns when the test drops its sender.
+                    let _ = opened.recv();
+                }
+                let _ = stream.write_all(answer.as_bytes());
+            }
+        });
+        Gate {
+            probed,
+            open: Some(open),
+        }
+    }
+}
+
+/// Starts a first pass, which takes the lock and then waits on a probe the
+/// test holds; runs a second one meanwhile: it must exit 75 and change
+/// nothing while the first is still inside its pass (its probe not yet
+/// answered); then lets the first finish.
+fn assert_overlap_exits_75(config: &str, env: &[(&str, &str)], mut gate: Gate) {
     let mut first = Command::new(env!("CARGO_BIN_EXE_scaler"))
         .args(["-c", config, "-v", "--format", "json", "run"])
         .env(DB_PASSWORD_ENV, "scaler")
@@ -100,19 +148,31 @@ fn assert_overlap_exits_75(config: &str, env: &[(&str, &str)]) {
             break;
         }
     }
-    let started = Instant::now();
+    // Drain the rest of its log so it never blocks on a full pipe.
+    let rest = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    // (A bound on waiting, not on the pass: it fails rather than hang.)
+    gate.probed
+        .recv_timeout(Duration::from_secs(120))
+        .expect("the first pass probes its instance while holding the lock");
     let second = scaler_with_env(&["-c", config, "--format", "json", "run"], env).expect(75);
-    assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "the second pass must not wait"
-    );
     assert!(second.actions().is_empty());
     assert!(
         second.stderr.contains("another pass holds"),
         "{}",
         second.stderr
     );
-    assert!(first.wait().unwrap().success());
+    assert!(
+        first.try_wait().unwrap().is_none(),
+        "the second pass returned only after the first had finished"
+    );
+    drop(gate.open.take());
+    let status = first.wait().unwrap();
+    let log = rest.join().unwrap();
+    assert!(status.success(), "first pass: {status}\n{log}");
 }
 
 #[test]
@@ -175,12 +235,15 @@ fn redis_lock_serialises_hosts_and_is_released() {
 fn a_database_that_never_answers_costs_one_timeout_and_destroys_nothing() {
     let ws = Workspace::new();
     let db = Kamailio::new("hung");
-    // A listener that accepts and never speaks MySQL.
+    // A listener that accepts, never speaks MySQL and never closes; it
+    // records the client address of every connection, in order.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
+    let (peers_tx, peers) = mpsc::channel();
     std::thread::spawn(move || {
         let mut held = Vec::new();
         for stream in listener.incoming().flatten() {
+            let _ = peers_tx.send(stream.peer_addr().ok());
             held.push(stream);
         }
     });
@@ -193,11 +256,28 @@ fn a_database_that_never_answers_costs_one_timeout_and_destroys_nothing() {
         "connect_timeout = \"1s\"\nquery_timeout = \"1s\"\npassword_env",
     );
     let before = std::fs::read_to_string(ws.cloud_file()).unwrap();
-    let started = Instant::now();
     let run = scaler(&["-c", &config, "--format", "json", "run"]).expect(69);
-    assert!(started.elapsed() < Duration::from_secs(20));
     assert!(run.actions().is_empty());
     assert_eq!(std::fs::read_to_string(ws.cloud_file()).unwrap(), before);
+    // One connection, given up on by its own timeout (the server still holds
+    // it): a sentinel connected after the pass exited marks the end of the
+    // pass's connections in the listener's order.
+    let sentinel = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mark = Some(sentinel.local_addr().unwrap());
+    let mut connections = 0;
+    loop {
+        let peer = peers
+            .recv_timeout(Duration::from_secs(120))
+            .expect("the listener accepts the sentinel");
+        if peer == mark {
+            break;
+        }
+        connections += 1;
+    }
+    assert_eq!(
+        connections, 1,
+        "connections the pass opened to the database"
+    );
 }
 
 #[test]

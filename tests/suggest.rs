@@ -2,7 +2,8 @@
 //! example configuration, the suggestion pasted into that configuration
 //! passes `check --offline`, keeps its limits when `simulate` replays the
 //! training trace, costs no more vCPU-hours than the hand-written schedule,
-//! and comes out the same for the same seed; bad flags exit 64.
+//! and comes out the same for the same seed (in text, and in the `toml`
+//! field of the JSON report); bad flags exit 64.
 
 mod common;
 
@@ -104,6 +105,14 @@ fn same_seed_same_schedule_and_limits_on_rejections_hold() {
     let first = suggest(&args).expect(0);
     let second = suggest(&args).expect(0);
     assert_eq!(first.stdout, second.stdout);
+    // The JSON report holds the same TOML in a field.
+    let json = suggest(&[&["--format", "json"], &args[..]].concat())
+        .expect(0)
+        .json();
+    assert_eq!(json["schema_version"], 1, "{json}");
+    assert_eq!(json["command"], "schedule suggest", "{json}");
+    assert_eq!(json["exit_code"], 0, "{json}");
+    assert_eq!(json["toml"].as_str(), Some(first.stdout.as_str()), "{json}");
     assert!(first.stdout.contains("\"00:00\" = "), "{}", first.stdout);
     assert!(!first.stdout.contains(":15\" = "), "30m slots only");
     let config = with_schedule(&ws, &first.stdout);

@@ -1,5 +1,5 @@
 //! Planner unit tests: the worked examples of the seed documents and the
-//! edge cases of SPEC §5.
+//! edge cases of DESIGN.md "Decision".
 
 use super::*;
 use crate::model::{Gateway, GatewayState, Instance, InstanceState};
@@ -51,6 +51,7 @@ fn instance(n: u32, state: InstanceState, age_minutes: i64, vcpus: u32) -> Insta
         vcpus,
         instance_type: None,
         created_at: now() - chrono::Duration::minutes(age_minutes),
+        adopted: false,
     }
 }
 

@@ -145,7 +145,7 @@ impl MediaState {
     }
 
     /// How the planner counts it. `stopped` has no room, so it is not busy:
-    /// it counts as registered and idle (SPEC: idle = registered − busy) and
+    /// it counts as registered and idle (DESIGN.md "Decision" › "Counts": idle = registered − busy) and
     /// may be drained, though the proxy gives it no room until it is
     /// `started` again.
     pub fn gateway_state(self) -> GatewayState {
@@ -599,30 +599,45 @@ pub struct MediaSource {
     forget_script: Script,
 }
 
+/// What a Redis reply is, in words (for a message, never its debug form).
+fn shape(value: &Value) -> String {
+    match value {
+        Value::Nil => "nil".to_string(),
+        Value::Int(n) => format!("the integer {n}"),
+        Value::BulkString(bytes) => format!("the string {}", show(bytes)),
+        Value::SimpleString(s) => format!("the status {s}"),
+        Value::Okay => "OK".to_string(),
+        Value::Array(items) => format!("an array of {} value(s)", items.len()),
+        _ => "a value of another type".to_string(),
+    }
+}
+
 impl MediaSource {
     /// A source for pool `pool`. Resolves the password and checks the URL
     /// now; connects on first use.
-    pub fn new(config: &MediaConfig, pool: &str) -> Result<MediaSource, String> {
+    pub fn new(config: &MediaConfig, pool: &str) -> Result<MediaSource, SourceError> {
         let url = redacted_url(&config.url);
-        let password = config.password_source().resolve("media.password")?;
+        let password = config
+            .password_source()
+            .resolve("media.password")
+            .map_err(SourceError::Secret)?;
         let client = Client::open(config.url.as_str())
-            .map_err(|e| format!("media.url: invalid Redis URL {url}: {e}"))?;
+            .map_err(|e| SourceError::config(format!("media.url: invalid Redis URL {url}: {e}")))?;
         let client = match password {
             None => client,
             Some(password) => {
                 let info = client.get_connection_info().clone();
                 if info.redis_settings().password().is_some() {
-                    return Err(
-                        "media.url has a password: give it there or in media.password*, not both"
-                            .into(),
-                    );
+                    return Err(SourceError::secret(
+                        "media.url has a password: give it there or in media.password*, not both",
+                    ));
                 }
                 let settings = info
                     .redis_settings()
                     .clone()
                     .set_password(password.expose());
                 Client::open(info.set_redis_settings(settings))
-                    .map_err(|e| format!("media.url: {url}: {e}"))?
+                    .map_err(|e| SourceError::config(format!("media.url: {url}: {e}")))?
             }
         };
         Ok(MediaSource {
@@ -651,11 +666,12 @@ impl MediaSource {
                     Ok(conn)
                 });
             let conn = connected.map_err(|e| {
-                SourceError(format!(
-                    "Redis {}: {}",
-                    self.url,
-                    crate::net_error::redis(&e)
-                ))
+                let fault = SourceError::redis(&e);
+                let fault = match &self.client.get_connection_info().addr() {
+                    redis::ConnectionAddr::Tcp(host, port) => fault.or_dns(host, *port),
+                    _ => fault,
+                };
+                fault.context(format!("Redis {}", self.url))
             })?;
             self.conn = Some(conn);
         }
@@ -664,11 +680,7 @@ impl MediaSource {
 
     fn fail(&mut self, what: &str, e: redis::RedisError) -> SourceError {
         self.conn = None;
-        SourceError(format!(
-            "Redis {}: {what}: {}",
-            self.url,
-            crate::net_error::redis(&e)
-        ))
+        SourceError::redis(&e).context(format!("Redis {}: {what}", self.url))
     }
 
     /// Checks that scripts may run (`SCRIPT LOAD`, for `check`) and observes.
@@ -722,11 +734,21 @@ impl MediaSource {
             Ok(())
         })();
         result.map_err(|e| {
-            let failed = self.fail("the account cannot drain or forget", e);
-            SourceError(format!(
-                "{} (the pass needs SCAN, MGET, HGETALL, EVALSHA, SCRIPT LOAD, and GET, SET, DEL, HSET, HSETNX, HDEL in the scripts)",
-                failed.0
-            ))
+            // Statements that change nothing: a refusal from the server (an
+            // ACL, or a script's command denied) is a missing privilege.
+            let refused_by_server = matches!(
+                e.kind(),
+                redis::ErrorKind::Server(_) | redis::ErrorKind::Extension
+            );
+            let failed = match self.fail("the account cannot drain or forget", e) {
+                SourceError::Unavailable(m) if refused_by_server => SourceError::Privilege(m),
+                other => other,
+            };
+            failed.map(|m| {
+                format!(
+                    "{m} (the pass needs SCAN, MGET, HGETALL, EVALSHA, SCRIPT LOAD, and GET, SET, DEL, HSET, HSETNX, HDEL in the scripts)"
+                )
+            })
         })
     }
 
@@ -882,7 +904,7 @@ impl GatewaySource for MediaSource {
                 let text = |v: &Value| match v {
                     Value::BulkString(bytes) => show(bytes),
                     Value::SimpleString(s) => s.clone(),
-                    other => format!("{other:?}"),
+                    other => shape(other),
                 };
                 Ok(DrainOutcome::Busy(format!(
                     "{host}: {} is {} (nothing was marked)",
@@ -890,9 +912,10 @@ impl GatewaySource for MediaSource {
                     text(&items[2])
                 )))
             }
-            other => Err(SourceError(format!(
-                "Redis {}: draining {host}: unexpected script reply {other:?}",
-                self.url
+            other => Err(SourceError::bad_data(format!(
+                "Redis {}: draining {host}: the drain script answered {}, not its reply",
+                self.url,
+                shape(&other)
             ))),
         }
     }
@@ -960,6 +983,18 @@ impl GatewaySource for MediaSource {
 
 #[cfg(test)]
 mod tests {
+    use super::shape;
+
+    #[test]
+    fn unexpected_replies_are_described_not_dumped() {
+        assert_eq!(shape(&Value::Int(3)), "the integer 3");
+        assert_eq!(
+            shape(&Value::Array(vec![Value::Nil, Value::Nil])),
+            "an array of 2 value(s)"
+        );
+        assert!(!shape(&Value::BulkString(b"x".to_vec())).contains("BulkString"));
+    }
+
     use super::*;
 
     fn ip(s: &str) -> IpAddr {
@@ -1158,6 +1193,7 @@ mod tests {
             vcpus: 4,
             instance_type: None,
             created_at: Utc::now(),
+            adopted: false,
         };
         let hosts = Hosts::new(&[instance("gw-1", "10.0.0.1"), instance("gw-2", "10.0.0.2")]);
         assert_eq!(locate(b"GW-1:8080", &hosts), Ok(ip("10.0.0.1")));
@@ -1261,9 +1297,12 @@ mod tests {
             toml::from_str("url = \"redis://:secret@127.0.0.1:6379/0\"\npassword = \"other\"")
                 .unwrap();
         let err = MediaSource::new(&config, "gw").err().unwrap();
-        assert!(err.contains("not both") && !err.contains("secret"), "{err}");
+        assert!(
+            err.message().contains("not both") && !err.message().contains("secret"),
+            "{err}"
+        );
         let config: MediaConfig = toml::from_str("url = \"http://127.0.0.1\"").unwrap();
         let err = MediaSource::new(&config, "gw").err().unwrap();
-        assert!(err.contains("media.url"), "{err}");
+        assert!(err.message().contains("media.url"), "{err}");
     }
 }

@@ -150,10 +150,9 @@ pub struct SourceRecord {
     pub id: u64,
 }
 
-/// A failed source call (connection, timeout, query).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct SourceError(pub String);
+/// A failed source call (connection, timeout, query), classified by kind
+/// (see [`Fault`](crate::fault::Fault)).
+pub type SourceError = crate::fault::Fault;
 
 /// A source of gateways and their load.
 pub trait GatewaySource {

@@ -96,13 +96,16 @@ pub struct SipSource {
 impl SipSource {
     /// A source for the gateways whose usernames carry `prefix`. Resolves the
     /// password now; connects on first use.
-    pub fn new(config: &SipConfig, prefix: &str) -> Result<SipSource, String> {
-        let password: Option<Secret> = config.password_source().resolve("sip.password")?;
+    pub fn new(config: &SipConfig, prefix: &str) -> Result<SipSource, SourceError> {
+        let password: Option<Secret> = config
+            .password_source()
+            .resolve("sip.password")
+            .map_err(SourceError::Secret)?;
         let base = Opts::from_url(&config.url).map_err(|e| {
-            format!(
+            SourceError::config(format!(
                 "sip.url: invalid MySQL URL {}: {e}",
                 redacted_url(&config.url)
-            )
+            ))
         })?;
         let mut builder = OptsBuilder::from_opts(base)
             .prefer_socket(false)
@@ -126,7 +129,10 @@ impl SipSource {
     fn conn(&mut self) -> Result<&mut Conn, SourceError> {
         if self.conn.is_none() {
             let conn = Conn::new(self.opts.clone()).map_err(|e| {
-                SourceError(format!("Kamailio database {}: {}", self.url, clean(&e)))
+                let host = self.opts.get_ip_or_hostname().to_string();
+                SourceError::mysql(&e)
+                    .or_dns(&host, self.opts.get_tcp_port())
+                    .context(format!("Kamailio database {}", self.url))
             })?;
             self.conn = Some(conn);
         }
@@ -135,15 +141,14 @@ impl SipSource {
 
     fn fail(&mut self, what: &str, e: mysql::Error) -> SourceError {
         self.conn = None;
-        let mut message = format!("Kamailio database {}: {what}: {}", self.url, clean(&e));
-        if message.contains("Unknown column")
-            && (message.contains("locked") || message.contains("to_stop"))
-        {
-            message.push_str(
-                " (add SIPMediaGW's columns: ALTER TABLE location ADD COLUMN locked INT NOT NULL DEFAULT 0, ADD COLUMN to_stop INT NOT NULL DEFAULT 0)",
-            );
+        let fault =
+            SourceError::mysql(&e).context(format!("Kamailio database {}: {what}", self.url));
+        match fault {
+            SourceError::Schema(m) => SourceError::Schema(format!(
+                "{m} (scaler reads location's id, username, contact, received, expires and SIPMediaGW's columns, added by: ALTER TABLE location ADD COLUMN locked INT NOT NULL DEFAULT 0, ADD COLUMN to_stop INT NOT NULL DEFAULT 0; and dialog's id, callee_contact, state)"
+            )),
+            other => other,
         }
-        SourceError(message)
     }
 
     /// Checks the connection and the schema (`check`): the tables and the two
@@ -161,7 +166,7 @@ impl SipSource {
             .filter(|c| !columns.iter().any(|have| have.eq_ignore_ascii_case(c)))
             .collect();
         if !missing.is_empty() {
-            return Err(SourceError(format!(
+            return Err(SourceError::Schema(format!(
                 "Kamailio database {}: table location lacks column(s) {} (ALTER TABLE location ADD COLUMN locked INT NOT NULL DEFAULT 0, ADD COLUMN to_stop INT NOT NULL DEFAULT 0)",
                 self.url,
                 missing.join(", ")
@@ -187,10 +192,11 @@ impl SipSource {
             let result = self.conn()?.query_drop(statement);
             if let Err(e) = result {
                 let failed = self.fail(&format!("the account cannot {what} ({statement})"), e);
-                return Err(SourceError(format!(
-                    "{} (the pass needs SELECT on location and dialog, UPDATE and DELETE on location)",
-                    failed.0
-                )));
+                return Err(failed.map(|m| {
+                    format!(
+                        "{m} (the pass needs SELECT on location and dialog, UPDATE and DELETE on location)"
+                    )
+                }));
             }
         }
         Ok(())
@@ -214,7 +220,10 @@ impl SipSource {
                 Ok(None) => {}
                 Err(Unreadable::Row(e)) => unreadable.push(e),
                 Err(Unreadable::Schema(e)) => {
-                    return Err(SourceError(format!("Kamailio database {}: {e}", self.url)));
+                    return Err(SourceError::Schema(format!(
+                        "Kamailio database {}: {e}",
+                        self.url
+                    )));
                 }
             }
         }
@@ -335,10 +344,6 @@ fn dialog_row(row: mysql::Row) -> Option<Dialog> {
     Some(contact.map(|contact| (record, contact)))
 }
 
-fn clean(e: &mysql::Error) -> String {
-    crate::net_error::mysql(e)
-}
-
 fn escape_like(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -452,10 +457,7 @@ impl GatewaySource for SipSource {
         self.directory = directory;
         outcome.map_err(|e| {
             self.conn = None;
-            SourceError(format!(
-                "Kamailio database {url}: draining {host}: {}",
-                clean(&e)
-            ))
+            SourceError::mysql(&e).context(format!("Kamailio database {url}: draining {host}"))
         })
     }
 

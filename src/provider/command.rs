@@ -186,7 +186,8 @@ impl CommandProvider {
     fn run(&self, action: &str, input: Option<String>) -> Result<String, ProviderError> {
         let argv = self.argv(action);
         let what = format!("command provider: {action} ({})", argv[0]);
-        let fail = |why: String| ProviderError::new(format!("{what}: {why}"));
+        let fail = |why: String| ProviderError::unavailable(format!("{what}: {why}"));
+        let bad = |why: String| ProviderError::bad_data(format!("{what}: {why}"));
         let mut command = Command::new(&argv[0]);
         command
             .args(&argv[1..])
@@ -213,58 +214,26 @@ impl CommandProvider {
                 let _ = stdin.write_all(input.as_bytes());
             });
         }
-        let stdout = child.stdout.take().map(|out| {
-            reading(move || {
-                let mut buf = Vec::new();
-                let result = out.take(STDOUT_LIMIT + 1).read_to_end(&mut buf);
-                result.map(|_| buf)
-            })
-        });
-        let stderr = child.stderr.take().map(|err| {
-            reading(move || {
-                let mut buf = Vec::new();
-                let _ = err.take(1024 * 1024).read_to_end(&mut buf);
-                String::from_utf8_lossy(&buf).into_owned()
-            })
-        });
-        // The pass's own bound (the watchdog) cuts a long timeout short.
-        let timeout = crate::watchdog::time_left().map_or(self.config.timeout.0, |left| {
-            left.min(self.config.timeout.0)
-        });
-        let status = wait(&mut child, timeout).map_err(|e| {
-            if timeout < self.config.timeout.0 && e.contains("was killed") {
-                format!(
-                    "{e}: the pass's bound (limits.deadline + {} s) was near",
+        let output = Output::read(&mut child);
+        let timeout = self.time_allowed();
+        let status = wait(&mut child, timeout).map_err(|e| match e {
+            ProviderError::Timeout(m) if timeout < self.config.timeout.0 => {
+                ProviderError::Timeout(format!(
+                    "{m}: the pass's bound (limits.deadline + {} s) was near",
                     crate::watchdog::GRACE.as_secs()
-                )
-            } else {
-                e
+                ))
             }
+            other => other,
         });
-        // A process the command left behind may hold its pipes open.
-        let until = Instant::now() + OUTPUT_GRACE;
-        let out = match stdout
-            .map(|r| r.recv_timeout(until.saturating_duration_since(Instant::now())))
-        {
-            None => Vec::new(),
-            Some(Ok(read)) => read.map_err(|e| fail(format!("cannot read its output: {e}")))?,
-            Some(Err(_)) => {
-                return Err(fail(format!(
-                    "its output stayed open {} after it ended (a process it started holds stdout)",
-                    HumanDuration(OUTPUT_GRACE)
-                )));
+        let collected = output.collect();
+        if let Ok((_, err)) = &collected {
+            for line in err.lines().filter(|l| !l.trim().is_empty()) {
+                log::debug!("{what}: stderr: {line}");
             }
-        };
-        let err = stderr
-            .and_then(|r| {
-                r.recv_timeout(until.saturating_duration_since(Instant::now()))
-                    .ok()
-            })
-            .unwrap_or_default();
-        for line in err.lines().filter(|l| !l.trim().is_empty()) {
-            log::debug!("{what}: stderr: {line}");
         }
-        let status = status.map_err(fail)?;
+        // A command killed at its timeout says so, whatever its pipes did.
+        let status = status.map_err(|e| e.context(&what))?;
+        let (out, err) = collected.map_err(fail)?;
         if !status.success() {
             let how = match (
                 status.code(),
@@ -277,9 +246,16 @@ impl CommandProvider {
             return Err(fail(format!("{how}{}", excerpt(&err))));
         }
         if out.len() as u64 > STDOUT_LIMIT {
-            return Err(fail(format!("printed more than {STDOUT_LIMIT} bytes")));
+            return Err(bad(format!("printed more than {STDOUT_LIMIT} bytes")));
         }
-        String::from_utf8(out).map_err(|_| fail("printed output that is not UTF-8".into()))
+        String::from_utf8(out).map_err(|_| bad("printed output that is not UTF-8".into()))
+    }
+
+    /// `provider.timeout`, cut short by the pass's own bound (the watchdog).
+    fn time_allowed(&self) -> Duration {
+        crate::watchdog::time_left().map_or(self.config.timeout.0, |left| {
+            left.min(self.config.timeout.0)
+        })
     }
 
     fn instance(&self, wire: WireInstance) -> Result<Instance, String> {
@@ -318,7 +294,58 @@ impl CommandProvider {
             vcpus,
             instance_type: wire.instance_type,
             created_at: wire.created_at,
+            adopted: false,
         })
+    }
+}
+
+/// A command's stdout and stderr, read on their own threads.
+struct Output {
+    stdout: Option<mpsc::Receiver<std::io::Result<Vec<u8>>>>,
+    stderr: Option<mpsc::Receiver<String>>,
+}
+
+impl Output {
+    /// Starts reading the child's pipes (stdout up to the limit and one byte
+    /// more, so that a longer output is seen).
+    fn read(child: &mut Child) -> Output {
+        let stdout = child.stdout.take().map(|out| {
+            reading(move || {
+                let mut buf = Vec::new();
+                let result = out.take(STDOUT_LIMIT + 1).read_to_end(&mut buf);
+                result.map(|_| buf)
+            })
+        });
+        let stderr = child.stderr.take().map(|err| {
+            reading(move || {
+                let mut buf = Vec::new();
+                let _ = err.take(1024 * 1024).read_to_end(&mut buf);
+                String::from_utf8_lossy(&buf).into_owned()
+            })
+        });
+        Output { stdout, stderr }
+    }
+
+    /// What the command printed, once it ended: a process it left behind
+    /// may hold its pipes open, so this waits [`OUTPUT_GRACE`] at most.
+    fn collect(self) -> Result<(Vec<u8>, String), String> {
+        let until = Instant::now() + OUTPUT_GRACE;
+        let left = || until.saturating_duration_since(Instant::now());
+        let out = match self.stdout.map(|r| r.recv_timeout(left())) {
+            None => Vec::new(),
+            Some(Ok(read)) => read.map_err(|e| format!("cannot read its output: {e}"))?,
+            Some(Err(_)) => {
+                return Err(format!(
+                    "its output stayed open {} after it ended (a process it started holds stdout)",
+                    HumanDuration(OUTPUT_GRACE)
+                ));
+            }
+        };
+        let err = self
+            .stderr
+            .and_then(|r| r.recv_timeout(left()).ok())
+            .unwrap_or_default();
+        Ok((out, err))
     }
 }
 
@@ -335,7 +362,7 @@ fn reading<T: Send + 'static>(read: impl FnOnce() -> T + Send + 'static) -> mpsc
 }
 
 /// Waits for the child until `timeout`, then kills its process group.
-fn wait(child: &mut Child, timeout: Duration) -> Result<ExitStatus, String> {
+fn wait(child: &mut Child, timeout: Duration) -> Result<ExitStatus, ProviderError> {
     let deadline = Instant::now() + timeout;
     let mut pause = Duration::from_millis(2);
     loop {
@@ -344,16 +371,16 @@ fn wait(child: &mut Child, timeout: Duration) -> Result<ExitStatus, String> {
             Ok(None) if Instant::now() >= deadline => {
                 kill_group(child);
                 let _ = child.wait();
-                return Err(format!(
+                return Err(ProviderError::Timeout(format!(
                     "did not finish within {} and was killed",
                     HumanDuration(timeout)
-                ));
+                )));
             }
             Ok(None) => {
                 std::thread::sleep(pause);
                 pause = (pause * 2).min(Duration::from_millis(50));
             }
-            Err(e) => return Err(format!("cannot wait for it: {e}")),
+            Err(e) => return Err(ProviderError::io(&e).context("cannot wait for it")),
         }
     }
 }
@@ -387,7 +414,7 @@ impl Provider for CommandProvider {
     fn list(&mut self) -> Result<Vec<Instance>, ProviderError> {
         let out = self.run("list", None)?;
         let wire: WireList = serde_json::from_str(&out).map_err(|e| {
-            ProviderError::new(format!(
+            ProviderError::bad_data(format!(
                 "command provider: list printed invalid JSON ({e}); expected {{\"instances\": [...]}}"
             ))
         })?;
@@ -405,9 +432,9 @@ impl Provider for CommandProvider {
             }
             let instance = self
                 .instance(wire)
-                .map_err(|e| ProviderError::new(format!("command provider: list: {e}")))?;
+                .map_err(|e| ProviderError::bad_data(format!("command provider: list: {e}")))?;
             if !ids.insert(instance.id.clone()) {
-                return Err(ProviderError::new(format!(
+                return Err(ProviderError::bad_data(format!(
                     "command provider: list: instance id {} appears twice",
                     instance.id
                 )));
@@ -429,15 +456,16 @@ impl Provider for CommandProvider {
                 .as_ref()
                 .map(|u| u.render(&request.name)),
         };
-        let input = serde_json::to_string(&input).map_err(|e| ProviderError::new(e.to_string()))?;
+        let input =
+            serde_json::to_string(&input).map_err(|e| ProviderError::bad_data(e.to_string()))?;
         let out = self.run("create", Some(input))?;
         let wire: WireInstance = serde_json::from_str(&out).map_err(|e| {
-            ProviderError::new(format!(
+            ProviderError::bad_data(format!(
                 "command provider: create printed invalid JSON ({e}); expected the created instance"
             ))
         })?;
         if wire.name != request.name {
-            return Err(ProviderError::new(format!(
+            return Err(ProviderError::bad_data(format!(
                 "command provider: create printed instance {} named {:?}, expected {:?}",
                 wire.id, wire.name, request.name
             )));
@@ -447,7 +475,7 @@ impl Provider for CommandProvider {
                 vcpus: wire.vcpus.or(Some(request.vcpus)),
                 ..wire
             })
-            .map_err(|e| ProviderError::new(format!("command provider: create: {e}")))?;
+            .map_err(|e| ProviderError::bad_data(format!("command provider: create: {e}")))?;
         if instance.instance_type.is_none() {
             instance.instance_type = Some(request.instance_type.clone());
         }
@@ -456,7 +484,7 @@ impl Provider for CommandProvider {
 
     fn destroy(&mut self, instance: &Instance) -> Result<(), ProviderError> {
         let input =
-            serde_json::to_string(instance).map_err(|e| ProviderError::new(e.to_string()))?;
+            serde_json::to_string(instance).map_err(|e| ProviderError::bad_data(e.to_string()))?;
         self.run("destroy", Some(input)).map(|_| ())
     }
 }
@@ -505,7 +533,7 @@ mod tests {
             vcpus: 4,
         };
         let err = p.create(&request).unwrap_err();
-        assert!(err.message.contains("missing field `id`"), "{err}");
+        assert!(err.message().contains("missing field `id`"), "{err}");
         p.config.create = vec![
             "sh".into(),
             "-c".into(),
@@ -530,21 +558,30 @@ mod tests {
         let err = provider(dir.path(), "echo boom >&2; exit 3", "5s")
             .list()
             .unwrap_err();
-        assert!(err.message.contains("exited with status 3: boom"), "{err}");
+        assert!(
+            err.message().contains("exited with status 3: boom"),
+            "{err}"
+        );
+        assert!(matches!(err, ProviderError::Unavailable(_)), "{err:?}");
         let err = provider(dir.path(), "echo '{\"instances\": [}'", "5s")
             .list()
             .unwrap_err();
-        assert!(err.message.contains("invalid JSON"), "{err}");
+        assert!(err.message().contains("invalid JSON"), "{err}");
+        assert!(matches!(err, ProviderError::BadData(_)), "{err:?}");
         let err = provider(dir.path(), "echo '{\"instances\":[{\"id\":\"a\",\"name\":\"gw-1\",\"state\":\"on\",\"created_at\":\"2026-11-23T07:00:00Z\"}]}'", "5s")
             .list()
             .unwrap_err();
-        assert!(err.message.contains("unknown variant `on`"), "{err}");
+        assert!(err.message().contains("unknown variant `on`"), "{err}");
         let started = Instant::now();
         // The child's own child (sleep) holds stdout: the whole group must die.
         let err = provider(dir.path(), "sleep 30 & sleep 30", "300ms")
             .list()
             .unwrap_err();
-        assert!(err.message.contains("did not finish within 300ms"), "{err}");
+        assert!(
+            err.message().contains("did not finish within 300ms"),
+            "{err}"
+        );
+        assert!(matches!(err, ProviderError::Timeout(_)), "{err:?}");
         assert!(started.elapsed() < Duration::from_secs(10));
         let mut missing = provider(dir.path(), "true", "5s");
         missing.config.list = vec!["/nonexistent/cloud".into()];
@@ -552,7 +589,7 @@ mod tests {
             missing
                 .list()
                 .unwrap_err()
-                .message
+                .message()
                 .contains("cannot run it")
         );
     }

@@ -2,10 +2,13 @@
 //! compatible clouds), signed with Signature V4 ([`super::sigv4`]).
 //!
 //! - **Selection**: the pool's instances carry the tag `scaler-pool = <pool>`
-//!   (set at creation, with `Name = <pool>-<timestamp>-<n>-<random>`).
-//!   `DescribeInstances` filters on that tag and on the live states, and the
+//!   (set at creation, with `Name = <pool>-<timestamp>-<n>-<random>`), or
+//!   match `[provider.membership]` (tags, security group, subnet: see
+//!   [`super::membership`]; the filter's tags are set at creation too).
+//!   `DescribeInstances` filters on those and on the live states, and the
 //!   answer is checked again here, so a cloud that ignores a filter still
-//!   shows only the pool. Listing follows `NextToken` to the last page; a
+//!   shows only the pool. A match without the `scaler-pool` tag is
+//!   *adopted* ([`Instance::adopted`]). Listing follows `NextToken` to the last page; a
 //!   failed page fails the whole listing (never a partial list).
 //! - **States**: `pending` → building, `running` → active, `stopping` and
 //!   `stopped` → error (a stopped gateway serves nobody: clean-up terminates
@@ -23,6 +26,8 @@
 //!   instance without one gets an address tagged `scaler-pool = <pool>`: a
 //!   free one of the pool if any, else `AllocateAddress` (then `CreateTags`),
 //!   then `AssociateAddress`; pool addresses left unassociated are released.
+//!   An instance without the `scaler-pool` tag that has a public address
+//!   keeps it: only addresses tagged with the pool are attached or released.
 //!   Destruction disassociates and releases the instance's pool addresses
 //!   before terminating it. Association waits for `running` (clouds refuse
 //!   it for a pending instance), so a new instance gets its address at the
@@ -34,6 +39,7 @@
 //! come from `*_env` / `*_file` keys or from the usual variables and are only
 //! ever used to sign; they never appear in a log, a message or a report.
 
+use super::membership::{self, Ec2Creation, Ec2Membership};
 use super::sigv4::{self, Credentials, Scope};
 use super::user_data::UserData;
 use super::{CreateRequest, Instance, InstanceState, Provider, ProviderError};
@@ -147,6 +153,9 @@ pub struct Ec2Config {
     /// Manage an Elastic IP per instance.
     #[serde(default)]
     pub elastic_ip: bool,
+    /// Which instances are the pool's (default: the `scaler-pool` tag).
+    #[serde(default)]
+    pub membership: Option<Ec2Membership>,
     /// Instance type name to vCPUs.
     #[serde(default)]
     pub instance_types: BTreeMap<String, u32>,
@@ -199,6 +208,7 @@ impl Ec2Config {
                 ));
             }
         }
+        self.check_membership(pool)?;
         if let Some(endpoint) = &self.endpoint
             && !matches!(endpoint.as_str(), "aws" | "outscale")
         {
@@ -236,6 +246,31 @@ impl Ec2Config {
             None => None,
         };
         Ok(())
+    }
+}
+
+impl Ec2Config {
+    /// The pool's membership filter: `[provider.membership]`, else the
+    /// `scaler-pool` tag.
+    pub fn membership_of(&self, pool: &str) -> Ec2Membership {
+        self.membership
+            .clone()
+            .unwrap_or_else(|| Ec2Membership::markers(pool))
+    }
+
+    /// Refuses a membership filter that created instances would not match.
+    fn check_membership(&self, pool: &str) -> Result<(), String> {
+        let Some(membership) = &self.membership else {
+            return Ok(());
+        };
+        membership.validate(
+            pool,
+            &Ec2Creation {
+                tags: &self.tags,
+                security_group_ids: &self.security_group_ids,
+                subnet_id: self.subnet_id.as_deref(),
+            },
+        )
     }
 }
 
@@ -307,6 +342,10 @@ impl Endpoint {
 pub struct Ec2Provider {
     pool: String,
     config: Ec2Config,
+    membership: Ec2Membership,
+    /// Listed instances without the `scaler-pool` tag: their addresses are
+    /// never replaced by a pool address.
+    unmarked: HashSet<String>,
     region: String,
     endpoint: Endpoint,
     credentials: Credentials,
@@ -331,23 +370,28 @@ impl Ec2Provider {
     /// `AWS_SECRET_ACCESS_KEY` / `AWS_SESSION_TOKEN`, then Outscale's
     /// `OSC_ACCESS_KEY` / `OSC_SECRET_KEY`). Errors name keys and variables,
     /// never values.
-    pub fn new(pool: &str, config: Ec2Config) -> Result<Ec2Provider, String> {
+    pub fn new(pool: &str, config: Ec2Config) -> Result<Ec2Provider, ProviderError> {
         let region = match &config.region {
             Some(region) => region.clone(),
             None => {
                 let region = ["AWS_REGION", "AWS_DEFAULT_REGION", "OSC_REGION"]
                     .into_iter()
                     .find_map(env)
-                    .ok_or(
-                        "provider.region is not set (nor AWS_REGION, AWS_DEFAULT_REGION or OSC_REGION)",
-                    )?;
-                check_region(&region).map_err(|e| format!("region from the environment: {e}"))?;
+                    .ok_or_else(|| {
+                        ProviderError::config(
+                            "provider.region is not set (nor AWS_REGION, AWS_DEFAULT_REGION or OSC_REGION)",
+                        )
+                    })?;
+                check_region(&region).map_err(|e| {
+                    ProviderError::config(format!("region from the environment: {e}"))
+                })?;
                 region
             }
         };
         let endpoint = Endpoint::resolve(config.endpoint.as_deref(), &region)
-            .map_err(|e| format!("provider.endpoint: {e}"))?;
-        let credentials = credentials(&config)?;
+            .map_err(|e| ProviderError::config(format!("provider.endpoint: {e}")))?;
+        // Every credential error names a key or a variable holding a secret.
+        let credentials = credentials(&config).map_err(ProviderError::Secret)?;
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .timeout_connect(Some(config.connect_timeout.0))
             .timeout_global(Some(config.timeout.0))
@@ -359,6 +403,8 @@ impl Ec2Provider {
             .into();
         Ok(Ec2Provider {
             pool: pool.to_string(),
+            membership: config.membership_of(pool),
+            unmarked: HashSet::new(),
             config,
             region,
             endpoint,
@@ -412,9 +458,9 @@ impl Ec2Provider {
         for (name, value) in &signed {
             request = request.header(*name, value);
         }
-        let mut response = request.send(body.as_bytes()).map_err(|e| {
-            ProviderError::new(format!("{what}: {}", transport_error(e, &self.config)))
-        })?;
+        let mut response = request
+            .send(body.as_bytes())
+            .map_err(|e| transport_error(&e, &self.config).context(&what))?;
         let status = response.status().as_u16();
         let text = response
             .body_mut()
@@ -422,14 +468,13 @@ impl Ec2Provider {
             .limit(BODY_LIMIT)
             .lossy_utf8(true)
             .read_to_string()
-            .map_err(|e| {
-                ProviderError::new(format!("{what}: {}", transport_error(e, &self.config)))
-            })?;
+            .map_err(|e| transport_error(&e, &self.config).context(&what))?;
         log::trace!("{what} -> HTTP {status}");
         if (200..300).contains(&status) {
             // Some compatible clouds answer errors with a success status.
             if let Some(error) = error_of(&text) {
-                return Err(ProviderError::new(format!("EC2 {action}: {error}")));
+                let message = format!("EC2 {action}: {error}");
+                return Err(refusal(code_of(&text).as_deref(), 400, message));
             }
             return Ok(text);
         }
@@ -441,9 +486,8 @@ impl Ec2Provider {
                 excerpt
             }
         });
-        Err(ProviderError::new(format!(
-            "EC2 {action}: {detail} (HTTP {status})"
-        )))
+        let message = format!("EC2 {action}: {detail} (HTTP {status})");
+        Err(refusal(code_of(&text).as_deref(), status, message))
     }
 
     fn vcpus_of(&self, instance_type: Option<&str>, item: Node<'_, '_>) -> u32 {
@@ -467,7 +511,7 @@ impl Ec2Provider {
     fn instance(&self, item: Node<'_, '_>) -> Result<Option<Instance>, String> {
         let id = text_of(item, "instanceId").ok_or("an instance without instanceId")?;
         let tags = tags_of(item);
-        if tags.get(POOL_TAG).map(String::as_str) != Some(self.pool.as_str()) {
+        if !self.is_member(item, &tags) {
             return Ok(None);
         }
         let state_name = child(item, "instanceState")
@@ -503,20 +547,40 @@ impl Ec2Provider {
             vcpus: self.vcpus_of(instance_type.as_deref(), item),
             instance_type,
             created_at,
+            adopted: membership::adopted(
+                tags.get(POOL_TAG).map(String::as_str),
+                &self.pool,
+                self.membership.adopt,
+            ),
         }))
     }
 
+    /// Whether a listed instance matches the membership filter.
+    fn is_member(&self, item: Node<'_, '_>, tags: &BTreeMap<String, String>) -> bool {
+        let groups: Vec<String> = items(item, "groupSet")
+            .filter_map(|g| text_of(g, "groupId"))
+            .map(str::to_string)
+            .collect();
+        self.membership
+            .matches(&self.pool, tags, &groups, text_of(item, "subnetId"))
+    }
+
     fn describe_params(&self, token: Option<&str>) -> Vec<(String, String)> {
-        let mut params = vec![
-            ("Filter.1.Name".to_string(), format!("tag:{POOL_TAG}")),
-            ("Filter.1.Value.1".to_string(), self.pool.clone()),
-            (
-                "Filter.2.Name".to_string(),
-                "instance-state-name".to_string(),
-            ),
-        ];
-        for (n, state) in LISTED_STATES.iter().enumerate() {
-            params.push((format!("Filter.2.Value.{}", n + 1), state.to_string()));
+        let mut params = Vec::new();
+        let mut filters = self.membership.filters();
+        filters.push(("instance-state-name".to_string(), String::new()));
+        for (n, (name, value)) in filters.into_iter().enumerate() {
+            params.push((format!("Filter.{}.Name", n + 1), name));
+            if value.is_empty() {
+                for (v, state) in LISTED_STATES.iter().enumerate() {
+                    params.push((
+                        format!("Filter.{}.Value.{}", n + 1, v + 1),
+                        state.to_string(),
+                    ));
+                }
+            } else {
+                params.push((format!("Filter.{}.Value.1", n + 1), value));
+            }
         }
         params.push(("MaxResults".to_string(), self.config.page_size.to_string()));
         if let Some(token) = token {
@@ -561,6 +625,12 @@ impl Ec2Provider {
                 .iter()
                 .map(|(k, v)| (k.as_str(), v.as_str())),
         );
+        // The membership filter's tags, so the instance is listed again.
+        for (key, value) in self.membership.creation_tags() {
+            if !self.config.tags.contains_key(key) {
+                tags.push((key, value));
+            }
+        }
         for (n, (key, value)) in tags.into_iter().enumerate() {
             params.push(p(&format!("TagSpecification.1.Tag.{}.Key", n + 1), key));
             params.push(p(&format!("TagSpecification.1.Tag.{}.Value", n + 1), value));
@@ -599,7 +669,7 @@ impl Ec2Provider {
                 continue;
             }
             let Some(allocation_id) = text_of(item, "allocationId") else {
-                return Err(ProviderError::new(
+                return Err(ProviderError::bad_data(
                     "EC2 DescribeAddresses: an address without allocationId",
                 ));
             };
@@ -627,7 +697,7 @@ impl Ec2Provider {
         let root = doc.root_element();
         let allocation_id = text_of(root, "allocationId")
             .ok_or_else(|| {
-                ProviderError::new("EC2 AllocateAddress: no allocationId in the answer")
+                ProviderError::bad_data("EC2 AllocateAddress: no allocationId in the answer")
             })?
             .to_string();
         let tagged = self.call(
@@ -692,9 +762,13 @@ impl Ec2Provider {
             .filter(|a| a.association_id.is_none() && a.instance_id.is_none())
             .cloned()
             .collect();
-        let needy = instances
-            .iter()
-            .filter(|i| i.state == InstanceState::Active && !bound.contains(i.id.as_str()));
+        // An instance scaler did not tag keeps the address it has (its
+        // own Elastic IP is not the pool's to replace or release).
+        let needy = instances.iter().filter(|i| {
+            i.state == InstanceState::Active
+                && !bound.contains(i.id.as_str())
+                && !(self.unmarked.contains(&i.id) && i.public_ip.is_some())
+        });
         for instance in needy {
             let address = match free.pop() {
                 Some(address) => address,
@@ -808,21 +882,56 @@ fn credentials(config: &Ec2Config) -> Result<Credentials, String> {
     )
 }
 
-fn transport_error(e: ureq::Error, config: &Ec2Config) -> String {
+fn transport_error(e: &ureq::Error, config: &Ec2Config) -> ProviderError {
     match e {
-        ureq::Error::Timeout(_) => format!("no answer within {}", config.timeout),
-        ureq::Error::ConnectionFailed => "connection failed".to_string(),
-        ureq::Error::HostNotFound => "host not found".to_string(),
-        ureq::Error::BodyExceedsLimit(n) => format!("answer larger than {n} bytes"),
-        ureq::Error::Io(e) => e.to_string(),
-        other => other.to_string(),
+        ureq::Error::Timeout(_) => {
+            ProviderError::Timeout(format!("no answer within {}", config.timeout))
+        }
+        other => ProviderError::http(other, config.timeout.0),
     }
+}
+
+/// An EC2 error answer, by its error code (the API's documented codes) and
+/// HTTP status: refused credentials, a missing IAM permission, or the
+/// status's kind.
+fn refusal(code: Option<&str>, status: u16, message: String) -> ProviderError {
+    match code {
+        Some(
+            "AuthFailure"
+            | "SignatureDoesNotMatch"
+            | "InvalidClientTokenId"
+            | "MissingAuthenticationToken"
+            | "ExpiredToken"
+            | "RequestExpired",
+        ) => ProviderError::Auth(message),
+        Some("UnauthorizedOperation" | "AccessDenied" | "Blocked") => {
+            ProviderError::Privilege(message)
+        }
+        Some("RequestLimitExceeded" | "Unavailable" | "InternalError") => {
+            ProviderError::Unavailable(message)
+        }
+        _ => ProviderError::http_status(status, message),
+    }
+}
+
+/// The code of the first error of an EC2 error document.
+fn code_of(text: &str) -> Option<String> {
+    let doc = Document::parse(text).ok()?;
+    let root = doc.root_element();
+    let errors = if root.tag_name().name() == "Errors" {
+        root
+    } else {
+        child(root, "Errors")?
+    };
+    let error = errors.children().find(|n| n.tag_name().name() == "Error")?;
+    text_of(error, "Code").map(str::to_string)
 }
 
 /// Parses an answer, naming the action when it is not XML.
 fn parse<'a>(action: &str, text: &'a str) -> Result<Document<'a>, ProviderError> {
-    Document::parse(text)
-        .map_err(|e| ProviderError::new(format!("EC2 {action}: the answer is not valid XML: {e}")))
+    Document::parse(text).map_err(|e| {
+        ProviderError::bad_data(format!("EC2 {action}: the answer is not valid XML: {e}"))
+    })
 }
 
 /// `Code: Message` of an EC2 error document (`<Response><Errors><Error>`),
@@ -890,9 +999,10 @@ impl Provider for Ec2Provider {
         let mut seen_ids = HashSet::new();
         let mut seen_tokens = HashSet::new();
         let mut token: Option<String> = None;
+        self.unmarked.clear();
         for page in 1.. {
             if page > MAX_PAGES {
-                return Err(ProviderError::new(format!(
+                return Err(ProviderError::bad_data(format!(
                     "EC2 DescribeInstances: still paginating after {MAX_PAGES} pages"
                 )));
             }
@@ -900,19 +1010,22 @@ impl Provider for Ec2Provider {
             let doc = parse("DescribeInstances", &text)?;
             let root = doc.root_element();
             if root.tag_name().name() != "DescribeInstancesResponse" {
-                return Err(ProviderError::new(format!(
+                return Err(ProviderError::bad_data(format!(
                     "EC2 DescribeInstances: unexpected answer <{}>",
                     root.tag_name().name()
                 )));
             }
             for reservation in items(root, "reservationSet") {
                 for item in items(reservation, "instancesSet") {
-                    let instance = self
-                        .instance(item)
-                        .map_err(|e| ProviderError::new(format!("EC2 DescribeInstances: {e}")))?;
+                    let instance = self.instance(item).map_err(|e| {
+                        ProviderError::bad_data(format!("EC2 DescribeInstances: {e}"))
+                    })?;
                     if let Some(instance) = instance
                         && seen_ids.insert(instance.id.clone())
                     {
+                        if tags_of(item).get(POOL_TAG) != Some(&self.pool) {
+                            self.unmarked.insert(instance.id.clone());
+                        }
                         instances.push(instance);
                     }
                 }
@@ -921,7 +1034,7 @@ impl Provider for Ec2Provider {
                 None => break,
                 Some(next) => {
                     if !seen_tokens.insert(next.to_string()) {
-                        return Err(ProviderError::new(
+                        return Err(ProviderError::bad_data(
                             "EC2 DescribeInstances: the cloud returned the same NextToken twice",
                         ));
                     }
@@ -938,12 +1051,14 @@ impl Provider for Ec2Provider {
         let doc = parse("RunInstances", &text)?;
         let item = items(doc.root_element(), "instancesSet")
             .next()
-            .ok_or_else(|| ProviderError::new("EC2 RunInstances: the answer holds no instance"))?;
+            .ok_or_else(|| {
+                ProviderError::bad_data("EC2 RunInstances: the answer holds no instance")
+            })?;
         let id = text_of(item, "instanceId").unwrap_or("?").to_string();
         // Tags may be missing from the answer even though they were applied.
         let instance = self
             .instance(item)
-            .map_err(|e| ProviderError::new(format!("EC2 RunInstances: {e}")))?;
+            .map_err(|e| ProviderError::bad_data(format!("EC2 RunInstances: {e}")))?;
         let mut instance = match instance {
             Some(instance) => instance,
             None => {
@@ -952,7 +1067,7 @@ impl Provider for Ec2Provider {
                     .and_then(|s| text_of(s, "name"))
                     .unwrap_or("pending");
                 if matches!(state, "shutting-down" | "terminated") {
-                    return Err(ProviderError::new(format!(
+                    return Err(ProviderError::bad_data(format!(
                         "EC2 RunInstances: instance {id} is already {state}"
                     )));
                 }
@@ -965,11 +1080,14 @@ impl Provider for Ec2Provider {
                     vcpus: request.vcpus,
                     instance_type: Some(request.instance_type.clone()),
                     created_at: Utc::now(),
+                    adopted: false,
                 }
             }
         };
         instance.name = request.name.clone();
         instance.vcpus = request.vcpus;
+        // Tagged in this very request, whatever the answer shows.
+        instance.adopted = false;
         Ok(instance)
     }
 
@@ -994,7 +1112,7 @@ impl Provider for Ec2Provider {
         let terminated = items(doc.root_element(), "instancesSet")
             .any(|item| text_of(item, "instanceId") == Some(instance.id.as_str()));
         if !terminated {
-            return Err(ProviderError::new(format!(
+            return Err(ProviderError::bad_data(format!(
                 "EC2 TerminateInstances: the answer does not list {}",
                 instance.id
             )));
@@ -1265,14 +1383,17 @@ mod tests {
         )
         .unwrap();
         let err = Ec2Provider::new("gw", half).err().unwrap();
-        assert!(err.contains("secret_access_key"), "{err}");
+        assert!(err.message().contains("secret_access_key"), "{err}");
         let unset: Ec2Config = toml::from_str(
             "kind = \"ec2\"\nregion = \"r\"\nimage_id = \"a\"\n\
              access_key_id_env = \"SCALER_TEST_SURELY_UNSET_KEY\"\nsecret_access_key = \"s\"\n",
         )
         .unwrap();
         let err = Ec2Provider::new("gw", unset).err().unwrap();
-        assert!(err.contains("SCALER_TEST_SURELY_UNSET_KEY"), "{err}");
+        assert!(
+            err.message().contains("SCALER_TEST_SURELY_UNSET_KEY"),
+            "{err}"
+        );
         assert!(
             toml::from_str::<Ec2Config>("kind = \"ec2\"\nimage_id = \"a\"\nimage = \"b\"\n")
                 .is_err()

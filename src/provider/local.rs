@@ -21,7 +21,8 @@ use std::time::Duration;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LocalConfig {
-    /// Always `"local"` here.
+    /// Always `"local"` here (the default: a `[provider]` without `kind`).
+    #[serde(default = "default_kind")]
     pub kind: String,
     /// The state file.
     #[serde(default = "default_state_file")]
@@ -35,6 +36,10 @@ pub struct LocalConfig {
     /// Instance type name to vCPUs.
     #[serde(default)]
     pub instance_types: std::collections::BTreeMap<String, u32>,
+}
+
+fn default_kind() -> String {
+    "local".to_string()
 }
 
 fn default_state_file() -> PathBuf {
@@ -171,6 +176,7 @@ impl LocalProvider {
             vcpus: stored.vcpus,
             instance_type: stored.instance_type.clone(),
             created_at: stored.created_at,
+            adopted: false,
         }
     }
 
@@ -207,24 +213,27 @@ impl LocalProvider {
     fn lock(&self) -> Result<File, ProviderError> {
         let path = lock_path(&self.config.state_file);
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| ProviderError::new(format!("cannot create {}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir).map_err(|e| {
+                ProviderError::io(&e).context(format!("cannot create {}", dir.display()))
+            })?;
         }
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .open(&path)
-            .map_err(|e| ProviderError::new(format!("cannot open {}: {e}", path.display())))?;
+            .map_err(|e| {
+                ProviderError::io(&e).context(format!("cannot open {}", path.display()))
+            })?;
         let wait =
             crate::watchdog::time_left().map_or(self.lock_wait, |left| left.min(self.lock_wait));
         lock_within(&file, wait).map_err(|e| match e {
-            None => ProviderError::new(format!(
+            None => ProviderError::Timeout(format!(
                 "local cloud: another process has held {} for more than {:.1} s: gave up (the next pass retries)",
                 path.display(),
                 wait.as_secs_f64()
             )),
-            Some(e) => ProviderError::new(format!("cannot lock {}: {e}", path.display())),
+            Some(e) => ProviderError::io(&e).context(format!("cannot lock {}", path.display())),
         })?;
         Ok(file)
     }
@@ -263,28 +272,26 @@ fn lock_path(state_file: &Path) -> PathBuf {
 pub fn read_state(path: &Path) -> Result<CloudState, ProviderError> {
     match std::fs::read_to_string(path) {
         Ok(text) => serde_json::from_str(&text).map_err(|e| {
-            ProviderError::new(format!(
+            ProviderError::bad_data(format!(
                 "local cloud state {} is not valid: {e}",
                 path.display()
             ))
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(CloudState::default()),
-        Err(e) => Err(ProviderError::new(format!(
-            "cannot read {}: {e}",
-            path.display()
-        ))),
+        Err(e) => Err(ProviderError::io(&e).context(format!("cannot read {}", path.display()))),
     }
 }
 
 /// Writes a state file atomically (temporary file, fsync, rename).
 pub fn write_state(path: &Path, state: &CloudState) -> Result<(), ProviderError> {
-    let fail =
-        |e: std::io::Error| ProviderError::new(format!("cannot write {}: {e}", path.display()));
+    let fail = |e: std::io::Error| {
+        ProviderError::io(&e).context(format!("cannot write {}", path.display()))
+    };
     let mut tmp_name = path.as_os_str().to_owned();
     tmp_name.push(".tmp");
     let tmp = PathBuf::from(tmp_name);
     let text =
-        serde_json::to_string_pretty(state).map_err(|e| ProviderError::new(e.to_string()))?;
+        serde_json::to_string_pretty(state).map_err(|e| ProviderError::bad_data(e.to_string()))?;
     let mut file = File::create(&tmp).map_err(fail)?;
     // Root (say, a `plan` by hand recording a boot) keeps the file its owner's.
     if let Ok(old) = std::fs::metadata(path) {
@@ -326,7 +333,9 @@ impl Provider for LocalProvider {
                 .hosts()
                 .map(IpAddr::V4)
                 .find(|ip| !used.contains(ip))
-                .ok_or_else(|| ProviderError::new("local cloud: address_range is exhausted"))?;
+                .ok_or_else(|| {
+                    ProviderError::rejected("local cloud: address_range is exhausted")
+                })?;
             let stored = StoredInstance {
                 id: format!("local-{}", state.next_id),
                 name: request.name.clone(),
@@ -352,7 +361,7 @@ impl Provider for LocalProvider {
                 .instances
                 .retain(|s| !(s.id == instance.id && s.pool == self.pool));
             if state.instances.len() == before {
-                return Err(ProviderError::new(format!(
+                return Err(ProviderError::rejected(format!(
                     "local cloud: no instance {}",
                     instance.id
                 )));
@@ -396,7 +405,7 @@ mod tests {
         assert_eq!(b.private_ip, Some("127.0.1.2".parse().unwrap()));
         // A /30 has two host addresses: the third creation fails clearly.
         let err = p.create(&request("gw-1-2")).unwrap_err();
-        assert!(err.message.contains("exhausted"), "{err}");
+        assert!(err.message().contains("exhausted"), "{err}");
         p.now = || Utc::now() + chrono::Duration::seconds(61);
         assert!(
             p.list()
@@ -462,7 +471,7 @@ mod tests {
         let held = File::open(lock_path(&dir.path().join("cloud.json"))).unwrap();
         held.lock().unwrap();
         let err = p.list().unwrap_err();
-        assert!(err.message.contains("another process has held"), "{err}");
+        assert!(err.message().contains("another process has held"), "{err}");
         assert!(p.create(&request("gw-1-1")).is_err());
         drop(held);
         assert_eq!(p.list().unwrap().len(), 1);
@@ -473,6 +482,6 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("cloud.json"), "{not json").unwrap();
         let err = provider(dir.path(), "gw").list().unwrap_err();
-        assert!(err.message.contains("not valid"), "{err}");
+        assert!(err.message().contains("not valid"), "{err}");
     }
 }

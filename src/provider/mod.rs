@@ -5,6 +5,7 @@
 pub mod command;
 pub mod ec2;
 pub mod local;
+pub mod membership;
 pub mod openstack;
 pub mod sigv4;
 pub mod user_data;
@@ -24,23 +25,9 @@ pub struct CreateRequest {
     pub vcpus: u32,
 }
 
-/// A failed provider call: `unavailable` failures (network, timeout, 5xx)
-/// are told apart from answers that refused the request.
-#[derive(Debug, thiserror::Error)]
-#[error("{message}")]
-pub struct ProviderError {
-    /// What went wrong, without secrets.
-    pub message: String,
-}
-
-impl ProviderError {
-    /// A provider error with this message.
-    pub fn new(message: impl Into<String>) -> ProviderError {
-        ProviderError {
-            message: message.into(),
-        }
-    }
-}
+/// A failed provider call, classified by kind (see [`Fault`]): the pass
+/// tells an unavailable cloud from one that answered and refused.
+pub type ProviderError = crate::fault::Fault;
 
 /// A cloud provider holding the pool's instances.
 pub trait Provider {

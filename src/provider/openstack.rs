@@ -3,11 +3,16 @@
 //! token per run), Nova for servers and flavors, Neutron for network names
 //! and the optional pool of floating IPs, Glance for an image given by name.
 //!
-//! **Which servers are the pool's**: those whose name starts with
+//! **Which servers are the pool's**: by default those whose name starts with
 //! `<pool>-` *and* whose metadata has `scaler-pool = <pool>`; both are set
 //! in the one creation request, so a crashed run's servers are found again.
-//! The listing asks Nova for `name=^<pool>-` (the only server-side filter a
-//! project member may use) and checks the rest itself. It reads every page
+//! `[provider.membership]` replaces that filter with a metadata pair and/or
+//! an exact name or name prefix ([`super::membership`]): new servers get
+//! the filter's metadata (and the exact name), and a match without
+//! `scaler-pool = <pool>` is *adopted* ([`Instance::adopted`]). The listing
+//! asks Nova for the name as a regular expression (the only server-side
+//! filter a project member may use; every server when the filter has no
+//! name) and checks the rest itself. It reads every page
 //! (`limit` + `marker`, following `servers_links`) and fails rather than
 //! return part of the list.
 //!
@@ -34,6 +39,7 @@ mod http;
 mod keystone;
 mod neutron;
 
+use super::membership::{self, OpenStackMembership};
 use super::user_data::UserData;
 use super::{CreateRequest, Instance, InstanceState, Provider, ProviderError, belongs_to_pool};
 use crate::duration::HumanDuration;
@@ -172,6 +178,10 @@ pub struct OpenStackConfig {
     /// Servers per page when listing (Nova caps it, 1000 by default).
     #[serde(default = "default_page_size")]
     pub page_size: u32,
+    /// Which servers are the pool's (default: the `<pool>-` name prefix and
+    /// `scaler-pool` metadata).
+    #[serde(default)]
+    pub membership: Option<OpenStackMembership>,
 }
 
 fn default_connect_timeout() -> HumanDuration {
@@ -184,6 +194,16 @@ fn default_timeout() -> HumanDuration {
 
 fn default_page_size() -> u32 {
     500
+}
+
+impl OpenStackConfig {
+    /// The pool's membership filter: `[provider.membership]`, else the
+    /// `<pool>-` name prefix and `scaler-pool = <pool>` metadata.
+    pub fn membership_of(&self, pool: &str) -> OpenStackMembership {
+        self.membership
+            .clone()
+            .unwrap_or_else(|| OpenStackMembership::markers(pool))
+    }
 }
 
 impl OpenStackConfig {
@@ -240,6 +260,9 @@ impl OpenStackConfig {
             return Err(format!(
                 "provider.metadata.{POOL_METADATA_KEY}: this key is set by scaler to the pool name"
             ));
+        }
+        if let Some(membership) = &self.membership {
+            membership.validate(pool, &self.metadata)?;
         }
         if let Some(name) = self.flavors.iter().find(|f| f.trim().is_empty()) {
             return Err(format!("provider.flavors: invalid flavor name {name:?}"));
@@ -408,14 +431,14 @@ fn parse_created(server: &Server) -> Result<DateTime<Utc>, String> {
         })
 }
 
-/// Whether a server carries the pool's metadata.
-fn tagged(server: &Server, pool: &str) -> bool {
+/// A server's metadata value for `key`, when it is a string.
+fn metadata_of(server: &Server, key: &str) -> Option<String> {
     server
         .metadata
         .as_ref()
-        .and_then(|m| m.get(POOL_METADATA_KEY))
+        .and_then(|m| m.get(key))
         .and_then(|v| v.as_str())
-        == Some(pool)
+        .map(str::to_string)
 }
 
 /// Whether `text` looks like an OpenStack id (a UUID, with or without dashes).
@@ -470,6 +493,7 @@ const MAX_PAGES: usize = 10_000;
 pub struct OpenStackProvider {
     pool: String,
     config: OpenStackConfig,
+    membership: OpenStackMembership,
     credentials: Credentials,
     http: Http,
     session: Option<Session>,
@@ -489,7 +513,7 @@ pub struct OpenStackProvider {
 impl OpenStackProvider {
     /// A provider for `pool`; credentials come from the configuration and
     /// the process environment (`OS_*`).
-    pub fn new(pool: &str, config: OpenStackConfig) -> Result<OpenStackProvider, String> {
+    pub fn new(pool: &str, config: OpenStackConfig) -> Result<OpenStackProvider, ProviderError> {
         OpenStackProvider::with_env(pool, config, &|name| std::env::var(name).ok())
     }
 
@@ -498,11 +522,12 @@ impl OpenStackProvider {
         pool: &str,
         config: OpenStackConfig,
         env: keystone::Env<'_>,
-    ) -> Result<OpenStackProvider, String> {
+    ) -> Result<OpenStackProvider, ProviderError> {
         let credentials = keystone::credentials(&config, env)?;
         let http = Http::new(config.connect_timeout.0, config.timeout.0);
         Ok(OpenStackProvider {
             pool: pool.to_string(),
+            membership: config.membership_of(pool),
             config,
             credentials,
             http,
@@ -535,7 +560,7 @@ impl OpenStackProvider {
         }
         self.session
             .as_ref()
-            .ok_or_else(|| ProviderError::new("openstack: no session"))
+            .ok_or_else(|| ProviderError::unavailable("openstack: no session"))
     }
 
     /// The token and the endpoint of service `kind` (`compute`, `network`, `image`).
@@ -544,7 +569,7 @@ impl OpenStackProvider {
         let interface = self.credentials.interface.clone();
         let session = self.session()?;
         let url = keystone::endpoint(&session.catalog, kind, region.as_deref(), &interface)
-            .map_err(|e| ProviderError::new(format!("openstack: {e}")))?;
+            .map_err(|e| ProviderError::config(format!("openstack: {e}")))?;
         Ok((session.token.clone(), url))
     }
 
@@ -581,7 +606,7 @@ impl OpenStackProvider {
                 .get(collection)
                 .and_then(|v| v.as_array())
                 .ok_or_else(|| {
-                    ProviderError::new(format!(
+                    ProviderError::bad_data(format!(
                         "openstack: listing {collection}: the answer of GET {url} has no {collection:?} list"
                     ))
                 })?;
@@ -607,18 +632,18 @@ impl OpenStackProvider {
             // Follow the marker on our own endpoint rather than the link's
             // host, which proxies often rewrite wrongly.
             let marker = marker_of(next).or(last_id).ok_or_else(|| {
-                ProviderError::new(format!(
+                ProviderError::bad_data(format!(
                     "openstack: listing {collection}: a next page without a marker"
                 ))
             })?;
             if !markers.insert(marker.clone()) {
-                return Err(ProviderError::new(format!(
+                return Err(ProviderError::bad_data(format!(
                     "openstack: listing {collection}: the pages repeat (marker {marker})"
                 )));
             }
             url = format!("{first}&marker={}", encode(&marker));
         }
-        Err(ProviderError::new(format!(
+        Err(ProviderError::bad_data(format!(
             "openstack: listing {collection}: more than {MAX_PAGES} pages"
         )))
     }
@@ -631,7 +656,9 @@ impl OpenStackProvider {
                 .into_iter()
                 .map(|v| {
                     serde_json::from_value::<Flavor>(v).map_err(|e| {
-                        ProviderError::new(format!("openstack: unexpected flavor in the list: {e}"))
+                        ProviderError::bad_data(format!(
+                            "openstack: unexpected flavor in the list: {e}"
+                        ))
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
@@ -642,7 +669,8 @@ impl OpenStackProvider {
     }
 
     fn instance_of(&self, server: &Server) -> Result<Option<Instance>, String> {
-        if !belongs_to_pool(&self.pool, &server.name) || !tagged(server, &self.pool) {
+        let metadata = |key: &str| metadata_of(server, key);
+        if !self.membership.matches(&self.pool, &server.name, &metadata) {
             return Ok(None);
         }
         let Some(state) = state_of(
@@ -678,6 +706,11 @@ impl OpenStackProvider {
             vcpus,
             instance_type,
             created_at: parse_created(server)?,
+            adopted: membership::adopted(
+                metadata(POOL_METADATA_KEY).as_deref(),
+                &self.pool,
+                self.membership.adopt,
+            ),
         }))
     }
 
@@ -708,12 +741,12 @@ impl OpenStackProvider {
             match found.as_slice() {
                 [id] => ids.push(id.clone()),
                 [] => {
-                    return Err(ProviderError::new(format!(
+                    return Err(ProviderError::config(format!(
                         "openstack: provider.networks: no network named {network:?}"
                     )));
                 }
                 _ => {
-                    return Err(ProviderError::new(format!(
+                    return Err(ProviderError::config(format!(
                         "openstack: provider.networks: several networks are named {network:?}: give its id"
                     )));
                 }
@@ -761,12 +794,12 @@ impl OpenStackProvider {
             match ids.as_slice() {
                 [id] => id.clone(),
                 [] => {
-                    return Err(ProviderError::new(format!(
+                    return Err(ProviderError::config(format!(
                         "openstack: provider.image: no active image named {image:?}"
                     )));
                 }
                 _ => {
-                    return Err(ProviderError::new(format!(
+                    return Err(ProviderError::config(format!(
                         "openstack: provider.image: several images are named {image:?}: give its id"
                     )));
                 }
@@ -806,7 +839,7 @@ impl OpenStackProvider {
             };
             let port = neutron::port_of(&self.http, &token, &base, &target.id, target.private_ip)
                 .map_err(|e| fail(&format!("finding the port of {}", target.name), e))?
-                .ok_or_else(|| ProviderError::new(format!("{} has no port", target.name)))?;
+                .ok_or_else(|| ProviderError::bad_data(format!("{} has no port", target.name)))?;
             neutron::set_port(&self.http, &token, &base, &fip.id, None)
                 .map_err(|e| fail(&format!("detaching floating IP {address}"), e))?;
             neutron::set_port(&self.http, &token, &base, &fip.id, Some(&port))
@@ -876,7 +909,7 @@ impl OpenStackProvider {
                     .map_err(|e| fail(&format!("finding the port of {}", target.name), e))
                     .and_then(|port| {
                         let port = port.ok_or_else(|| {
-                            ProviderError::new(format!("{} has no port yet", target.name))
+                            ProviderError::bad_data(format!("{} has no port yet", target.name))
                         })?;
                         neutron::set_port(&self.http, &token, &base, &fip.id, Some(&port))
                             .map_err(|e| fail("attaching a floating IP", e))
@@ -903,26 +936,26 @@ impl OpenStackProvider {
 
 /// A provider error for a failed step.
 fn fail(step: &str, e: HttpError) -> ProviderError {
-    ProviderError::new(format!("openstack: {step}: {e}"))
+    e.into_fault().context(format!("openstack: {step}"))
 }
 
 impl Provider for OpenStackProvider {
     fn list(&mut self) -> Result<Vec<Instance>, ProviderError> {
         // Flavors first: a server's vCPUs come from its flavor.
         self.flavors()?;
-        let query = format!(
-            "servers/detail?name={}",
-            encode(&format!("^{}-", self.pool))
-        );
+        let query = match self.membership.name_query() {
+            Some(name) => format!("servers/detail?name={}", encode(&name)),
+            None => "servers/detail".to_string(),
+        };
         let raw = self.get_all(&query, "servers")?;
         let mut instances = Vec::new();
         for value in raw {
             let server: Server = serde_json::from_value(value).map_err(|e| {
-                ProviderError::new(format!("openstack: unexpected server in the list: {e}"))
+                ProviderError::bad_data(format!("openstack: unexpected server in the list: {e}"))
             })?;
             if let Some(instance) = self
                 .instance_of(&server)
-                .map_err(|e| ProviderError::new(format!("openstack: {e}")))?
+                .map_err(|e| ProviderError::bad_data(format!("openstack: {e}")))?
             {
                 instances.push(instance);
             }
@@ -933,7 +966,7 @@ impl Provider for OpenStackProvider {
 
     fn create(&mut self, request: &CreateRequest) -> Result<Instance, ProviderError> {
         if !belongs_to_pool(&self.pool, &request.name) {
-            return Err(ProviderError::new(format!(
+            return Err(ProviderError::rejected(format!(
                 "openstack: refusing to create {:?} outside pool {}",
                 request.name, self.pool
             )));
@@ -942,9 +975,12 @@ impl Provider for OpenStackProvider {
         let image = self.image_id()?;
         let networks = self.network_ids()?;
         let mut metadata: BTreeMap<String, String> = self.config.metadata.clone();
+        // The membership filter's metadata, so the server is listed again.
+        metadata.extend(self.membership.metadata.clone());
         metadata.insert(POOL_METADATA_KEY.to_string(), self.pool.clone());
+        let name = self.membership.creation_name(&request.name).to_string();
         let mut server = json!({
-            "name": request.name,
+            "name": name,
             "flavorRef": flavor,
             "imageRef": image,
             "metadata": metadata,
@@ -995,26 +1031,27 @@ impl Provider for OpenStackProvider {
             .and_then(|s| s.get("id"))
             .and_then(|id| id.as_str())
             .ok_or_else(|| {
-                ProviderError::new(format!(
+                ProviderError::bad_data(format!(
                     "openstack: creating {}: the answer has no server id",
                     request.name
                 ))
             })?;
         Ok(Instance {
             id: id.to_string(),
-            name: request.name.clone(),
+            name,
             state: InstanceState::Building,
             private_ip: None,
             public_ip: None,
             vcpus: request.vcpus,
             instance_type: Some(request.instance_type.clone()),
             created_at: Utc::now(),
+            adopted: false,
         })
     }
 
     fn destroy(&mut self, instance: &Instance) -> Result<(), ProviderError> {
-        if !belongs_to_pool(&self.pool, &instance.name) {
-            return Err(ProviderError::new(format!(
+        if !self.membership.name_matches(&instance.name) {
+            return Err(ProviderError::rejected(format!(
                 "openstack: refusing to delete {} ({}): not in pool {}",
                 instance.name, instance.id, self.pool
             )));
@@ -1053,7 +1090,7 @@ impl Provider for OpenStackProvider {
 
     fn settle(&mut self) -> super::Settled {
         if let Err(e) = self.attach_free_floating_ips() {
-            self.settled.errors.push(e.message);
+            self.settled.errors.push(e.to_string());
         }
         std::mem::take(&mut self.settled)
     }

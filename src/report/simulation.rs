@@ -6,7 +6,7 @@
 use serde::Serialize;
 use std::fmt::Write as _;
 
-/// The figures of one replay (the stable JSON fields of SPEC §7 and a few more).
+/// The figures of one replay (the stable JSON fields of DESIGN.md "Simulator" and a few more).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Summary {
     /// The trace file, when replayed from one.

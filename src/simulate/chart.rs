@@ -9,7 +9,7 @@ use super::{Sample, Simulation};
 use chrono::{Duration, Timelike};
 use plotters::chart::DualCoordChartContext;
 use plotters::coord::combinators::WithKeyPoints;
-use plotters::coord::types::{RangedCoordi64, RangedCoordu32};
+use plotters::coord::types::{RangedCoordf64, RangedCoordi64, RangedCoordu32};
 use plotters::prelude::*;
 
 /// Which figure of a sample a series draws.
@@ -67,6 +67,15 @@ type Upper<'a, 'b> = DualCoordChartContext<
     SVGBackend<'b>,
     Cartesian2d<WithKeyPoints<RangedCoordi64>, RangedCoordu32>,
     Cartesian2d<RangedCoordi64, RangedCoordu32>,
+>;
+
+/// The lower chart: minutes (with hour marks), cost on the left axis and
+/// vCPU-hours on the right.
+type Lower<'a, 'b> = DualCoordChartContext<
+    'a,
+    SVGBackend<'b>,
+    Cartesian2d<WithKeyPoints<RangedCoordi64>, RangedCoordf64>,
+    Cartesian2d<RangedCoordi64, RangedCoordf64>,
 >;
 
 /// The top of the left axis: the largest figure drawn, and `max_gateways`
@@ -331,33 +340,7 @@ fn draw_cost(
         .axis_desc_style((FONT, 15))
         .draw()
         .map_err(fail)?;
-    cost.draw_series(
-        AreaSeries::new(
-            samples.iter().map(|s| (s.minute, s.cost)),
-            0.0,
-            COST.mix(0.25),
-        )
-        .border_style(COST.stroke_width(2)),
-    )
-    .map_err(fail)?
-    .label("cost")
-    .legend(legend(COST));
-    cost.draw_series(DashedLineSeries::new(
-        samples.iter().map(|s| (s.minute, s.lower_bound_cost)),
-        8,
-        5,
-        SERVED.stroke_width(1),
-    ))
-    .map_err(fail)?
-    .label("lower bound: calls offered × cpu_per_gateway, without delay")
-    .legend(move |(x, y)| {
-        plotters::element::DashedPathElement::new(
-            vec![(x, y), (x + 22, y)],
-            5,
-            3,
-            SERVED.stroke_width(1),
-        )
-    });
+    draw_cost_series(samples, &mut cost)?;
     cost.configure_series_labels()
         .position(SeriesLabelPosition::UpperLeft)
         .label_font((FONT, 14))
@@ -365,4 +348,38 @@ fn draw_cost(
         .border_style(BLACK.mix(0.4))
         .draw()
         .map_err(fail)
+}
+
+/// The cumulative cost (area) and the lower bound (dashed).
+fn draw_cost_series(samples: &[Sample], chart: &mut Lower<'_, '_>) -> Result<(), String> {
+    chart
+        .draw_series(
+            AreaSeries::new(
+                samples.iter().map(|s| (s.minute, s.cost)),
+                0.0,
+                COST.mix(0.25),
+            )
+            .border_style(COST.stroke_width(2)),
+        )
+        .map_err(fail)?
+        .label("cost")
+        .legend(legend(COST));
+    chart
+        .draw_series(DashedLineSeries::new(
+            samples.iter().map(|s| (s.minute, s.lower_bound_cost)),
+            8,
+            5,
+            SERVED.stroke_width(1),
+        ))
+        .map_err(fail)?
+        .label("lower bound: calls offered × cpu_per_gateway, without delay")
+        .legend(move |(x, y)| {
+            plotters::element::DashedPathElement::new(
+                vec![(x, y), (x + 22, y)],
+                5,
+                3,
+                SERVED.stroke_width(1),
+            )
+        });
+    Ok(())
 }

@@ -19,7 +19,9 @@ use std::path::{Path, PathBuf};
 pub struct Call {
     /// When the caller dials in.
     pub start: DateTime<Utc>,
-    /// When the call ends (never before `start`).
+    /// When the call ends: never before `start` in a trace read from a file
+    /// (a skewed line reads as zero-length); a generated day has a few up to
+    /// 2 s before, as records from two clocks do, which its CSV keeps.
     pub end: DateTime<Utc>,
 }
 

@@ -5,6 +5,7 @@
 //! failures, timeouts and 5xx answers are told apart from refusals (4xx),
 //! since only the former mean "the cloud is unavailable".
 
+use crate::fault::Fault;
 use crate::secret::Secret;
 use std::time::Duration;
 
@@ -14,8 +15,9 @@ const BODY_LIMIT: u64 = 32 * 1024 * 1024;
 /// A request that did not get a successful answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HttpError {
-    /// No usable answer: connection refused, DNS, timeout, TLS, or a 5xx.
-    Unavailable(String),
+    /// No usable answer: connection refused, DNS, timeout, TLS, a 5xx or
+    /// an answer that cannot be read, classified.
+    Unavailable(Fault),
     /// The service answered and refused (4xx), with its own message.
     Refused {
         /// HTTP status.
@@ -23,6 +25,19 @@ pub enum HttpError {
         /// The message of the error body (or the status text).
         message: String,
     },
+}
+
+impl HttpError {
+    /// The failure, classified: a refusal by its status (401/403 refused
+    /// credentials, other 4xx a request turned down).
+    pub fn into_fault(self) -> Fault {
+        match self {
+            HttpError::Unavailable(fault) => fault.map(|why| format!("unavailable: {why}")),
+            HttpError::Refused { status, message } => {
+                Fault::http_status(status, format!("HTTP {status}: {message}"))
+            }
+        }
+    }
 }
 
 impl std::fmt::Display for HttpError {
@@ -47,7 +62,9 @@ impl Reply {
     /// The body as JSON; `what` names the request in the error.
     pub fn json(&self, what: &str) -> Result<serde_json::Value, HttpError> {
         serde_json::from_str(&self.body).map_err(|e| {
-            HttpError::Unavailable(format!("{what}: the answer is not valid JSON ({e})"))
+            HttpError::Unavailable(Fault::bad_data(format!(
+                "{what}: the answer is not valid JSON ({e})"
+            )))
         })
     }
 }
@@ -137,24 +154,16 @@ impl Http {
         }
         let message = error_message(&body).unwrap_or_else(|| status_text(status).to_string());
         if status >= 500 {
-            Err(HttpError::Unavailable(format!(
+            Err(HttpError::Unavailable(Fault::unavailable(format!(
                 "{what}: HTTP {status}: {message}"
-            )))
+            ))))
         } else {
             Err(HttpError::Refused { status, message })
         }
     }
 
     fn transport_error(&self, what: &str, e: ureq::Error) -> HttpError {
-        let why = match e {
-            // Worded so `check` classifies them (timeout, refused, dns).
-            ureq::Error::Timeout(_) => format!("timed out: no answer within {:?}", self.timeout),
-            ureq::Error::ConnectionFailed => "connection failed (connection refused)".to_string(),
-            ureq::Error::HostNotFound => "host not found (dns error)".to_string(),
-            ureq::Error::BodyExceedsLimit(n) => format!("answer larger than {n} bytes"),
-            other => other.to_string(),
-        };
-        HttpError::Unavailable(format!("{what}: {why}"))
+        HttpError::Unavailable(Fault::http(&e, self.timeout).context(what))
     }
 }
 

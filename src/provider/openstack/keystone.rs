@@ -7,6 +7,7 @@
 
 use super::OpenStackConfig;
 use super::http::{Http, HttpError, Method, join};
+use crate::fault::Fault;
 use crate::secret::{Secret, SecretSource};
 use serde::Deserialize;
 use serde_json::json;
@@ -56,62 +57,50 @@ pub struct Credentials {
     pub method: AuthMethod,
 }
 
+/// A key from the configuration, else from the first of its `OS_*`
+/// variables that is set; empty counts as unset.
+fn pick(env: Env<'_>, value: &Option<String>, vars: &[&str]) -> Option<String> {
+    value
+        .clone()
+        .or_else(|| vars.iter().find_map(|v| env(v)))
+        .filter(|v| !v.is_empty())
+}
+
 /// Resolves the credentials: each key from the configuration, else from its
 /// `OS_*` variable. The error names the key and the variable to set.
-pub fn credentials(config: &OpenStackConfig, env: Env<'_>) -> Result<Credentials, String> {
-    let pick = |value: &Option<String>, vars: &[&str]| -> Option<String> {
-        value
-            .clone()
-            .or_else(|| vars.iter().find_map(|v| env(v)))
-            .filter(|v| !v.is_empty())
-    };
-    let auth_url = pick(&config.auth_url, &["OS_AUTH_URL"]).ok_or(
-        "provider.auth_url: not set (set it, or OS_AUTH_URL, e.g. \"https://auth.cloud.ovh.net/v3\")",
-    )?;
-    let region = pick(&config.region, &["OS_REGION_NAME"]);
-    let interface = pick(&config.interface, &["OS_INTERFACE", "OS_ENDPOINT_TYPE"])
-        .map(|i| i.trim_end_matches("URL").to_ascii_lowercase())
-        .unwrap_or_else(|| "public".to_string());
+pub fn credentials(config: &OpenStackConfig, env: Env<'_>) -> Result<Credentials, Fault> {
+    let auth_url = pick(env, &config.auth_url, &["OS_AUTH_URL"]).ok_or_else(|| {
+        Fault::config(
+            "provider.auth_url: not set (set it, or OS_AUTH_URL, e.g. \"https://auth.cloud.ovh.net/v3\")",
+        )
+    })?;
+    let region = pick(env, &config.region, &["OS_REGION_NAME"]);
+    let interface = pick(
+        env,
+        &config.interface,
+        &["OS_INTERFACE", "OS_ENDPOINT_TYPE"],
+    )
+    .map(|i| i.trim_end_matches("URL").to_ascii_lowercase())
+    .unwrap_or_else(|| "public".to_string());
     if !matches!(interface.as_str(), "public" | "internal" | "admin") {
-        return Err(format!(
+        return Err(Fault::Config(format!(
             "provider.interface: {interface:?} is not one of \"public\", \"internal\", \"admin\""
-        ));
+        )));
     }
 
     let [(_, password_source), (_, app_secret_source)] = config.secret_sources();
-    let kind = match pick(&config.auth_type, &["OS_AUTH_TYPE"]).as_deref() {
-        Some("password" | "v3password") => AuthKind::Password,
-        Some("application_credential" | "v3applicationcredential") => {
-            AuthKind::ApplicationCredential
-        }
-        Some(other) => {
-            return Err(format!(
-                "provider.auth_type: {other:?} is not supported (use \"password\" or \"application_credential\")"
-            ));
-        }
-        // Keys in the file decide; the environment only when the file says nothing.
-        None if config.application_credential_id.is_some() || app_secret_source.is_given() => {
-            AuthKind::ApplicationCredential
-        }
-        None if config.username.is_some()
-            || config.user_id.is_some()
-            || password_source.is_given() =>
-        {
-            AuthKind::Password
-        }
-        None if env("OS_APPLICATION_CREDENTIAL_ID").is_some() => AuthKind::ApplicationCredential,
-        None => AuthKind::Password,
-    };
-
-    let method = match kind {
+    let method = match auth_kind(config, env, &app_secret_source, &password_source)? {
         AuthKind::ApplicationCredential => {
             let id = pick(
+                env,
                 &config.application_credential_id,
                 &["OS_APPLICATION_CREDENTIAL_ID"],
             )
-            .ok_or(
-                "provider.application_credential_id: not set (or OS_APPLICATION_CREDENTIAL_ID)",
-            )?;
+            .ok_or_else(|| {
+                Fault::config(
+                    "provider.application_credential_id: not set (or OS_APPLICATION_CREDENTIAL_ID)",
+                )
+            })?;
             let secret = secret_or_env(
                 &app_secret_source,
                 "provider.application_credential_secret",
@@ -120,63 +109,112 @@ pub fn credentials(config: &OpenStackConfig, env: Env<'_>) -> Result<Credentials
             )?;
             AuthMethod::ApplicationCredential { id, secret }
         }
-        AuthKind::Password => {
-            let user_domain = domain(
-                pick(&config.user_domain_id, &["OS_USER_DOMAIN_ID"]),
-                pick(&config.user_domain_name, &["OS_USER_DOMAIN_NAME"]),
-            );
-            let user = match (
-                pick(&config.user_id, &["OS_USER_ID"]),
-                pick(&config.username, &["OS_USERNAME"]),
-            ) {
-                (Some(id), _) => Named::Id(id),
-                (None, Some(name)) => Named::Name {
-                    name,
-                    domain: user_domain,
-                },
-                (None, None) => {
-                    return Err(
-                        "provider.username: not set (set username or user_id, or OS_USERNAME; \
-                         or use an application credential)"
-                            .into(),
-                    );
-                }
-            };
-            let project_domain = domain(
-                pick(&config.project_domain_id, &["OS_PROJECT_DOMAIN_ID"]),
-                pick(&config.project_domain_name, &["OS_PROJECT_DOMAIN_NAME"]),
-            );
-            let project = match (
-                pick(&config.project_id, &["OS_PROJECT_ID", "OS_TENANT_ID"]),
-                pick(&config.project_name, &["OS_PROJECT_NAME", "OS_TENANT_NAME"]),
-            ) {
-                (Some(id), _) => Named::Id(id),
-                (None, Some(name)) => Named::Name {
-                    name,
-                    domain: project_domain,
-                },
-                (None, None) => {
-                    return Err(
-                        "provider.project_name: not set (set project_name or project_id, \
-                         or OS_PROJECT_NAME / OS_PROJECT_ID)"
-                            .into(),
-                    );
-                }
-            };
-            let password =
-                secret_or_env(&password_source, "provider.password", "OS_PASSWORD", env)?;
-            AuthMethod::Password {
-                user,
-                password,
-                project,
-            }
-        }
+        AuthKind::Password => password_method(config, env, &password_source)?,
     };
     Ok(Credentials {
         auth_url: v3_url(&auth_url),
         region,
         interface,
         method,
+    })
+}
+
+/// The authentication method: `auth_type` (or `OS_AUTH_TYPE`) when given,
+/// else what the keys of the file imply, else the environment.
+fn auth_kind(
+    config: &OpenStackConfig,
+    env: Env<'_>,
+    app_secret_source: &SecretSource,
+    password_source: &SecretSource,
+) -> Result<AuthKind, Fault> {
+    Ok(
+        match pick(env, &config.auth_type, &["OS_AUTH_TYPE"]).as_deref() {
+            Some("password" | "v3password") => AuthKind::Password,
+            Some("application_credential" | "v3applicationcredential") => {
+                AuthKind::ApplicationCredential
+            }
+            Some(other) => {
+                return Err(Fault::Config(format!(
+                    "provider.auth_type: {other:?} is not supported (use \"password\" or \"application_credential\")"
+                )));
+            }
+            // Keys in the file decide; the environment only when the file says nothing.
+            None if config.application_credential_id.is_some() || app_secret_source.is_given() => {
+                AuthKind::ApplicationCredential
+            }
+            None if config.username.is_some()
+                || config.user_id.is_some()
+                || password_source.is_given() =>
+            {
+                AuthKind::Password
+            }
+            None if env("OS_APPLICATION_CREDENTIAL_ID").is_some() => {
+                AuthKind::ApplicationCredential
+            }
+            None => AuthKind::Password,
+        },
+    )
+}
+
+/// Password authentication: the user, the project and the password.
+fn password_method(
+    config: &OpenStackConfig,
+    env: Env<'_>,
+    password_source: &SecretSource,
+) -> Result<AuthMethod, Fault> {
+    let user_domain = domain(
+        pick(env, &config.user_domain_id, &["OS_USER_DOMAIN_ID"]),
+        pick(env, &config.user_domain_name, &["OS_USER_DOMAIN_NAME"]),
+    );
+    let user = match (
+        pick(env, &config.user_id, &["OS_USER_ID"]),
+        pick(env, &config.username, &["OS_USERNAME"]),
+    ) {
+        (Some(id), _) => Named::Id(id),
+        (None, Some(name)) => Named::Name {
+            name,
+            domain: user_domain,
+        },
+        (None, None) => {
+            return Err(Fault::config(
+                "provider.username: not set (set username or user_id, or OS_USERNAME; \
+                 or use an application credential)",
+            ));
+        }
+    };
+    let project_domain = domain(
+        pick(env, &config.project_domain_id, &["OS_PROJECT_DOMAIN_ID"]),
+        pick(
+            env,
+            &config.project_domain_name,
+            &["OS_PROJECT_DOMAIN_NAME"],
+        ),
+    );
+    let project = match (
+        pick(env, &config.project_id, &["OS_PROJECT_ID", "OS_TENANT_ID"]),
+        pick(
+            env,
+            &config.project_name,
+            &["OS_PROJECT_NAME", "OS_TENANT_NAME"],
+        ),
+    ) {
+        (Some(id), _) => Named::Id(id),
+        (None, Some(name)) => Named::Name {
+            name,
+            domain: project_domain,
+        },
+        (None, None) => {
+            return Err(Fault::config(
+                "provider.project_name: not set (set project_name or project_id, \
+                 or OS_PROJECT_NAME / OS_PROJECT_ID)",
+            ));
+        }
+    };
+    let password = secret_or_env(password_source, "provider.password", "OS_PASSWORD", env)?;
+    Ok(AuthMethod::Password {
+        user,
+        password,
+        project,
     })
 }
 
@@ -199,12 +237,14 @@ fn secret_or_env(
     key: &str,
     var: &str,
     env: Env<'_>,
-) -> Result<Secret, String> {
-    if let Some(secret) = source.resolve(key)? {
+) -> Result<Secret, Fault> {
+    if let Some(secret) = source.resolve(key).map_err(Fault::Secret)? {
         return Ok(secret);
     }
     env(var).map(Secret::new).ok_or_else(|| {
-        format!("{key}: not set (set {key}_env, {key}_file or {key}_credential, or {var})")
+        Fault::Secret(format!(
+            "{key}: not set (set {key}_env, {key}_file or {key}_credential, or {var})"
+        ))
     })
 }
 
@@ -318,10 +358,15 @@ pub fn authenticate(http: &Http, credentials: &Credentials) -> Result<Session, H
             other => other,
         })?;
     let token = reply.subject_token.clone().ok_or_else(|| {
-        HttpError::Unavailable(format!("POST {url}: no X-Subject-Token in the answer"))
+        HttpError::Unavailable(Fault::bad_data(format!(
+            "POST {url}: no X-Subject-Token in the answer"
+        )))
     })?;
-    let parsed: TokenBody = serde_json::from_str(&reply.body)
-        .map_err(|e| HttpError::Unavailable(format!("POST {url}: unexpected token body ({e})")))?;
+    let parsed: TokenBody = serde_json::from_str(&reply.body).map_err(|e| {
+        HttpError::Unavailable(Fault::bad_data(format!(
+            "POST {url}: unexpected token body ({e})"
+        )))
+    })?;
     Ok(Session {
         token,
         catalog: parsed.token.catalog,

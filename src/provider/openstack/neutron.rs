@@ -4,6 +4,7 @@
 //! port, associate or disassociate an address.
 
 use super::http::{Http, HttpError, Method, encode, join};
+use crate::fault::Fault;
 use crate::secret::Secret;
 use serde::Deserialize;
 use serde_json::json;
@@ -47,8 +48,11 @@ pub fn floating_ips(
         &format!("floatingips?description={}", encode(description)),
     );
     let reply = http.send(Method::Get, &url, Some(token), None)?;
-    let list: FloatingIps = serde_json::from_str(&reply.body)
-        .map_err(|e| HttpError::Unavailable(format!("GET {url}: unexpected answer ({e})")))?;
+    let list: FloatingIps = serde_json::from_str(&reply.body).map_err(|e| {
+        HttpError::Unavailable(Fault::bad_data(format!(
+            "GET {url}: unexpected answer ({e})"
+        )))
+    })?;
     // The filter is applied again here: a cloud that ignores it must not
     // hand us addresses that are not the pool's.
     Ok(list
@@ -86,8 +90,11 @@ pub fn port_of(
 ) -> Result<Option<String>, HttpError> {
     let url = url(base, &format!("ports?device_id={}", encode(device_id)));
     let reply = http.send(Method::Get, &url, Some(token), None)?;
-    let ports: Ports = serde_json::from_str(&reply.body)
-        .map_err(|e| HttpError::Unavailable(format!("GET {url}: unexpected answer ({e})")))?;
+    let ports: Ports = serde_json::from_str(&reply.body).map_err(|e| {
+        HttpError::Unavailable(Fault::bad_data(format!(
+            "GET {url}: unexpected answer ({e})"
+        )))
+    })?;
     let holding = ports
         .ports
         .iter()
@@ -128,8 +135,11 @@ pub fn network_ids(
 ) -> Result<Vec<String>, HttpError> {
     let url = url(base, &format!("networks?name={}", encode(name)));
     let reply = http.send(Method::Get, &url, Some(token), None)?;
-    let list: Networks = serde_json::from_str(&reply.body)
-        .map_err(|e| HttpError::Unavailable(format!("GET {url}: unexpected answer ({e})")))?;
+    let list: Networks = serde_json::from_str(&reply.body).map_err(|e| {
+        HttpError::Unavailable(Fault::bad_data(format!(
+            "GET {url}: unexpected answer ({e})"
+        )))
+    })?;
     Ok(list.networks.into_iter().map(|n| n.id).collect())
 }
 

@@ -42,6 +42,7 @@ fn instance(name: &str, address: &str) -> Instance {
         vcpus: 4,
         instance_type: None,
         created_at: chrono::Utc::now(),
+        adopted: false,
     }
 }
 
