@@ -41,6 +41,7 @@ Register-ArgumentCompleter -Native -CommandName 'scaler' -ScriptBlock {
             [CompletionResult]::new('simulate', 'simulate', [CompletionResultType]::ParameterValue, 'Replay a call trace through the planner with a simulated provider; measure service and cost')
             [CompletionResult]::new('schedule', 'schedule', [CompletionResultType]::ParameterValue, 'Schedule tools: `schedule suggest --trace calls.csv` learns a [schedule] from call history')
             [CompletionResult]::new('trace', 'trace', [CompletionResultType]::ParameterValue, 'Call traces: `trace export` writes the calls of Kamailio''s `acc` table as the CSV simulate reads')
+            [CompletionResult]::new('reserve', 'reserve', [CompletionResultType]::ParameterValue, 'Book capacity ahead for scheduled meetings: `reserve add`, `reserve list`, `reserve remove`')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -163,6 +164,7 @@ Register-ArgumentCompleter -Native -CommandName 'scaler' -ScriptBlock {
             [CompletionResult]::new('--generate-trace', '--generate-trace', [CompletionResultType]::ParameterName, 'Instead of replaying: write a synthetic working-day trace to FILE (its shape drawn from --seed)')
             [CompletionResult]::new('--date', '--date', [CompletionResultType]::ParameterName, '--generate-trace: the local date of the day (YYYY-MM-DD)')
             [CompletionResult]::new('--calls', '--calls', [CompletionResultType]::ParameterName, '--generate-trace: a typical day''s calls (each seed''s day has its own volume, within ±30 %)')
+            [CompletionResult]::new('--reservations', '--reservations', [CompletionResultType]::ParameterName, 'Bookings to replay: the JSON of `scaler reserve list --format json`, or an iCalendar file (.ics)')
             [CompletionResult]::new('--timezone', '--timezone', [CompletionResultType]::ParameterName, '--generate-trace: the timezone of the day''s wall-clock shape (IANA name)')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
@@ -272,6 +274,86 @@ Register-ArgumentCompleter -Native -CommandName 'scaler' -ScriptBlock {
         'scaler;trace;help;help' {
             break
         }
+        'scaler;reserve' {
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Report format on stdout')
+            [CompletionResult]::new('--metrics-file', '--metrics-file', [CompletionResultType]::ParameterName, 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing unless something changed or failed')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing unless something changed or failed')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Book N gateways from START − [reservations] lead until END')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the bookings: those of `reserve add` and the calendar''s (its last good copy)')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove a booking made with `reserve add`')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'scaler;reserve;add' {
+            [CompletionResult]::new('--start', '--start', [CompletionResultType]::ParameterName, 'When the meeting starts (RFC 3339, or YYYY-MM-DDTHH:MM in the schedule''s timezone)')
+            [CompletionResult]::new('--end', '--end', [CompletionResultType]::ParameterName, 'When it ends')
+            [CompletionResult]::new('--gateways', '--gateways', [CompletionResultType]::ParameterName, 'Gateways to book (at least 1)')
+            [CompletionResult]::new('--note', '--note', [CompletionResultType]::ParameterName, 'Free text shown with the booking')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Report format on stdout')
+            [CompletionResult]::new('--metrics-file', '--metrics-file', [CompletionResultType]::ParameterName, 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)')
+            [CompletionResult]::new('--replace', '--replace', [CompletionResultType]::ParameterName, 'Replace a booking of the same name')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing unless something changed or failed')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing unless something changed or failed')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'scaler;reserve;list' {
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Report format on stdout')
+            [CompletionResult]::new('--metrics-file', '--metrics-file', [CompletionResultType]::ParameterName, 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing unless something changed or failed')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing unless something changed or failed')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'scaler;reserve;remove' {
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Report format on stdout')
+            [CompletionResult]::new('--metrics-file', '--metrics-file', [CompletionResultType]::ParameterName, 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing unless something changed or failed')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing unless something changed or failed')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'scaler;reserve;help' {
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Book N gateways from START − [reservations] lead until END')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the bookings: those of `reserve add` and the calendar''s (its last good copy)')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove a booking made with `reserve add`')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'scaler;reserve;help;add' {
+            break
+        }
+        'scaler;reserve;help;list' {
+            break
+        }
+        'scaler;reserve;help;remove' {
+            break
+        }
+        'scaler;reserve;help;help' {
+            break
+        }
         'scaler;help' {
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run one full pass: observe, clean up, scale (what cron calls)')
             [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Show what a pass would do, changing nothing')
@@ -281,6 +363,7 @@ Register-ArgumentCompleter -Native -CommandName 'scaler' -ScriptBlock {
             [CompletionResult]::new('simulate', 'simulate', [CompletionResultType]::ParameterValue, 'Replay a call trace through the planner with a simulated provider; measure service and cost')
             [CompletionResult]::new('schedule', 'schedule', [CompletionResultType]::ParameterValue, 'Schedule tools: `schedule suggest --trace calls.csv` learns a [schedule] from call history')
             [CompletionResult]::new('trace', 'trace', [CompletionResultType]::ParameterValue, 'Call traces: `trace export` writes the calls of Kamailio''s `acc` table as the CSV simulate reads')
+            [CompletionResult]::new('reserve', 'reserve', [CompletionResultType]::ParameterValue, 'Book capacity ahead for scheduled meetings: `reserve add`, `reserve list`, `reserve remove`')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -318,6 +401,21 @@ Register-ArgumentCompleter -Native -CommandName 'scaler' -ScriptBlock {
             break
         }
         'scaler;help;trace;export' {
+            break
+        }
+        'scaler;help;reserve' {
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Book N gateways from START − [reservations] lead until END')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the bookings: those of `reserve add` and the calendar''s (its last good copy)')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove a booking made with `reserve add`')
+            break
+        }
+        'scaler;help;reserve;add' {
+            break
+        }
+        'scaler;help;reserve;list' {
+            break
+        }
+        'scaler;help;reserve;remove' {
             break
         }
         'scaler;help;help' {

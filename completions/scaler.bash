@@ -31,6 +31,9 @@ _scaler() {
             scaler,plan)
                 cmd="scaler__subcmd__plan"
                 ;;
+            scaler,reserve)
+                cmd="scaler__subcmd__reserve"
+                ;;
             scaler,run)
                 cmd="scaler__subcmd__run"
                 ;;
@@ -70,6 +73,9 @@ _scaler() {
             scaler__subcmd__help,plan)
                 cmd="scaler__subcmd__help__subcmd__plan"
                 ;;
+            scaler__subcmd__help,reserve)
+                cmd="scaler__subcmd__help__subcmd__reserve"
+                ;;
             scaler__subcmd__help,run)
                 cmd="scaler__subcmd__help__subcmd__run"
                 ;;
@@ -85,11 +91,44 @@ _scaler() {
             scaler__subcmd__help__subcmd__config,import)
                 cmd="scaler__subcmd__help__subcmd__config__subcmd__import"
                 ;;
+            scaler__subcmd__help__subcmd__reserve,add)
+                cmd="scaler__subcmd__help__subcmd__reserve__subcmd__add"
+                ;;
+            scaler__subcmd__help__subcmd__reserve,list)
+                cmd="scaler__subcmd__help__subcmd__reserve__subcmd__list"
+                ;;
+            scaler__subcmd__help__subcmd__reserve,remove)
+                cmd="scaler__subcmd__help__subcmd__reserve__subcmd__remove"
+                ;;
             scaler__subcmd__help__subcmd__schedule,suggest)
                 cmd="scaler__subcmd__help__subcmd__schedule__subcmd__suggest"
                 ;;
             scaler__subcmd__help__subcmd__trace,export)
                 cmd="scaler__subcmd__help__subcmd__trace__subcmd__export"
+                ;;
+            scaler__subcmd__reserve,add)
+                cmd="scaler__subcmd__reserve__subcmd__add"
+                ;;
+            scaler__subcmd__reserve,help)
+                cmd="scaler__subcmd__reserve__subcmd__help"
+                ;;
+            scaler__subcmd__reserve,list)
+                cmd="scaler__subcmd__reserve__subcmd__list"
+                ;;
+            scaler__subcmd__reserve,remove)
+                cmd="scaler__subcmd__reserve__subcmd__remove"
+                ;;
+            scaler__subcmd__reserve__subcmd__help,add)
+                cmd="scaler__subcmd__reserve__subcmd__help__subcmd__add"
+                ;;
+            scaler__subcmd__reserve__subcmd__help,help)
+                cmd="scaler__subcmd__reserve__subcmd__help__subcmd__help"
+                ;;
+            scaler__subcmd__reserve__subcmd__help,list)
+                cmd="scaler__subcmd__reserve__subcmd__help__subcmd__list"
+                ;;
+            scaler__subcmd__reserve__subcmd__help,remove)
+                cmd="scaler__subcmd__reserve__subcmd__help__subcmd__remove"
                 ;;
             scaler__subcmd__schedule,help)
                 cmd="scaler__subcmd__schedule__subcmd__help"
@@ -122,7 +161,7 @@ _scaler() {
 
     case "${cmd}" in
         scaler)
-            opts="-c -v -q -h -V --config --format --verbose --quiet --metrics-file --help --version run plan cleanup check config simulate schedule trace help"
+            opts="-c -v -q -h -V --config --format --verbose --quiet --metrics-file --help --version run plan cleanup check config simulate schedule trace reserve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -342,7 +381,7 @@ _scaler() {
             return 0
             ;;
         scaler__subcmd__help)
-            opts="run plan cleanup check config simulate schedule trace help"
+            opts="run plan cleanup check config simulate schedule trace reserve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -428,6 +467,62 @@ _scaler() {
         scaler__subcmd__help__subcmd__plan)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        scaler__subcmd__help__subcmd__reserve)
+            opts="add list remove"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        scaler__subcmd__help__subcmd__reserve__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        scaler__subcmd__help__subcmd__reserve__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        scaler__subcmd__help__subcmd__reserve__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -538,6 +633,212 @@ _scaler() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --metrics-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        scaler__subcmd__reserve)
+            opts="-c -v -q -h --config --format --verbose --quiet --metrics-file --help add list remove help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --metrics-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        scaler__subcmd__reserve__subcmd__add)
+            opts="-c -v -q -h --start --end --gateways --note --replace --config --format --verbose --quiet --metrics-file --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --start)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --end)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gateways)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --note)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --metrics-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        scaler__subcmd__reserve__subcmd__help)
+            opts="add list remove help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        scaler__subcmd__reserve__subcmd__help__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        scaler__subcmd__reserve__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        scaler__subcmd__reserve__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        scaler__subcmd__reserve__subcmd__help__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        scaler__subcmd__reserve__subcmd__list)
+            opts="-c -v -q -h --config --format --verbose --quiet --metrics-file --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --metrics-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        scaler__subcmd__reserve__subcmd__remove)
+            opts="-c -v -q -h --config --format --verbose --quiet --metrics-file --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -730,7 +1031,7 @@ _scaler() {
             return 0
             ;;
         scaler__subcmd__simulate)
-            opts="-c -v -q -h --trace --from --to --boot-delay --boot-jitter --seed --vcpu-hour-price --svg --skip-bad-lines --generate-trace --date --calls --timezone --config --format --verbose --quiet --metrics-file --help"
+            opts="-c -v -q -h --trace --from --to --boot-delay --boot-jitter --seed --vcpu-hour-price --svg --skip-bad-lines --generate-trace --date --calls --reservations --timezone --config --format --verbose --quiet --metrics-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -777,6 +1078,10 @@ _scaler() {
                     return 0
                     ;;
                 --calls)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reservations)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -40,6 +40,7 @@ complete -c scaler -n "__fish_scaler_needs_command" -f -a "config" -d 'Configura
 complete -c scaler -n "__fish_scaler_needs_command" -f -a "simulate" -d 'Replay a call trace through the planner with a simulated provider; measure service and cost'
 complete -c scaler -n "__fish_scaler_needs_command" -f -a "schedule" -d 'Schedule tools: `schedule suggest --trace calls.csv` learns a [schedule] from call history'
 complete -c scaler -n "__fish_scaler_needs_command" -f -a "trace" -d 'Call traces: `trace export` writes the calls of Kamailio\'s `acc` table as the CSV simulate reads'
+complete -c scaler -n "__fish_scaler_needs_command" -f -a "reserve" -d 'Book capacity ahead for scheduled meetings: `reserve add`, `reserve list`, `reserve remove`'
 complete -c scaler -n "__fish_scaler_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c scaler -n "__fish_scaler_using_subcommand run" -l every -d 'Stay running: a pass at each multiple of DURATION (1s to 1d, whole seconds), e.g. 1m' -r
 complete -c scaler -n "__fish_scaler_using_subcommand run" -s c -l config -d 'Configuration file' -r -F
@@ -115,6 +116,7 @@ complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l svg -d 'Also 
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l generate-trace -d 'Instead of replaying: write a synthetic working-day trace to FILE (its shape drawn from --seed)' -r -F
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l date -d '--generate-trace: the local date of the day (YYYY-MM-DD)' -r
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l calls -d '--generate-trace: a typical day\'s calls (each seed\'s day has its own volume, within ±30 %)' -r
+complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l reservations -d 'Bookings to replay: the JSON of `scaler reserve list --format json`, or an iCalendar file (.ics)' -r -F
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l timezone -d '--generate-trace: the timezone of the day\'s wall-clock shape (IANA name)' -r
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -s c -l config -d 'Configuration file' -r -F
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
@@ -176,15 +178,60 @@ complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_sub
 complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from help" -f -a "export" -d 'Write the calls of Kamailio\'s `acc` table as a CSV trace (`start,end,callid`, UTC)'
 complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule trace help" -f -a "run" -d 'Run one full pass: observe, clean up, scale (what cron calls)'
-complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule trace help" -f -a "plan" -d 'Show what a pass would do, changing nothing'
-complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule trace help" -f -a "cleanup" -d 'Only destroy what must go (to_stop, error, no public IP, never registered)'
-complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule trace help" -f -a "check" -d 'Validate the configuration and try every connection; changes nothing'
-complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule trace help" -f -a "config" -d 'Configuration tools: `config import scaler.json` converts a SIPMediaGW configuration'
-complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule trace help" -f -a "simulate" -d 'Replay a call trace through the planner with a simulated provider; measure service and cost'
-complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule trace help" -f -a "schedule" -d 'Schedule tools: `schedule suggest --trace calls.csv` learns a [schedule] from call history'
-complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule trace help" -f -a "trace" -d 'Call traces: `trace export` writes the calls of Kamailio\'s `acc` table as the CSV simulate reads'
-complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule trace help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c scaler -n "__fish_scaler_using_subcommand reserve; and not __fish_seen_subcommand_from add list remove help" -s c -l config -d 'Configuration file' -r -F
+complete -c scaler -n "__fish_scaler_using_subcommand reserve; and not __fish_seen_subcommand_from add list remove help" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
+json\t'One JSON object (schema_version 1)'"
+complete -c scaler -n "__fish_scaler_using_subcommand reserve; and not __fish_seen_subcommand_from add list remove help" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
+complete -c scaler -n "__fish_scaler_using_subcommand reserve; and not __fish_seen_subcommand_from add list remove help" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c scaler -n "__fish_scaler_using_subcommand reserve; and not __fish_seen_subcommand_from add list remove help" -s q -l quiet -d 'Print nothing unless something changed or failed'
+complete -c scaler -n "__fish_scaler_using_subcommand reserve; and not __fish_seen_subcommand_from add list remove help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c scaler -n "__fish_scaler_using_subcommand reserve; and not __fish_seen_subcommand_from add list remove help" -f -a "add" -d 'Book N gateways from START − [reservations] lead until END'
+complete -c scaler -n "__fish_scaler_using_subcommand reserve; and not __fish_seen_subcommand_from add list remove help" -f -a "list" -d 'List the bookings: those of `reserve add` and the calendar\'s (its last good copy)'
+complete -c scaler -n "__fish_scaler_using_subcommand reserve; and not __fish_seen_subcommand_from add list remove help" -f -a "remove" -d 'Remove a booking made with `reserve add`'
+complete -c scaler -n "__fish_scaler_using_subcommand reserve; and not __fish_seen_subcommand_from add list remove help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from add" -l start -d 'When the meeting starts (RFC 3339, or YYYY-MM-DDTHH:MM in the schedule\'s timezone)' -r
+complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from add" -l end -d 'When it ends' -r
+complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from add" -l gateways -d 'Gateways to book (at least 1)' -r
+complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from add" -l note -d 'Free text shown with the booking' -r
+complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from add" -s c -l config -d 'Configuration file' -r -F
+complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from add" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
+json\t'One JSON object (schema_version 1)'"
+complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from add" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
+complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from add" -l replace -d 'Replace a booking of the same name'
+complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from add" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from add" -s q -l quiet -d 'Print nothing unless something changed or failed'
+complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from list" -s c -l config -d 'Configuration file' -r -F
+complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from list" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
+json\t'One JSON object (schema_version 1)'"
+complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from list" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
+complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print nothing unless something changed or failed'
+complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from remove" -s c -l config -d 'Configuration file' -r -F
+complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from remove" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
+json\t'One JSON object (schema_version 1)'"
+complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from remove" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
+complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from remove" -s q -l quiet -d 'Print nothing unless something changed or failed'
+complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from help" -f -a "add" -d 'Book N gateways from START − [reservations] lead until END'
+complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the bookings: those of `reserve add` and the calendar\'s (its last good copy)'
+complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove a booking made with `reserve add`'
+complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule trace reserve help" -f -a "run" -d 'Run one full pass: observe, clean up, scale (what cron calls)'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule trace reserve help" -f -a "plan" -d 'Show what a pass would do, changing nothing'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule trace reserve help" -f -a "cleanup" -d 'Only destroy what must go (to_stop, error, no public IP, never registered)'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule trace reserve help" -f -a "check" -d 'Validate the configuration and try every connection; changes nothing'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule trace reserve help" -f -a "config" -d 'Configuration tools: `config import scaler.json` converts a SIPMediaGW configuration'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule trace reserve help" -f -a "simulate" -d 'Replay a call trace through the planner with a simulated provider; measure service and cost'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule trace reserve help" -f -a "schedule" -d 'Schedule tools: `schedule suggest --trace calls.csv` learns a [schedule] from call history'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule trace reserve help" -f -a "trace" -d 'Call traces: `trace export` writes the calls of Kamailio\'s `acc` table as the CSV simulate reads'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule trace reserve help" -f -a "reserve" -d 'Book capacity ahead for scheduled meetings: `reserve add`, `reserve list`, `reserve remove`'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule trace reserve help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c scaler -n "__fish_scaler_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "import" -d 'Convert a SIPMediaGW scaler.json or a SimpleScaleVM .env to scaler\'s TOML; secrets are never copied'
 complete -c scaler -n "__fish_scaler_using_subcommand help; and __fish_seen_subcommand_from schedule" -f -a "suggest" -d 'Learn a [schedule] from call traces: searches idle_min per slot, checking each candidate with the simulator'
 complete -c scaler -n "__fish_scaler_using_subcommand help; and __fish_seen_subcommand_from trace" -f -a "export" -d 'Write the calls of Kamailio\'s `acc` table as a CSV trace (`start,end,callid`, UTC)'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and __fish_seen_subcommand_from reserve" -f -a "add" -d 'Book N gateways from START − [reservations] lead until END'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and __fish_seen_subcommand_from reserve" -f -a "list" -d 'List the bookings: those of `reserve add` and the calendar\'s (its last good copy)'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and __fish_seen_subcommand_from reserve" -f -a "remove" -d 'Remove a booking made with `reserve add`'

@@ -195,6 +195,7 @@ _arguments "${_arguments_options[@]}" : \
 '(--trace)--generate-trace=[Instead of replaying\: write a synthetic working-day trace to FILE (its shape drawn from --seed)]:FILE:_files' \
 '--date=[--generate-trace\: the local date of the day (YYYY-MM-DD)]:DATE:_default' \
 '--calls=[--generate-trace\: a typical day'\''s calls (each seed'\''s day has its own volume, within ±30 %)]:N:_default' \
+'(--generate-trace)--reservations=[Bookings to replay\: the JSON of \`scaler reserve list --format json\`, or an iCalendar file (.ics)]:FILE:_files' \
 '--timezone=[--generate-trace\: the timezone of the day'\''s wall-clock shape (IANA name)]:TZ:_default' \
 '-c+[Configuration file]:PATH:_files' \
 '--config=[Configuration file]:PATH:_files' \
@@ -359,6 +360,117 @@ esac
     ;;
 esac
 ;;
+(reserve)
+_arguments "${_arguments_options[@]}" : \
+'-c+[Configuration file]:PATH:_files' \
+'--config=[Configuration file]:PATH:_files' \
+'--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"
+json\:"One JSON object (schema_version 1)"))' \
+'--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
+'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'-q[Print nothing unless something changed or failed]' \
+'--quiet[Print nothing unless something changed or failed]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+":: :_scaler__subcmd__reserve_commands" \
+"*::: :->reserve" \
+&& ret=0
+
+    case $state in
+    (reserve)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:scaler-reserve-command-$line[1]:"
+        case $line[1] in
+            (add)
+_arguments "${_arguments_options[@]}" : \
+'--start=[When the meeting starts (RFC 3339, or YYYY-MM-DDTHH\:MM in the schedule'\''s timezone)]:TIME:_default' \
+'--end=[When it ends]:TIME:_default' \
+'--gateways=[Gateways to book (at least 1)]:N:_default' \
+'--note=[Free text shown with the booking]:TEXT:_default' \
+'-c+[Configuration file]:PATH:_files' \
+'--config=[Configuration file]:PATH:_files' \
+'--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"
+json\:"One JSON object (schema_version 1)"))' \
+'--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
+'--replace[Replace a booking of the same name]' \
+'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'-q[Print nothing unless something changed or failed]' \
+'--quiet[Print nothing unless something changed or failed]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+':name -- The booking'\''s name (letters, digits, '\''-'\'', '\''_'\'', '\''.'\'', '\''@'\''):_default' \
+&& ret=0
+;;
+(list)
+_arguments "${_arguments_options[@]}" : \
+'-c+[Configuration file]:PATH:_files' \
+'--config=[Configuration file]:PATH:_files' \
+'--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"
+json\:"One JSON object (schema_version 1)"))' \
+'--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
+'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'-q[Print nothing unless something changed or failed]' \
+'--quiet[Print nothing unless something changed or failed]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+&& ret=0
+;;
+(remove)
+_arguments "${_arguments_options[@]}" : \
+'-c+[Configuration file]:PATH:_files' \
+'--config=[Configuration file]:PATH:_files' \
+'--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"
+json\:"One JSON object (schema_version 1)"))' \
+'--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
+'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'-q[Print nothing unless something changed or failed]' \
+'--quiet[Print nothing unless something changed or failed]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+':name -- The booking'\''s name:_default' \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+":: :_scaler__subcmd__reserve__subcmd__help_commands" \
+"*::: :->help" \
+&& ret=0
+
+    case $state in
+    (help)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:scaler-reserve-help-command-$line[1]:"
+        case $line[1] in
+            (add)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(list)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(remove)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+        esac
+    ;;
+esac
+;;
 (help)
 _arguments "${_arguments_options[@]}" : \
 ":: :_scaler__subcmd__help_commands" \
@@ -451,6 +563,34 @@ _arguments "${_arguments_options[@]}" : \
     ;;
 esac
 ;;
+(reserve)
+_arguments "${_arguments_options[@]}" : \
+":: :_scaler__subcmd__help__subcmd__reserve_commands" \
+"*::: :->reserve" \
+&& ret=0
+
+    case $state in
+    (reserve)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:scaler-help-reserve-command-$line[1]:"
+        case $line[1] in
+            (add)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(list)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(remove)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
 (help)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -475,6 +615,7 @@ _scaler_commands() {
 'simulate:Replay a call trace through the planner with a simulated provider; measure service and cost' \
 'schedule:Schedule tools\: \`schedule suggest --trace calls.csv\` learns a \[schedule\] from call history' \
 'trace:Call traces\: \`trace export\` writes the calls of Kamailio'\''s \`acc\` table as the CSV simulate reads' \
+'reserve:Book capacity ahead for scheduled meetings\: \`reserve add\`, \`reserve list\`, \`reserve remove\`' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'scaler commands' commands "$@"
@@ -531,6 +672,7 @@ _scaler__subcmd__help_commands() {
 'simulate:Replay a call trace through the planner with a simulated provider; measure service and cost' \
 'schedule:Schedule tools\: \`schedule suggest --trace calls.csv\` learns a \[schedule\] from call history' \
 'trace:Call traces\: \`trace export\` writes the calls of Kamailio'\''s \`acc\` table as the CSV simulate reads' \
+'reserve:Book capacity ahead for scheduled meetings\: \`reserve add\`, \`reserve list\`, \`reserve remove\`' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'scaler help commands' commands "$@"
@@ -566,6 +708,30 @@ _scaler__subcmd__help__subcmd__help_commands() {
 _scaler__subcmd__help__subcmd__plan_commands() {
     local commands; commands=()
     _describe -t commands 'scaler help plan commands' commands "$@"
+}
+(( $+functions[_scaler__subcmd__help__subcmd__reserve_commands] )) ||
+_scaler__subcmd__help__subcmd__reserve_commands() {
+    local commands; commands=(
+'add:Book N gateways from START − \[reservations\] lead until END' \
+'list:List the bookings\: those of \`reserve add\` and the calendar'\''s (its last good copy)' \
+'remove:Remove a booking made with \`reserve add\`' \
+    )
+    _describe -t commands 'scaler help reserve commands' commands "$@"
+}
+(( $+functions[_scaler__subcmd__help__subcmd__reserve__subcmd__add_commands] )) ||
+_scaler__subcmd__help__subcmd__reserve__subcmd__add_commands() {
+    local commands; commands=()
+    _describe -t commands 'scaler help reserve add commands' commands "$@"
+}
+(( $+functions[_scaler__subcmd__help__subcmd__reserve__subcmd__list_commands] )) ||
+_scaler__subcmd__help__subcmd__reserve__subcmd__list_commands() {
+    local commands; commands=()
+    _describe -t commands 'scaler help reserve list commands' commands "$@"
+}
+(( $+functions[_scaler__subcmd__help__subcmd__reserve__subcmd__remove_commands] )) ||
+_scaler__subcmd__help__subcmd__reserve__subcmd__remove_commands() {
+    local commands; commands=()
+    _describe -t commands 'scaler help reserve remove commands' commands "$@"
 }
 (( $+functions[_scaler__subcmd__help__subcmd__run_commands] )) ||
 _scaler__subcmd__help__subcmd__run_commands() {
@@ -605,6 +771,61 @@ _scaler__subcmd__help__subcmd__trace__subcmd__export_commands() {
 _scaler__subcmd__plan_commands() {
     local commands; commands=()
     _describe -t commands 'scaler plan commands' commands "$@"
+}
+(( $+functions[_scaler__subcmd__reserve_commands] )) ||
+_scaler__subcmd__reserve_commands() {
+    local commands; commands=(
+'add:Book N gateways from START − \[reservations\] lead until END' \
+'list:List the bookings\: those of \`reserve add\` and the calendar'\''s (its last good copy)' \
+'remove:Remove a booking made with \`reserve add\`' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'scaler reserve commands' commands "$@"
+}
+(( $+functions[_scaler__subcmd__reserve__subcmd__add_commands] )) ||
+_scaler__subcmd__reserve__subcmd__add_commands() {
+    local commands; commands=()
+    _describe -t commands 'scaler reserve add commands' commands "$@"
+}
+(( $+functions[_scaler__subcmd__reserve__subcmd__help_commands] )) ||
+_scaler__subcmd__reserve__subcmd__help_commands() {
+    local commands; commands=(
+'add:Book N gateways from START − \[reservations\] lead until END' \
+'list:List the bookings\: those of \`reserve add\` and the calendar'\''s (its last good copy)' \
+'remove:Remove a booking made with \`reserve add\`' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'scaler reserve help commands' commands "$@"
+}
+(( $+functions[_scaler__subcmd__reserve__subcmd__help__subcmd__add_commands] )) ||
+_scaler__subcmd__reserve__subcmd__help__subcmd__add_commands() {
+    local commands; commands=()
+    _describe -t commands 'scaler reserve help add commands' commands "$@"
+}
+(( $+functions[_scaler__subcmd__reserve__subcmd__help__subcmd__help_commands] )) ||
+_scaler__subcmd__reserve__subcmd__help__subcmd__help_commands() {
+    local commands; commands=()
+    _describe -t commands 'scaler reserve help help commands' commands "$@"
+}
+(( $+functions[_scaler__subcmd__reserve__subcmd__help__subcmd__list_commands] )) ||
+_scaler__subcmd__reserve__subcmd__help__subcmd__list_commands() {
+    local commands; commands=()
+    _describe -t commands 'scaler reserve help list commands' commands "$@"
+}
+(( $+functions[_scaler__subcmd__reserve__subcmd__help__subcmd__remove_commands] )) ||
+_scaler__subcmd__reserve__subcmd__help__subcmd__remove_commands() {
+    local commands; commands=()
+    _describe -t commands 'scaler reserve help remove commands' commands "$@"
+}
+(( $+functions[_scaler__subcmd__reserve__subcmd__list_commands] )) ||
+_scaler__subcmd__reserve__subcmd__list_commands() {
+    local commands; commands=()
+    _describe -t commands 'scaler reserve list commands' commands "$@"
+}
+(( $+functions[_scaler__subcmd__reserve__subcmd__remove_commands] )) ||
+_scaler__subcmd__reserve__subcmd__remove_commands() {
+    local commands; commands=()
+    _describe -t commands 'scaler reserve remove commands' commands "$@"
 }
 (( $+functions[_scaler__subcmd__run_commands] )) ||
 _scaler__subcmd__run_commands() {

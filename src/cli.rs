@@ -86,6 +86,60 @@ pub enum Command {
     /// Call traces: `trace export` writes the calls of Kamailio's `acc` table as the CSV simulate reads
     #[command(subcommand)]
     Trace(TraceCommand),
+    /// Book capacity ahead for scheduled meetings: `reserve add`, `reserve list`, `reserve remove`
+    #[command(subcommand)]
+    Reserve(ReserveCommand),
+}
+
+/// `reserve` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ReserveCommand {
+    /// Book N gateways from START − [reservations] lead until END
+    Add(ReserveAddArgs),
+    /// List the bookings: those of `reserve add` and the calendar's (its last good copy)
+    List,
+    /// Remove a booking made with `reserve add`
+    Remove(ReserveRemoveArgs),
+}
+
+/// `reserve add` flags.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "From START − lead (default 5 minutes) until END, the target is at least the busy \
+                  count when the window opened + idle_min + N, within max_gateways and pool.max_vcpus; \
+                  overlapping bookings add their N. TIME is RFC 3339 or YYYY-MM-DDTHH:MM in the \
+                  schedule's timezone (a time a DST change skips is an error; one it repeats is the \
+                  earlier). Bookings are kept in the state file, or in the MySQL table / Redis key of a \
+                  shared [lock]. A write waits up to 10 s for a running pass's lock, then exits 75. Bad \
+                  input (END not after START, N below 1, a name already booked without --replace) exits 64."
+)]
+pub struct ReserveAddArgs {
+    /// The booking's name (letters, digits, '-', '_', '.', '@')
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// When the meeting starts (RFC 3339, or YYYY-MM-DDTHH:MM in the schedule's timezone)
+    #[arg(long, value_name = "TIME")]
+    pub start: String,
+    /// When it ends
+    #[arg(long, value_name = "TIME")]
+    pub end: String,
+    /// Gateways to book (at least 1)
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub gateways: i64,
+    /// Free text shown with the booking
+    #[arg(long, value_name = "TEXT")]
+    pub note: Option<String>,
+    /// Replace a booking of the same name
+    #[arg(long)]
+    pub replace: bool,
+}
+
+/// `reserve remove` flags.
+#[derive(Debug, Args)]
+pub struct ReserveRemoveArgs {
+    /// The booking's name
+    #[arg(value_name = "NAME")]
+    pub name: String,
 }
 
 /// `trace` subcommands.
@@ -254,6 +308,9 @@ pub struct SimulateArgs {
     /// --generate-trace: a typical day's calls (each seed's day has its own volume, within ±30 %)
     #[arg(long, value_name = "N", default_value_t = 3500)]
     pub calls: u32,
+    /// Bookings to replay: the JSON of `scaler reserve list --format json`, or an iCalendar file (.ics)
+    #[arg(long, value_name = "FILE", conflicts_with = "generate_trace")]
+    pub reservations: Option<PathBuf>,
     /// --generate-trace: the timezone of the day's wall-clock shape (IANA name)
     #[arg(long, value_name = "TZ", default_value = "UTC", value_parser = parse_timezone)]
     pub timezone: chrono_tz::Tz,

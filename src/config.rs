@@ -294,6 +294,9 @@ struct RawDoc<P> {
     /// See `_metrics`.
     #[serde(rename = "state")]
     _state: Option<serde::de::IgnoredAny>,
+    /// See `_metrics`.
+    #[serde(rename = "reservations")]
+    _reservations: Option<serde::de::IgnoredAny>,
 }
 
 /// `[metrics]` keys (used by `metrics`, which depends on this module, so
@@ -312,6 +315,8 @@ struct Outputs {
     metrics: MetricsSection,
     #[serde(default)]
     state: crate::state::StateSection,
+    #[serde(default)]
+    reservations: crate::reservations::ReservationsSection,
 }
 
 /// Every section but `[provider]`, as written.
@@ -473,6 +478,8 @@ pub struct Config {
     pub metrics_textfile: Option<PathBuf>,
     /// `[state] path`: the pool's persistent state.
     pub state_path: PathBuf,
+    /// `[reservations]`: capacity booked ahead.
+    pub reservations: crate::reservations::ReservationsConfig,
 }
 
 /// Reads and validates a configuration file.
@@ -575,6 +582,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
             .path
             .unwrap_or_else(|| crate::state::default_path(&pool.name)),
     );
+    let reservations = outputs.reservations.validate(base).map_err(fail)?;
 
     let config = Config {
         path: path.to_path_buf(),
@@ -590,6 +598,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
         limits,
         metrics_textfile,
         state_path,
+        reservations,
     };
     connections::check(&config, text).map_err(fail)?;
     Ok(config)

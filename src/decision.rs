@@ -4,8 +4,8 @@
 //! saying what is held back and why, and the state to keep. The clean-up,
 //! the target, packing, the budget (`pool.max_vcpus`), drains, the brakes
 //! (`limits.max_create_per_run`, `limits.max_destroy_per_run`), the
-//! scale-down delay and the replica rule all apply here, built on the
-//! single rules of [`crate::plan`].
+//! scale-down delay, the reservations in force and the replica rule all
+//! apply here, built on the single rules of [`crate::plan`].
 //!
 //! Two executors carry a [`Plan`] out and report what became of each step:
 //! the pass (`run`, `plan`, `cleanup`) against the real provider and
@@ -20,9 +20,10 @@ use crate::plan::{
     self, Assessment, DestroyReason, GatewayCounts, InstanceCounts, Observation, PlannedCreate,
     PoolParams, ReplicaCounts,
 };
+use crate::reservations::Booking;
 use chrono::{DateTime, SecondsFormat, Utc};
 use std::borrow::Cow;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::net::IpAddr;
 
 /// How the pool's kind sizes it.
@@ -62,6 +63,17 @@ pub struct Memory {
     pub above_target_since: Option<DateTime<Utc>>,
 }
 
+/// The reservations a decision takes into account.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Reservations {
+    /// The bookings in force at the decision's time (from `start − lead`
+    /// until `end`).
+    pub in_force: Vec<Booking>,
+    /// The busy count when each window opened, by booking key (kept in the
+    /// state file); a window not listed opens now, at the busy count now.
+    pub busy_at_open: BTreeMap<String, u32>,
+}
+
 /// The input of one decision.
 #[derive(Debug, Clone, Copy)]
 pub struct Input<'a> {
@@ -79,6 +91,8 @@ pub struct Input<'a> {
     pub scale: bool,
     /// `plan --busy N`: the busy count to decide on instead of the observed one.
     pub busy_override: Option<u32>,
+    /// The reservations in force.
+    pub reservations: &'a Reservations,
 }
 
 /// One step of a plan, in the order the executor carries them out.
@@ -141,6 +155,9 @@ pub struct Plan {
     pub notes: Vec<String>,
     /// What to keep for the next pass.
     pub memory: Memory,
+    /// The busy count at opening of each reservation window in force, to
+    /// keep for the next pass (the windows that closed are gone).
+    pub busy_at_open: BTreeMap<String, u32>,
 }
 
 /// The per-pass brakes: what they still allow, and what they held back.
@@ -230,6 +247,7 @@ pub fn decide(input: &Input) -> Plan {
         steps,
         notes,
         memory: input.memory,
+        busy_at_open: still_open(input.reservations),
     };
     if input.scale {
         let removed: HashSet<usize> = removals.iter().map(|r| r.instance).collect();
@@ -346,6 +364,79 @@ fn take_creates(
     }));
 }
 
+/// The windows of `reservations` already open, with their busy count at
+/// opening (a clean-up only pass opens none).
+fn still_open(reservations: &Reservations) -> BTreeMap<String, u32> {
+    reservations
+        .in_force
+        .iter()
+        .filter_map(|b| {
+            let key = b.key();
+            reservations.busy_at_open.get(&key).map(|n| (key, *n))
+        })
+        .collect()
+}
+
+/// The reservation rule: while bookings are in force, the target is at
+/// least `busy_at_open + idle_min + ΣN`, where `busy_at_open` is the busy
+/// count when the earliest of the windows in force opened (later ones
+/// opened on a count that already holds its calls) and `ΣN` adds the
+/// overlapping bookings, within `max_gateways` and what `pool.max_vcpus`
+/// can hold. Returns the raised slot, the windows with their busy count at
+/// opening, and the notes naming the bookings and any cap that cuts them.
+pub fn reserve(
+    slot: &Slot,
+    reservations: &Reservations,
+    busy: u32,
+    pool: &plan::PoolParams,
+) -> (Slot, BTreeMap<String, u32>, Vec<String>) {
+    let mut slot = slot.clone();
+    let mut open = BTreeMap::new();
+    if reservations.in_force.is_empty() {
+        return (slot, open, Vec::new());
+    }
+    for booking in &reservations.in_force {
+        let key = booking.key();
+        let at_open = reservations.busy_at_open.get(&key).copied().unwrap_or(busy);
+        open.insert(key, at_open);
+    }
+    let at_open = open.values().copied().min().unwrap_or(busy);
+    let booked = reservations
+        .in_force
+        .iter()
+        .fold(0u32, |sum, b| sum.saturating_add(b.gateways));
+    let wanted = at_open.saturating_add(slot.idle_min).saturating_add(booked);
+    let names: Vec<String> = reservations
+        .in_force
+        .iter()
+        .map(|b| format!("{} ({})", b.name, b.gateways))
+        .collect();
+    let mut notes = vec![format!(
+        "reservations in force: {}: target at least {at_open} busy at opening + {} idle_min + {booked} booked = {wanted}",
+        names.join(", "),
+        slot.idle_min
+    )];
+    let mut floor = wanted;
+    let max = slot.max_gateways.max(slot.min_gateways);
+    if floor > max {
+        notes.push(format!(
+            "max_gateways ({max}) cuts the reservations: {max} of {wanted} gateway(s)"
+        ));
+        floor = max;
+    }
+    if let Some(vcpus) = pool.max_vcpus {
+        let fits = vcpus / pool.cpu_per_gateway.max(1);
+        if floor > fits {
+            notes.push(format!(
+                "pool.max_vcpus ({vcpus}) cuts the reservations: room for {fits} of {wanted} gateway(s)"
+            ));
+            floor = fits;
+        }
+    }
+    slot.min_gateways = slot.min_gateways.max(floor);
+    (slot, open, notes)
+}
+
 /// Sip and media pools: target, packing, budget, the scale-down delay and
 /// the brakes, on what the clean-up leaves.
 fn scale_gateways(
@@ -358,10 +449,16 @@ fn scale_gateways(
     let params = input.params;
     let remaining = without(input.observation, assessment, removed);
     let assessment = plan::assess(&remaining, &params.pool, input.now);
+    let busy = input
+        .busy_override
+        .unwrap_or(assessment.gateway_counts.busy);
+    let (slot, open, notes) = reserve(input.slot, input.reservations, busy, &params.pool);
+    plan.busy_at_open = open;
+    plan.notes.extend(notes);
     let mut decision = plan::decide(
         &assessment,
         &remaining,
-        input.slot,
+        &slot,
         &params.pool,
         input.busy_override,
         brakes.creates_left,
@@ -441,6 +538,10 @@ fn scale_replicas(
     else {
         return;
     };
+    if !input.reservations.in_force.is_empty() {
+        plan.notes
+            .push("reservations are not applied to a replica pool (min_available sizes it)".into());
+    }
     let gone: HashSet<String> = removed
         .iter()
         .map(|&i| assessment.instances[i].instance.id.clone())
@@ -465,5 +566,7 @@ fn scale_replicas(
     });
 }
 
+#[cfg(test)]
+mod reservation_tests;
 #[cfg(test)]
 mod tests;

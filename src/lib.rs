@@ -30,6 +30,8 @@ pub mod pool;
 pub mod probe;
 pub mod provider;
 pub mod report;
+pub mod reservations;
+pub mod reserve;
 pub mod schedule;
 pub mod secret;
 pub mod simulate;
@@ -218,6 +220,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Simulate(_) => "simulate",
         Command::Schedule(_) => suggest::NAME,
         Command::Trace(_) => "trace",
+        Command::Reserve(_) => "reserve",
     }
 }
 
@@ -347,6 +350,61 @@ fn remember_above_target(config: &Config, report: &mut Report, now: chrono::Date
     }
 }
 
+/// The bookings in force at `at` (store and calendar), and the decision's
+/// input built from them and the state's windows.
+fn pass_reservations(
+    config: &Config,
+    state: &state::State,
+    at: chrono::DateTime<chrono::Utc>,
+) -> (reserve::ForPass, decision::Reservations) {
+    let loaded = reserve::for_pass(config, state, at);
+    let reservations = decision::Reservations {
+        in_force: loaded.bookings.clone(),
+        busy_at_open: state
+            .reservations
+            .open
+            .iter()
+            .map(|(key, w)| (key.clone(), w.busy_at_open))
+            .collect(),
+    };
+    (loaded, reservations)
+}
+
+/// The reservations of a pass into its report (a store or calendar that
+/// could not be read: exit 3) and, after a full pass that could act, the
+/// windows in force with their busy count at opening into the state file.
+fn after_reservations(config: &Config, report: &mut Report, loaded: reserve::ForPass, save: bool) {
+    report.notes.extend(loaded.notes);
+    let ok = [Exit::Ok.code(), Exit::Changes.code()];
+    if loaded.degraded && ok.contains(&report.exit_code) {
+        report.exit_code = Exit::Partial.code();
+    }
+    let open: std::collections::BTreeMap<String, state::OpenWindow> = loaded
+        .bookings
+        .iter()
+        .filter_map(|b| {
+            let busy_at_open = *report.busy_at_open.get(&b.key())?;
+            let window = state::OpenWindow {
+                booking: b.clone(),
+                busy_at_open,
+            };
+            Some((b.key(), window))
+        })
+        .collect();
+    report.reservations = (!loaded.bookings.is_empty()).then_some(loaded.bookings);
+    if !save || (open.is_empty() && !loaded.had_open) {
+        return;
+    }
+    let now = chrono::Utc::now();
+    if let Err(e) = state::update(&config.state_path, &config.pool.name, now, |s| {
+        s.reservations.open = open;
+    }) {
+        report.errors.push(format!(
+            "state: {e} (the reservation windows' busy count at opening is not kept)"
+        ));
+    }
+}
+
 /// The provider and the gateway source of a pass.
 type Backends = (Box<dyn Provider>, Option<Box<dyn GatewaySource>>);
 
@@ -393,6 +451,7 @@ fn dispatch(cli: &Cli) -> Result<Report, Error> {
         Command::Config(_) | Command::Schedule(_) | Command::Trace(_) => {
             return Ok(Report::new(command_name(&cli.command)));
         }
+        Command::Reserve(command) => return reserve::command(command, &config),
         Command::Run(args) => (Steps::Full, args.dry_run, None, None, false),
         Command::Plan(args) => (
             Steps::Full,
@@ -419,6 +478,7 @@ fn dispatch(cli: &Cli) -> Result<Report, Error> {
     };
     let (mut provider, mut source) = watched_backends(&mut config, steps)?;
     let state = pass_state(&config)?;
+    let (loaded, reservations) = pass_reservations(&config, &state, at);
     let options = PassOptions {
         command: command_name(&cli.command),
         steps,
@@ -431,6 +491,7 @@ fn dispatch(cli: &Cli) -> Result<Report, Error> {
             .then_some(state.scale_down.above_target_since)
             .flatten(),
         pending_forgets: state.pending_forgets,
+        reservations,
     };
     let prober = prober_for(&config)?;
     let mut report = pass::execute(
@@ -443,6 +504,12 @@ fn dispatch(cli: &Cli) -> Result<Report, Error> {
     if detailed && report.exit_code == 0 && !report.actions.is_empty() {
         report.exit_code = Exit::Changes.code();
     }
+    after_reservations(
+        &config,
+        &mut report,
+        loaded,
+        !dry_run && steps == Steps::Full,
+    );
     if !dry_run && steps == Steps::Full {
         remember_above_target(&config, &mut report, now);
     }

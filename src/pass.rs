@@ -63,6 +63,9 @@ pub struct PassOptions {
     /// Forgets a killed pass left in the state file, completed before the
     /// gateways are observed.
     pub pending_forgets: Vec<PendingForget>,
+    /// The reservations in force at `at`, with their windows' busy count
+    /// at opening (from the state file).
+    pub reservations: decision::Reservations,
 }
 
 /// What the pass observed, as the decision's input, with what it found
@@ -252,6 +255,7 @@ pub fn execute_observed(
         now: options.now,
         scale: options.steps == Steps::Full,
         busy_override: options.busy_override,
+        reservations: &options.reservations,
     });
     timings.plan_ms = ms_since(started);
     record(&mut report, &plan);
@@ -287,6 +291,7 @@ fn record(report: &mut Report, plan: &Plan) {
     });
     report.notes.extend(plan.notes.iter().cloned());
     report.above_target_since = plan.memory.above_target_since;
+    report.busy_at_open = plan.busy_at_open.clone();
 }
 
 fn finish(mut report: Report, exit: Exit) -> Report {

@@ -166,6 +166,9 @@ pub struct Report {
     pub notes: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<CheckLine>,
+    /// `reserve`: the bookings concerned; a pass: the reservations in force.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reservations: Option<Vec<crate::reservations::Booking>>,
     /// `simulate`: the figures of DESIGN.md "Simulator", as top-level fields.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub simulation: Option<simulation::Outcome>,
@@ -183,6 +186,10 @@ pub struct Report {
     /// file for `limits.scale_down_delay`; not part of the report).
     #[serde(skip)]
     pub above_target_since: Option<chrono::DateTime<chrono::Utc>>,
+    /// The busy count at opening of each reservation window in force
+    /// (kept in the state file; not part of the report).
+    #[serde(skip)]
+    pub busy_at_open: std::collections::BTreeMap<String, u32>,
     pub exit_code: u8,
 }
 
@@ -215,11 +222,13 @@ impl Report {
             errors: Vec::new(),
             notes: Vec::new(),
             checks: Vec::new(),
+            reservations: None,
             simulation: None,
             timings: None,
             toml: None,
             output: None,
             above_target_since: None,
+            busy_at_open: std::collections::BTreeMap::new(),
             exit_code: 0,
         }
     }
@@ -265,6 +274,9 @@ impl Report {
             }
             return out;
         }
+        if self.command == "reserve" {
+            return self.reservations_text();
+        }
         out.push_str(&self.headline());
         out.push('\n');
         if let Some(d) = &self.decision
@@ -274,6 +286,30 @@ impl Report {
         }
         for a in &self.actions {
             out.push_str(&a.to_text());
+            out.push('\n');
+        }
+        for b in self.reservations.iter().flatten() {
+            let _ = writeln!(out, "  reservation in force: {}", b.describe());
+        }
+        for e in &self.errors {
+            let _ = writeln!(out, "  error: {e}");
+        }
+        for n in &self.notes {
+            let _ = writeln!(out, "  note: {n}");
+        }
+        out
+    }
+
+    /// `reserve`'s text: one line per booking, then the notes.
+    fn reservations_text(&self) -> String {
+        let pool = self.pool.as_ref().map_or("scaler", |p| p.name.as_str());
+        let bookings = self.reservations.as_deref().unwrap_or_default();
+        let mut out = format!("{pool} reserve: {} reservation(s)\n", bookings.len());
+        for b in bookings {
+            let _ = write!(out, "  {}", b.describe());
+            if let Some(note) = &b.note {
+                let _ = write!(out, " ({note})");
+            }
             out.push('\n');
         }
         for e in &self.errors {

@@ -34,7 +34,7 @@ pub mod trace;
 
 use crate::cli::SimulateArgs;
 use crate::config::{Config, PoolKind};
-use crate::decision::{self, Input, Memory, Params, Plan, Step};
+use crate::decision::{self, Input, Memory, Params, Plan, Reservations, Step};
 use crate::error::Error;
 use crate::model::{Gateway, GatewayState, Instance, InstanceState, Slot};
 use crate::plan::Observation;
@@ -79,6 +79,9 @@ pub struct Settings {
     pub seed: u64,
     /// Price of one vCPU-hour, for `cost`.
     pub vcpu_hour_price: f64,
+    /// Bookings (`simulate --reservations`), in force from `start −
+    /// [reservations] lead` until `end` as in a pass.
+    pub reservations: Vec<crate::reservations::Booking>,
 }
 
 impl Default for Settings {
@@ -90,6 +93,7 @@ impl Default for Settings {
             boot_jitter: Duration::from_secs(60),
             seed: 1,
             vcpu_hour_price: 1.0,
+            reservations: Vec::new(),
         }
     }
 }
@@ -409,6 +413,18 @@ pub fn plan_minute(
     memory: Memory,
     now: DateTime<Utc>,
 ) -> Minute {
+    plan_minute_with(world, params, slot, memory, &Reservations::default(), now)
+}
+
+/// [`plan_minute`] with reservations in force.
+pub fn plan_minute_with(
+    world: &mut World,
+    params: &Params,
+    slot: &Slot,
+    memory: Memory,
+    reservations: &Reservations,
+    now: DateTime<Utc>,
+) -> Minute {
     let plan = decision::decide(&Input {
         observation: world.observation(),
         params,
@@ -417,6 +433,7 @@ pub fn plan_minute(
         now,
         scale: true,
         busy_override: None,
+        reservations,
     });
     let (actions, created) = world.carry_out(&plan.steps, now);
     Minute {
@@ -565,6 +582,8 @@ struct Replay<'a> {
     minute_rejected: u32,
     minute_missed: u32,
     memory: Memory,
+    bookings: Vec<crate::reservations::Booking>,
+    busy_at_open: std::collections::BTreeMap<String, u32>,
 }
 
 impl<'a> Replay<'a> {
@@ -591,6 +610,8 @@ impl<'a> Replay<'a> {
             minute_rejected: 0,
             minute_missed: 0,
             memory: Memory::default(),
+            bookings: settings.reservations.clone(),
+            busy_at_open: std::collections::BTreeMap::new(),
         }
     }
 
@@ -644,8 +665,20 @@ impl<'a> Replay<'a> {
             self.config.schedule.slot_at(now).ok_or_else(|| {
                 Error::Internal(anyhow::anyhow!("the schedule has no slot at {now}"))
             })?;
-        let minute = plan_minute(&mut self.world, &self.params, &slot.slot, self.memory, now);
+        let lead = self.config.reservations.lead;
+        let reservations = Reservations {
+            in_force: self
+                .bookings
+                .iter()
+                .filter(|b| b.in_force(now, lead))
+                .cloned()
+                .collect(),
+            busy_at_open: std::mem::take(&mut self.busy_at_open),
+        };
+        let (world, params) = (&mut self.world, &self.params);
+        let minute = plan_minute_with(world, params, &slot.slot, self.memory, &reservations, now);
         self.memory = minute.plan.memory;
+        self.busy_at_open = minute.plan.busy_at_open;
         for serial in minute.created {
             let jitter = (self.rng.uniform() * self.jitter_ms) as i64;
             let boot = tick_ms + self.boot_delay_ms + jitter;
@@ -867,6 +900,36 @@ fn read_trace(
     Ok(trace)
 }
 
+/// `simulate --reservations FILE`: the bookings to replay (the JSON of
+/// `reserve list --format json`, or an .ics file expanded over the
+/// trace's days), named in a note; a file that cannot be used exits 64.
+fn read_reservations(
+    args: &SimulateArgs,
+    config: &Config,
+    calls: &[Call],
+    report: &mut Report,
+) -> Result<Vec<crate::reservations::Booking>, Error> {
+    let Some(path) = &args.reservations else {
+        return Ok(Vec::new());
+    };
+    let first = calls.iter().map(|c| c.start).min().unwrap_or_default();
+    let last = calls.iter().map(|c| c.end).max().unwrap_or_default();
+    let from = args.from.unwrap_or(first) - chrono::Duration::days(1);
+    let to = args.to.unwrap_or(last) + chrono::Duration::days(1);
+    let zone = config.schedule.timezone;
+    let default_gateways = config.reservations.default_gateways;
+    let (bookings, notes) =
+        crate::reservations::read_file(path, zone, default_gateways, (from, to))
+            .map_err(Error::Usage)?;
+    report.notes.push(format!(
+        "{} reservation(s) replayed from {}",
+        bookings.len(),
+        path.display()
+    ));
+    report.notes.extend(notes);
+    Ok(bookings)
+}
+
 /// `scaler simulate`: generates a trace, or replays one and reports.
 pub fn command(args: &SimulateArgs, config_path: &Path) -> Result<Report, Error> {
     if let Some(path) = &args.generate_trace {
@@ -911,6 +974,7 @@ pub fn command(args: &SimulateArgs, config_path: &Path) -> Result<Report, Error>
         boot_jitter: args.boot_jitter,
         seed: args.seed,
         vcpu_hour_price: args.vcpu_hour_price,
+        reservations: read_reservations(args, &config, &trace.calls, &mut report)?,
     };
     let mut simulation = simulate(&config, &trace.calls, &settings)?;
     let summary = &mut simulation.summary;

@@ -1,8 +1,10 @@
 //! The pool's persistent state: one JSON file (`[state] path`, default
 //! `/var/lib/scaler/<pool>.state.json`) that outlives a pass, and the only
 //! code that reads or writes it. It holds, in named sections, the metric
-//! counters, the scale-down clock (`limits.scale_down_delay`) and the
-//! pending forgets (registrations of destroyed hosts not yet deleted).
+//! counters, the scale-down clock (`limits.scale_down_delay`), the
+//! pending forgets (registrations of destroyed hosts not yet deleted) and
+//! the reservations (bookings made with `scaler reserve add` when the lock
+//! is a file, and the windows in force with their busy count at opening).
 //!
 //! The file carries a `schema_version` ([`SCHEMA_VERSION`]). An older
 //! layout (version 1: flat fields, `version` instead of `schema_version`)
@@ -23,15 +25,17 @@
 //! either the old or the new state, never a torn one.
 
 use crate::pool::SourceRecord;
+use crate::reservations::Booking;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 /// The layout this version reads and writes.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// `[state]` keys.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -65,6 +69,35 @@ pub struct State {
     /// Registrations of destroyed (or being destroyed) hosts not yet deleted.
     #[serde(default)]
     pub pending_forgets: Vec<PendingForget>,
+    /// Reservations (since schema_version 3).
+    #[serde(default)]
+    pub reservations: Reservations,
+}
+
+/// The `reservations` section.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reservations {
+    /// Bookings made with `scaler reserve add` when `[lock]` is a file
+    /// (a shared lock keeps them in its MySQL table or Redis key).
+    #[serde(default)]
+    pub bookings: Vec<Booking>,
+    /// The windows in force, by booking key (`cli:NAME`, `calendar:UID`):
+    /// the booking as it was last read (it stays in force until its end
+    /// when its store or calendar cannot be read) and the busy count when
+    /// its window opened.
+    #[serde(default)]
+    pub open: BTreeMap<String, OpenWindow>,
+}
+
+/// A reservation window in force.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenWindow {
+    /// The booking.
+    pub booking: Booking,
+    /// Busy gateways when the window opened (`busy_at_open`).
+    pub busy_at_open: u32,
 }
 
 /// The metric counters (`scaler_*_total`).
@@ -118,6 +151,7 @@ impl State {
             counters: Counters::default(),
             scale_down: ScaleDown::default(),
             pending_forgets: Vec::new(),
+            reservations: Reservations::default(),
         }
     }
 
@@ -174,6 +208,7 @@ impl From<StateV1> for State {
                 above_target_since: v1.above_target_since,
             },
             pending_forgets: Vec::new(),
+            reservations: Reservations::default(),
         }
     }
 }
@@ -388,7 +423,7 @@ mod tests {
         assert_eq!((counters.created_total, counters.destroyed_total), (2, 1));
         assert_eq!(load(&path, "gw").unwrap(), Some(state));
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.contains("\"schema_version\": 2"), "{text}");
+        assert!(text.contains("\"schema_version\": 3"), "{text}");
         let leftovers: Vec<_> = std::fs::read_dir(path.parent().unwrap())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -434,7 +469,7 @@ mod tests {
         let state = update(&path, "gw", Utc::now(), |s| s.counters.passes_total += 1).unwrap();
         assert_eq!(state.counters.destroyed_total, 3);
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.contains("\"schema_version\": 2"), "{text}");
+        assert!(text.contains("\"schema_version\": 3"), "{text}");
         assert!(
             !text.contains("\"version\""),
             "written in the new layout: {text}"
@@ -489,10 +524,10 @@ mod tests {
 
         let newer = dir.path().join("newer.json");
         let text =
-            r#"{"schema_version":3,"pool":"gw","started_at":"2026-11-23T07:00:00Z","backoff":{}}"#;
+            r#"{"schema_version":4,"pool":"gw","started_at":"2026-11-23T07:00:00Z","backoff":{}}"#;
         std::fs::write(&newer, text).unwrap();
         let err = update(&newer, "gw", Utc::now(), |_| {}).unwrap_err();
-        assert!(matches!(err, StateError::Newer { found: 3, .. }), "{err}");
+        assert!(matches!(err, StateError::Newer { found: 4, .. }), "{err}");
         assert!(err.to_string().contains("newer scaler"), "{err}");
         assert_eq!(std::fs::read_to_string(&newer).unwrap(), text);
         // The old layout's version number is read the same way.
@@ -501,5 +536,35 @@ mod tests {
             load(&newer, "gw").unwrap_err(),
             StateError::Newer { found: 99, .. }
         ));
+    }
+
+    #[test]
+    fn version_2_files_gain_an_empty_reservations_section() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gw.state.json");
+        let v2 = r#"{"schema_version":2,"pool":"gw","started_at":"2026-11-23T07:00:00Z"}"#;
+        std::fs::write(&path, v2).unwrap();
+        let state = load(&path, "gw").unwrap().unwrap();
+        assert_eq!(state.reservations, Reservations::default());
+        let booking = Booking {
+            name: "course".into(),
+            origin: crate::reservations::Origin::Cli,
+            start: at("2026-11-23T13:00:00Z"),
+            end: at("2026-11-23T15:00:00Z"),
+            gateways: 40,
+            note: None,
+        };
+        let written = update(&path, "gw", Utc::now(), |s| {
+            s.reservations.bookings.push(booking.clone());
+            let open = OpenWindow {
+                booking: booking.clone(),
+                busy_at_open: 7,
+            };
+            s.reservations.open.insert(booking.key(), open);
+        })
+        .unwrap();
+        assert_eq!(written.schema_version, 3);
+        assert_eq!(load(&path, "gw").unwrap().unwrap(), written);
+        assert_eq!(written.reservations.open["cli:course"].busy_at_open, 7);
     }
 }

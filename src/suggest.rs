@@ -407,6 +407,7 @@ impl<'a> Problem<'a> {
                 boot_jitter: args.boot_jitter,
                 seed: args.seed,
                 vcpu_hour_price: 1.0,
+                reservations: Vec::new(),
             },
             window_seconds: (args.boot_delay + args.boot_jitter).as_secs() as i64 + 60,
             max_gateways: 0,

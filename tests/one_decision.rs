@@ -72,6 +72,7 @@ fn both(config: &str, memory: Memory) -> Report {
         deadline: Instant::now() + Duration::from_secs(3600),
         above_target_since: memory.above_target_since,
         pending_forgets: Vec::new(),
+        reservations: Default::default(),
     };
     let observed = pass::observe(
         &config,

@@ -89,6 +89,7 @@ fn pool(busy: u32, idle: u32, broken: u32) -> Observation {
 
 fn run(obs: &Observation, params: &Params, slot: &Slot, memory: Memory) -> Plan {
     decide(&Input {
+        reservations: &Reservations::default(),
         observation: obs,
         params,
         slot,
@@ -207,6 +208,7 @@ fn a_held_scale_down_never_reads_as_draining() {
 fn a_clean_up_pass_decides_no_scaling() {
     let p = params(limits(10, 10, 0));
     let plan = decide(&Input {
+        reservations: &Reservations::default(),
         observation: &pool(0, 3, 1),
         params: &p,
         slot: &slot(1),
@@ -258,6 +260,7 @@ fn adopted_instances_are_destroyed_only_once_they_proved_to_be_gateways() {
     lone.private_ip = Some("10.0.9.9".parse().unwrap());
     obs.instances.push(lone);
     let plan = decide(&Input {
+        reservations: &Reservations::default(),
         observation: &obs,
         params: &p,
         slot: &slot(1),
@@ -279,6 +282,7 @@ fn adopted_instances_are_destroyed_only_once_they_proved_to_be_gateways() {
         instance.adopted = true;
     }
     let plan = decide(&Input {
+        reservations: &Reservations::default(),
         observation: &obs,
         params: &p,
         slot: &slot(1),
