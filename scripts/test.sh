@@ -5,6 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/services.sh
+# The real OpenStack services of tests/openstack_provider.rs: reused when
+# already running, left running for the next run (scripts/openstack.sh stop).
+scripts/openstack.sh start
 cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings
 # The Debian package: release build with cargo-deb, contents checked (a few

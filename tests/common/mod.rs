@@ -14,6 +14,7 @@ use std::process::Command;
 
 pub mod e2e;
 pub mod media;
+pub mod openstack;
 
 /// The password the test account uses, passed to `scaler` through this variable.
 pub const DB_PASSWORD_ENV: &str = "SCALER_TEST_DB_PASSWORD";
