@@ -190,9 +190,8 @@ metadata = { group = "scaled" }
 name = "replica"
 "#;
 
-#[test]
-fn servers_with_the_metadata_pair_and_name_are_adopted() {
-    let cloud = start();
+/// Two servers to adopt, then three that match the membership only in part.
+fn add_candidates(cloud: &Mutex<State>) {
     {
         let mut state = cloud.lock().unwrap();
         let scaled = json!({"group": "scaled"});
@@ -231,6 +230,12 @@ fn servers_with_the_metadata_pair_and_name_are_adopted() {
             ),
         ];
     }
+}
+
+#[test]
+fn servers_with_the_metadata_pair_and_name_are_adopted() {
+    let cloud = start();
+    add_candidates(&cloud);
     let mut os = provider(&cloud, SIMPLESCALEVM).expect("a valid membership");
     let listed = os.list().unwrap();
     let ids: Vec<&str> = listed.iter().map(|i| i.id.as_str()).collect();

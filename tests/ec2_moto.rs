@@ -725,11 +725,9 @@ fn foreign_instance(moto: &Moto, kind: &str, group: &str, subnet: &str) -> (Stri
     )
 }
 
-#[test]
-fn instances_in_the_security_group_and_subnet_are_adopted_and_a_non_gateway_is_left_alone() {
-    let moto = Moto::start();
-    let ws = Workspace::new();
-    let mut db = Kamailio::new("adopt");
+/// A security group for the old tool's gateways and two distinct subnets
+/// of moto's default VPC: `(group, subnet, other subnet)`.
+fn group_and_subnets(moto: &Moto) -> (String, String, String) {
     let group = xml_value(
         &moto.raw(
             "CreateSecurityGroup",
@@ -749,28 +747,12 @@ fn instances_in_the_security_group_and_subnet_are_adopted_and_a_non_gateway_is_l
         .find(|s| *s != subnet)
         .expect("moto's default VPC has several subnets");
     assert_ne!(subnet, other_subnet);
-    // Two gateways of the old tool (one with two gateways and its own
-    // untagged Elastic IP), a web server and a stopped VM in the same group
-    // and subnet, and two look-alikes outside the filter.
-    let (a, a_ip) = foreign_instance(&moto, "c5.2xlarge", &group, &subnet);
-    let (b, b_ip) = foreign_instance(&moto, "c5.xlarge", &group, &subnet);
-    let (web, _) = foreign_instance(&moto, "c5.xlarge", &group, &subnet);
-    let (stopped, _) = foreign_instance(&moto, "c5.xlarge", &group, &subnet);
-    let (elsewhere, _) = foreign_instance(&moto, "c5.xlarge", &group, &other_subnet);
-    moto.raw("StopInstances", &[("InstanceId.1", &stopped)]);
-    let own = moto.raw("AllocateAddress", &[("Domain", "vpc")]);
-    let own_eip = xml_value(&own, "allocationId");
-    moto.raw(
-        "AssociateAddress",
-        &[("AllocationId", &own_eip), ("InstanceId", &a)],
-    );
-    db.register(&a_ip, 0, false, false);
-    db.register(&a_ip, 1, false, false);
-    db.register(&b_ip, 0, false, false);
-    // moto's launch times are whole seconds: let register_timeout (0s) pass.
-    std::thread::sleep(Duration::from_millis(1100));
+    (group, subnet, other_subnet)
+}
 
-    let config = ws.config(&format!(
+/// The SIP pool adopting what is in `group` and `subnet`, with Elastic IPs.
+fn adopt_config(ws: &Workspace, db: &Kamailio, moto: &Moto, group: &str, subnet: &str) -> String {
+    ws.config(&format!(
         r#"[pool]
 name = "adopt"
 kind = "sip"
@@ -801,7 +783,86 @@ path = "pass.lock"
                  [provider.membership]\nsecurity_group = \"{group}\"\nsubnet = \"{subnet}\"\n"
             )
         )
-    ));
+    ))
+}
+
+/// `(kind, reason, instance)` of each action in a run's JSON report.
+fn actions(json: &serde_json::Value) -> Vec<(String, String, String)> {
+    json["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["kind"].as_str().unwrap().to_string(),
+                a["reason"].as_str().unwrap().to_string(),
+                a["instance"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The pool's own creations are listed as its own; the adopted ones are
+/// listed as adopted, and nothing outside the subnet filter is listed.
+fn assert_own_creations_are_not_adopted(
+    moto: &Moto,
+    ws: &Workspace,
+    group: &str,
+    subnet: &str,
+    elsewhere: &str,
+) {
+    // The pool's own creations carry the markers that list them again.
+    let mut gw = provider(
+        "adopt",
+        &moto.url(),
+        &format!(
+            "subnet_id = \"{subnet}\"\nsecurity_group_ids = [\"{group}\"]\n\n\
+             [provider.membership]\nsecurity_group = \"{group}\"\nsubnet = \"{subnet}\"\n"
+        ),
+        ws.path("").as_path(),
+    );
+    let created = gw.create(&request("adopt-20260101000000-0")).unwrap();
+    assert!(!created.adopted);
+    let listed = gw.list().unwrap();
+    let mine = listed.iter().find(|i| i.id == created.id).expect("listed");
+    assert!(!mine.adopted, "scaler's own instance is not adopted");
+    assert!(
+        listed
+            .iter()
+            .filter(|i| i.id != created.id)
+            .all(|i| i.adopted)
+    );
+    assert!(!listed.iter().any(|i| i.id == elsewhere));
+}
+
+#[test]
+fn instances_in_the_security_group_and_subnet_are_adopted_and_a_non_gateway_is_left_alone() {
+    let moto = Moto::start();
+    let ws = Workspace::new();
+    let mut db = Kamailio::new("adopt");
+    let (group, subnet, other_subnet) = group_and_subnets(&moto);
+    // Two gateways of the old tool (one with two gateways and its own
+    // untagged Elastic IP), a web server and a stopped VM in the same group
+    // and subnet, and two look-alikes outside the filter.
+    let (a, a_ip) = foreign_instance(&moto, "c5.2xlarge", &group, &subnet);
+    let (b, b_ip) = foreign_instance(&moto, "c5.xlarge", &group, &subnet);
+    let (web, _) = foreign_instance(&moto, "c5.xlarge", &group, &subnet);
+    let (stopped, _) = foreign_instance(&moto, "c5.xlarge", &group, &subnet);
+    let (elsewhere, _) = foreign_instance(&moto, "c5.xlarge", &group, &other_subnet);
+    moto.raw("StopInstances", &[("InstanceId.1", &stopped)]);
+    let own = moto.raw("AllocateAddress", &[("Domain", "vpc")]);
+    let own_eip = xml_value(&own, "allocationId");
+    moto.raw(
+        "AssociateAddress",
+        &[("AllocationId", &own_eip), ("InstanceId", &a)],
+    );
+    db.register(&a_ip, 0, false, false);
+    db.register(&a_ip, 1, false, false);
+    db.register(&b_ip, 0, false, false);
+    // moto's launch times are whole seconds: let register_timeout (0s) pass.
+    std::thread::sleep(Duration::from_millis(1100));
+
+    let config = adopt_config(&ws, &db, &moto, &group, &subnet);
     let env = [("SCALER_TEST_EC2_SECRET", FAKE_SECRET)];
     // `check` says what the filter matches before the first run.
     let check = scaler_with_env(&["-c", &config, "check"], &env);
@@ -817,18 +878,7 @@ path = "pass.lock"
     // target (1 idle) drains the instance with two, and it goes.
     assert_eq!(json["observed"]["instances"]["total"], 4, "{}", run.stdout);
     assert_eq!(json["observed"]["gateways"]["idle"], 3, "{}", run.stdout);
-    let acted: Vec<(String, String, String)> = json["actions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| {
-            (
-                a["kind"].as_str().unwrap().to_string(),
-                a["reason"].as_str().unwrap().to_string(),
-                a["instance"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
+    let acted = actions(&json);
     assert!(
         acted.contains(&("destroy".into(), "drained".into(), a.clone())),
         "{}",
@@ -866,26 +916,5 @@ path = "pass.lock"
     let addresses = moto.raw("DescribeAddresses", &[]);
     assert!(addresses.contains(&own_eip), "{addresses}");
 
-    // The pool's own creations carry the markers that list them again.
-    let mut gw = provider(
-        "adopt",
-        &moto.url(),
-        &format!(
-            "subnet_id = \"{subnet}\"\nsecurity_group_ids = [\"{group}\"]\n\n\
-             [provider.membership]\nsecurity_group = \"{group}\"\nsubnet = \"{subnet}\"\n"
-        ),
-        ws.path("").as_path(),
-    );
-    let created = gw.create(&request("adopt-20260101000000-0")).unwrap();
-    assert!(!created.adopted);
-    let listed = gw.list().unwrap();
-    let mine = listed.iter().find(|i| i.id == created.id).expect("listed");
-    assert!(!mine.adopted, "scaler's own instance is not adopted");
-    assert!(
-        listed
-            .iter()
-            .filter(|i| i.id != created.id)
-            .all(|i| i.adopted)
-    );
-    assert!(!listed.iter().any(|i| i.id == elsewhere));
+    assert_own_creations_are_not_adopted(&moto, &ws, &group, &subnet, &elsewhere);
 }

@@ -422,108 +422,18 @@ fn answer(state: &mut State, request: &Received) -> Answer {
     let method = request.method.as_str();
     let path = request.path.as_str();
     if path == "/identity/v3/auth/tokens" && method == "POST" {
-        let body = request.json();
-        let identity = &body["auth"]["identity"];
-        let ok = match identity["methods"][0].as_str() {
-            Some("password") => identity["password"]["user"]["password"] == PASSWORD,
-            _ => false,
-        };
-        if !ok {
-            return unauthorized();
-        }
-        let token = json!({"token": {
-            "methods": identity["methods"], "expires_at": "2099-11-07T02:58:43.578887Z",
-            "issued_at": "2026-11-07T01:58:43.578887Z", "audit_ids": ["3T2dc1CGQxyJsHdDu1xkcw"],
-            "project": {"domain": {"id": "default", "name": "Default"}, "id": "a6944d763bf64ee6a275f1263fae0352", "name": "admin"},
-            "user": {"domain": {"id": "default", "name": "Default"}, "id": "ee4dfb6e5540447cb3741905149d9b6e", "name": "admin"},
-            "roles": [{"id": "51cc68287d524c759f47c811e6463340", "name": "member"}],
-            "is_domain": false,
-            "catalog": catalog(&state.base)
-        }});
-        return (
-            None,
-            201,
-            vec![("X-Subject-Token".into(), TOKEN.into())],
-            token.to_string(),
-        );
+        return issue_token(state, request);
     }
     if request.token.as_deref() != Some(TOKEN) {
         return unauthorized();
     }
-    let not_found = |what: &str| {
-        reply(
-            404,
-            json!({"itemNotFound": {"code": 404, "message": format!("{what} could not be found.")}}),
-        )
-    };
     match (method, path) {
         ("GET", "/compute/v2.1/flavors/detail") => {
             let flavors = state.flavors.clone();
             page(state, request, &flavors, "flavors")
         }
-        ("GET", "/compute/v2.1/servers/detail") => match state.listing {
-            Listing::Fail500 => reply(
-                500,
-                json!({"computeFault": {"code": 500, "message": "Unexpected API Error. Please report this at http://bugs.launchpad.net/nova/ and attach the Nova API log if possible."}}),
-            ),
-            Listing::Hang(delay) => (
-                Some(delay),
-                200,
-                Vec::new(),
-                json!({"servers": []}).to_string(),
-            ),
-            Listing::Normal => {
-                // `name` is a regular expression; the tests only use `^prefix`.
-                let name = query_param(&request.query, "name").unwrap_or_default();
-                let prefix = name.trim_start_matches('^').to_string();
-                let servers: Vec<Value> = state
-                    .servers
-                    .iter()
-                    .filter(|s| s["name"].as_str().unwrap().starts_with(&prefix))
-                    .cloned()
-                    .collect();
-                page(state, request, &servers, "servers")
-            }
-        },
-        ("POST", "/compute/v2.1/servers") => {
-            if state.refuse_create {
-                return reply(
-                    400,
-                    json!({"badRequest": {"code": 400, "message": "Flavor's disk is too small for requested image."}}),
-                );
-            }
-            state.created += 1;
-            let id = format!("00000000-0000-4000-8000-{:012}", state.created);
-            let body = request.json();
-            let requested = &body["server"];
-            let flavor = state
-                .flavors
-                .iter()
-                .find(|f| f["id"] == requested["flavorRef"])
-                .map(|f| f["name"].as_str().unwrap().to_string())
-                .unwrap_or_else(|| "b2-7".into());
-            let mut created = server(
-                &id,
-                requested["name"].as_str().unwrap(),
-                None,
-                "BUILD",
-                "building",
-                Some("scheduling"),
-                json!({}),
-                &flavor,
-                0,
-            );
-            created["metadata"] = requested["metadata"].clone();
-            state.servers.push(created);
-            reply(
-                202,
-                json!({"server": {
-                    "id": id, "adminPass": "6NpUwoz2QDRN", "OS-DCF:diskConfig": "AUTO",
-                    "links": [{"href": format!("http://openstack.example.com/v2.1/servers/{id}"), "rel": "self"}],
-                    "security_groups": [{"name": "default"}]
-                }}),
-            )
-        }
+        ("GET", "/compute/v2.1/servers/detail") => list_servers(state, request),
+        ("POST", "/compute/v2.1/servers") => create_server(state, request),
         ("DELETE", p) if p.starts_with("/compute/v2.1/servers/") => {
             let id = p.trim_start_matches("/compute/v2.1/servers/");
             let before = state.servers.len();
@@ -563,68 +473,175 @@ fn answer(state: &mut State, request: &Received) -> Answer {
             reply(200, json!({ "ports": list }))
         }
         ("PUT", p) if p.starts_with("/network/v2.0/floatingips/") => {
-            let id = p
-                .trim_start_matches("/network/v2.0/floatingips/")
-                .to_string();
-            let port_id = request.json()["floatingip"]["port_id"].clone();
-            let Some(index) = state
-                .floating_ips
-                .iter()
-                .position(|f| f["id"] == id.as_str())
-            else {
-                return reply(
-                    404,
-                    json!({"NeutronError": {"type": "FloatingIPNotFound", "message": format!("Floating IP {id} could not be found"), "detail": ""}}),
-                );
-            };
-            let address = state.floating_ips[index]["floating_ip_address"].clone();
-            // Nova shows the association in the server's addresses.
-            for server in &mut state.servers {
-                // (`get_mut`: indexing a missing key would insert a null.)
-                let list = server
-                    .get_mut("addresses")
-                    .and_then(|a| a.get_mut("private"));
-                if let Some(list) = list.and_then(|l| l.as_array_mut()) {
-                    list.retain(|a| a["addr"] != address);
-                }
-            }
-            if let Some(port) = port_id.as_str() {
-                let device = state
-                    .ports
-                    .iter()
-                    .find(|p| p["id"] == port)
-                    .map(|p| p["device_id"].clone());
-                if let Some(server) = state
-                    .servers
-                    .iter_mut()
-                    .find(|s| Some(&s["id"]) == device.as_ref())
-                {
-                    server["addresses"]["private"]
-                        .as_array_mut()
-                        .unwrap()
-                        .push(floating(address.as_str().unwrap()));
-                }
-            }
-            state.floating_ips[index]["port_id"] = port_id;
-            let updated = state.floating_ips[index].clone();
-            reply(200, json!({ "floatingip": updated }))
+            let id = p.trim_start_matches("/network/v2.0/floatingips/");
+            update_floating_ip(state, request, id)
         }
-        ("GET", "/image/v2/images") => {
-            let name = query_param(&request.query, "name").unwrap_or_default();
-            let images: Vec<Value> = if name == "Debian 12" {
-                vec![
-                    json!({"id": IMAGE_ID, "name": "Debian 12", "status": "active", "visibility": "public"}),
-                ]
-            } else {
-                Vec::new()
-            };
-            reply(
-                200,
-                json!({ "images": images, "first": "/v2/images", "schema": "/v2/schemas/images" }),
-            )
-        }
+        ("GET", "/image/v2/images") => list_images(request),
         _ => not_found(&format!("{method} {path}")),
     }
+}
+
+/// Nova's 404 fault for `what`.
+fn not_found(what: &str) -> Answer {
+    reply(
+        404,
+        json!({"itemNotFound": {"code": 404, "message": format!("{what} could not be found.")}}),
+    )
+}
+
+/// Keystone's `POST /v3/auth/tokens`: a token for the right password only.
+fn issue_token(state: &State, request: &Received) -> Answer {
+    let body = request.json();
+    let identity = &body["auth"]["identity"];
+    let ok = match identity["methods"][0].as_str() {
+        Some("password") => identity["password"]["user"]["password"] == PASSWORD,
+        _ => false,
+    };
+    if !ok {
+        return unauthorized();
+    }
+    let token = json!({"token": {
+        "methods": identity["methods"], "expires_at": "2099-11-07T02:58:43.578887Z",
+        "issued_at": "2026-11-07T01:58:43.578887Z", "audit_ids": ["3T2dc1CGQxyJsHdDu1xkcw"],
+        "project": {"domain": {"id": "default", "name": "Default"}, "id": "a6944d763bf64ee6a275f1263fae0352", "name": "admin"},
+        "user": {"domain": {"id": "default", "name": "Default"}, "id": "ee4dfb6e5540447cb3741905149d9b6e", "name": "admin"},
+        "roles": [{"id": "51cc68287d524c759f47c811e6463340", "name": "member"}],
+        "is_domain": false,
+        "catalog": catalog(&state.base)
+    }});
+    (
+        None,
+        201,
+        vec![("X-Subject-Token".into(), TOKEN.into())],
+        token.to_string(),
+    )
+}
+
+/// Nova's `GET /servers/detail`, as `state.listing` says.
+fn list_servers(state: &State, request: &Received) -> Answer {
+    match state.listing {
+        Listing::Fail500 => reply(
+            500,
+            json!({"computeFault": {"code": 500, "message": "Unexpected API Error. Please report this at http://bugs.launchpad.net/nova/ and attach the Nova API log if possible."}}),
+        ),
+        Listing::Hang(delay) => (
+            Some(delay),
+            200,
+            Vec::new(),
+            json!({"servers": []}).to_string(),
+        ),
+        Listing::Normal => {
+            // `name` is a regular expression; the tests only use `^prefix`.
+            let name = query_param(&request.query, "name").unwrap_or_default();
+            let prefix = name.trim_start_matches('^').to_string();
+            let servers: Vec<Value> = state
+                .servers
+                .iter()
+                .filter(|s| s["name"].as_str().unwrap().starts_with(&prefix))
+                .cloned()
+                .collect();
+            page(state, request, &servers, "servers")
+        }
+    }
+}
+
+/// Nova's `POST /servers`: a building server, or the refusal when set.
+fn create_server(state: &mut State, request: &Received) -> Answer {
+    if state.refuse_create {
+        return reply(
+            400,
+            json!({"badRequest": {"code": 400, "message": "Flavor's disk is too small for requested image."}}),
+        );
+    }
+    state.created += 1;
+    let id = format!("00000000-0000-4000-8000-{:012}", state.created);
+    let body = request.json();
+    let requested = &body["server"];
+    let flavor = state
+        .flavors
+        .iter()
+        .find(|f| f["id"] == requested["flavorRef"])
+        .map(|f| f["name"].as_str().unwrap().to_string())
+        .unwrap_or_else(|| "b2-7".into());
+    let mut created = server(
+        &id,
+        requested["name"].as_str().unwrap(),
+        None,
+        "BUILD",
+        "building",
+        Some("scheduling"),
+        json!({}),
+        &flavor,
+        0,
+    );
+    created["metadata"] = requested["metadata"].clone();
+    state.servers.push(created);
+    reply(
+        202,
+        json!({"server": {
+            "id": id, "adminPass": "6NpUwoz2QDRN", "OS-DCF:diskConfig": "AUTO",
+            "links": [{"href": format!("http://openstack.example.com/v2.1/servers/{id}"), "rel": "self"}],
+            "security_groups": [{"name": "default"}]
+        }}),
+    )
+}
+
+/// Neutron's `PUT /v2.0/floatingips/{id}`, shown in the servers' addresses.
+fn update_floating_ip(state: &mut State, request: &Received, id: &str) -> Answer {
+    let port_id = request.json()["floatingip"]["port_id"].clone();
+    let Some(index) = state.floating_ips.iter().position(|f| f["id"] == id) else {
+        return reply(
+            404,
+            json!({"NeutronError": {"type": "FloatingIPNotFound", "message": format!("Floating IP {id} could not be found"), "detail": ""}}),
+        );
+    };
+    let address = state.floating_ips[index]["floating_ip_address"].clone();
+    // Nova shows the association in the server's addresses.
+    for server in &mut state.servers {
+        // (`get_mut`: indexing a missing key would insert a null.)
+        let list = server
+            .get_mut("addresses")
+            .and_then(|a| a.get_mut("private"));
+        if let Some(list) = list.and_then(|l| l.as_array_mut()) {
+            list.retain(|a| a["addr"] != address);
+        }
+    }
+    if let Some(port) = port_id.as_str() {
+        let device = state
+            .ports
+            .iter()
+            .find(|p| p["id"] == port)
+            .map(|p| p["device_id"].clone());
+        if let Some(server) = state
+            .servers
+            .iter_mut()
+            .find(|s| Some(&s["id"]) == device.as_ref())
+        {
+            server["addresses"]["private"]
+                .as_array_mut()
+                .unwrap()
+                .push(floating(address.as_str().unwrap()));
+        }
+    }
+    state.floating_ips[index]["port_id"] = port_id;
+    let updated = state.floating_ips[index].clone();
+    reply(200, json!({ "floatingip": updated }))
+}
+
+/// Glance's `GET /v2/images`: only "Debian 12" exists.
+fn list_images(request: &Received) -> Answer {
+    let name = query_param(&request.query, "name").unwrap_or_default();
+    let images: Vec<Value> = if name == "Debian 12" {
+        vec![
+            json!({"id": IMAGE_ID, "name": "Debian 12", "status": "active", "visibility": "public"}),
+        ]
+    } else {
+        Vec::new()
+    };
+    reply(
+        200,
+        json!({ "images": images, "first": "/v2/images", "schema": "/v2/schemas/images" }),
+    )
 }
 
 /// A provider section for `cloud`, password authentication.
@@ -752,12 +769,8 @@ fn populate(cloud: &Cloud) {
     ));
 }
 
-#[test]
-fn password_auth_catalog_and_pagination_over_several_pages() {
-    let cloud = Cloud::start();
-    populate(&cloud);
-    let mut p = provider(&cloud, "gw", "page_size = 2");
-    let list = p.list().expect("listing");
+/// Checks the listing of `populate`'s pool: names, states, addresses, vCPUs, flavors.
+fn assert_populated_listing(list: &[scaler::provider::Instance]) {
     // (name, state, private, public, vCPUs, flavor)
     type Row = (
         String,
@@ -818,7 +831,11 @@ fn password_auth_catalog_and_pagination_over_several_pages() {
             ),
         ]
     );
-    let received = cloud.received();
+}
+
+/// Checks one token for the run (password and scope as the reference
+/// shows), then every request with the token on RegionOne's endpoints.
+fn assert_one_token_then_region_one(received: &[Received]) {
     // One token for the run, the password in the request as the reference shows.
     let auth: Vec<&Received> = received
         .iter()
@@ -845,6 +862,17 @@ fn password_auth_catalog_and_pagination_over_several_pages() {
             .iter()
             .all(|r| !r.path.starts_with("/other-region"))
     );
+}
+
+#[test]
+fn password_auth_catalog_and_pagination_over_several_pages() {
+    let cloud = Cloud::start();
+    populate(&cloud);
+    let mut p = provider(&cloud, "gw", "page_size = 2");
+    let list = p.list().expect("listing");
+    assert_populated_listing(&list);
+    let received = cloud.received();
+    assert_one_token_then_region_one(&received);
     // Six matching names, two per page: three full pages, then an empty one.
     let pages: Vec<String> = received
         .iter()
@@ -884,12 +912,9 @@ fn password_auth_catalog_and_pagination_over_several_pages() {
     assert_eq!(p.provider_instance_types().unwrap(), Default::default());
 }
 
-#[test]
-fn refused_credentials_and_ambiguous_regions_are_clear_errors() {
-    let cloud = Cloud::start();
-    let mut p = provider(&cloud, "gw", "");
-    // Wrong password: Keystone's 401 message, never the password.
-    let text = provider_section(&cloud, "")
+/// A wrong password: Keystone's 401 message, never the password.
+fn assert_wrong_password_is_refused(cloud: &Cloud) {
+    let text = provider_section(cloud, "")
         .replace("[provider]\n", "")
         .replace(
             &format!("password_env = \"{PASSWORD_ENV}\""),
@@ -906,6 +931,13 @@ fn refused_credentials_and_ambiguous_regions_are_clear_errors() {
         "{err}"
     );
     assert!(!err.contains("wrong-password"), "{err}");
+}
+
+#[test]
+fn refused_credentials_and_ambiguous_regions_are_clear_errors() {
+    let cloud = Cloud::start();
+    let mut p = provider(&cloud, "gw", "");
+    assert_wrong_password_is_refused(&cloud);
     // No region while the catalog offers two.
     let text = provider_section(&cloud, "")
         .replace("[provider]\n", "")
@@ -927,30 +959,8 @@ fn refused_credentials_and_ambiguous_regions_are_clear_errors() {
     assert!(p.list().unwrap().is_empty());
 }
 
-#[test]
-fn create_sends_name_flavor_image_networks_metadata_and_delete_removes() {
-    let cloud = Cloud::start();
-    let dir = tempfile::tempdir().unwrap();
-    let template = dir.path().join("init.sh");
-    std::fs::write(
-        &template,
-        "#!/bin/sh\necho {{role}} > /etc/role\nhostname {{instance_name}}\n",
-    )
-    .unwrap();
-    let extra = format!(
-        "availability_zone = \"nova\"\nuser_data_template = {:?}\nuser_data_vars = {{ role = \"sip\" }}",
-        template.display().to_string()
-    );
-    let mut p = provider(&cloud, "gw", &extra);
-    let created = p
-        .create(&CreateRequest {
-            name: "gw-20260101000000-0".into(),
-            instance_type: "b2-15".into(),
-            vcpus: 4,
-        })
-        .expect("created");
-    assert_eq!(created.state, InstanceState::Building);
-    assert_eq!(created.id, "00000000-0000-4000-8000-000000000001");
+/// Checks the `POST /servers` body: rendered user data, flavor, image, networks, metadata.
+fn assert_create_request(cloud: &Cloud) {
     let post = cloud
         .received()
         .into_iter()
@@ -980,6 +990,33 @@ fn create_sends_name_flavor_image_networks_metadata_and_delete_removes() {
             "metadata": {"role": "sip", "scaler-pool": "gw"}
         }})
     );
+}
+
+#[test]
+fn create_sends_name_flavor_image_networks_metadata_and_delete_removes() {
+    let cloud = Cloud::start();
+    let dir = tempfile::tempdir().unwrap();
+    let template = dir.path().join("init.sh");
+    std::fs::write(
+        &template,
+        "#!/bin/sh\necho {{role}} > /etc/role\nhostname {{instance_name}}\n",
+    )
+    .unwrap();
+    let extra = format!(
+        "availability_zone = \"nova\"\nuser_data_template = {:?}\nuser_data_vars = {{ role = \"sip\" }}",
+        template.display().to_string()
+    );
+    let mut p = provider(&cloud, "gw", &extra);
+    let created = p
+        .create(&CreateRequest {
+            name: "gw-20260101000000-0".into(),
+            instance_type: "b2-15".into(),
+            vcpus: 4,
+        })
+        .expect("created");
+    assert_eq!(created.state, InstanceState::Building);
+    assert_eq!(created.id, "00000000-0000-4000-8000-000000000001");
+    assert_create_request(&cloud);
     // The new server is found by the next listing.
     let listed = p.list().unwrap();
     assert_eq!(listed.len(), 1);
@@ -1017,9 +1054,9 @@ fn create_sends_name_flavor_image_networks_metadata_and_delete_removes() {
     assert!(matches!(err, ProviderError::Rejected(_)), "{err:?}");
 }
 
-#[test]
-fn floating_ips_move_from_destroyed_servers_and_free_ones_are_attached() {
-    let cloud = Cloud::start();
+/// Four servers (one holding 203.0.113.10, one building), their ports and
+/// three floating IPs (two of the pool's description, one free).
+fn populate_floating(cloud: &Cloud) {
     let private = |a: &str| json!({"private": [fixed(a)]});
     let mut with_fip = private("192.0.2.1");
     with_fip["private"]
@@ -1088,6 +1125,12 @@ fn floating_ips_move_from_destroyed_servers_and_free_ones_are_attached() {
             fip("fip-12", "203.0.113.12", None, "someone-else"),
         ];
     }
+}
+
+#[test]
+fn floating_ips_move_from_destroyed_servers_and_free_ones_are_attached() {
+    let cloud = Cloud::start();
+    populate_floating(&cloud);
     let mut p = provider(&cloud, "gw", "floating_ip_description = \"gw-pool\"");
     let list = p.list().unwrap();
     assert_eq!(list[0].public_ip, Some("203.0.113.10".parse().unwrap()));
@@ -1530,6 +1573,35 @@ fn request(name: &str, flavor: &str) -> CreateRequest {
     }
 }
 
+/// Checks what Nova stored for server `id` (admin view): flavor, image,
+/// key pair, metadata and the rendered user data.
+fn assert_stored_as_requested(project: &Project, id: &str, flavor_id: &str, image: &str) {
+    // What Nova stored: flavor, image, key pair, metadata, user data (admin view).
+    let stack = &project.stack;
+    let admin = stack.admin_token();
+    let (status, body) = stack.call(
+        "GET",
+        &format!("{}/servers/{}", stack.nova(), id),
+        &admin,
+        None,
+    );
+    assert_eq!(status, 200, "{body}");
+    let server = &body["server"];
+    assert_eq!(server["key_name"], "scaler-key");
+    assert_eq!(server["flavor"]["id"], json!(flavor_id));
+    assert_eq!(server["image"]["id"], json!(image));
+    assert_eq!(server["metadata"]["scaler-pool"], "gw");
+    assert_eq!(server["metadata"]["role"], "sip");
+    let name = server["name"].as_str().unwrap();
+    let user_data = server["OS-EXT-SRV-ATTR:user_data"]
+        .as_str()
+        .expect("user data stored");
+    assert_eq!(
+        decode64(user_data),
+        format!("#cloud-config\nhostname: {name}\n")
+    );
+}
+
 #[test]
 fn real_password_auth_create_and_list_across_pages_with_the_metadata_filter() {
     let project = Project::new("pages");
@@ -1594,29 +1666,7 @@ fn real_password_auth_create_and_list_across_pages_with_the_metadata_filter() {
     ids.sort();
     want.sort();
     assert_eq!(ids, want);
-    // What Nova stored: flavor, image, key pair, metadata, user data (admin view).
-    let admin = stack.admin_token();
-    let (status, body) = stack.call(
-        "GET",
-        &format!("{}/servers/{}", stack.nova(), want[0]),
-        &admin,
-        None,
-    );
-    assert_eq!(status, 200, "{body}");
-    let server = &body["server"];
-    assert_eq!(server["key_name"], "scaler-key");
-    assert_eq!(server["flavor"]["id"], json!(flavor_id));
-    assert_eq!(server["image"]["id"], json!(image));
-    assert_eq!(server["metadata"]["scaler-pool"], "gw");
-    assert_eq!(server["metadata"]["role"], "sip");
-    let name = server["name"].as_str().unwrap();
-    let user_data = server["OS-EXT-SRV-ATTR:user_data"]
-        .as_str()
-        .expect("user data stored");
-    assert_eq!(
-        decode64(user_data),
-        format!("#cloud-config\nhostname: {name}\n")
-    );
+    assert_stored_as_requested(&project, &want[0], &flavor_id, &image);
 }
 
 fn gw_image_id(project: &Project) -> String {
