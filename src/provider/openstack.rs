@@ -511,6 +511,57 @@ pub struct OpenStackProvider {
 }
 
 impl OpenStackProvider {
+    /// The `server` object of a creation request: flavor, image, networks,
+    /// the pool's and the membership filter's metadata, and the optional
+    /// settings.
+    fn server_body(
+        &mut self,
+        request: &CreateRequest,
+        name: &str,
+    ) -> Result<serde_json::Value, ProviderError> {
+        let flavor = self.flavor_ref(&request.instance_type)?;
+        let image = self.image_id()?;
+        let networks = self.network_ids()?;
+        let mut metadata: BTreeMap<String, String> = self.config.metadata.clone();
+        // The membership filter's metadata, so the server is listed again.
+        metadata.extend(self.membership.metadata.clone());
+        metadata.insert(POOL_METADATA_KEY.to_string(), self.pool.clone());
+        let mut server = json!({
+            "name": name,
+            "flavorRef": flavor,
+            "imageRef": image,
+            "metadata": metadata,
+        });
+        if !networks.is_empty() {
+            server["networks"] = json!(
+                networks
+                    .iter()
+                    .map(|id| json!({ "uuid": id }))
+                    .collect::<Vec<_>>()
+            );
+        }
+        if let Some(key) = &self.config.key_name {
+            server["key_name"] = json!(key);
+        }
+        if !self.config.security_groups.is_empty() {
+            server["security_groups"] = json!(
+                self.config
+                    .security_groups
+                    .iter()
+                    .map(|name| json!({ "name": name }))
+                    .collect::<Vec<_>>()
+            );
+        }
+        if let Some(zone) = &self.config.availability_zone {
+            server["availability_zone"] = json!(zone);
+        }
+        if let Some(user_data) = &self.config.user_data {
+            let text = user_data.render(&request.name);
+            server["user_data"] = json!(base64::engine::general_purpose::STANDARD.encode(text));
+        }
+        Ok(server)
+    }
+
     /// A provider for `pool`; credentials come from the configuration and
     /// the process environment (`OS_*`).
     pub fn new(pool: &str, config: OpenStackConfig) -> Result<OpenStackProvider, ProviderError> {
@@ -971,47 +1022,8 @@ impl Provider for OpenStackProvider {
                 request.name, self.pool
             )));
         }
-        let flavor = self.flavor_ref(&request.instance_type)?;
-        let image = self.image_id()?;
-        let networks = self.network_ids()?;
-        let mut metadata: BTreeMap<String, String> = self.config.metadata.clone();
-        // The membership filter's metadata, so the server is listed again.
-        metadata.extend(self.membership.metadata.clone());
-        metadata.insert(POOL_METADATA_KEY.to_string(), self.pool.clone());
         let name = self.membership.creation_name(&request.name).to_string();
-        let mut server = json!({
-            "name": name,
-            "flavorRef": flavor,
-            "imageRef": image,
-            "metadata": metadata,
-        });
-        if !networks.is_empty() {
-            server["networks"] = json!(
-                networks
-                    .iter()
-                    .map(|id| json!({ "uuid": id }))
-                    .collect::<Vec<_>>()
-            );
-        }
-        if let Some(key) = &self.config.key_name {
-            server["key_name"] = json!(key);
-        }
-        if !self.config.security_groups.is_empty() {
-            server["security_groups"] = json!(
-                self.config
-                    .security_groups
-                    .iter()
-                    .map(|name| json!({ "name": name }))
-                    .collect::<Vec<_>>()
-            );
-        }
-        if let Some(zone) = &self.config.availability_zone {
-            server["availability_zone"] = json!(zone);
-        }
-        if let Some(user_data) = &self.config.user_data {
-            let text = user_data.render(&request.name);
-            server["user_data"] = json!(base64::engine::general_purpose::STANDARD.encode(text));
-        }
+        let server = self.server_body(request, &name)?;
         let (token, compute) = self.endpoint("compute")?;
         let url = join(&compute, "servers");
         let reply = self
