@@ -510,19 +510,31 @@ fn image_passes_reach_the_database(podman: &Podman) {
         ("create", "done")
     );
 
+    let read_only_config = config("read-only.toml");
+    read_only_passes_find_the_lock_again(podman, host, &read_only_config, &secret);
+    the_loop_stops_on_sigterm(podman, host, &run_config, &secret);
+}
+
+/// Read-only with a named state volume: the second pass finds the first's lock
+/// and instance, and the image's user owns the files.
+fn read_only_passes_find_the_lock_again(
+    podman: &Podman,
+    host: &str,
+    read_only_config: &str,
+    secret: &str,
+) {
     // Read-only as README describes it: the lock in a named state volume,
     // which the next pass finds again.
     let volume = format!("{}:/var/lib/scaler", podman.volume);
-    let read_only_config = config("read-only.toml");
     let compose_like = [
         host,
         "--read-only",
         "-v",
         &volume,
         "-v",
-        &read_only_config,
+        read_only_config,
         "-v",
-        &secret,
+        secret,
     ];
     let first = podman
         .run(&compose_like, &["--format", "json", "run"])
@@ -548,7 +560,10 @@ fn image_passes_reach_the_database(podman: &Podman) {
         );
         assert_eq!(owner, 10001, "{file}");
     }
+}
 
+/// The loop as PID 1 exits 0 on `podman stop` and logs why.
+fn the_loop_stops_on_sigterm(podman: &Podman, host: &str, run_config: &str, secret: &str) {
     // The loop as PID 1: `podman stop` (SIGTERM) ends it with 0, no SIGKILL.
     podman.output(&[
         "run",
@@ -558,9 +573,9 @@ fn image_passes_reach_the_database(podman: &Podman) {
         "--name",
         &podman.container,
         "-v",
-        &run_config,
+        run_config,
         "-v",
-        &secret,
+        secret,
         &podman.image,
         "run",
         "--every",

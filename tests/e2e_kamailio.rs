@@ -73,6 +73,88 @@ fn describe(proxy: &Proxy, gateways: &[&Gateway]) -> String {
     text
 }
 
+/// Host A's rows carry the NAT source address in `received`; host B's leave it NULL.
+fn assert_registered_rows(
+    db: &mut Kamailio,
+    (a0, host_a): (&Gateway, &str),
+    (b0, host_b): (&Gateway, &str),
+) {
+    let row = db.location_of(&a0.username).expect("a0 registered");
+    assert_eq!(
+        row.contact,
+        format!("sip:{}@{}", a0.username, a0.advertised)
+    );
+    assert_eq!(
+        row.received,
+        Some(format!("sip:{host_a}:{}", a0.port)),
+        "NAT: received is the source address, without ;transport= for UDP"
+    );
+    let row = db.location_of(&b0.username).expect("b0 registered");
+    assert_eq!(
+        row.contact,
+        format!("sip:{}@{host_b}:{}", b0.username, b0.port)
+    );
+    assert_eq!(row.received, None, "no NAT: Kamailio leaves received NULL");
+}
+
+/// With a call on host A, the plan keeps it and drains and destroys host B.
+fn assert_only_host_b_can_go(config: &str, instance_b: &str) {
+    let plan = json(config, &["plan"]);
+    assert_eq!(gateways(&plan), [4, 1, 3, 0, 0], "{plan}");
+    assert_eq!(plan["decision"]["target"], 1);
+    assert_eq!(plan["decision"]["delta"], -3);
+    // Only host B can go: host A has the call.
+    assert_eq!(
+        actions(&plan),
+        [
+            action("drain", "planned", "scale_down", instance_b),
+            action("destroy", "planned", "drained", instance_b)
+        ]
+    );
+}
+
+/// A run drains and destroys host B, deletes its rows and leaves host A's unlocked.
+fn assert_host_b_is_scaled_down(
+    ws: &Workspace,
+    db: &mut Kamailio,
+    config: &str,
+    (instance_a, instance_b): (&String, &str),
+    (a0, a1): (&Gateway, &Gateway),
+) {
+    let run = json(config, &["run"]);
+    assert_eq!(
+        actions(&run),
+        [
+            action("drain", "done", "scale_down", instance_b),
+            action("destroy", "done", "drained", instance_b)
+        ],
+        "{run}"
+    );
+    assert_eq!(ws.instance_ids("e2eflow"), std::slice::from_ref(instance_a));
+    let rows = db.location();
+    assert_eq!(
+        rows.iter()
+            .map(|r| (r.username.as_str(), r.locked, r.to_stop))
+            .collect::<Vec<_>>(),
+        [(a0.username.as_str(), 0, 0), (a1.username.as_str(), 0, 0)],
+        "host A's gateways stay unlocked, host B's rows are gone"
+    );
+}
+
+/// Once its call ended, `cleanup` destroys host A and deletes its registrations.
+fn assert_host_a_is_cleaned_up(ws: &Workspace, db: &mut Kamailio, config: &str, instance_a: &str) {
+    let cleanup = json(config, &["cleanup"]);
+    assert_eq!(
+        actions(&cleanup),
+        [action("destroy", "done", "to_stop", instance_a)],
+        "{cleanup}"
+    );
+    assert!(ws.instance_ids("e2eflow").is_empty());
+    assert_eq!(db.location(), [], "host A's registrations are deleted");
+    let plan = json(config, &["plan"]);
+    assert_eq!(gateways(&plan), [0, 0, 0, 0, 0], "{plan}");
+}
+
 #[test]
 fn registrations_calls_scale_down_and_cleanup_with_a_real_kamailio() {
     let ws = Workspace::new();
@@ -94,22 +176,7 @@ fn registrations_calls_scale_down_and_cleanup_with_a_real_kamailio() {
     wait_for("four live registrations", diagnostics, || {
         (db.location().iter().filter(|r| r.live).count() == 4).then_some(())
     });
-    let row = db.location_of(&a0.username).expect("a0 registered");
-    assert_eq!(
-        row.contact,
-        format!("sip:{}@{}", a0.username, a0.advertised)
-    );
-    assert_eq!(
-        row.received,
-        Some(format!("sip:{host_a}:{}", a0.port)),
-        "NAT: received is the source address, without ;transport= for UDP"
-    );
-    let row = db.location_of(&b0.username).expect("b0 registered");
-    assert_eq!(
-        row.contact,
-        format!("sip:{}@{host_b}:{}", b0.username, b0.port)
-    );
-    assert_eq!(row.received, None, "no NAT: Kamailio leaves received NULL");
+    assert_registered_rows(&mut db, (&a0, host_a), (&b0, host_b));
     let plan = json(&config, &["plan"]);
     assert_eq!(gateways(&plan), [4, 0, 4, 0, 0], "{plan}");
     assert_eq!(plan["observed"]["instances"]["active"], 2);
@@ -129,41 +196,16 @@ fn registrations_calls_scale_down_and_cleanup_with_a_real_kamailio() {
         ),
         "a NATed callee's contact carries alias=IP~port~proto"
     );
-    let plan = json(&config, &["plan"]);
-    assert_eq!(gateways(&plan), [4, 1, 3, 0, 0], "{plan}");
-    assert_eq!(plan["decision"]["target"], 1);
-    assert_eq!(plan["decision"]["delta"], -3);
-    // Only host B can go: host A has the call.
-    assert_eq!(
-        actions(&plan),
-        [
-            action("drain", "planned", "scale_down", &instance_b),
-            action("destroy", "planned", "drained", &instance_b)
-        ]
-    );
+    assert_only_host_b_can_go(&config, &instance_b);
 
     // Scale-down drains only the host whose gateways are all idle; once its
     // instance is destroyed, its registrations are deleted.
-    let run = json(&config, &["run"]);
-    assert_eq!(
-        actions(&run),
-        [
-            action("drain", "done", "scale_down", &instance_b),
-            action("destroy", "done", "drained", &instance_b)
-        ],
-        "{run}"
-    );
-    assert_eq!(
-        ws.instance_ids("e2eflow"),
-        std::slice::from_ref(&instance_a)
-    );
-    let rows = db.location();
-    assert_eq!(
-        rows.iter()
-            .map(|r| (r.username.as_str(), r.locked, r.to_stop))
-            .collect::<Vec<_>>(),
-        [(a0.username.as_str(), 0, 0), (a1.username.as_str(), 0, 0)],
-        "host A's gateways stay unlocked, host B's rows are gone"
+    assert_host_b_is_scaled_down(
+        &ws,
+        &mut db,
+        &config,
+        (&instance_a, &instance_b),
+        (&a0, &a1),
     );
     b0.stop();
     b1.stop();
@@ -199,16 +241,7 @@ fn registrations_calls_scale_down_and_cleanup_with_a_real_kamailio() {
         "the caller saw a failed call\n{}",
         call.describe()
     );
-    let cleanup = json(&config, &["cleanup"]);
-    assert_eq!(
-        actions(&cleanup),
-        [action("destroy", "done", "to_stop", &instance_a)],
-        "{cleanup}"
-    );
-    assert!(ws.instance_ids("e2eflow").is_empty());
-    assert_eq!(db.location(), [], "host A's registrations are deleted");
-    let plan = json(&config, &["plan"]);
-    assert_eq!(gateways(&plan), [0, 0, 0, 0, 0], "{plan}");
+    assert_host_a_is_cleaned_up(&ws, &mut db, &config, &instance_a);
 }
 
 #[test]

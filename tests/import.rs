@@ -255,109 +255,120 @@ fn v2_0_0(env: &str) -> String {
         )
 }
 
-#[test]
-fn a_simplescalevm_env_becomes_a_replica_pool_that_plans_like_the_original() {
+/// Imports one generation's env file and checks the TOML it writes; returns
+/// the workspace and the imported file's path.
+fn import_env(generation: &str, text: &str) -> (Workspace, std::path::PathBuf) {
+    let ws = Workspace::new();
+    let env = ws.path("simplescalevm.env");
+    std::fs::write(&env, text).unwrap();
+    std::fs::write(
+        ws.path("cloud-init.yml"),
+        "#cloud-config\nhostname: {{ instance_name }}\n",
+    )
+    .unwrap();
+    let out = ws.path("replicas.toml");
+    let run = scaler(&[
+        "config",
+        "import",
+        &env.to_string_lossy(),
+        "-o",
+        &out.to_string_lossy(),
+    ])
+    .expect(0);
+    assert!(
+        !run.stdout.contains("0s-pa55word") && !run.stderr.contains("0s-pa55word"),
+        "{generation}"
+    );
+    assert!(
+        run.stderr.contains("OS_PASSWORD is not copied"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("replaced by a shared [lock]"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("ENABLE_AUTOSCALING"), "{}", run.stderr);
+    let toml = std::fs::read_to_string(&out).unwrap();
+    assert!(!toml.contains("0s-pa55word"), "{toml}");
+    for line in [
+        "kind = \"replicas\"",
+        "url = \"http://{ip}:8080/status\"",
+        "replica_capacity = 3",
+        "min_available = 6",
+        "kind = \"openstack\"",
+        "image = \"Debian 12\"",
+        "flavors = [\"b2-7\"]",
+        "networks = [\"Ext-Net\"]",
+        "key_name = \"ops\"",
+        "floating_ip_description = \"scaled-ip\"",
+        "user_data_template = \"cloud-init.yml\"",
+        "metadata = { \"group\" = \"scaled\" }",
+        "name = \"replica\"",
+    ] {
+        assert!(toml.contains(line), "{generation}: no {line:?} in\n{toml}");
+    }
+    scaler(&["-c", &out.to_string_lossy(), "check", "--offline"]).expect(0);
+    (ws, out)
+}
+
+/// The imported pool plans the in-depth example as SimpleScaleVM did.
+fn assert_plans_like_the_original(out: &std::path::Path, generation: &str) {
     use scaler::model::{Instance, InstanceState};
     use std::collections::{HashMap, HashSet};
+    // The in-depth example: replica 1 has 0 free resources, 2 asks for
+    // termination, 3 has 1, 4 does not answer, 5 is still being created
+    // (counted at REPLICA_CAPACITY): 0 + 1 + 3 = 4 < 6, so ceil(2 / 3) = 1.
+    let config = scaler::config::load(out).expect("the imported file loads");
+    let now = chrono::Utc::now();
+    let replica = |n: u32, state| Instance {
+        id: format!("r-{n}"),
+        name: "replica".into(),
+        state,
+        private_ip: Some(format!("192.0.2.{n}").parse().unwrap()),
+        public_ip: None,
+        vcpus: 2,
+        instance_type: Some("b2-7".into()),
+        created_at: now - chrono::Duration::hours(1),
+        adopted: true,
+    };
+    let instances: Vec<Instance> = (1..=4)
+        .map(|n| replica(n, InstanceState::Active))
+        .chain([replica(5, InstanceState::Building)])
+        .collect();
+    let healthy: HashMap<String, u32> = [("r-1".to_string(), 0), ("r-3".to_string(), 1)].into();
+    let gone: HashSet<String> = ["r-2".to_string()].into();
+    let slot = config.schedule.slot_at(now).unwrap().slot;
+    let capacity = config.replicas.as_ref().unwrap().replica_capacity;
+    let (counts, decision) = scaler::plan::decide_replicas(
+        &instances,
+        &healthy,
+        &gone,
+        capacity,
+        &slot,
+        &config.pool_params(),
+        ("b2-7", 2),
+        now,
+        u32::MAX,
+    );
+    assert_eq!(counts.available, 4, "{generation}");
+    assert_eq!(
+        decision.creates.len(),
+        1,
+        "{generation}: {}",
+        decision.reason
+    );
+}
+
+#[test]
+fn a_simplescalevm_env_becomes_a_replica_pool_that_plans_like_the_original() {
     for (generation, text) in [
         ("current", SIMPLESCALEVM_ENV.to_string()),
         ("v2.0.0", v2_0_0(SIMPLESCALEVM_ENV)),
     ] {
-        let ws = Workspace::new();
-        let env = ws.path("simplescalevm.env");
-        std::fs::write(&env, &text).unwrap();
-        std::fs::write(
-            ws.path("cloud-init.yml"),
-            "#cloud-config\nhostname: {{ instance_name }}\n",
-        )
-        .unwrap();
-        let out = ws.path("replicas.toml");
-        let run = scaler(&[
-            "config",
-            "import",
-            &env.to_string_lossy(),
-            "-o",
-            &out.to_string_lossy(),
-        ])
-        .expect(0);
-        assert!(
-            !run.stdout.contains("0s-pa55word") && !run.stderr.contains("0s-pa55word"),
-            "{generation}"
-        );
-        assert!(
-            run.stderr.contains("OS_PASSWORD is not copied"),
-            "{}",
-            run.stderr
-        );
-        assert!(
-            run.stderr.contains("replaced by a shared [lock]"),
-            "{}",
-            run.stderr
-        );
-        assert!(run.stderr.contains("ENABLE_AUTOSCALING"), "{}", run.stderr);
-        let toml = std::fs::read_to_string(&out).unwrap();
-        assert!(!toml.contains("0s-pa55word"), "{toml}");
-        for line in [
-            "kind = \"replicas\"",
-            "url = \"http://{ip}:8080/status\"",
-            "replica_capacity = 3",
-            "min_available = 6",
-            "kind = \"openstack\"",
-            "image = \"Debian 12\"",
-            "flavors = [\"b2-7\"]",
-            "networks = [\"Ext-Net\"]",
-            "key_name = \"ops\"",
-            "floating_ip_description = \"scaled-ip\"",
-            "user_data_template = \"cloud-init.yml\"",
-            "metadata = { \"group\" = \"scaled\" }",
-            "name = \"replica\"",
-        ] {
-            assert!(toml.contains(line), "{generation}: no {line:?} in\n{toml}");
-        }
-        scaler(&["-c", &out.to_string_lossy(), "check", "--offline"]).expect(0);
-
-        // The in-depth example: replica 1 has 0 free resources, 2 asks for
-        // termination, 3 has 1, 4 does not answer, 5 is still being created
-        // (counted at REPLICA_CAPACITY): 0 + 1 + 3 = 4 < 6, so ceil(2 / 3) = 1.
-        let config = scaler::config::load(&out).expect("the imported file loads");
-        let now = chrono::Utc::now();
-        let replica = |n: u32, state| Instance {
-            id: format!("r-{n}"),
-            name: "replica".into(),
-            state,
-            private_ip: Some(format!("192.0.2.{n}").parse().unwrap()),
-            public_ip: None,
-            vcpus: 2,
-            instance_type: Some("b2-7".into()),
-            created_at: now - chrono::Duration::hours(1),
-            adopted: true,
-        };
-        let instances: Vec<Instance> = (1..=4)
-            .map(|n| replica(n, InstanceState::Active))
-            .chain([replica(5, InstanceState::Building)])
-            .collect();
-        let healthy: HashMap<String, u32> = [("r-1".to_string(), 0), ("r-3".to_string(), 1)].into();
-        let gone: HashSet<String> = ["r-2".to_string()].into();
-        let slot = config.schedule.slot_at(now).unwrap().slot;
-        let capacity = config.replicas.as_ref().unwrap().replica_capacity;
-        let (counts, decision) = scaler::plan::decide_replicas(
-            &instances,
-            &healthy,
-            &gone,
-            capacity,
-            &slot,
-            &config.pool_params(),
-            ("b2-7", 2),
-            now,
-            u32::MAX,
-        );
-        assert_eq!(counts.available, 4, "{generation}");
-        assert_eq!(
-            decision.creates.len(),
-            1,
-            "{generation}: {}",
-            decision.reason
-        );
+        let (_ws, out) = import_env(generation, &text);
+        assert_plans_like_the_original(&out, generation);
     }
 }
 

@@ -43,6 +43,83 @@ fn metric(values: &HashMap<String, f64>, key: &str) -> f64 {
         .unwrap_or_else(|| panic!("no {key} in {values:#?}"))
 }
 
+/// The first pass created one c8 instance (2 gateways) and succeeded just now.
+fn assert_first_pass(first: &HashMap<String, f64>) {
+    let pool = "pool=metrics";
+    assert_eq!(
+        metric(first, &format!("scaler_instances_created_total{{{pool}}}")),
+        1.0
+    );
+    assert_eq!(
+        metric(
+            first,
+            &format!("scaler_instances_destroyed_total{{{pool}}}")
+        ),
+        0.0
+    );
+    assert_eq!(
+        metric(first, &format!("scaler_target_gateways{{{pool}}}")),
+        2.0
+    );
+    assert_eq!(
+        metric(first, &format!("scaler_gateways_registered{{{pool}}}")),
+        0.0
+    );
+    assert_eq!(
+        metric(first, &format!("scaler_pass_exit_code{{{pool}}}")),
+        0.0
+    );
+    assert_eq!(
+        metric(
+            first,
+            &format!("scaler_pass_actions{{kind=create,{pool},status=done}}")
+        ),
+        1.0
+    );
+    let now = chrono::Utc::now().timestamp() as f64;
+    let success = metric(
+        first,
+        &format!("scaler_last_success_timestamp_seconds{{{pool}}}"),
+    );
+    assert!((now - success).abs() < 60.0, "{success} is not now ({now})");
+    assert!(metric(first, &format!("scaler_pass_duration_seconds{{{pool}}}")) >= 0.0);
+}
+
+/// The second pass sees the instance building and keeps the counters' start.
+fn assert_second_pass(first: &HashMap<String, f64>, second: &HashMap<String, f64>) {
+    let pool = "pool=metrics";
+    assert_eq!(
+        metric(second, &format!("scaler_gateways_pending{{{pool}}}")),
+        2.0
+    );
+    assert_eq!(
+        metric(
+            second,
+            &format!("scaler_instances{{{pool},state=building}}")
+        ),
+        1.0
+    );
+    assert_eq!(
+        metric(second, &format!("scaler_instances_created_total{{{pool}}}")),
+        1.0
+    );
+    assert_eq!(
+        metric(second, &format!("scaler_passes_total{{{pool}}}")),
+        2.0
+    );
+    assert_eq!(
+        metric(
+            first,
+            &format!("scaler_state_start_timestamp_seconds{{{pool}}}")
+        ),
+        metric(
+            second,
+            &format!("scaler_state_start_timestamp_seconds{{{pool}}}")
+        ),
+        "the counters' start is kept"
+    );
+}
+
 #[test]
 fn passes_write_parseable_metrics_and_counters_accumulate() {
     let ws = Workspace::new();
@@ -66,81 +143,12 @@ fn passes_write_parseable_metrics_and_counters_accumulate() {
     // First pass: creates one c8 instance (2 gateways).
     scaler(&["-c", &config, "--metrics-file", &flag, "run"]).expect(0);
     let first = parse(&std::fs::read_to_string(&textfile).unwrap());
-    let pool = "pool=metrics";
-    assert_eq!(
-        metric(&first, &format!("scaler_instances_created_total{{{pool}}}")),
-        1.0
-    );
-    assert_eq!(
-        metric(
-            &first,
-            &format!("scaler_instances_destroyed_total{{{pool}}}")
-        ),
-        0.0
-    );
-    assert_eq!(
-        metric(&first, &format!("scaler_target_gateways{{{pool}}}")),
-        2.0
-    );
-    assert_eq!(
-        metric(&first, &format!("scaler_gateways_registered{{{pool}}}")),
-        0.0
-    );
-    assert_eq!(
-        metric(&first, &format!("scaler_pass_exit_code{{{pool}}}")),
-        0.0
-    );
-    assert_eq!(
-        metric(
-            &first,
-            &format!("scaler_pass_actions{{kind=create,{pool},status=done}}")
-        ),
-        1.0
-    );
-    let now = chrono::Utc::now().timestamp() as f64;
-    let success = metric(
-        &first,
-        &format!("scaler_last_success_timestamp_seconds{{{pool}}}"),
-    );
-    assert!((now - success).abs() < 60.0, "{success} is not now ({now})");
-    assert!(metric(&first, &format!("scaler_pass_duration_seconds{{{pool}}}")) >= 0.0);
+    assert_first_pass(&first);
 
     // Second pass: the instance is building; its gateways are pending.
     scaler(&["-c", &config, "--metrics-file", &flag, "run"]).expect(0);
     let second = parse(&std::fs::read_to_string(&textfile).unwrap());
-    assert_eq!(
-        metric(&second, &format!("scaler_gateways_pending{{{pool}}}")),
-        2.0
-    );
-    assert_eq!(
-        metric(
-            &second,
-            &format!("scaler_instances{{{pool},state=building}}")
-        ),
-        1.0
-    );
-    assert_eq!(
-        metric(
-            &second,
-            &format!("scaler_instances_created_total{{{pool}}}")
-        ),
-        1.0
-    );
-    assert_eq!(
-        metric(&second, &format!("scaler_passes_total{{{pool}}}")),
-        2.0
-    );
-    assert_eq!(
-        metric(
-            &first,
-            &format!("scaler_state_start_timestamp_seconds{{{pool}}}")
-        ),
-        metric(
-            &second,
-            &format!("scaler_state_start_timestamp_seconds{{{pool}}}")
-        ),
-        "the counters' start is kept"
-    );
+    assert_second_pass(&first, &second);
 
     // No temporary file is left for node_exporter to read.
     let names: Vec<String> = std::fs::read_dir(textfile.parent().unwrap())

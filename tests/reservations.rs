@@ -55,71 +55,9 @@ fn names(run: &Run) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn bookings_in_the_state_file_and_bad_input() {
-    let ws = Workspace::new();
-    let config = offline_config(&ws, "[lock]\npath = \"pass.lock\"", "");
-    let c = config.as_str();
-    let add = |extra: &[&str]| {
-        let mut args = vec!["-c", c, "--format", "json", "reserve", "add"];
-        args.extend_from_slice(extra);
-        scaler(&args)
-    };
-    // Local time in the schedule's timezone: 14:00 Paris is 13:00 UTC.
-    let run = add(&[
-        "course",
-        "--start",
-        "2026-11-23T14:00",
-        "--end",
-        "2026-11-23T16:00",
-        "--gateways",
-        "40",
-        "--note",
-        "Physics 1",
-    ])
-    .expect(0);
-    let booking = &run.json()["reservations"][0];
-    assert_eq!(booking["start"], "2026-11-23T13:00:00Z");
-    assert_eq!(booking["end"], "2026-11-23T15:00:00Z");
-    assert_eq!(booking["gateways"], 40);
-    let state = std::fs::read_to_string(ws.path("state.json")).unwrap();
-    assert!(state.contains("\"course\""), "{state}");
-
-    let both = [
-        "--start",
-        "2026-11-24T09:00:00+01:00",
-        "--end",
-        "2026-11-24T10:00:00+01:00",
-        "--gateways",
-        "5",
-    ];
-    let mut second = vec!["seminar"];
-    second.extend_from_slice(&both);
-    add(&second).expect(0);
-    let run = scaler(&["-c", c, "--format", "json", "reserve", "list"]).expect(0);
-    assert_eq!(names(&run), ["course", "seminar"]);
-    let text = scaler(&["-c", c, "reserve", "list"]).expect(0).stdout;
-    assert!(text.contains("2 reservation(s)"), "{text}");
-    assert!(
-        text.contains(
-            "course 2026-11-23T13:00:00Z..2026-11-23T15:00:00Z 40 gateway(s) (Physics 1)"
-        ),
-        "{text}"
-    );
-
-    // A duplicate name without --replace; then with it.
-    let run = add(&second).expect(64);
-    assert!(run.stderr.contains("already exists"), "{}", run.stderr);
-    let mut replace = second.clone();
-    replace.push("--replace");
-    replace[6] = "7";
-    add(&replace).expect(0);
-    let run = scaler(&["-c", c, "--format", "json", "reserve", "list"]).expect(0);
-    assert_eq!(run.json()["reservations"][1]["gateways"], 7);
-
-    // Bad input: each exits 64 with a sentence naming the problem, and writes nothing.
-    let before = std::fs::read_to_string(ws.path("state.json")).unwrap();
-    for (args, says) in [
+/// Arguments to `reserve add` that are refused, each with what the refusal says.
+fn bad_add_inputs() -> Vec<(Vec<&'static str>, &'static str)> {
+    vec![
         (
             vec![
                 "x",
@@ -192,7 +130,19 @@ fn bookings_in_the_state_file_and_bad_input() {
             ],
             "reservation name",
         ),
-    ] {
+    ]
+}
+
+/// `reserve add|remove` with bad input: each exits 64 with a sentence naming the
+/// problem, and the state file is left as it was.
+fn assert_bad_input_is_refused(ws: &Workspace, c: &str) {
+    let add = |extra: &[&str]| {
+        let mut args = vec!["-c", c, "--format", "json", "reserve", "add"];
+        args.extend_from_slice(extra);
+        scaler(&args)
+    };
+    let before = std::fs::read_to_string(ws.path("state.json")).unwrap();
+    for (args, says) in bad_add_inputs() {
         let run = add(&args).expect(64);
         assert!(run.stderr.contains(says), "{args:?}: {}", run.stderr);
     }
@@ -206,6 +156,71 @@ fn bookings_in_the_state_file_and_bad_input() {
         std::fs::read_to_string(ws.path("state.json")).unwrap(),
         before
     );
+}
+
+#[test]
+fn bookings_in_the_state_file_and_bad_input() {
+    let ws = Workspace::new();
+    let config = offline_config(&ws, "[lock]\npath = \"pass.lock\"", "");
+    let c = config.as_str();
+    let add = |extra: &[&str]| {
+        let mut args = vec!["-c", c, "--format", "json", "reserve", "add"];
+        args.extend_from_slice(extra);
+        scaler(&args)
+    };
+    // Local time in the schedule's timezone: 14:00 Paris is 13:00 UTC.
+    let run = add(&[
+        "course",
+        "--start",
+        "2026-11-23T14:00",
+        "--end",
+        "2026-11-23T16:00",
+        "--gateways",
+        "40",
+        "--note",
+        "Physics 1",
+    ])
+    .expect(0);
+    let booking = &run.json()["reservations"][0];
+    assert_eq!(booking["start"], "2026-11-23T13:00:00Z");
+    assert_eq!(booking["end"], "2026-11-23T15:00:00Z");
+    assert_eq!(booking["gateways"], 40);
+    let state = std::fs::read_to_string(ws.path("state.json")).unwrap();
+    assert!(state.contains("\"course\""), "{state}");
+
+    let both = [
+        "--start",
+        "2026-11-24T09:00:00+01:00",
+        "--end",
+        "2026-11-24T10:00:00+01:00",
+        "--gateways",
+        "5",
+    ];
+    let mut second = vec!["seminar"];
+    second.extend_from_slice(&both);
+    add(&second).expect(0);
+    let run = scaler(&["-c", c, "--format", "json", "reserve", "list"]).expect(0);
+    assert_eq!(names(&run), ["course", "seminar"]);
+    let text = scaler(&["-c", c, "reserve", "list"]).expect(0).stdout;
+    assert!(text.contains("2 reservation(s)"), "{text}");
+    assert!(
+        text.contains(
+            "course 2026-11-23T13:00:00Z..2026-11-23T15:00:00Z 40 gateway(s) (Physics 1)"
+        ),
+        "{text}"
+    );
+
+    // A duplicate name without --replace; then with it.
+    let run = add(&second).expect(64);
+    assert!(run.stderr.contains("already exists"), "{}", run.stderr);
+    let mut replace = second.clone();
+    replace.push("--replace");
+    replace[6] = "7";
+    add(&replace).expect(0);
+    let run = scaler(&["-c", c, "--format", "json", "reserve", "list"]).expect(0);
+    assert_eq!(run.json()["reservations"][1]["gateways"], 7);
+
+    assert_bad_input_is_refused(&ws, c);
 
     scaler(&["-c", c, "reserve", "remove", "course"]).expect(0);
     let run = scaler(&["-c", c, "--format", "json", "reserve", "list"]).expect(0);
