@@ -16,21 +16,6 @@ use scaler::provider::InstanceState;
 const TIGHT: &str = "{ idle_min = 0, load_max = 1.0, max_gateways = 40 }";
 const IDLE4: &str = "{ idle_min = 4, load_max = 0.8, max_gateways = 40 }";
 
-fn run(config: &str, status: i32) -> serde_json::Value {
-    scaler(&["-c", config, "--format", "json", "run"])
-        .expect(status)
-        .json()
-}
-
-fn errors(json: &serde_json::Value) -> Vec<String> {
-    json["errors"]
-        .as_array()
-        .expect("errors")
-        .iter()
-        .map(|e| e.as_str().unwrap().to_string())
-        .collect()
-}
-
 fn kinds(json: &serde_json::Value) -> Vec<String> {
     json["actions"]
         .as_array()

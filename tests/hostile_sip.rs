@@ -56,21 +56,6 @@ fn dialog(db: &mut Kamailio, callee_contact: &str, state: u32) {
     ));
 }
 
-fn run(config: &str, status: i32) -> serde_json::Value {
-    scaler(&["-c", config, "--format", "json", "run"])
-        .expect(status)
-        .json()
-}
-
-fn errors(json: &serde_json::Value) -> Vec<String> {
-    json["errors"]
-        .as_array()
-        .expect("errors")
-        .iter()
-        .map(|e| e.as_str().unwrap().to_string())
-        .collect()
-}
-
 fn kinds(json: &serde_json::Value) -> Vec<(String, String)> {
     json["actions"]
         .as_array()

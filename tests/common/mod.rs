@@ -398,3 +398,20 @@ boot_delay = "60s"
 pub fn exists(path: &Path) -> bool {
     path.exists()
 }
+
+/// `scaler -c CONFIG --format json run`, expecting `status`: its report.
+pub fn run(config: &str, status: i32) -> serde_json::Value {
+    scaler(&["-c", config, "--format", "json", "run"])
+        .expect(status)
+        .json()
+}
+
+/// The `errors` of a JSON report.
+pub fn errors(json: &serde_json::Value) -> Vec<String> {
+    json["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| e.as_str().unwrap().to_string())
+        .collect()
+}
