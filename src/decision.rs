@@ -448,7 +448,15 @@ fn scale_gateways(
 ) {
     let params = input.params;
     let remaining = without(input.observation, assessment, removed);
-    let assessment = plan::assess(&remaining, &params.pool, input.now);
+    // Nothing removed: the same observation, so the same assessment.
+    let fresh;
+    let assessment = match &remaining {
+        Cow::Borrowed(_) => assessment,
+        Cow::Owned(remaining) => {
+            fresh = plan::assess(remaining, &params.pool, input.now);
+            &fresh
+        }
+    };
     let busy = input
         .busy_override
         .unwrap_or(assessment.gateway_counts.busy);
