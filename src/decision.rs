@@ -449,13 +449,9 @@ fn scale_gateways(
     let params = input.params;
     let remaining = without(input.observation, assessment, removed);
     // Nothing removed: the same observation, so the same assessment.
-    let fresh;
     let assessment = match &remaining {
-        Cow::Borrowed(_) => assessment,
-        Cow::Owned(remaining) => {
-            fresh = plan::assess(remaining, &params.pool, input.now);
-            &fresh
-        }
+        Cow::Borrowed(_) => Cow::Borrowed(assessment),
+        Cow::Owned(remaining) => Cow::Owned(plan::assess(remaining, &params.pool, input.now)),
     };
     let busy = input
         .busy_override

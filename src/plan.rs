@@ -107,18 +107,18 @@ pub fn suspended(observation: &Observation) -> Option<String> {
 fn tainted(instance: &Instance, observation: &Observation) -> bool {
     !observation.tainted_hosts.is_empty()
         && [instance.private_ip, instance.public_ip]
-        .into_iter()
-        .flatten()
-        .any(|ip| observation.tainted_hosts.contains(&ip))
+            .into_iter()
+            .flatten()
+            .any(|ip| observation.tainted_hosts.contains(&ip))
 }
 
 /// Whether a call no registered gateway accounts for is on an instance.
 fn call_on_host(instance: &Instance, observation: &Observation) -> bool {
     !observation.busy_hosts.is_empty()
         && [instance.private_ip, instance.public_ip]
-        .into_iter()
-        .flatten()
-        .any(|ip| observation.busy_hosts.contains(&ip))
+            .into_iter()
+            .flatten()
+            .any(|ip| observation.busy_hosts.contains(&ip))
 }
 
 /// One instance with what is known about it (borrowed from the
@@ -520,7 +520,10 @@ fn fate(
     {
         return Fate::Removed(DestroyReason::NoPublicIp, false);
     }
-    if params.expects_gateways && view.gateways.is_empty() && !in_call && old(params.register_timeout)
+    if params.expects_gateways
+        && view.gateways.is_empty()
+        && !in_call
+        && old(params.register_timeout)
     {
         return Fate::Removed(DestroyReason::Unregistered, false);
     }

@@ -99,7 +99,10 @@ type Views = (Vec<(Vec<usize>, bool, u32)>, Vec<usize>);
 fn reference(obs: &Observation, params: &PoolParams) -> Views {
     let mut owners: HashMap<IpAddr, usize> = HashMap::new();
     for (index, instance) in obs.instances.iter().enumerate() {
-        for ip in [instance.private_ip, instance.public_ip].into_iter().flatten() {
+        for ip in [instance.private_ip, instance.public_ip]
+            .into_iter()
+            .flatten()
+        {
             owners.entry(ip).or_insert(index);
         }
     }
@@ -137,11 +140,20 @@ fn reference(obs: &Observation, params: &PoolParams) -> Views {
 }
 
 fn params(draw: &mut Draw, timeout: Duration) -> PoolParams {
-    let protected = ["i-1", "gw-2", "10.0.0.1", "::a00:2", "54.0.0.3", "not-an-address"];
+    let protected = [
+        "i-1",
+        "gw-2",
+        "10.0.0.1",
+        "::a00:2",
+        "54.0.0.3",
+        "not-an-address",
+    ];
     PoolParams {
         cpu_per_gateway: 4,
         instance_types: BTreeMap::new(),
-        protected: (0..draw.below(3)).map(|_| draw.pick(&protected).to_string()).collect(),
+        protected: (0..draw.below(3))
+            .map(|_| draw.pick(&protected).to_string())
+            .collect(),
         register_timeout: timeout,
         no_public_ip_timeout: None,
         expects_gateways: true,
