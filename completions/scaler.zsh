@@ -22,8 +22,8 @@ json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
 '(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'-q[Print nothing unless something changed or failed]' \
-'--quiet[Print nothing unless something changed or failed]' \
+'-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 '-V[Print version]' \
@@ -48,8 +48,8 @@ json\:"One JSON object (schema_version 1)"))' \
 '--dry-run[Decide but change nothing (same as \`plan\`)]' \
 '(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'-q[Print nothing unless something changed or failed]' \
-'--quiet[Print nothing unless something changed or failed]' \
+'-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
@@ -67,8 +67,8 @@ json\:"One JSON object (schema_version 1)"))' \
 '--detailed-exitcode[Exit 2 when the plan has changes, 0 when it has none]' \
 '(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'-q[Print nothing unless something changed or failed]' \
-'--quiet[Print nothing unless something changed or failed]' \
+'-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
@@ -83,8 +83,8 @@ json\:"One JSON object (schema_version 1)"))' \
 '--dry-run[Show what would be destroyed, changing nothing]' \
 '(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'-q[Print nothing unless something changed or failed]' \
-'--quiet[Print nothing unless something changed or failed]' \
+'-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
@@ -99,8 +99,8 @@ json\:"One JSON object (schema_version 1)"))' \
 '--offline[Validate the configuration only; connect to nothing]' \
 '(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'-q[Print nothing unless something changed or failed]' \
-'--quiet[Print nothing unless something changed or failed]' \
+'-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
@@ -114,8 +114,8 @@ json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
 '(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'-q[Print nothing unless something changed or failed]' \
-'--quiet[Print nothing unless something changed or failed]' \
+'-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 ":: :_scaler__subcmd__config_commands" \
@@ -147,8 +147,8 @@ json\:"One JSON object (schema_version 1)"))' \
 '--force[Replace FILE if it exists]' \
 '(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'-q[Print nothing unless something changed or failed]' \
-'--quiet[Print nothing unless something changed or failed]' \
+'-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 ':file -- The configuration to convert\: SIPMediaGW'\''s scaler.json or SimpleScaleVM'\''s .env:_files' \
@@ -205,8 +205,8 @@ json\:"One JSON object (schema_version 1)"))' \
 '(--generate-trace)--skip-bad-lines[Leave out unparsable trace lines when they are at most 1 % of the lines (named in the notes)]' \
 '(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'-q[Print nothing unless something changed or failed]' \
-'--quiet[Print nothing unless something changed or failed]' \
+'-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
@@ -220,8 +220,8 @@ json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
 '(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'-q[Print nothing unless something changed or failed]' \
-'--quiet[Print nothing unless something changed or failed]' \
+'-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 ":: :_scaler__subcmd__schedule_commands" \
@@ -251,8 +251,8 @@ json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
 '(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'-q[Print nothing unless something changed or failed]' \
-'--quiet[Print nothing unless something changed or failed]' \
+'-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
@@ -294,8 +294,8 @@ json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
 '(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'-q[Print nothing unless something changed or failed]' \
-'--quiet[Print nothing unless something changed or failed]' \
+'-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 ":: :_scaler__subcmd__trace_commands" \
@@ -326,8 +326,8 @@ json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
 '(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'-q[Print nothing unless something changed or failed]' \
-'--quiet[Print nothing unless something changed or failed]' \
+'-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
@@ -369,8 +369,8 @@ json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
 '(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'-q[Print nothing unless something changed or failed]' \
-'--quiet[Print nothing unless something changed or failed]' \
+'-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 ":: :_scaler__subcmd__reserve_commands" \
@@ -397,8 +397,8 @@ json\:"One JSON object (schema_version 1)"))' \
 '--replace[Replace a booking of the same name]' \
 '(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'-q[Print nothing unless something changed or failed]' \
-'--quiet[Print nothing unless something changed or failed]' \
+'-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 ':name -- The booking'\''s name (letters, digits, '\''-'\'', '\''_'\'', '\''.'\'', '\''@'\''):_default' \
@@ -413,8 +413,8 @@ json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
 '(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'-q[Print nothing unless something changed or failed]' \
-'--quiet[Print nothing unless something changed or failed]' \
+'-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
@@ -428,8 +428,8 @@ json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
 '(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'-q[Print nothing unless something changed or failed]' \
-'--quiet[Print nothing unless something changed or failed]' \
+'-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 ':name -- The booking'\''s name:_default' \

@@ -43,7 +43,7 @@ pub struct Cli {
     #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
 
-    /// Print nothing unless something changed or failed
+    /// Print nothing unless something changed or failed (and draw no progress on stderr)
     #[arg(short, long, global = true)]
     pub quiet: bool,
 
@@ -265,7 +265,9 @@ pub struct CheckArgs {
                   The configuration's schedule, cpu_per_gateway and instance types are used; its \
                   provider and database are not. A call ending up to 60 s before it starts (two \
                   clocks) reads as zero-length; a repeated line counts once. A bad or missing trace, \
-                  or a replay longer than 31 days, exits 64."
+                  or a replay longer than 31 days, exits 64. When stderr is a terminal, a bar there shows \
+                  the simulated minutes, erased before the report; with -q, or off a terminal, nothing \
+                  is drawn."
 )]
 pub struct SimulateArgs {
     /// The call trace: CSV lines `start,end` in RFC 3339 with offset (optional header)
@@ -383,7 +385,9 @@ pub enum ScheduleCommand {
     after_help = "Prints a [schedule] section (TOML) on stdout, one comment per slot saying the value \
                   chosen and the burst of arrivals that drove it. Traces are CSV `start,end` as for \
                   `simulate`; they are split into local days. The configuration gives the timezone, \
-                  cpu_per_gateway, instance types and scale-down delay. Same inputs and seed, same output."
+                  cpu_per_gateway, instance types and scale-down delay. Same inputs and seed, same output. \
+                  When stderr is a terminal, a spinner there counts the days replayed, erased before the \
+                  output; with -q, or off a terminal, nothing is drawn."
 )]
 pub struct SuggestArgs {
     /// A call trace (CSV `start,end`, RFC 3339); repeat for several files

@@ -28,6 +28,7 @@ pub mod paths;
 pub mod plan;
 pub mod pool;
 pub mod probe;
+pub mod progress;
 pub mod provider;
 pub mod report;
 pub mod reservations;
@@ -425,15 +426,16 @@ fn watched_backends(config: &mut Config, steps: Steps) -> Result<Backends, Error
 
 fn dispatch(cli: &Cli) -> Result<Report, Error> {
     // `simulate` loads the configuration itself (and needs none to generate a trace).
+    let show = progress::Show::for_stderr(cli.quiet);
     if let Command::Simulate(args) = &cli.command {
-        return simulate::command(args, &cli.config);
+        return simulate::command(args, &cli.config, show);
     }
     // They make a TOML file (in the report); `schedule suggest` loads the configuration itself.
     if let Command::Config(command) = &cli.command {
         return import::command(command);
     }
     if let Command::Schedule(command) = &cli.command {
-        return suggest::command(command, &cli.config);
+        return suggest::command(command, &cli.config, show);
     }
     let started = std::time::Instant::now();
     let config = config::load(&cli.config)?;
@@ -462,7 +464,7 @@ fn dispatch(cli: &Cli) -> Result<Report, Error> {
         ),
         Command::Cleanup(args) => (Steps::CleanupOnly, args.dry_run, None, None, false),
         // Handled above, before the configuration is loaded.
-        Command::Simulate(args) => return simulate::command(args, &cli.config),
+        Command::Simulate(args) => return simulate::command(args, &cli.config, show),
     };
     let shape = PassShape {
         steps,
