@@ -89,6 +89,21 @@ json\:"One JSON object (schema_version 1)"))' \
 '--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
 ;;
+(status)
+_arguments "${_arguments_options[@]}" : \
+'-c+[Configuration file]:PATH:_files' \
+'--config=[Configuration file]:PATH:_files' \
+'--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"
+json\:"One JSON object (schema_version 1)"))' \
+'--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
+'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+&& ret=0
+;;
 (check)
 _arguments "${_arguments_options[@]}" : \
 '-c+[Configuration file]:PATH:_files' \
@@ -495,6 +510,10 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(status)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (check)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -610,6 +629,7 @@ _scaler_commands() {
 'run:Run one full pass\: observe, clean up, scale (what cron calls)' \
 'plan:Show what a pass would do, changing nothing' \
 'cleanup:Only destroy what must go (to_stop, error, no public IP, never registered)' \
+'status:One line per pool instance and what the next pass would do to it; changes nothing' \
 'check:Validate the configuration and try every connection; changes nothing' \
 'config:Configuration tools\: \`config import scaler.json\` converts a SIPMediaGW configuration' \
 'simulate:Replay a call trace through the planner with a simulated provider; measure service and cost' \
@@ -667,6 +687,7 @@ _scaler__subcmd__help_commands() {
 'run:Run one full pass\: observe, clean up, scale (what cron calls)' \
 'plan:Show what a pass would do, changing nothing' \
 'cleanup:Only destroy what must go (to_stop, error, no public IP, never registered)' \
+'status:One line per pool instance and what the next pass would do to it; changes nothing' \
 'check:Validate the configuration and try every connection; changes nothing' \
 'config:Configuration tools\: \`config import scaler.json\` converts a SIPMediaGW configuration' \
 'simulate:Replay a call trace through the planner with a simulated provider; measure service and cost' \
@@ -754,6 +775,11 @@ _scaler__subcmd__help__subcmd__schedule__subcmd__suggest_commands() {
 _scaler__subcmd__help__subcmd__simulate_commands() {
     local commands; commands=()
     _describe -t commands 'scaler help simulate commands' commands "$@"
+}
+(( $+functions[_scaler__subcmd__help__subcmd__status_commands] )) ||
+_scaler__subcmd__help__subcmd__status_commands() {
+    local commands; commands=()
+    _describe -t commands 'scaler help status commands' commands "$@"
 }
 (( $+functions[_scaler__subcmd__help__subcmd__trace_commands] )) ||
 _scaler__subcmd__help__subcmd__trace_commands() {
@@ -867,6 +893,11 @@ _scaler__subcmd__schedule__subcmd__suggest_commands() {
 _scaler__subcmd__simulate_commands() {
     local commands; commands=()
     _describe -t commands 'scaler simulate commands' commands "$@"
+}
+(( $+functions[_scaler__subcmd__status_commands] )) ||
+_scaler__subcmd__status_commands() {
+    local commands; commands=()
+    _describe -t commands 'scaler status commands' commands "$@"
 }
 (( $+functions[_scaler__subcmd__trace_commands] )) ||
 _scaler__subcmd__trace_commands() {

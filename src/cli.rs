@@ -73,6 +73,21 @@ pub enum Command {
     Plan(PlanArgs),
     /// Only destroy what must go (to_stop, error, no public IP, never registered)
     Cleanup(CleanupArgs),
+    /// One line per pool instance and what the next pass would do to it; changes nothing
+    #[command(
+        long_about = "One line per pool instance and what the next pass would do to it; changes \
+                      nothing. It observes and decides exactly as `plan` (the same code), then prints \
+                      one row per instance, sorted by name: ID, NAME, TYPE, VCPUS, STATE (building, \
+                      active, error), AGE, PRIVATE and PUBLIC addresses (- when absent), REG/BUSY/DRAIN \
+                      (its gateways registered, busy and draining; replica pools show CAPACITY/USED \
+                      instead: the capacity its probe reported and replica_capacity minus it), \
+                      PROTECTED, and NEXT: what the next pass would do to it (destroy: REASON, drain: \
+                      REASON, keep, keep: protected). A summary line follows, then the decision, errors \
+                      and notes. With --format json: the report of `plan` plus an `instances` array. It \
+                      takes no lock, so it never waits for a running pass nor holds one back; exit \
+                      statuses as `plan`."
+    )]
+    Status(StatusArgs),
     /// Validate the configuration and try every connection; changes nothing
     Check(CheckArgs),
     /// Configuration tools: `config import scaler.json` converts a SIPMediaGW configuration
@@ -248,6 +263,10 @@ pub struct CleanupArgs {
     #[arg(long)]
     pub dry_run: bool,
 }
+
+/// `status` flags (none: it takes the global ones).
+#[derive(Debug, Args)]
+pub struct StatusArgs {}
 
 /// `check` flags.
 #[derive(Debug, Args)]

@@ -398,6 +398,11 @@ const EXAMPLES: &[(&str, &str)] = &[
         "what would happen at 08:00 today with 30 busy gateways.",
     ),
     (
+        "`scaler status`",
+        "the pool's instances, one line each, with their gateways and what the next pass would \
+             do to each; `--format json` for scripts.",
+    ),
+    (
         "`* * * * * scaler -q run`",
         "the crontab line: one pass a minute, mail only when something changed or failed.",
     ),
