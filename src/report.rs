@@ -2,6 +2,7 @@
 //! `schema_version` 1) and its text rendering for people and cron mail.
 
 pub mod simulation;
+pub mod status;
 
 use crate::decision::WhatIf;
 use crate::plan::{GatewayCounts, Hold, InstanceCounts, ReplicaCounts};
@@ -179,6 +180,10 @@ pub struct Report {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub held_back: Vec<Hold>,
     pub actions: Vec<Action>,
+    /// `status`: one row per pool instance, with what the next pass would
+    /// do to it (absent when the pass could not observe).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instances: Option<Vec<status::InstanceRow>>,
     pub errors: Vec<String>,
     /// Failures that do not change the exit status (a status probe that
     /// failed: its instance is unknown, not dead).
@@ -244,6 +249,7 @@ impl Report {
             decision: None,
             held_back: Vec::new(),
             actions: Vec::new(),
+            instances: None,
             errors: Vec::new(),
             warnings: Vec::new(),
             notes: Vec::new(),
@@ -306,14 +312,25 @@ impl Report {
         if self.command == "reserve" {
             return self.reservations_text();
         }
+        if let Some(rows) = &self.instances {
+            return self.status_text(rows);
+        }
         out.push_str(&self.headline());
         out.push('\n');
+        self.push_tail(&mut out, true);
+        out
+    }
+
+    /// What follows a pass's first line: the decision (when something is
+    /// done or noted), the actions (`with_actions`), the reservations in
+    /// force, the errors and the notes.
+    fn push_tail(&self, out: &mut String, with_actions: bool) {
         if let Some(d) = &self.decision
             && (!self.actions.is_empty() || !self.notes.is_empty())
         {
             let _ = writeln!(out, "  decision: {}", d.reason);
         }
-        for a in &self.actions {
+        for a in self.actions.iter().filter(|_| with_actions) {
             out.push_str(&a.to_text());
             out.push('\n');
         }
@@ -329,7 +346,6 @@ impl Report {
         for n in &self.notes {
             let _ = writeln!(out, "  note: {n}");
         }
-        out
     }
 
     /// `reserve`'s text: one line per booking, then the notes.
@@ -402,11 +418,18 @@ impl Report {
         if self.actions.is_empty() && self.errors.is_empty() {
             head.push_str(": no change");
         }
-        if !self.held_back.is_empty() {
-            let rules: Vec<&str> = self.held_back.iter().map(|h| h.as_str()).collect();
-            let _ = write!(head, ", held back by {}", rules.join(", "));
-        }
+        head.push_str(&self.held_back_text());
         head
+    }
+
+    /// `, held back by <rules>` when a rule held back what the decision
+    /// wanted (the end of the first line), else nothing.
+    fn held_back_text(&self) -> String {
+        if self.held_back.is_empty() {
+            return String::new();
+        }
+        let rules: Vec<&str> = self.held_back.iter().map(|h| h.as_str()).collect();
+        format!(", held back by {}", rules.join(", "))
     }
 }
 
