@@ -8,6 +8,7 @@
 //! replaced by recording `planned` actions.
 
 use crate::config::Config;
+use crate::crash_loop::{self, CrashLoop};
 use crate::decision::{self, Input, Memory, Plan, Step};
 use crate::exit::Exit;
 use crate::forget::{self, Ledger};
@@ -66,6 +67,9 @@ pub struct PassOptions {
     /// The reservations in force at `at`, with their windows' busy count
     /// at opening (from the state file).
     pub reservations: decision::Reservations,
+    /// Instances lost in a row without registering and the suspension of
+    /// creation (from the state file).
+    pub crash_loop: CrashLoop,
 }
 
 /// What the pass observed, as the decision's input, with what it found
@@ -256,6 +260,7 @@ pub fn execute_observed(
         slot: &active.slot,
         memory: Memory {
             above_target_since: options.above_target_since,
+            crash_loop: options.crash_loop.clone(),
         },
         now: options.now,
         scale: options.steps == Steps::Full,
@@ -276,10 +281,13 @@ pub fn execute_observed(
         forgets_failed: observed.forgets_failed,
     };
     acting.carry_out(&plan.steps, config, options);
+    let suspended = crash_loop::suspended(&plan.memory.crash_loop, options.now);
     let exit = match acting.settle_and_exit() {
         _ if observed.demand_unknown => Exit::Config,
+        Exit::Ok if suspended.is_some() => Exit::Partial,
         exit => exit,
     };
+    report.errors.extend(suspended);
     timings.total_ms = timings.provider_ms + timings.gateways_ms + ms_since(started);
     report.timings = Some(timings);
     finish(report, exit)
@@ -300,6 +308,7 @@ fn record(report: &mut Report, plan: &Plan) {
     report.notes.extend(plan.notes.iter().cloned());
     report.above_target_since = plan.memory.above_target_since;
     report.busy_at_open = plan.busy_at_open.clone();
+    report.crash_loop = Some(plan.memory.crash_loop.clone());
 }
 
 fn finish(mut report: Report, exit: Exit) -> Report {

@@ -301,6 +301,16 @@ pub enum DestroyReason {
 }
 
 impl DestroyReason {
+    /// Every reason, in the report's order.
+    pub const ALL: [DestroyReason; 6] = [
+        DestroyReason::ToStop,
+        DestroyReason::Drained,
+        DestroyReason::ErrorState,
+        DestroyReason::TerminationRequested,
+        DestroyReason::NoPublicIp,
+        DestroyReason::Unregistered,
+    ];
+
     /// The stable name used in reports.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -190,7 +190,16 @@ pub struct Report {
     /// (kept in the state file; not part of the report).
     #[serde(skip)]
     pub busy_at_open: std::collections::BTreeMap<String, u32>,
+    /// A pass: the crash-loop memory it leaves (instances lost in a row
+    /// without registering, the suspension of creation), kept in the state
+    /// file and shown while it is not clear; `resume`: what it cleared.
+    #[serde(skip_serializing_if = "no_crash_loop")]
+    pub crash_loop: Option<crate::crash_loop::CrashLoop>,
     pub exit_code: u8,
+}
+
+fn no_crash_loop(crash_loop: &Option<crate::crash_loop::CrashLoop>) -> bool {
+    crash_loop.as_ref().is_none_or(|c| c.is_clear())
 }
 
 /// Milliseconds spent in each phase of a pass (`timings` of the report).
@@ -229,6 +238,7 @@ impl Report {
             output: None,
             above_target_since: None,
             busy_at_open: std::collections::BTreeMap::new(),
+            crash_loop: None,
             exit_code: 0,
         }
     }
@@ -276,6 +286,13 @@ impl Report {
         }
         if self.command == "reserve" {
             return self.reservations_text();
+        }
+        if self.command == "resume" {
+            let pool = self.pool.as_ref().map_or("scaler", |p| p.name.as_str());
+            for line in self.errors.iter().chain(&self.notes) {
+                let _ = writeln!(out, "{pool} resume: {line}");
+            }
+            return out;
         }
         out.push_str(&self.headline());
         out.push('\n');

@@ -722,7 +722,8 @@ impl<'a> Replay<'a> {
             busy_at_open: std::mem::take(&mut self.busy_at_open),
         };
         let (world, params) = (&mut self.world, &self.params);
-        let minute = plan_minute_with(world, params, &slot.slot, self.memory, &reservations, now);
+        let memory = std::mem::take(&mut self.memory);
+        let minute = plan_minute_with(world, params, &slot.slot, memory, &reservations, now);
         self.memory = minute.plan.memory;
         self.busy_at_open = minute.plan.busy_at_open;
         for serial in minute.created {
