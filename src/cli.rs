@@ -92,7 +92,7 @@ pub enum Command {
     /// Lift the suspension of creation a crash loop caused (instances lost in a row without registering)
     #[command(
         after_help = "After limits.crash_loop_after instances in a row are lost without registering \
-                      (unregistered, or error_state and no_public_ip before any registration), passes \
+                      (unregistered, or no_public_ip and error_state while booting before any registration), passes \
                       create nothing for limits.crash_loop_backoff (doubling up to \
                       limits.crash_loop_backoff_max after each trial instance lost too) and exit 3. \
                       Fix the image, then `scaler resume` clears the suspension and the count in the \

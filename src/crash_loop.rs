@@ -2,7 +2,7 @@
 //! image whose gateways never register would otherwise be destroyed as
 //! `unregistered` and created again every `pool.register_timeout`, forever.
 //! Once `limits.crash_loop_after` instances in a row are lost without ever
-//! registering, creation is suspended for `limits.crash_loop_backoff`; when
+//! registering (see [`advance`]), creation is suspended for `limits.crash_loop_backoff`; when
 //! that expires one trial instance may be created, and each trial that is
 //! lost too doubles the suspension, up to `limits.crash_loop_backoff_max`.
 //! A registration from an instance created since the losses began (replica
@@ -103,21 +103,27 @@ fn registered(view: &InstanceView, observation: &Observation, expects_gateways: 
 }
 
 /// Whether the clean-up destroys an instance that never registered:
-/// `unregistered`, or `error_state` and `no_public_ip` without a registered
-/// gateway (a healthy probe, for replicas). Drained, `to_stop` and
+/// `unregistered`; `no_public_ip` without a registered gateway (a healthy
+/// probe, for replicas); `error_state` without one, when the instance is no
+/// older than `pool.register_timeout` — it failed while booting, whereas
+/// an older one may have served before its registrations expired (a
+/// hypervisor failure is no crash loop). Drained, `to_stop` and
 /// `termination_requested` instances served, or at least answered.
 fn lost_without_registering(
     removal: &Removal,
-    assessment: &Assessment,
-    observation: &Observation,
-    expects_gateways: bool,
+    (assessment, observation): (&Assessment, &Observation),
+    pool: &PoolParams,
+    now: DateTime<Utc>,
 ) -> bool {
     let view = &assessment.instances[removal.instance];
+    let never = || !registered(view, observation, pool.expects_gateways);
+    let booting = (now - view.instance.created_at)
+        .to_std()
+        .map_or(true, |age| age <= pool.register_timeout);
     match removal.reason {
         DestroyReason::Unregistered => true,
-        DestroyReason::ErrorState | DestroyReason::NoPublicIp => {
-            !registered(view, observation, expects_gateways)
-        }
+        DestroyReason::NoPublicIp => never(),
+        DestroyReason::ErrorState => booting && never(),
         DestroyReason::ToStop | DestroyReason::Drained | DestroyReason::TerminationRequested => {
             false
         }
@@ -182,7 +188,7 @@ pub fn advance(
     }
     let lost: Vec<&Instance> = removals
         .iter()
-        .filter(|r| lost_without_registering(r, assessment, observation, pool.expects_gateways))
+        .filter(|r| lost_without_registering(r, (assessment, observation), pool, now))
         .map(|r| &assessment.instances[r.instance].instance)
         .filter(|i| !state.counted.contains(&i.id))
         .collect();

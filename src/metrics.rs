@@ -102,7 +102,7 @@ fn crash_loop(w: &mut Writer, state: &State) {
     w.one(
         "scaler_instances_lost_unregistered",
         "gauge",
-        "Instances lost in a row without registering (unregistered, or error_state and no_public_ip before any registration) since the last registration.",
+        "Instances lost in a row without registering (unregistered, or no_public_ip and error_state while booting, before any registration) since the last registration.",
         memory.lost,
     );
 }

@@ -226,18 +226,27 @@ fn only_instances_that_never_registered_count_and_each_once() {
         instance(2, InstanceState::Active, 60), // all its gateways to stop
         instance(3, InstanceState::Active, 60), // adopted: kept, not ours
         instance(4, InstanceState::Active, 60), // no public IP, never registered
+        instance(5, InstanceState::Error, 60), // old: may have served, no proof
+        instance(6, InstanceState::Error, 9),  // failed while booting
     ]);
     registered_on(&mut obs, 1, GatewayState::Idle);
     registered_on(&mut obs, 2, GatewayState::Draining);
     obs.instances[2].adopted = true;
     obs.instances[3].public_ip = None;
     let plan = decide_at(&obs, &p, 0, &CrashLoop::default(), now());
-    assert_eq!(destroys(&plan), ["error_state", "to_stop", "no_public_ip"]);
-    let memory = &plan.memory.crash_loop;
     assert_eq!(
-        (memory.lost, memory.counted.as_slice()),
-        (1, ["i-4".to_string()].as_slice())
+        destroys(&plan),
+        [
+            "error_state",
+            "to_stop",
+            "no_public_ip",
+            "error_state",
+            "error_state"
+        ]
     );
+    let memory = &plan.memory.crash_loop;
+    assert_eq!(memory.counted, ["i-4", "i-6"]);
+    assert_eq!(memory.lost, 2);
 
     // Its destroy failed: listed again, it is not counted twice; once gone,
     // its id is dropped.
@@ -248,15 +257,10 @@ fn only_instances_that_never_registered_count_and_each_once() {
         memory,
         now(),
     );
-    assert_eq!(again.memory.crash_loop.lost, 1);
+    assert_eq!(again.memory.crash_loop.lost, 2);
     let gone = decide_at(&observe(vec![]), &p, 0, memory, now());
-    assert_eq!(
-        (
-            gone.memory.crash_loop.lost,
-            gone.memory.crash_loop.counted.len()
-        ),
-        (1, 0)
-    );
+    let gone = &gone.memory.crash_loop;
+    assert_eq!((gone.lost, gone.counted.len()), (2, 0));
 
     // A clean-up pass counts too.
     let plan = decide(&Input {
@@ -392,9 +396,10 @@ fn a_registration_since_the_losses_began_clears_it() {
 fn replicas_are_lost_when_in_error_before_a_healthy_probe_and_cleared_by_one() {
     let p = replica_params();
     let mut obs = observe(vec![
-        instance(1, InstanceState::Error, 30),
-        instance(2, InstanceState::Error, 20),
+        instance(1, InstanceState::Error, 3),
+        instance(2, InstanceState::Error, 2),
         instance(3, InstanceState::Active, 60), // no public IP, never answered
+        instance(5, InstanceState::Error, 60),  // old: it may have served
     ]);
     obs.instances[2].public_ip = None;
     let memory = CrashLoop {
@@ -403,10 +408,8 @@ fn replicas_are_lost_when_in_error_before_a_healthy_probe_and_cleared_by_one() {
         ..CrashLoop::default()
     };
     let plan = decide_at(&obs, &p, 0, &memory, now());
-    assert_eq!(
-        destroys(&plan),
-        ["error_state", "error_state", "no_public_ip"]
-    );
+    let gone = ["error_state", "error_state", "no_public_ip", "error_state"];
+    assert_eq!(destroys(&plan), gone);
     assert_eq!(
         creates(&plan),
         0,
