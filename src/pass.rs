@@ -3,7 +3,8 @@
 //! carry its steps out in order and fill the report. Observation failures
 //! stop the pass before anything is changed (exit 69); action failures are
 //! recorded and the pass goes on (exit 3); so do drains that find a gateway
-//! busy (a note). The deadline is wall time, so it lives here: no action
+//! busy (a note). A pass that ends with creation suspended by the
+//! crash-loop backoff says so in `errors` and exits 3 too. The deadline is wall time, so it lives here: no action
 //! starts after it. `plan` and `--dry-run` run the same code with acting
 //! replaced by recording `planned` actions.
 

@@ -265,9 +265,10 @@ impl Report {
     }
 
     /// The text rendering: one line when nothing happened, else a header, one
-    /// line per action, then errors and notes. Notes (a brake that held
-    /// actions back, a drain waiting for its calls) show even when no action
-    /// ran: they are why none did.
+    /// line per action, then errors and notes. The decision, notes (a brake
+    /// that held actions back, a drain waiting for its calls) and errors (a
+    /// suspension of creation) show even when no action ran: they are why
+    /// none did.
     pub fn to_text(&self) -> String {
         let mut out = String::new();
         if let Some(simulation) = &self.simulation {
@@ -297,7 +298,7 @@ impl Report {
         out.push_str(&self.headline());
         out.push('\n');
         if let Some(d) = &self.decision
-            && (!self.actions.is_empty() || !self.notes.is_empty())
+            && (!self.actions.is_empty() || !self.notes.is_empty() || !self.errors.is_empty())
         {
             let _ = writeln!(out, "  decision: {}", d.reason);
         }
@@ -453,6 +454,22 @@ mod tests {
             text.contains("\n  decision: scale up by 3 gateway(s)\n")
                 && text
                     .contains("\n  note: limits.max_create_per_run (0) held back 3 creation(s)\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_decision_shows_with_an_error_and_no_action() {
+        let mut r = Report::new("run");
+        r.decision = Some(DecisionInfo {
+            target: 1,
+            delta: 1,
+            reason: "scale up by 1 gateway(s); but creation is suspended".into(),
+        });
+        r.errors.push("creation is suspended since …".into());
+        let text = r.to_text();
+        assert!(
+            text.contains("\n  decision: scale up by 1 gateway(s); but creation is suspended\n"),
             "{text}"
         );
     }
