@@ -22,8 +22,8 @@ json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
 '(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'-q[Print nothing unless something changed or failed]' \
-'--quiet[Print nothing unless something changed or failed]' \
+'-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 '-V[Print version]' \
@@ -48,8 +48,8 @@ json\:"One JSON object (schema_version 1)"))' \
 '--dry-run[Decide but change nothing (same as \`plan\`)]' \
 '(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'-q[Print nothing unless something changed or failed]' \
-'--quiet[Print nothing unless something changed or failed]' \
+'-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
@@ -67,8 +67,8 @@ json\:"One JSON object (schema_version 1)"))' \
 '--detailed-exitcode[Exit 2 when the plan has changes, 0 when it has none]' \
 '(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'-q[Print nothing unless something changed or failed]' \
-'--quiet[Print nothing unless something changed or failed]' \
+'-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
@@ -83,8 +83,23 @@ json\:"One JSON object (schema_version 1)"))' \
 '--dry-run[Show what would be destroyed, changing nothing]' \
 '(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'-q[Print nothing unless something changed or failed]' \
-'--quiet[Print nothing unless something changed or failed]' \
+'-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+&& ret=0
+;;
+(status)
+_arguments "${_arguments_options[@]}" : \
+'-c+[Configuration file]:PATH:_files' \
+'--config=[Configuration file]:PATH:_files' \
+'--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"
+json\:"One JSON object (schema_version 1)"))' \
+'--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
+'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
@@ -99,8 +114,8 @@ json\:"One JSON object (schema_version 1)"))' \
 '--offline[Validate the configuration only; connect to nothing]' \
 '(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'-q[Print nothing unless something changed or failed]' \
-'--quiet[Print nothing unless something changed or failed]' \
+'-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
@@ -114,8 +129,8 @@ json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
 '(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'-q[Print nothing unless something changed or failed]' \
-'--quiet[Print nothing unless something changed or failed]' \
+'-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 ":: :_scaler__subcmd__config_commands" \
@@ -147,8 +162,8 @@ json\:"One JSON object (schema_version 1)"))' \
 '--force[Replace FILE if it exists]' \
 '(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'-q[Print nothing unless something changed or failed]' \
-'--quiet[Print nothing unless something changed or failed]' \
+'-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 ':file -- The configuration to convert\: SIPMediaGW'\''s scaler.json or SimpleScaleVM'\''s .env:_files' \
@@ -205,8 +220,8 @@ json\:"One JSON object (schema_version 1)"))' \
 '(--generate-trace)--skip-bad-lines[Leave out unparsable trace lines when they are at most 1 % of the lines (named in the notes)]' \
 '(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'-q[Print nothing unless something changed or failed]' \
-'--quiet[Print nothing unless something changed or failed]' \
+'-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
@@ -220,8 +235,8 @@ json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
 '(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'-q[Print nothing unless something changed or failed]' \
-'--quiet[Print nothing unless something changed or failed]' \
+'-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 ":: :_scaler__subcmd__schedule_commands" \
@@ -251,8 +266,8 @@ json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
 '(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'-q[Print nothing unless something changed or failed]' \
-'--quiet[Print nothing unless something changed or failed]' \
+'-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
@@ -294,8 +309,8 @@ json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
 '(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'-q[Print nothing unless something changed or failed]' \
-'--quiet[Print nothing unless something changed or failed]' \
+'-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 ":: :_scaler__subcmd__trace_commands" \
@@ -326,8 +341,8 @@ json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
 '(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'-q[Print nothing unless something changed or failed]' \
-'--quiet[Print nothing unless something changed or failed]' \
+'-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
@@ -369,8 +384,8 @@ json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
 '(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'-q[Print nothing unless something changed or failed]' \
-'--quiet[Print nothing unless something changed or failed]' \
+'-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 ":: :_scaler__subcmd__reserve_commands" \
@@ -397,8 +412,8 @@ json\:"One JSON object (schema_version 1)"))' \
 '--replace[Replace a booking of the same name]' \
 '(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'-q[Print nothing unless something changed or failed]' \
-'--quiet[Print nothing unless something changed or failed]' \
+'-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 ':name -- The booking'\''s name (letters, digits, '\''-'\'', '\''_'\'', '\''.'\'', '\''@'\''):_default' \
@@ -413,8 +428,8 @@ json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
 '(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'-q[Print nothing unless something changed or failed]' \
-'--quiet[Print nothing unless something changed or failed]' \
+'-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
@@ -428,8 +443,8 @@ json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
 '(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'-q[Print nothing unless something changed or failed]' \
-'--quiet[Print nothing unless something changed or failed]' \
+'-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 ':name -- The booking'\''s name:_default' \
@@ -480,8 +495,8 @@ json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
 '(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'-q[Print nothing unless something changed or failed]' \
-'--quiet[Print nothing unless something changed or failed]' \
+'-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
@@ -507,6 +522,10 @@ _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
 (cleanup)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(status)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
@@ -629,6 +648,7 @@ _scaler_commands() {
 'run:Run one full pass\: observe, clean up, scale (what cron calls)' \
 'plan:Show what a pass would do, changing nothing' \
 'cleanup:Only destroy what must go (to_stop, error, no public IP, never registered)' \
+'status:One line per pool instance and what the next pass would do to it; changes nothing' \
 'check:Validate the configuration and try every connection; changes nothing' \
 'config:Configuration tools\: \`config import scaler.json\` converts a SIPMediaGW configuration' \
 'simulate:Replay a call trace through the planner with a simulated provider; measure service and cost' \
@@ -687,6 +707,7 @@ _scaler__subcmd__help_commands() {
 'run:Run one full pass\: observe, clean up, scale (what cron calls)' \
 'plan:Show what a pass would do, changing nothing' \
 'cleanup:Only destroy what must go (to_stop, error, no public IP, never registered)' \
+'status:One line per pool instance and what the next pass would do to it; changes nothing' \
 'check:Validate the configuration and try every connection; changes nothing' \
 'config:Configuration tools\: \`config import scaler.json\` converts a SIPMediaGW configuration' \
 'simulate:Replay a call trace through the planner with a simulated provider; measure service and cost' \
@@ -780,6 +801,11 @@ _scaler__subcmd__help__subcmd__schedule__subcmd__suggest_commands() {
 _scaler__subcmd__help__subcmd__simulate_commands() {
     local commands; commands=()
     _describe -t commands 'scaler help simulate commands' commands "$@"
+}
+(( $+functions[_scaler__subcmd__help__subcmd__status_commands] )) ||
+_scaler__subcmd__help__subcmd__status_commands() {
+    local commands; commands=()
+    _describe -t commands 'scaler help status commands' commands "$@"
 }
 (( $+functions[_scaler__subcmd__help__subcmd__trace_commands] )) ||
 _scaler__subcmd__help__subcmd__trace_commands() {
@@ -898,6 +924,11 @@ _scaler__subcmd__schedule__subcmd__suggest_commands() {
 _scaler__subcmd__simulate_commands() {
     local commands; commands=()
     _describe -t commands 'scaler simulate commands' commands "$@"
+}
+(( $+functions[_scaler__subcmd__status_commands] )) ||
+_scaler__subcmd__status_commands() {
+    local commands; commands=()
+    _describe -t commands 'scaler status commands' commands "$@"
 }
 (( $+functions[_scaler__subcmd__trace_commands] )) ||
 _scaler__subcmd__trace_commands() {

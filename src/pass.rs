@@ -207,30 +207,78 @@ fn header(config: &Config, options: &PassOptions) -> (Report, Option<ActiveSlot>
     (report, active)
 }
 
+/// What a pass decided and on what: the observation, the decision's
+/// parameters and time, and the plan it carried out (or recorded). `status`
+/// maps the plan onto the instances; nothing decides again.
+#[derive(Debug, Clone)]
+pub struct Decided {
+    /// What the decision was taken on.
+    pub observation: Observation,
+    /// The parameters it was taken with.
+    pub params: decision::Params,
+    /// The time it was taken at (instance ages).
+    pub now: DateTime<Utc>,
+    /// The decision.
+    pub plan: Plan,
+}
+
+/// A pass's report, with its decision when it got that far (not when the
+/// observation failed or the schedule has no slot).
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The report (with `exit_code` set).
+    pub report: Report,
+    /// What was decided, on what.
+    pub decided: Option<Decided>,
+}
+
 /// Runs one pass and returns its report (with `exit_code` set): observes,
 /// then carries out the decision on what it saw ([`execute_observed`]).
 pub fn execute(
     config: &Config,
     provider: &mut dyn Provider,
-    mut source: Option<&mut (dyn GatewaySource + '_)>,
+    source: Option<&mut (dyn GatewaySource + '_)>,
     prober: Option<&Prober>,
     options: &PassOptions,
 ) -> Report {
+    run(config, provider, source, prober, options).report
+}
+
+/// [`execute`], keeping the decision with the report.
+pub fn run(
+    config: &Config,
+    provider: &mut dyn Provider,
+    mut source: Option<&mut (dyn GatewaySource + '_)>,
+    prober: Option<&Prober>,
+    options: &PassOptions,
+) -> Outcome {
     if config.schedule.slot_at(options.at).is_none() {
-        let (mut report, _) = header(config, options);
-        report
-            .errors
-            .push("the schedule has no slot for this time".into());
-        return finish(report, Exit::Internal);
+        return undecided(no_slot(config, options));
     }
     match observe(config, provider, source.as_deref_mut(), prober, options) {
-        Ok(observed) => execute_observed(config, provider, source, observed, options),
+        Ok(observed) => run_observed(config, provider, source, observed, options),
         Err(e) => {
             let (mut report, _) = header(config, options);
             report.errors.push(e);
-            finish(report, Exit::Unavailable)
+            undecided(finish(report, Exit::Unavailable))
         }
     }
+}
+
+fn undecided(report: Report) -> Outcome {
+    Outcome {
+        report,
+        decided: None,
+    }
+}
+
+/// The report of a pass whose schedule has no slot for its time (exit 1).
+fn no_slot(config: &Config, options: &PassOptions) -> Report {
+    let (mut report, _) = header(config, options);
+    report
+        .errors
+        .push("the schedule has no slot for this time".into());
+    finish(report, Exit::Internal)
 }
 
 /// The pass after its observation: takes the decision on `observed`,
@@ -243,13 +291,21 @@ pub fn execute_observed(
     observed: Observed,
     options: &PassOptions,
 ) -> Report {
+    run_observed(config, provider, source, observed, options).report
+}
+
+/// [`execute_observed`], keeping the decision with the report.
+pub fn run_observed(
+    config: &Config,
+    provider: &mut dyn Provider,
+    source: Option<&mut (dyn GatewaySource + '_)>,
+    observed: Observed,
+    options: &PassOptions,
+) -> Outcome {
     let started = Instant::now();
     let (mut report, active) = header(config, options);
     let Some(active) = active else {
-        report
-            .errors
-            .push("the schedule has no slot for this time".into());
-        return finish(report, Exit::Internal);
+        return undecided(no_slot(config, options));
     };
     report.notes.extend(observed.notes);
     report.errors.extend(observed.errors);
@@ -291,7 +347,15 @@ pub fn execute_observed(
     report.errors.extend(suspended);
     timings.total_ms = timings.provider_ms + timings.gateways_ms + ms_since(started);
     report.timings = Some(timings);
-    finish(report, exit)
+    Outcome {
+        report: finish(report, exit),
+        decided: Some(Decided {
+            observation: observed.observation,
+            params,
+            now: options.now,
+            plan,
+        }),
+    }
 }
 
 /// The decision's counts, verdict, notes and memory, into the report.

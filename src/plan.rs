@@ -186,8 +186,18 @@ fn is_protected(instance: &Instance, protected: &[String]) -> bool {
 /// instance by [`assess`]). A gateway on a host with a bad record is never
 /// counted idle.
 fn gateway_counts(observation: &Observation) -> GatewayCounts {
+    count_gateways(observation.gateways.iter(), observation)
+}
+
+/// The counts of [`gateway_counts`] over some of the observation's
+/// gateways (those of one instance, for `status`), by the same rule;
+/// `pending` is left at 0 ([`InstanceView::pending`] has it).
+pub fn count_gateways<'a>(
+    some: impl Iterator<Item = &'a Gateway>,
+    observation: &Observation,
+) -> GatewayCounts {
     let mut gateways = GatewayCounts::default();
-    for gateway in &observation.gateways {
+    for gateway in some {
         let tainted = observation.tainted_hosts.contains(&gateway.host);
         match gateway.state {
             GatewayState::Idle if tainted => gateways.registered += 1,

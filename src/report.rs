@@ -2,6 +2,7 @@
 //! `schema_version` 1) and its text rendering for people and cron mail.
 
 pub mod simulation;
+pub mod status;
 
 use crate::plan::{GatewayCounts, InstanceCounts, ReplicaCounts};
 use serde::Serialize;
@@ -160,6 +161,10 @@ pub struct Report {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub decision: Option<DecisionInfo>,
     pub actions: Vec<Action>,
+    /// `status`: one row per pool instance, with what the next pass would
+    /// do to it (absent when the pass could not observe).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instances: Option<Vec<status::InstanceRow>>,
     pub errors: Vec<String>,
     /// Things worth knowing that are not failures (a drain lost to a call
     /// that started meanwhile, a draining host waiting for its calls).
@@ -228,6 +233,7 @@ impl Report {
             observed: None,
             decision: None,
             actions: Vec::new(),
+            instances: None,
             errors: Vec::new(),
             notes: Vec::new(),
             checks: Vec::new(),
@@ -295,14 +301,25 @@ impl Report {
             }
             return out;
         }
+        if let Some(rows) = &self.instances {
+            return self.status_text(rows);
+        }
         out.push_str(&self.headline());
         out.push('\n');
+        self.push_tail(&mut out, true);
+        out
+    }
+
+    /// What follows a pass's first line: the decision (when something is
+    /// done or noted), the actions (`with_actions`), the reservations in
+    /// force, the errors and the notes.
+    fn push_tail(&self, out: &mut String, with_actions: bool) {
         if let Some(d) = &self.decision
             && (!self.actions.is_empty() || !self.notes.is_empty() || !self.errors.is_empty())
         {
             let _ = writeln!(out, "  decision: {}", d.reason);
         }
-        for a in &self.actions {
+        for a in self.actions.iter().filter(|_| with_actions) {
             out.push_str(&a.to_text());
             out.push('\n');
         }
@@ -315,7 +332,6 @@ impl Report {
         for n in &self.notes {
             let _ = writeln!(out, "  note: {n}");
         }
-        out
     }
 
     /// `reserve`'s text: one line per booking, then the notes.
