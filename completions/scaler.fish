@@ -28,7 +28,7 @@ complete -c scaler -n "__fish_scaler_needs_command" -s c -l config -d 'Configura
 complete -c scaler -n "__fish_scaler_needs_command" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
 json\t'One JSON object (schema_version 1)'"
 complete -c scaler -n "__fish_scaler_needs_command" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
-complete -c scaler -n "__fish_scaler_needs_command" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c scaler -n "__fish_scaler_needs_command" -s v -l verbose -d 'More log output on stderr (-v info: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c scaler -n "__fish_scaler_needs_command" -s q -l quiet -d 'Print nothing unless something changed or failed (and draw no progress on stderr)'
 complete -c scaler -n "__fish_scaler_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c scaler -n "__fish_scaler_needs_command" -s V -l version -d 'Print version'
@@ -50,18 +50,18 @@ complete -c scaler -n "__fish_scaler_using_subcommand run" -l format -d 'Report 
 json\t'One JSON object (schema_version 1)'"
 complete -c scaler -n "__fish_scaler_using_subcommand run" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
 complete -c scaler -n "__fish_scaler_using_subcommand run" -l dry-run -d 'Decide but change nothing (same as `plan`)'
-complete -c scaler -n "__fish_scaler_using_subcommand run" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c scaler -n "__fish_scaler_using_subcommand run" -s v -l verbose -d 'More log output on stderr (-v info: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c scaler -n "__fish_scaler_using_subcommand run" -s q -l quiet -d 'Print nothing unless something changed or failed (and draw no progress on stderr)'
 complete -c scaler -n "__fish_scaler_using_subcommand run" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c scaler -n "__fish_scaler_using_subcommand plan" -l at -d 'Evaluate the schedule at HH:MM[:SS] today (schedule timezone) or at an RFC 3339 date-time' -r
-complete -c scaler -n "__fish_scaler_using_subcommand plan" -l busy -d 'What-if: use N busy gateways instead of the observed count' -r
+complete -c scaler -n "__fish_scaler_using_subcommand plan" -l busy -d 'What-if: decide on N busy gateways instead of the observed count (the report\'s what_if; observed stays as observed)' -r
 complete -c scaler -n "__fish_scaler_using_subcommand plan" -s c -l config -d 'Configuration file' -r -F
 complete -c scaler -n "__fish_scaler_using_subcommand plan" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
 json\t'One JSON object (schema_version 1)'"
 complete -c scaler -n "__fish_scaler_using_subcommand plan" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
 complete -c scaler -n "__fish_scaler_using_subcommand plan" -l dry-run -d 'Accepted for symmetry with `run`; `plan` never changes anything'
 complete -c scaler -n "__fish_scaler_using_subcommand plan" -l detailed-exitcode -d 'Exit 2 when the plan has changes, 0 when it has none'
-complete -c scaler -n "__fish_scaler_using_subcommand plan" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c scaler -n "__fish_scaler_using_subcommand plan" -s v -l verbose -d 'More log output on stderr (-v info: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c scaler -n "__fish_scaler_using_subcommand plan" -s q -l quiet -d 'Print nothing unless something changed or failed (and draw no progress on stderr)'
 complete -c scaler -n "__fish_scaler_using_subcommand plan" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c scaler -n "__fish_scaler_using_subcommand cleanup" -s c -l config -d 'Configuration file' -r -F
@@ -69,14 +69,14 @@ complete -c scaler -n "__fish_scaler_using_subcommand cleanup" -l format -d 'Rep
 json\t'One JSON object (schema_version 1)'"
 complete -c scaler -n "__fish_scaler_using_subcommand cleanup" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
 complete -c scaler -n "__fish_scaler_using_subcommand cleanup" -l dry-run -d 'Show what would be destroyed, changing nothing'
-complete -c scaler -n "__fish_scaler_using_subcommand cleanup" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c scaler -n "__fish_scaler_using_subcommand cleanup" -s v -l verbose -d 'More log output on stderr (-v info: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c scaler -n "__fish_scaler_using_subcommand cleanup" -s q -l quiet -d 'Print nothing unless something changed or failed (and draw no progress on stderr)'
 complete -c scaler -n "__fish_scaler_using_subcommand cleanup" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c scaler -n "__fish_scaler_using_subcommand status" -s c -l config -d 'Configuration file' -r -F
 complete -c scaler -n "__fish_scaler_using_subcommand status" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
 json\t'One JSON object (schema_version 1)'"
 complete -c scaler -n "__fish_scaler_using_subcommand status" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
-complete -c scaler -n "__fish_scaler_using_subcommand status" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c scaler -n "__fish_scaler_using_subcommand status" -s v -l verbose -d 'More log output on stderr (-v info: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c scaler -n "__fish_scaler_using_subcommand status" -s q -l quiet -d 'Print nothing unless something changed or failed (and draw no progress on stderr)'
 complete -c scaler -n "__fish_scaler_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c scaler -n "__fish_scaler_using_subcommand check" -s c -l config -d 'Configuration file' -r -F
@@ -84,14 +84,14 @@ complete -c scaler -n "__fish_scaler_using_subcommand check" -l format -d 'Repor
 json\t'One JSON object (schema_version 1)'"
 complete -c scaler -n "__fish_scaler_using_subcommand check" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
 complete -c scaler -n "__fish_scaler_using_subcommand check" -l offline -d 'Validate the configuration only; connect to nothing'
-complete -c scaler -n "__fish_scaler_using_subcommand check" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c scaler -n "__fish_scaler_using_subcommand check" -s v -l verbose -d 'More log output on stderr (-v info: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c scaler -n "__fish_scaler_using_subcommand check" -s q -l quiet -d 'Print nothing unless something changed or failed (and draw no progress on stderr)'
 complete -c scaler -n "__fish_scaler_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c scaler -n "__fish_scaler_using_subcommand config; and not __fish_seen_subcommand_from import help" -s c -l config -d 'Configuration file' -r -F
 complete -c scaler -n "__fish_scaler_using_subcommand config; and not __fish_seen_subcommand_from import help" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
 json\t'One JSON object (schema_version 1)'"
 complete -c scaler -n "__fish_scaler_using_subcommand config; and not __fish_seen_subcommand_from import help" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
-complete -c scaler -n "__fish_scaler_using_subcommand config; and not __fish_seen_subcommand_from import help" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c scaler -n "__fish_scaler_using_subcommand config; and not __fish_seen_subcommand_from import help" -s v -l verbose -d 'More log output on stderr (-v info: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c scaler -n "__fish_scaler_using_subcommand config; and not __fish_seen_subcommand_from import help" -s q -l quiet -d 'Print nothing unless something changed or failed (and draw no progress on stderr)'
 complete -c scaler -n "__fish_scaler_using_subcommand config; and not __fish_seen_subcommand_from import help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c scaler -n "__fish_scaler_using_subcommand config; and not __fish_seen_subcommand_from import help" -f -a "import" -d 'Convert a SIPMediaGW scaler.json or a SimpleScaleVM .env to scaler\'s TOML; secrets are never copied'
@@ -109,7 +109,7 @@ complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_su
 json\t'One JSON object (schema_version 1)'"
 complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from import" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
 complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from import" -l force -d 'Replace FILE if it exists'
-complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from import" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from import" -s v -l verbose -d 'More log output on stderr (-v info: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from import" -s q -l quiet -d 'Print nothing unless something changed or failed (and draw no progress on stderr)'
 complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "import" -d 'Convert a SIPMediaGW scaler.json or a SimpleScaleVM .env to scaler\'s TOML; secrets are never copied'
@@ -132,14 +132,14 @@ complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l format -d 'Re
 json\t'One JSON object (schema_version 1)'"
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l skip-bad-lines -d 'Leave out unparsable trace lines when they are at most 1 % of the lines (named in the notes)'
-complete -c scaler -n "__fish_scaler_using_subcommand simulate" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c scaler -n "__fish_scaler_using_subcommand simulate" -s v -l verbose -d 'More log output on stderr (-v info: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -s q -l quiet -d 'Print nothing unless something changed or failed (and draw no progress on stderr)'
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c scaler -n "__fish_scaler_using_subcommand schedule; and not __fish_seen_subcommand_from suggest help" -s c -l config -d 'Configuration file' -r -F
 complete -c scaler -n "__fish_scaler_using_subcommand schedule; and not __fish_seen_subcommand_from suggest help" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
 json\t'One JSON object (schema_version 1)'"
 complete -c scaler -n "__fish_scaler_using_subcommand schedule; and not __fish_seen_subcommand_from suggest help" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
-complete -c scaler -n "__fish_scaler_using_subcommand schedule; and not __fish_seen_subcommand_from suggest help" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c scaler -n "__fish_scaler_using_subcommand schedule; and not __fish_seen_subcommand_from suggest help" -s v -l verbose -d 'More log output on stderr (-v info: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c scaler -n "__fish_scaler_using_subcommand schedule; and not __fish_seen_subcommand_from suggest help" -s q -l quiet -d 'Print nothing unless something changed or failed (and draw no progress on stderr)'
 complete -c scaler -n "__fish_scaler_using_subcommand schedule; and not __fish_seen_subcommand_from suggest help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c scaler -n "__fish_scaler_using_subcommand schedule; and not __fish_seen_subcommand_from suggest help" -f -a "suggest" -d 'Learn a [schedule] from call traces: searches idle_min per slot, checking each candidate with the simulator'
@@ -156,7 +156,7 @@ complete -c scaler -n "__fish_scaler_using_subcommand schedule; and __fish_seen_
 complete -c scaler -n "__fish_scaler_using_subcommand schedule; and __fish_seen_subcommand_from suggest" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
 json\t'One JSON object (schema_version 1)'"
 complete -c scaler -n "__fish_scaler_using_subcommand schedule; and __fish_seen_subcommand_from suggest" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
-complete -c scaler -n "__fish_scaler_using_subcommand schedule; and __fish_seen_subcommand_from suggest" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c scaler -n "__fish_scaler_using_subcommand schedule; and __fish_seen_subcommand_from suggest" -s v -l verbose -d 'More log output on stderr (-v info: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c scaler -n "__fish_scaler_using_subcommand schedule; and __fish_seen_subcommand_from suggest" -s q -l quiet -d 'Print nothing unless something changed or failed (and draw no progress on stderr)'
 complete -c scaler -n "__fish_scaler_using_subcommand schedule; and __fish_seen_subcommand_from suggest" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c scaler -n "__fish_scaler_using_subcommand schedule; and __fish_seen_subcommand_from help" -f -a "suggest" -d 'Learn a [schedule] from call traces: searches idle_min per slot, checking each candidate with the simulator'
@@ -165,7 +165,7 @@ complete -c scaler -n "__fish_scaler_using_subcommand trace; and not __fish_seen
 complete -c scaler -n "__fish_scaler_using_subcommand trace; and not __fish_seen_subcommand_from export help" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
 json\t'One JSON object (schema_version 1)'"
 complete -c scaler -n "__fish_scaler_using_subcommand trace; and not __fish_seen_subcommand_from export help" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
-complete -c scaler -n "__fish_scaler_using_subcommand trace; and not __fish_seen_subcommand_from export help" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c scaler -n "__fish_scaler_using_subcommand trace; and not __fish_seen_subcommand_from export help" -s v -l verbose -d 'More log output on stderr (-v info: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c scaler -n "__fish_scaler_using_subcommand trace; and not __fish_seen_subcommand_from export help" -s q -l quiet -d 'Print nothing unless something changed or failed (and draw no progress on stderr)'
 complete -c scaler -n "__fish_scaler_using_subcommand trace; and not __fish_seen_subcommand_from export help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c scaler -n "__fish_scaler_using_subcommand trace; and not __fish_seen_subcommand_from export help" -f -a "export" -d 'Write the calls of Kamailio\'s `acc` table as a CSV trace (`start,end,callid`, UTC)'
@@ -182,7 +182,7 @@ complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_sub
 complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
 json\t'One JSON object (schema_version 1)'"
 complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
-complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -s v -l verbose -d 'More log output on stderr (-v info: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -s q -l quiet -d 'Print nothing unless something changed or failed (and draw no progress on stderr)'
 complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from help" -f -a "export" -d 'Write the calls of Kamailio\'s `acc` table as a CSV trace (`start,end,callid`, UTC)'
@@ -191,7 +191,7 @@ complete -c scaler -n "__fish_scaler_using_subcommand reserve; and not __fish_se
 complete -c scaler -n "__fish_scaler_using_subcommand reserve; and not __fish_seen_subcommand_from add list remove help" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
 json\t'One JSON object (schema_version 1)'"
 complete -c scaler -n "__fish_scaler_using_subcommand reserve; and not __fish_seen_subcommand_from add list remove help" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
-complete -c scaler -n "__fish_scaler_using_subcommand reserve; and not __fish_seen_subcommand_from add list remove help" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c scaler -n "__fish_scaler_using_subcommand reserve; and not __fish_seen_subcommand_from add list remove help" -s v -l verbose -d 'More log output on stderr (-v info: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c scaler -n "__fish_scaler_using_subcommand reserve; and not __fish_seen_subcommand_from add list remove help" -s q -l quiet -d 'Print nothing unless something changed or failed (and draw no progress on stderr)'
 complete -c scaler -n "__fish_scaler_using_subcommand reserve; and not __fish_seen_subcommand_from add list remove help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c scaler -n "__fish_scaler_using_subcommand reserve; and not __fish_seen_subcommand_from add list remove help" -f -a "add" -d 'Book N gateways from START − [reservations] lead until END'
@@ -207,21 +207,21 @@ complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_s
 json\t'One JSON object (schema_version 1)'"
 complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from add" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
 complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from add" -l replace -d 'Replace a booking of the same name'
-complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from add" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from add" -s v -l verbose -d 'More log output on stderr (-v info: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from add" -s q -l quiet -d 'Print nothing unless something changed or failed (and draw no progress on stderr)'
 complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from list" -s c -l config -d 'Configuration file' -r -F
 complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from list" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
 json\t'One JSON object (schema_version 1)'"
 complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from list" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
-complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More log output on stderr (-v info: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print nothing unless something changed or failed (and draw no progress on stderr)'
 complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from remove" -s c -l config -d 'Configuration file' -r -F
 complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from remove" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
 json\t'One JSON object (schema_version 1)'"
 complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from remove" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
-complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'More log output on stderr (-v info: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from remove" -s q -l quiet -d 'Print nothing unless something changed or failed (and draw no progress on stderr)'
 complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from help" -f -a "add" -d 'Book N gateways from START − [reservations] lead until END'
@@ -232,7 +232,7 @@ complete -c scaler -n "__fish_scaler_using_subcommand resume" -s c -l config -d 
 complete -c scaler -n "__fish_scaler_using_subcommand resume" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
 json\t'One JSON object (schema_version 1)'"
 complete -c scaler -n "__fish_scaler_using_subcommand resume" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
-complete -c scaler -n "__fish_scaler_using_subcommand resume" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c scaler -n "__fish_scaler_using_subcommand resume" -s v -l verbose -d 'More log output on stderr (-v info: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c scaler -n "__fish_scaler_using_subcommand resume" -s q -l quiet -d 'Print nothing unless something changed or failed (and draw no progress on stderr)'
 complete -c scaler -n "__fish_scaler_using_subcommand resume" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup status check config simulate schedule trace reserve resume help" -f -a "run" -d 'Run one full pass: observe, clean up, scale (what cron calls)'

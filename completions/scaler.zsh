@@ -20,8 +20,8 @@ _scaler() {
 '--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"
 json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
-'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*-v[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
@@ -46,8 +46,8 @@ _arguments "${_arguments_options[@]}" : \
 json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
 '--dry-run[Decide but change nothing (same as \`plan\`)]' \
-'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*-v[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
@@ -57,7 +57,7 @@ json\:"One JSON object (schema_version 1)"))' \
 (plan)
 _arguments "${_arguments_options[@]}" : \
 '--at=[Evaluate the schedule at HH\:MM\[\:SS\] today (schedule timezone) or at an RFC 3339 date-time]:TIME:_default' \
-'--busy=[What-if\: use N busy gateways instead of the observed count]:N:_default' \
+'--busy=[What-if\: decide on N busy gateways instead of the observed count (the report'\''s what_if; observed stays as observed)]:N:_default' \
 '-c+[Configuration file]:PATH:_files' \
 '--config=[Configuration file]:PATH:_files' \
 '--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"
@@ -65,8 +65,8 @@ json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
 '--dry-run[Accepted for symmetry with \`run\`; \`plan\` never changes anything]' \
 '--detailed-exitcode[Exit 2 when the plan has changes, 0 when it has none]' \
-'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*-v[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
@@ -81,8 +81,8 @@ _arguments "${_arguments_options[@]}" : \
 json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
 '--dry-run[Show what would be destroyed, changing nothing]' \
-'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*-v[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
@@ -96,8 +96,8 @@ _arguments "${_arguments_options[@]}" : \
 '--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"
 json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
-'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*-v[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
@@ -112,8 +112,8 @@ _arguments "${_arguments_options[@]}" : \
 json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
 '--offline[Validate the configuration only; connect to nothing]' \
-'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*-v[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
@@ -127,8 +127,8 @@ _arguments "${_arguments_options[@]}" : \
 '--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"
 json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
-'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*-v[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
@@ -160,8 +160,8 @@ media\:"Load from Redis (redis)"))' \
 json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
 '--force[Replace FILE if it exists]' \
-'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*-v[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
@@ -218,8 +218,8 @@ _arguments "${_arguments_options[@]}" : \
 json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
 '(--generate-trace)--skip-bad-lines[Leave out unparsable trace lines when they are at most 1 % of the lines (named in the notes)]' \
-'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*-v[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
@@ -233,8 +233,8 @@ _arguments "${_arguments_options[@]}" : \
 '--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"
 json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
-'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*-v[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
@@ -264,8 +264,8 @@ _arguments "${_arguments_options[@]}" : \
 '--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"
 json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
-'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*-v[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
@@ -307,8 +307,8 @@ _arguments "${_arguments_options[@]}" : \
 '--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"
 json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
-'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*-v[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
@@ -339,8 +339,8 @@ _arguments "${_arguments_options[@]}" : \
 '--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"
 json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
-'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*-v[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
@@ -382,8 +382,8 @@ _arguments "${_arguments_options[@]}" : \
 '--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"
 json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
-'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*-v[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
@@ -410,8 +410,8 @@ _arguments "${_arguments_options[@]}" : \
 json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
 '--replace[Replace a booking of the same name]' \
-'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*-v[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
@@ -426,8 +426,8 @@ _arguments "${_arguments_options[@]}" : \
 '--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"
 json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
-'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*-v[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
@@ -441,8 +441,8 @@ _arguments "${_arguments_options[@]}" : \
 '--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"
 json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
-'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*-v[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
@@ -493,8 +493,8 @@ _arguments "${_arguments_options[@]}" : \
 '--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"
 json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
-'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*-v[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
 '-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \

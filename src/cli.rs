@@ -39,7 +39,7 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 
-    /// More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides
+    /// More log output on stderr (-v info: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides
     #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
 
@@ -260,7 +260,7 @@ pub struct PlanArgs {
     /// Evaluate the schedule at HH:MM[:SS] today (schedule timezone) or at an RFC 3339 date-time
     #[arg(long, value_name = "TIME", value_parser = parse_at)]
     pub at: Option<At>,
-    /// What-if: use N busy gateways instead of the observed count
+    /// What-if: decide on N busy gateways instead of the observed count (the report's what_if; observed stays as observed)
     #[arg(long, value_name = "N")]
     pub busy: Option<u32>,
     /// Exit 2 when the plan has changes, 0 when it has none

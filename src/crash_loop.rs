@@ -299,8 +299,8 @@ pub struct Restraint {
     pub keep: usize,
     /// How many are held back.
     pub held: usize,
-    /// The end of the verdict's reason, when some are held back.
-    pub reason: Option<String>,
+    /// Why, for the verdict's reason, when some are held back.
+    pub why: Option<String>,
     /// The note, when the pass starts a trial.
     pub note: Option<String>,
 }
@@ -322,17 +322,21 @@ pub fn restrain(memory: &mut CrashLoop, wanted: usize, now: DateTime<Utc>) -> Op
                 .to_string(),
         );
     }
-    let reason = (held > 0).then(|| {
-        let trial = if keep > 0 { "1 trial instance, " } else { "" };
-        format!(
-            "; but creation is suspended after {} instance(s) lost in a row without registering: {trial}{held} creation(s) held back",
-            memory.lost
-        )
+    let lost = format!(
+        "creation is suspended after {} instance(s) lost in a row without registering",
+        memory.lost
+    );
+    let why = (held > 0).then(|| {
+        if keep > 0 {
+            format!("{lost}: 1 trial instance, {held} creation(s) held back")
+        } else {
+            format!("{lost} (limits.crash_loop_after)")
+        }
     });
     Some(Restraint {
         keep,
         held,
-        reason,
+        why,
         note,
     })
 }

@@ -395,7 +395,16 @@ const EXAMPLES: &[(&str, &str)] = &[
     ),
     (
         "`scaler plan --at 08:00 --busy 30`",
-        "what would happen at 08:00 today with 30 busy gateways.",
+        "what would happen at 08:00 today with 30 busy gateways (the report's `what_if`; \
+             `observed` stays what was observed).",
+    ),
+    (
+        "`scaler -v plan`",
+        "the same with each step on stderr and its time: listing, observation, probes, \
+             decision, each action. When a rule holds back what the decision wants \
+             (`limits.scale_down_delay`, a brake, `pool.max_vcpus`, no whole idle instance, a \
+             call in progress, `limits.deadline`), the report's first line ends `held back by` \
+             the rule and the JSON lists it in `held_back`.",
     ),
     (
         "`scaler status`",

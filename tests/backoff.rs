@@ -75,6 +75,7 @@ fn three_instances_lost_without_registering_suspend_creation_until_one_registers
         reason.contains("but creation is suspended after 3 instance(s) lost"),
         "{reason}"
     );
+    assert_eq!(report["held_back"], json!(["limits.crash_loop_after"]));
     let errors = errors(&report).join("\n");
     assert!(errors.contains("creation is suspended since"), "{errors}");
     assert!(errors.contains("`scaler resume` lifts it"), "{errors}");

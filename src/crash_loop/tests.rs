@@ -5,6 +5,7 @@
 use super::*;
 use crate::decision::{Input, Memory, Params, Plan, Reservations, Rule, Step, decide};
 use crate::model::{Gateway, InstanceState, Slot};
+use crate::plan::Hold;
 use std::net::IpAddr;
 
 fn now() -> DateTime<Utc> {
@@ -194,10 +195,11 @@ fn three_instances_lost_in_a_row_suspend_creation() {
     let reason = &plan.verdict.as_ref().unwrap().reason;
     assert!(
         reason.ends_with(
-            "; but creation is suspended after 3 instance(s) lost in a row without registering: 1 creation(s) held back"
+            ": 1 gateway(s) short, but creation is suspended after 3 instance(s) lost in a row without registering (limits.crash_loop_after)"
         ),
         "{reason}"
     );
+    assert_eq!(plan.held_back, [Hold::CrashLoop]);
     let notes = plan.notes.join("\n");
     assert!(
         notes.contains("3 instance(s) lost in a row without registering (limits.crash_loop_after 3): creation is suspended for 10m, until 2026-11-23T09:10:00Z"),
@@ -297,6 +299,7 @@ fn an_expired_backoff_allows_one_trial_and_a_lost_trial_doubles_it() {
         reason.ends_with(": 1 trial instance, 2 creation(s) held back"),
         "{reason}"
     );
+    assert_eq!(plan.held_back, [Hold::CrashLoop]);
     assert!(
         plan.notes
             .iter()
@@ -417,7 +420,11 @@ fn replicas_are_lost_when_in_error_before_a_healthy_probe_and_cleared_by_one() {
     );
     assert_eq!(plan.memory.crash_loop.lost, 4);
     let reason = &plan.verdict.as_ref().unwrap().reason;
-    assert!(reason.contains("3 creation(s) held back"), "{reason}");
+    assert!(
+        reason.contains(": 3 short, but creation is suspended"),
+        "{reason}"
+    );
+    assert_eq!(plan.held_back, [Hold::CrashLoop]);
 
     // A replica created since answers its probe: cleared.
     let memory = plan.memory.crash_loop.clone();

@@ -245,6 +245,7 @@ impl Report {
                 " next pass: create {create}, drain {drain}, destroy {destroy}"
             );
         }
+        line.push_str(&self.held_back_text());
         line
     }
 }
@@ -326,6 +327,14 @@ mod tests {
         assert!(lines[1].contains("  3d  "), "{text}");
         assert!(text.lines().all(|l| l == l.trim_end()), "{text}");
         assert_eq!(lines[3], "scaler status: next pass: no change", "{text}");
+        report.held_back = vec![crate::plan::Hold::ScaleDownDelay];
+        let text = report.status_text(&rows);
+        assert_eq!(
+            text.lines().nth(3),
+            Some("scaler status: next pass: no change, held back by limits.scale_down_delay"),
+            "{text}"
+        );
+        report.held_back.clear();
         report.pool = Some(super::super::PoolInfo {
             name: "rep".into(),
             kind: "replicas".into(),
