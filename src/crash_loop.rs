@@ -148,7 +148,7 @@ fn proof<'a>(
         .filter(|view| !view.instance.adopted)
         .filter(|view| memory.since.is_none_or(|s| view.instance.created_at >= s))
         .find(|view| registered(view, observation, expects_gateways))
-        .map(|view| &view.instance)
+        .map(|view| view.instance)
 }
 
 /// What one pass makes of the crash-loop memory, before scaling: a proof of
@@ -189,7 +189,7 @@ pub fn advance(
     let lost: Vec<&Instance> = removals
         .iter()
         .filter(|r| lost_without_registering(r, (assessment, observation), pool, now))
-        .map(|r| &assessment.instances[r.instance].instance)
+        .map(|r| assessment.instances[r.instance].instance)
         .filter(|i| !state.counted.contains(&i.id))
         .collect();
     for instance in &lost {

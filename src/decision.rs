@@ -558,7 +558,11 @@ fn scale_gateways(
 ) {
     let params = input.params;
     let remaining = without(input.observation, assessment, removed);
-    let assessment = plan::assess(&remaining, &params.pool, input.now);
+    // Nothing removed: the same observation, so the same assessment.
+    let assessment = match &remaining {
+        Cow::Borrowed(_) => Cow::Borrowed(assessment),
+        Cow::Owned(remaining) => Cow::Owned(plan::assess(remaining, &params.pool, input.now)),
+    };
     let busy = input
         .busy_override
         .unwrap_or(assessment.gateway_counts.busy);

@@ -6,6 +6,7 @@
 use crate::model::{Gateway, GatewayState, Instance, InstanceState, Slot};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use smallvec::SmallVec;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
 use std::time::Duration;
@@ -104,27 +105,32 @@ pub fn suspended(observation: &Observation) -> Option<String> {
 /// Whether a bad record names one of an instance's addresses: it is then
 /// kept whatever else holds (never drained, never destroyed).
 fn tainted(instance: &Instance, observation: &Observation) -> bool {
-    [instance.private_ip, instance.public_ip]
-        .into_iter()
-        .flatten()
-        .any(|ip| observation.tainted_hosts.contains(&ip))
+    !observation.tainted_hosts.is_empty()
+        && [instance.private_ip, instance.public_ip]
+            .into_iter()
+            .flatten()
+            .any(|ip| observation.tainted_hosts.contains(&ip))
 }
 
 /// Whether a call no registered gateway accounts for is on an instance.
 fn call_on_host(instance: &Instance, observation: &Observation) -> bool {
-    [instance.private_ip, instance.public_ip]
-        .into_iter()
-        .flatten()
-        .any(|ip| observation.busy_hosts.contains(&ip))
+    !observation.busy_hosts.is_empty()
+        && [instance.private_ip, instance.public_ip]
+            .into_iter()
+            .flatten()
+            .any(|ip| observation.busy_hosts.contains(&ip))
 }
 
-/// One instance with what is known about it.
+/// One instance with what is known about it (borrowed from the
+/// observation: the decision runs once a minute in a replay, and copying
+/// every instance twice a minute was most of a replay's time).
 #[derive(Debug, Clone)]
-pub struct InstanceView {
+pub struct InstanceView<'a> {
     /// The instance.
-    pub instance: Instance,
-    /// Indices into [`Observation::gateways`] of the gateways it hosts.
-    pub gateways: Vec<usize>,
+    pub instance: &'a Instance,
+    /// Indices into [`Observation::gateways`] of the gateways it hosts
+    /// (kept inline up to four: no allocation per instance and per pass).
+    pub gateways: SmallVec<[usize; 4]>,
     /// Never destroyed.
     pub protected: bool,
     /// Gateways expected from it that have not registered yet.
@@ -153,9 +159,9 @@ pub struct GatewayCounts {
 
 /// The observation grouped per instance, with the counts.
 #[derive(Debug, Clone)]
-pub struct Assessment {
+pub struct Assessment<'a> {
     /// Pool instances, in observation order.
-    pub instances: Vec<InstanceView>,
+    pub instances: Vec<InstanceView<'a>>,
     /// Indices of gateways on hosts that are not pool instances.
     pub static_gateways: Vec<usize>,
     /// Instance counts.
@@ -174,12 +180,67 @@ fn age(instance: &Instance, now: DateTime<Utc>) -> Duration {
         .unwrap_or(Duration::ZERO)
 }
 
-fn is_protected(instance: &Instance, protected: &[String]) -> bool {
-    protected.iter().any(|p| {
-        *p == instance.id
-            || *p == instance.name
-            || p.parse::<IpAddr>().is_ok_and(|ip| instance.has_address(ip))
-    })
+/// Whether `protected` (the entries of `pool.protected`, and those of them
+/// that are addresses, parsed once) names the instance.
+fn is_protected(instance: &Instance, protected: &[String], protected_ips: &[IpAddr]) -> bool {
+    protected
+        .iter()
+        .any(|p| *p == instance.id || *p == instance.name)
+        || protected_ips.iter().any(|&ip| instance.has_address(ip))
+}
+
+/// The entries of `pool.protected` that are addresses.
+fn protected_addresses(protected: &[String]) -> Vec<IpAddr> {
+    protected.iter().filter_map(|p| p.parse().ok()).collect()
+}
+
+/// Which instance has an address: the first one listed with it. Built at
+/// every pass (a replay builds it once a simulated minute), as two sorted
+/// lists of integers, which build and search faster than a hash map of
+/// addresses.
+struct Owners {
+    v4: Vec<(u32, usize)>,
+    v6: Vec<(u128, usize)>,
+}
+
+impl Owners {
+    fn new(instances: &[Instance]) -> Owners {
+        let mut owners = Owners {
+            v4: Vec::with_capacity(2 * instances.len()),
+            v6: Vec::new(),
+        };
+        // Private addresses first, then public ones: instances listed in
+        // creation order often have increasing addresses, and a sorted run
+        // is what the sort below goes through fastest.
+        let private = instances.iter().map(|i| i.private_ip);
+        let public = instances.iter().map(|i| i.public_ip);
+        let indices = (0..instances.len()).chain(0..instances.len());
+        for (ip, index) in private.chain(public).zip(indices) {
+            match ip {
+                Some(IpAddr::V4(ip)) => owners.v4.push((ip.to_bits(), index)),
+                Some(IpAddr::V6(ip)) => owners.v6.push((ip.to_bits(), index)),
+                None => {}
+            }
+        }
+        // (address, index) pairs are distinct: once sorted, each address
+        // comes first with its first instance.
+        owners.v4.sort_unstable();
+        owners.v4.dedup_by_key(|(ip, _)| *ip);
+        owners.v6.sort_unstable();
+        owners.v6.dedup_by_key(|(ip, _)| *ip);
+        owners
+    }
+
+    fn of(&self, host: IpAddr) -> Option<usize> {
+        fn find<K: Ord + Copy>(list: &[(K, usize)], key: K) -> Option<usize> {
+            let at = list.binary_search_by_key(&key, |&(k, _)| k).ok()?;
+            Some(list[at].1)
+        }
+        match host {
+            IpAddr::V4(ip) => find(&self.v4, ip.to_bits()),
+            IpAddr::V6(ip) => find(&self.v6, ip.to_bits()),
+        }
+    }
 }
 
 /// Registered, busy, idle and draining gateways (`pending` is counted per
@@ -216,40 +277,101 @@ pub fn count_gateways<'a>(
     gateways
 }
 
-/// Groups gateways by instance and counts everything (DESIGN.md "Decision" › "Counts").
-pub fn assess(observation: &Observation, params: &PoolParams, now: DateTime<Utc>) -> Assessment {
-    let mut by_address: HashMap<IpAddr, usize> = HashMap::new();
-    for (index, instance) in observation.instances.iter().enumerate() {
-        for ip in [instance.private_ip, instance.public_ip]
-            .into_iter()
-            .flatten()
-        {
-            by_address.entry(ip).or_insert(index);
+/// Which active instances are young enough to be still registering their
+/// gateways (`age <= register_timeout`), decided by comparing creation
+/// times with one instant rather than by computing each age.
+struct Registering {
+    now: DateTime<Utc>,
+    timeout: Duration,
+    /// `now − register_timeout`, when in range.
+    since: Option<DateTime<Utc>>,
+}
+
+impl Registering {
+    fn new(now: DateTime<Utc>, timeout: Duration) -> Registering {
+        let since = chrono::TimeDelta::from_std(timeout)
+            .ok()
+            .and_then(|t| now.checked_sub_signed(t));
+        Registering {
+            now,
+            timeout,
+            since,
         }
     }
+
+    /// `age(instance, now) <= timeout` (an age is never negative).
+    fn holds(&self, instance: &Instance) -> bool {
+        match self.since {
+            Some(since) => instance.created_at >= since,
+            None => age(instance, self.now) <= self.timeout,
+        }
+    }
+}
+
+/// Gateways expected from an instance that have not registered yet.
+fn pending(
+    view: &InstanceView,
+    observation: &Observation,
+    params: &PoolParams,
+    registering: &Registering,
+) -> u32 {
+    let instance = view.instance;
+    let starting = view
+        .gateways
+        .iter()
+        .filter(|&&g| observation.gateways[g].state == GatewayState::Starting)
+        .count() as u32;
+    let settled = view.gateways.len() as u32 - starting;
+    let expected = expected_gateways(instance, params.cpu_per_gateway);
+    match instance.state {
+        InstanceState::Building => expected.max(starting),
+        InstanceState::Active if registering.holds(instance) => {
+            expected.saturating_sub(settled).max(starting)
+        }
+        InstanceState::Active => starting,
+        InstanceState::Error => 0,
+    }
+}
+
+/// Groups gateways by instance and counts everything (DESIGN.md "Decision" › "Counts").
+pub fn assess<'a>(
+    observation: &'a Observation,
+    params: &PoolParams,
+    now: DateTime<Utc>,
+) -> Assessment<'a> {
+    let owners = Owners::new(&observation.instances);
+    let protected_ips = protected_addresses(&params.protected);
     let mut views: Vec<InstanceView> = observation
         .instances
         .iter()
         .map(|instance| InstanceView {
-            instance: instance.clone(),
-            gateways: Vec::new(),
-            protected: is_protected(instance, &params.protected),
+            instance,
+            gateways: SmallVec::new(),
+            protected: is_protected(instance, &params.protected, &protected_ips),
             pending: 0,
         })
         .collect();
     let mut static_gateways = Vec::new();
+    // A host's gateways usually come one after another: look each host up once.
+    let mut last: Option<(IpAddr, Option<usize>)> = None;
     for (index, gateway) in observation.gateways.iter().enumerate() {
-        match by_address.get(&gateway.host) {
-            Some(&i) => views[i].gateways.push(index),
+        let instance = match last {
+            Some((host, instance)) if host == gateway.host => instance,
+            _ => owners.of(gateway.host),
+        };
+        last = Some((gateway.host, instance));
+        match instance {
+            Some(i) => views[i].gateways.push(index),
             None => static_gateways.push(index),
         }
     }
 
     let mut gateways = gateway_counts(observation);
 
+    let registering = Registering::new(now, params.register_timeout);
     let mut instances = InstanceCounts::default();
     for view in &mut views {
-        let instance = &view.instance;
+        let instance = view.instance;
         instances.total += 1;
         match instance.state {
             InstanceState::Building => instances.building += 1,
@@ -259,23 +381,7 @@ pub fn assess(observation: &Observation, params: &PoolParams, now: DateTime<Utc>
         if view.protected {
             instances.protected += 1;
         }
-        let on_it = |state: GatewayState| {
-            view.gateways
-                .iter()
-                .filter(|&&g| observation.gateways[g].state == state)
-                .count() as u32
-        };
-        let starting = on_it(GatewayState::Starting);
-        let settled = view.gateways.len() as u32 - starting;
-        let expected = expected_gateways(instance, params.cpu_per_gateway);
-        view.pending = match instance.state {
-            InstanceState::Building => expected.max(starting),
-            InstanceState::Active if age(instance, now) <= params.register_timeout => {
-                expected.saturating_sub(settled).max(starting)
-            }
-            InstanceState::Active => starting,
-            InstanceState::Error => 0,
-        };
+        view.pending = pending(view, observation, params, &registering);
         gateways.pending += view.pending;
     }
     // Starting gateways on hosts that are not instances still count as pending.
@@ -466,7 +572,7 @@ fn fate(
     params: &PoolParams,
     now: DateTime<Utc>,
 ) -> Fate {
-    let instance = &view.instance;
+    let instance = view.instance;
     if view.protected {
         return Fate::Kept;
     }
@@ -476,15 +582,10 @@ fn fate(
             None,
         );
     }
-    let gateways: Vec<&Gateway> = view
-        .gateways
-        .iter()
-        .map(|&g| &observation.gateways[g])
-        .collect();
+    // Iterated, not collected: this runs for every instance at every pass.
+    let gateways = || view.gateways.iter().map(|&g| &observation.gateways[g]);
     let in_call = call_on_host(instance, observation)
-        || gateways
-            .iter()
-            .any(|g| g.in_call || g.state == GatewayState::Busy);
+        || gateways().any(|g| g.in_call || g.state == GatewayState::Busy);
     let old = |limit: Duration| age(instance, now) > limit;
     let kept = |why: &str| {
         Fate::Noted(
@@ -499,14 +600,15 @@ fn fate(
             Fate::Removed(DestroyReason::ErrorState, false)
         };
     }
-    if !gateways.is_empty() && gateways.iter().all(|g| g.state == GatewayState::Draining) {
+    if !view.gateways.is_empty() && gateways().all(|g| g.state == GatewayState::Draining) {
+        let gateways: Vec<&Gateway> = gateways().collect();
         return draining_fate(instance, &gateways, in_call, observation, params, now);
     }
     if observation.termination_requested.contains(&instance.id) {
         return if in_call {
             kept("asks for termination but has a call in progress: kept")
         } else {
-            let drain_first = gateways.iter().any(|g| g.state != GatewayState::Draining);
+            let drain_first = gateways().any(|g| g.state != GatewayState::Draining);
             Fate::Removed(DestroyReason::TerminationRequested, drain_first)
         };
     }
@@ -520,7 +622,11 @@ fn fate(
     {
         return Fate::Removed(DestroyReason::NoPublicIp, false);
     }
-    if params.expects_gateways && gateways.is_empty() && !in_call && old(params.register_timeout) {
+    if params.expects_gateways
+        && view.gateways.is_empty()
+        && !in_call
+        && old(params.register_timeout)
+    {
         return Fate::Removed(DestroyReason::Unregistered, false);
     }
     Fate::Kept
@@ -579,15 +685,13 @@ pub fn stale_gateways(
     params: &PoolParams,
 ) -> Vec<(IpAddr, Vec<usize>)> {
     let mut by_host: BTreeMap<IpAddr, Vec<usize>> = BTreeMap::new();
-    if suspended(observation).is_some() {
+    if suspended(observation).is_some() || assessment.static_gateways.is_empty() {
         return Vec::new();
     }
+    let protected_ips = protected_addresses(&params.protected);
     for &index in &assessment.static_gateways {
         let gateway = &observation.gateways[index];
-        let protected = params
-            .protected
-            .iter()
-            .any(|p| p.parse::<IpAddr>() == Ok(gateway.host));
+        let protected = protected_ips.contains(&gateway.host);
         if gateway.state == GatewayState::Draining
             && !gateway.in_call
             && !protected
@@ -835,7 +939,7 @@ fn scale_up(
     let wanted = packed_count(vcpus, params.cpu_per_gateway, types);
     let mut creates = pack(vcpus, params.cpu_per_gateway, types, max_creates);
     let held_creates = wanted - creates.len() as u32;
-    let live = assessment.instances.iter().map(|v| &v.instance);
+    let live = assessment.instances.iter().map(|v| v.instance);
     let held = within_budget(&mut creates, live, params.max_vcpus);
     // What the pass will do: "scale up" only when something is created.
     let wants = if creates.is_empty() {
@@ -904,7 +1008,7 @@ fn choose_drains(assessment: &Assessment, observation: &Observation, excess: u64
         .iter()
         .enumerate()
         .filter(|(_, view)| {
-            let instance = &view.instance;
+            let instance = view.instance;
             let gateways = || view.gateways.iter().map(|&g| &observation.gateways[g]);
             !view.protected
                 && view.pending == 0
@@ -959,6 +1063,8 @@ pub fn replicas_to_create(
     wanted.min(room) as u32
 }
 
+#[cfg(test)]
+mod assess_tests;
 #[cfg(test)]
 mod tests;
 

@@ -81,7 +81,7 @@ fn pool(busy: u32, idle: u32) -> Observation {
     obs
 }
 
-fn run(obs: &Observation, slot: &Slot) -> (Assessment, Decision) {
+fn run<'a>(obs: &'a Observation, slot: &Slot) -> (Assessment<'a>, Decision) {
     let a = assess(obs, &params(), now());
     let d = decide(&a, obs, slot, &params(), None, u32::MAX);
     (a, d)
@@ -89,7 +89,8 @@ fn run(obs: &Observation, slot: &Slot) -> (Assessment, Decision) {
 
 #[test]
 fn balanced_pool_stays() {
-    let (a, d) = run(&pool(30, 10), &day_slot());
+    let obs = pool(30, 10);
+    let (a, d) = run(&obs, &day_slot());
     assert_eq!((a.gateway_counts.busy, a.gateway_counts.idle), (30, 10));
     assert_eq!((d.target, d.delta), (40, 0));
     assert!(d.creates.is_empty() && d.drains.is_empty());
