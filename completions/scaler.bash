@@ -43,6 +43,9 @@ _scaler() {
             scaler,simulate)
                 cmd="scaler__subcmd__simulate"
                 ;;
+            scaler,status)
+                cmd="scaler__subcmd__status"
+                ;;
             scaler,trace)
                 cmd="scaler__subcmd__trace"
                 ;;
@@ -84,6 +87,9 @@ _scaler() {
                 ;;
             scaler__subcmd__help,simulate)
                 cmd="scaler__subcmd__help__subcmd__simulate"
+                ;;
+            scaler__subcmd__help,status)
+                cmd="scaler__subcmd__help__subcmd__status"
                 ;;
             scaler__subcmd__help,trace)
                 cmd="scaler__subcmd__help__subcmd__trace"
@@ -161,7 +167,7 @@ _scaler() {
 
     case "${cmd}" in
         scaler)
-            opts="-c -v -q -h -V --config --format --verbose --quiet --metrics-file --help --version run plan cleanup check config simulate schedule trace reserve help"
+            opts="-c -v -q -h -V --config --format --verbose --quiet --metrics-file --help --version run plan cleanup status check config simulate schedule trace reserve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -381,7 +387,7 @@ _scaler() {
             return 0
             ;;
         scaler__subcmd__help)
-            opts="run plan cleanup check config simulate schedule trace reserve help"
+            opts="run plan cleanup status check config simulate schedule trace reserve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -577,6 +583,20 @@ _scaler() {
             return 0
             ;;
         scaler__subcmd__help__subcmd__simulate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        scaler__subcmd__help__subcmd__status)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1089,6 +1109,36 @@ _scaler() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --metrics-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        scaler__subcmd__status)
+            opts="-c -v -q -h --config --format --verbose --quiet --metrics-file --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -28,13 +28,14 @@ complete -c scaler -n "__fish_scaler_needs_command" -s c -l config -d 'Configura
 complete -c scaler -n "__fish_scaler_needs_command" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
 json\t'One JSON object (schema_version 1)'"
 complete -c scaler -n "__fish_scaler_needs_command" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
-complete -c scaler -n "__fish_scaler_needs_command" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c scaler -n "__fish_scaler_needs_command" -s q -l quiet -d 'Print nothing unless something changed or failed'
+complete -c scaler -n "__fish_scaler_needs_command" -s v -l verbose -d 'More log output on stderr (-v info: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c scaler -n "__fish_scaler_needs_command" -s q -l quiet -d 'Print nothing unless something changed or failed (and draw no progress on stderr)'
 complete -c scaler -n "__fish_scaler_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c scaler -n "__fish_scaler_needs_command" -s V -l version -d 'Print version'
 complete -c scaler -n "__fish_scaler_needs_command" -f -a "run" -d 'Run one full pass: observe, clean up, scale (what cron calls)'
 complete -c scaler -n "__fish_scaler_needs_command" -f -a "plan" -d 'Show what a pass would do, changing nothing'
 complete -c scaler -n "__fish_scaler_needs_command" -f -a "cleanup" -d 'Only destroy what must go (to_stop, error, no public IP, never registered)'
+complete -c scaler -n "__fish_scaler_needs_command" -f -a "status" -d 'One line per pool instance and what the next pass would do to it; changes nothing'
 complete -c scaler -n "__fish_scaler_needs_command" -f -a "check" -d 'Validate the configuration and try every connection; changes nothing'
 complete -c scaler -n "__fish_scaler_needs_command" -f -a "config" -d 'Configuration tools: `config import scaler.json` converts a SIPMediaGW configuration'
 complete -c scaler -n "__fish_scaler_needs_command" -f -a "simulate" -d 'Replay a call trace through the planner with a simulated provider; measure service and cost'
@@ -48,42 +49,49 @@ complete -c scaler -n "__fish_scaler_using_subcommand run" -l format -d 'Report 
 json\t'One JSON object (schema_version 1)'"
 complete -c scaler -n "__fish_scaler_using_subcommand run" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
 complete -c scaler -n "__fish_scaler_using_subcommand run" -l dry-run -d 'Decide but change nothing (same as `plan`)'
-complete -c scaler -n "__fish_scaler_using_subcommand run" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c scaler -n "__fish_scaler_using_subcommand run" -s q -l quiet -d 'Print nothing unless something changed or failed'
+complete -c scaler -n "__fish_scaler_using_subcommand run" -s v -l verbose -d 'More log output on stderr (-v info: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c scaler -n "__fish_scaler_using_subcommand run" -s q -l quiet -d 'Print nothing unless something changed or failed (and draw no progress on stderr)'
 complete -c scaler -n "__fish_scaler_using_subcommand run" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c scaler -n "__fish_scaler_using_subcommand plan" -l at -d 'Evaluate the schedule at HH:MM[:SS] today (schedule timezone) or at an RFC 3339 date-time' -r
-complete -c scaler -n "__fish_scaler_using_subcommand plan" -l busy -d 'What-if: use N busy gateways instead of the observed count' -r
+complete -c scaler -n "__fish_scaler_using_subcommand plan" -l busy -d 'What-if: decide on N busy gateways instead of the observed count (the report\'s what_if; observed stays as observed)' -r
 complete -c scaler -n "__fish_scaler_using_subcommand plan" -s c -l config -d 'Configuration file' -r -F
 complete -c scaler -n "__fish_scaler_using_subcommand plan" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
 json\t'One JSON object (schema_version 1)'"
 complete -c scaler -n "__fish_scaler_using_subcommand plan" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
 complete -c scaler -n "__fish_scaler_using_subcommand plan" -l dry-run -d 'Accepted for symmetry with `run`; `plan` never changes anything'
 complete -c scaler -n "__fish_scaler_using_subcommand plan" -l detailed-exitcode -d 'Exit 2 when the plan has changes, 0 when it has none'
-complete -c scaler -n "__fish_scaler_using_subcommand plan" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c scaler -n "__fish_scaler_using_subcommand plan" -s q -l quiet -d 'Print nothing unless something changed or failed'
+complete -c scaler -n "__fish_scaler_using_subcommand plan" -s v -l verbose -d 'More log output on stderr (-v info: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c scaler -n "__fish_scaler_using_subcommand plan" -s q -l quiet -d 'Print nothing unless something changed or failed (and draw no progress on stderr)'
 complete -c scaler -n "__fish_scaler_using_subcommand plan" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c scaler -n "__fish_scaler_using_subcommand cleanup" -s c -l config -d 'Configuration file' -r -F
 complete -c scaler -n "__fish_scaler_using_subcommand cleanup" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
 json\t'One JSON object (schema_version 1)'"
 complete -c scaler -n "__fish_scaler_using_subcommand cleanup" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
 complete -c scaler -n "__fish_scaler_using_subcommand cleanup" -l dry-run -d 'Show what would be destroyed, changing nothing'
-complete -c scaler -n "__fish_scaler_using_subcommand cleanup" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c scaler -n "__fish_scaler_using_subcommand cleanup" -s q -l quiet -d 'Print nothing unless something changed or failed'
+complete -c scaler -n "__fish_scaler_using_subcommand cleanup" -s v -l verbose -d 'More log output on stderr (-v info: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c scaler -n "__fish_scaler_using_subcommand cleanup" -s q -l quiet -d 'Print nothing unless something changed or failed (and draw no progress on stderr)'
 complete -c scaler -n "__fish_scaler_using_subcommand cleanup" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c scaler -n "__fish_scaler_using_subcommand status" -s c -l config -d 'Configuration file' -r -F
+complete -c scaler -n "__fish_scaler_using_subcommand status" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
+json\t'One JSON object (schema_version 1)'"
+complete -c scaler -n "__fish_scaler_using_subcommand status" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
+complete -c scaler -n "__fish_scaler_using_subcommand status" -s v -l verbose -d 'More log output on stderr (-v info: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c scaler -n "__fish_scaler_using_subcommand status" -s q -l quiet -d 'Print nothing unless something changed or failed (and draw no progress on stderr)'
+complete -c scaler -n "__fish_scaler_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c scaler -n "__fish_scaler_using_subcommand check" -s c -l config -d 'Configuration file' -r -F
 complete -c scaler -n "__fish_scaler_using_subcommand check" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
 json\t'One JSON object (schema_version 1)'"
 complete -c scaler -n "__fish_scaler_using_subcommand check" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
 complete -c scaler -n "__fish_scaler_using_subcommand check" -l offline -d 'Validate the configuration only; connect to nothing'
-complete -c scaler -n "__fish_scaler_using_subcommand check" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c scaler -n "__fish_scaler_using_subcommand check" -s q -l quiet -d 'Print nothing unless something changed or failed'
+complete -c scaler -n "__fish_scaler_using_subcommand check" -s v -l verbose -d 'More log output on stderr (-v info: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c scaler -n "__fish_scaler_using_subcommand check" -s q -l quiet -d 'Print nothing unless something changed or failed (and draw no progress on stderr)'
 complete -c scaler -n "__fish_scaler_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c scaler -n "__fish_scaler_using_subcommand config; and not __fish_seen_subcommand_from import help" -s c -l config -d 'Configuration file' -r -F
 complete -c scaler -n "__fish_scaler_using_subcommand config; and not __fish_seen_subcommand_from import help" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
 json\t'One JSON object (schema_version 1)'"
 complete -c scaler -n "__fish_scaler_using_subcommand config; and not __fish_seen_subcommand_from import help" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
-complete -c scaler -n "__fish_scaler_using_subcommand config; and not __fish_seen_subcommand_from import help" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c scaler -n "__fish_scaler_using_subcommand config; and not __fish_seen_subcommand_from import help" -s q -l quiet -d 'Print nothing unless something changed or failed'
+complete -c scaler -n "__fish_scaler_using_subcommand config; and not __fish_seen_subcommand_from import help" -s v -l verbose -d 'More log output on stderr (-v info: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c scaler -n "__fish_scaler_using_subcommand config; and not __fish_seen_subcommand_from import help" -s q -l quiet -d 'Print nothing unless something changed or failed (and draw no progress on stderr)'
 complete -c scaler -n "__fish_scaler_using_subcommand config; and not __fish_seen_subcommand_from import help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c scaler -n "__fish_scaler_using_subcommand config; and not __fish_seen_subcommand_from import help" -f -a "import" -d 'Convert a SIPMediaGW scaler.json or a SimpleScaleVM .env to scaler\'s TOML; secrets are never copied'
 complete -c scaler -n "__fish_scaler_using_subcommand config; and not __fish_seen_subcommand_from import help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -100,8 +108,8 @@ complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_su
 json\t'One JSON object (schema_version 1)'"
 complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from import" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
 complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from import" -l force -d 'Replace FILE if it exists'
-complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from import" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from import" -s q -l quiet -d 'Print nothing unless something changed or failed'
+complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from import" -s v -l verbose -d 'More log output on stderr (-v info: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from import" -s q -l quiet -d 'Print nothing unless something changed or failed (and draw no progress on stderr)'
 complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "import" -d 'Convert a SIPMediaGW scaler.json or a SimpleScaleVM .env to scaler\'s TOML; secrets are never copied'
 complete -c scaler -n "__fish_scaler_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -123,15 +131,15 @@ complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l format -d 'Re
 json\t'One JSON object (schema_version 1)'"
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -l skip-bad-lines -d 'Leave out unparsable trace lines when they are at most 1 % of the lines (named in the notes)'
-complete -c scaler -n "__fish_scaler_using_subcommand simulate" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c scaler -n "__fish_scaler_using_subcommand simulate" -s q -l quiet -d 'Print nothing unless something changed or failed'
+complete -c scaler -n "__fish_scaler_using_subcommand simulate" -s v -l verbose -d 'More log output on stderr (-v info: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c scaler -n "__fish_scaler_using_subcommand simulate" -s q -l quiet -d 'Print nothing unless something changed or failed (and draw no progress on stderr)'
 complete -c scaler -n "__fish_scaler_using_subcommand simulate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c scaler -n "__fish_scaler_using_subcommand schedule; and not __fish_seen_subcommand_from suggest help" -s c -l config -d 'Configuration file' -r -F
 complete -c scaler -n "__fish_scaler_using_subcommand schedule; and not __fish_seen_subcommand_from suggest help" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
 json\t'One JSON object (schema_version 1)'"
 complete -c scaler -n "__fish_scaler_using_subcommand schedule; and not __fish_seen_subcommand_from suggest help" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
-complete -c scaler -n "__fish_scaler_using_subcommand schedule; and not __fish_seen_subcommand_from suggest help" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c scaler -n "__fish_scaler_using_subcommand schedule; and not __fish_seen_subcommand_from suggest help" -s q -l quiet -d 'Print nothing unless something changed or failed'
+complete -c scaler -n "__fish_scaler_using_subcommand schedule; and not __fish_seen_subcommand_from suggest help" -s v -l verbose -d 'More log output on stderr (-v info: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c scaler -n "__fish_scaler_using_subcommand schedule; and not __fish_seen_subcommand_from suggest help" -s q -l quiet -d 'Print nothing unless something changed or failed (and draw no progress on stderr)'
 complete -c scaler -n "__fish_scaler_using_subcommand schedule; and not __fish_seen_subcommand_from suggest help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c scaler -n "__fish_scaler_using_subcommand schedule; and not __fish_seen_subcommand_from suggest help" -f -a "suggest" -d 'Learn a [schedule] from call traces: searches idle_min per slot, checking each candidate with the simulator'
 complete -c scaler -n "__fish_scaler_using_subcommand schedule; and not __fish_seen_subcommand_from suggest help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -147,8 +155,8 @@ complete -c scaler -n "__fish_scaler_using_subcommand schedule; and __fish_seen_
 complete -c scaler -n "__fish_scaler_using_subcommand schedule; and __fish_seen_subcommand_from suggest" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
 json\t'One JSON object (schema_version 1)'"
 complete -c scaler -n "__fish_scaler_using_subcommand schedule; and __fish_seen_subcommand_from suggest" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
-complete -c scaler -n "__fish_scaler_using_subcommand schedule; and __fish_seen_subcommand_from suggest" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c scaler -n "__fish_scaler_using_subcommand schedule; and __fish_seen_subcommand_from suggest" -s q -l quiet -d 'Print nothing unless something changed or failed'
+complete -c scaler -n "__fish_scaler_using_subcommand schedule; and __fish_seen_subcommand_from suggest" -s v -l verbose -d 'More log output on stderr (-v info: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c scaler -n "__fish_scaler_using_subcommand schedule; and __fish_seen_subcommand_from suggest" -s q -l quiet -d 'Print nothing unless something changed or failed (and draw no progress on stderr)'
 complete -c scaler -n "__fish_scaler_using_subcommand schedule; and __fish_seen_subcommand_from suggest" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c scaler -n "__fish_scaler_using_subcommand schedule; and __fish_seen_subcommand_from help" -f -a "suggest" -d 'Learn a [schedule] from call traces: searches idle_min per slot, checking each candidate with the simulator'
 complete -c scaler -n "__fish_scaler_using_subcommand schedule; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -156,8 +164,8 @@ complete -c scaler -n "__fish_scaler_using_subcommand trace; and not __fish_seen
 complete -c scaler -n "__fish_scaler_using_subcommand trace; and not __fish_seen_subcommand_from export help" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
 json\t'One JSON object (schema_version 1)'"
 complete -c scaler -n "__fish_scaler_using_subcommand trace; and not __fish_seen_subcommand_from export help" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
-complete -c scaler -n "__fish_scaler_using_subcommand trace; and not __fish_seen_subcommand_from export help" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c scaler -n "__fish_scaler_using_subcommand trace; and not __fish_seen_subcommand_from export help" -s q -l quiet -d 'Print nothing unless something changed or failed'
+complete -c scaler -n "__fish_scaler_using_subcommand trace; and not __fish_seen_subcommand_from export help" -s v -l verbose -d 'More log output on stderr (-v info: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c scaler -n "__fish_scaler_using_subcommand trace; and not __fish_seen_subcommand_from export help" -s q -l quiet -d 'Print nothing unless something changed or failed (and draw no progress on stderr)'
 complete -c scaler -n "__fish_scaler_using_subcommand trace; and not __fish_seen_subcommand_from export help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c scaler -n "__fish_scaler_using_subcommand trace; and not __fish_seen_subcommand_from export help" -f -a "export" -d 'Write the calls of Kamailio\'s `acc` table as a CSV trace (`start,end,callid`, UTC)'
 complete -c scaler -n "__fish_scaler_using_subcommand trace; and not __fish_seen_subcommand_from export help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -173,8 +181,8 @@ complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_sub
 complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
 json\t'One JSON object (schema_version 1)'"
 complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
-complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -s q -l quiet -d 'Print nothing unless something changed or failed'
+complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -s v -l verbose -d 'More log output on stderr (-v info: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -s q -l quiet -d 'Print nothing unless something changed or failed (and draw no progress on stderr)'
 complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from help" -f -a "export" -d 'Write the calls of Kamailio\'s `acc` table as a CSV trace (`start,end,callid`, UTC)'
 complete -c scaler -n "__fish_scaler_using_subcommand trace; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -182,8 +190,8 @@ complete -c scaler -n "__fish_scaler_using_subcommand reserve; and not __fish_se
 complete -c scaler -n "__fish_scaler_using_subcommand reserve; and not __fish_seen_subcommand_from add list remove help" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
 json\t'One JSON object (schema_version 1)'"
 complete -c scaler -n "__fish_scaler_using_subcommand reserve; and not __fish_seen_subcommand_from add list remove help" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
-complete -c scaler -n "__fish_scaler_using_subcommand reserve; and not __fish_seen_subcommand_from add list remove help" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c scaler -n "__fish_scaler_using_subcommand reserve; and not __fish_seen_subcommand_from add list remove help" -s q -l quiet -d 'Print nothing unless something changed or failed'
+complete -c scaler -n "__fish_scaler_using_subcommand reserve; and not __fish_seen_subcommand_from add list remove help" -s v -l verbose -d 'More log output on stderr (-v info: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c scaler -n "__fish_scaler_using_subcommand reserve; and not __fish_seen_subcommand_from add list remove help" -s q -l quiet -d 'Print nothing unless something changed or failed (and draw no progress on stderr)'
 complete -c scaler -n "__fish_scaler_using_subcommand reserve; and not __fish_seen_subcommand_from add list remove help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c scaler -n "__fish_scaler_using_subcommand reserve; and not __fish_seen_subcommand_from add list remove help" -f -a "add" -d 'Book N gateways from START − [reservations] lead until END'
 complete -c scaler -n "__fish_scaler_using_subcommand reserve; and not __fish_seen_subcommand_from add list remove help" -f -a "list" -d 'List the bookings: those of `reserve add` and the calendar\'s (its last good copy)'
@@ -198,37 +206,38 @@ complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_s
 json\t'One JSON object (schema_version 1)'"
 complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from add" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
 complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from add" -l replace -d 'Replace a booking of the same name'
-complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from add" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from add" -s q -l quiet -d 'Print nothing unless something changed or failed'
+complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from add" -s v -l verbose -d 'More log output on stderr (-v info: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from add" -s q -l quiet -d 'Print nothing unless something changed or failed (and draw no progress on stderr)'
 complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from list" -s c -l config -d 'Configuration file' -r -F
 complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from list" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
 json\t'One JSON object (schema_version 1)'"
 complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from list" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
-complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print nothing unless something changed or failed'
+complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More log output on stderr (-v info: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print nothing unless something changed or failed (and draw no progress on stderr)'
 complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from remove" -s c -l config -d 'Configuration file' -r -F
 complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from remove" -l format -d 'Report format on stdout' -r -f -a "text\t'Short human text (one line when nothing changed)'
 json\t'One JSON object (schema_version 1)'"
 complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from remove" -l metrics-file -d 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)' -r -F
-complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from remove" -s q -l quiet -d 'Print nothing unless something changed or failed'
+complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'More log output on stderr (-v info: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from remove" -s q -l quiet -d 'Print nothing unless something changed or failed (and draw no progress on stderr)'
 complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from help" -f -a "add" -d 'Book N gateways from START − [reservations] lead until END'
 complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the bookings: those of `reserve add` and the calendar\'s (its last good copy)'
 complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove a booking made with `reserve add`'
 complete -c scaler -n "__fish_scaler_using_subcommand reserve; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule trace reserve help" -f -a "run" -d 'Run one full pass: observe, clean up, scale (what cron calls)'
-complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule trace reserve help" -f -a "plan" -d 'Show what a pass would do, changing nothing'
-complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule trace reserve help" -f -a "cleanup" -d 'Only destroy what must go (to_stop, error, no public IP, never registered)'
-complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule trace reserve help" -f -a "check" -d 'Validate the configuration and try every connection; changes nothing'
-complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule trace reserve help" -f -a "config" -d 'Configuration tools: `config import scaler.json` converts a SIPMediaGW configuration'
-complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule trace reserve help" -f -a "simulate" -d 'Replay a call trace through the planner with a simulated provider; measure service and cost'
-complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule trace reserve help" -f -a "schedule" -d 'Schedule tools: `schedule suggest --trace calls.csv` learns a [schedule] from call history'
-complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule trace reserve help" -f -a "trace" -d 'Call traces: `trace export` writes the calls of Kamailio\'s `acc` table as the CSV simulate reads'
-complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule trace reserve help" -f -a "reserve" -d 'Book capacity ahead for scheduled meetings: `reserve add`, `reserve list`, `reserve remove`'
-complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup check config simulate schedule trace reserve help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup status check config simulate schedule trace reserve help" -f -a "run" -d 'Run one full pass: observe, clean up, scale (what cron calls)'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup status check config simulate schedule trace reserve help" -f -a "plan" -d 'Show what a pass would do, changing nothing'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup status check config simulate schedule trace reserve help" -f -a "cleanup" -d 'Only destroy what must go (to_stop, error, no public IP, never registered)'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup status check config simulate schedule trace reserve help" -f -a "status" -d 'One line per pool instance and what the next pass would do to it; changes nothing'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup status check config simulate schedule trace reserve help" -f -a "check" -d 'Validate the configuration and try every connection; changes nothing'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup status check config simulate schedule trace reserve help" -f -a "config" -d 'Configuration tools: `config import scaler.json` converts a SIPMediaGW configuration'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup status check config simulate schedule trace reserve help" -f -a "simulate" -d 'Replay a call trace through the planner with a simulated provider; measure service and cost'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup status check config simulate schedule trace reserve help" -f -a "schedule" -d 'Schedule tools: `schedule suggest --trace calls.csv` learns a [schedule] from call history'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup status check config simulate schedule trace reserve help" -f -a "trace" -d 'Call traces: `trace export` writes the calls of Kamailio\'s `acc` table as the CSV simulate reads'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup status check config simulate schedule trace reserve help" -f -a "reserve" -d 'Book capacity ahead for scheduled meetings: `reserve add`, `reserve list`, `reserve remove`'
+complete -c scaler -n "__fish_scaler_using_subcommand help; and not __fish_seen_subcommand_from run plan cleanup status check config simulate schedule trace reserve help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c scaler -n "__fish_scaler_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "import" -d 'Convert a SIPMediaGW scaler.json or a SimpleScaleVM .env to scaler\'s TOML; secrets are never copied'
 complete -c scaler -n "__fish_scaler_using_subcommand help; and __fish_seen_subcommand_from schedule" -f -a "suggest" -d 'Learn a [schedule] from call traces: searches idle_min per slot, checking each candidate with the simulator'
 complete -c scaler -n "__fish_scaler_using_subcommand help; and __fish_seen_subcommand_from trace" -f -a "export" -d 'Write the calls of Kamailio\'s `acc` table as a CSV trace (`start,end,callid`, UTC)'

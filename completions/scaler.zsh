@@ -20,10 +20,10 @@ _scaler() {
 '--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"
 json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
-'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'-q[Print nothing unless something changed or failed]' \
-'--quiet[Print nothing unless something changed or failed]' \
+'(-q --quiet)*-v[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 '-V[Print version]' \
@@ -46,10 +46,10 @@ _arguments "${_arguments_options[@]}" : \
 json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
 '--dry-run[Decide but change nothing (same as \`plan\`)]' \
-'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'-q[Print nothing unless something changed or failed]' \
-'--quiet[Print nothing unless something changed or failed]' \
+'(-q --quiet)*-v[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
@@ -57,7 +57,7 @@ json\:"One JSON object (schema_version 1)"))' \
 (plan)
 _arguments "${_arguments_options[@]}" : \
 '--at=[Evaluate the schedule at HH\:MM\[\:SS\] today (schedule timezone) or at an RFC 3339 date-time]:TIME:_default' \
-'--busy=[What-if\: use N busy gateways instead of the observed count]:N:_default' \
+'--busy=[What-if\: decide on N busy gateways instead of the observed count (the report'\''s what_if; observed stays as observed)]:N:_default' \
 '-c+[Configuration file]:PATH:_files' \
 '--config=[Configuration file]:PATH:_files' \
 '--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"
@@ -65,10 +65,10 @@ json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
 '--dry-run[Accepted for symmetry with \`run\`; \`plan\` never changes anything]' \
 '--detailed-exitcode[Exit 2 when the plan has changes, 0 when it has none]' \
-'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'-q[Print nothing unless something changed or failed]' \
-'--quiet[Print nothing unless something changed or failed]' \
+'(-q --quiet)*-v[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
@@ -81,10 +81,25 @@ _arguments "${_arguments_options[@]}" : \
 json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
 '--dry-run[Show what would be destroyed, changing nothing]' \
-'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'-q[Print nothing unless something changed or failed]' \
-'--quiet[Print nothing unless something changed or failed]' \
+'(-q --quiet)*-v[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+&& ret=0
+;;
+(status)
+_arguments "${_arguments_options[@]}" : \
+'-c+[Configuration file]:PATH:_files' \
+'--config=[Configuration file]:PATH:_files' \
+'--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"
+json\:"One JSON object (schema_version 1)"))' \
+'--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
+'(-q --quiet)*-v[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
@@ -97,10 +112,10 @@ _arguments "${_arguments_options[@]}" : \
 json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
 '--offline[Validate the configuration only; connect to nothing]' \
-'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'-q[Print nothing unless something changed or failed]' \
-'--quiet[Print nothing unless something changed or failed]' \
+'(-q --quiet)*-v[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
@@ -112,10 +127,10 @@ _arguments "${_arguments_options[@]}" : \
 '--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"
 json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
-'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'-q[Print nothing unless something changed or failed]' \
-'--quiet[Print nothing unless something changed or failed]' \
+'(-q --quiet)*-v[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 ":: :_scaler__subcmd__config_commands" \
@@ -145,10 +160,10 @@ media\:"Load from Redis (redis)"))' \
 json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
 '--force[Replace FILE if it exists]' \
-'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'-q[Print nothing unless something changed or failed]' \
-'--quiet[Print nothing unless something changed or failed]' \
+'(-q --quiet)*-v[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 ':file -- The configuration to convert\: SIPMediaGW'\''s scaler.json or SimpleScaleVM'\''s .env:_files' \
@@ -203,10 +218,10 @@ _arguments "${_arguments_options[@]}" : \
 json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
 '(--generate-trace)--skip-bad-lines[Leave out unparsable trace lines when they are at most 1 % of the lines (named in the notes)]' \
-'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'-q[Print nothing unless something changed or failed]' \
-'--quiet[Print nothing unless something changed or failed]' \
+'(-q --quiet)*-v[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
@@ -218,10 +233,10 @@ _arguments "${_arguments_options[@]}" : \
 '--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"
 json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
-'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'-q[Print nothing unless something changed or failed]' \
-'--quiet[Print nothing unless something changed or failed]' \
+'(-q --quiet)*-v[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 ":: :_scaler__subcmd__schedule_commands" \
@@ -249,10 +264,10 @@ _arguments "${_arguments_options[@]}" : \
 '--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"
 json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
-'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'-q[Print nothing unless something changed or failed]' \
-'--quiet[Print nothing unless something changed or failed]' \
+'(-q --quiet)*-v[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
@@ -292,10 +307,10 @@ _arguments "${_arguments_options[@]}" : \
 '--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"
 json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
-'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'-q[Print nothing unless something changed or failed]' \
-'--quiet[Print nothing unless something changed or failed]' \
+'(-q --quiet)*-v[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 ":: :_scaler__subcmd__trace_commands" \
@@ -324,10 +339,10 @@ _arguments "${_arguments_options[@]}" : \
 '--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"
 json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
-'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'-q[Print nothing unless something changed or failed]' \
-'--quiet[Print nothing unless something changed or failed]' \
+'(-q --quiet)*-v[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
@@ -367,10 +382,10 @@ _arguments "${_arguments_options[@]}" : \
 '--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"
 json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
-'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'-q[Print nothing unless something changed or failed]' \
-'--quiet[Print nothing unless something changed or failed]' \
+'(-q --quiet)*-v[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 ":: :_scaler__subcmd__reserve_commands" \
@@ -395,10 +410,10 @@ _arguments "${_arguments_options[@]}" : \
 json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
 '--replace[Replace a booking of the same name]' \
-'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'-q[Print nothing unless something changed or failed]' \
-'--quiet[Print nothing unless something changed or failed]' \
+'(-q --quiet)*-v[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 ':name -- The booking'\''s name (letters, digits, '\''-'\'', '\''_'\'', '\''.'\'', '\''@'\''):_default' \
@@ -411,10 +426,10 @@ _arguments "${_arguments_options[@]}" : \
 '--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"
 json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
-'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'-q[Print nothing unless something changed or failed]' \
-'--quiet[Print nothing unless something changed or failed]' \
+'(-q --quiet)*-v[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
@@ -426,10 +441,10 @@ _arguments "${_arguments_options[@]}" : \
 '--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"
 json\:"One JSON object (schema_version 1)"))' \
 '--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
-'(-q --quiet)*-v[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'(-q --quiet)*--verbose[More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides]' \
-'-q[Print nothing unless something changed or failed]' \
-'--quiet[Print nothing unless something changed or failed]' \
+'(-q --quiet)*-v[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 ':name -- The booking'\''s name:_default' \
@@ -492,6 +507,10 @@ _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
 (cleanup)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(status)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
@@ -610,6 +629,7 @@ _scaler_commands() {
 'run:Run one full pass\: observe, clean up, scale (what cron calls)' \
 'plan:Show what a pass would do, changing nothing' \
 'cleanup:Only destroy what must go (to_stop, error, no public IP, never registered)' \
+'status:One line per pool instance and what the next pass would do to it; changes nothing' \
 'check:Validate the configuration and try every connection; changes nothing' \
 'config:Configuration tools\: \`config import scaler.json\` converts a SIPMediaGW configuration' \
 'simulate:Replay a call trace through the planner with a simulated provider; measure service and cost' \
@@ -667,6 +687,7 @@ _scaler__subcmd__help_commands() {
 'run:Run one full pass\: observe, clean up, scale (what cron calls)' \
 'plan:Show what a pass would do, changing nothing' \
 'cleanup:Only destroy what must go (to_stop, error, no public IP, never registered)' \
+'status:One line per pool instance and what the next pass would do to it; changes nothing' \
 'check:Validate the configuration and try every connection; changes nothing' \
 'config:Configuration tools\: \`config import scaler.json\` converts a SIPMediaGW configuration' \
 'simulate:Replay a call trace through the planner with a simulated provider; measure service and cost' \
@@ -754,6 +775,11 @@ _scaler__subcmd__help__subcmd__schedule__subcmd__suggest_commands() {
 _scaler__subcmd__help__subcmd__simulate_commands() {
     local commands; commands=()
     _describe -t commands 'scaler help simulate commands' commands "$@"
+}
+(( $+functions[_scaler__subcmd__help__subcmd__status_commands] )) ||
+_scaler__subcmd__help__subcmd__status_commands() {
+    local commands; commands=()
+    _describe -t commands 'scaler help status commands' commands "$@"
 }
 (( $+functions[_scaler__subcmd__help__subcmd__trace_commands] )) ||
 _scaler__subcmd__help__subcmd__trace_commands() {
@@ -867,6 +893,11 @@ _scaler__subcmd__schedule__subcmd__suggest_commands() {
 _scaler__subcmd__simulate_commands() {
     local commands; commands=()
     _describe -t commands 'scaler simulate commands' commands "$@"
+}
+(( $+functions[_scaler__subcmd__status_commands] )) ||
+_scaler__subcmd__status_commands() {
+    local commands; commands=()
+    _describe -t commands 'scaler status commands' commands "$@"
 }
 (( $+functions[_scaler__subcmd__trace_commands] )) ||
 _scaler__subcmd__trace_commands() {

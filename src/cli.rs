@@ -39,11 +39,11 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 
-    /// More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides
+    /// More log output on stderr (-v info: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides
     #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
 
-    /// Print nothing unless something changed or failed
+    /// Print nothing unless something changed or failed (and draw no progress on stderr)
     #[arg(short, long, global = true)]
     pub quiet: bool,
 
@@ -73,6 +73,21 @@ pub enum Command {
     Plan(PlanArgs),
     /// Only destroy what must go (to_stop, error, no public IP, never registered)
     Cleanup(CleanupArgs),
+    /// One line per pool instance and what the next pass would do to it; changes nothing
+    #[command(
+        long_about = "One line per pool instance and what the next pass would do to it; changes \
+                      nothing. It observes and decides exactly as `plan` (the same code), then prints \
+                      one row per instance, sorted by name: ID, NAME, TYPE, VCPUS, STATE (building, \
+                      active, error), AGE, PRIVATE and PUBLIC addresses (- when absent), REG/BUSY/DRAIN \
+                      (its gateways registered, busy and draining; replica pools show CAPACITY/USED \
+                      instead: the capacity its probe reported and replica_capacity minus it), \
+                      PROTECTED, and NEXT: what the next pass would do to it (destroy: REASON, drain: \
+                      REASON, keep, keep: protected). A summary line follows, then the decision, errors \
+                      and notes. With --format json: the report of `plan` plus an `instances` array. It \
+                      takes no lock, so it never waits for a running pass nor holds one back; exit \
+                      statuses as `plan`."
+    )]
+    Status(StatusArgs),
     /// Validate the configuration and try every connection; changes nothing
     Check(CheckArgs),
     /// Configuration tools: `config import scaler.json` converts a SIPMediaGW configuration
@@ -233,7 +248,7 @@ pub struct PlanArgs {
     /// Evaluate the schedule at HH:MM[:SS] today (schedule timezone) or at an RFC 3339 date-time
     #[arg(long, value_name = "TIME", value_parser = parse_at)]
     pub at: Option<At>,
-    /// What-if: use N busy gateways instead of the observed count
+    /// What-if: decide on N busy gateways instead of the observed count (the report's what_if; observed stays as observed)
     #[arg(long, value_name = "N")]
     pub busy: Option<u32>,
     /// Exit 2 when the plan has changes, 0 when it has none
@@ -248,6 +263,10 @@ pub struct CleanupArgs {
     #[arg(long)]
     pub dry_run: bool,
 }
+
+/// `status` flags (none: it takes the global ones).
+#[derive(Debug, Args)]
+pub struct StatusArgs {}
 
 /// `check` flags.
 #[derive(Debug, Args)]
@@ -265,7 +284,9 @@ pub struct CheckArgs {
                   The configuration's schedule, cpu_per_gateway and instance types are used; its \
                   provider and database are not. A call ending up to 60 s before it starts (two \
                   clocks) reads as zero-length; a repeated line counts once. A bad or missing trace, \
-                  or a replay longer than 31 days, exits 64."
+                  or a replay longer than 31 days, exits 64. When stderr is a terminal, a bar there shows \
+                  the simulated minutes, erased before the report; with -q, or off a terminal, nothing \
+                  is drawn."
 )]
 pub struct SimulateArgs {
     /// The call trace: CSV lines `start,end` in RFC 3339 with offset (optional header)
@@ -383,7 +404,9 @@ pub enum ScheduleCommand {
     after_help = "Prints a [schedule] section (TOML) on stdout, one comment per slot saying the value \
                   chosen and the burst of arrivals that drove it. Traces are CSV `start,end` as for \
                   `simulate`; they are split into local days. The configuration gives the timezone, \
-                  cpu_per_gateway, instance types and scale-down delay. Same inputs and seed, same output."
+                  cpu_per_gateway, instance types and scale-down delay. Same inputs and seed, same output. \
+                  When stderr is a terminal, a spinner there counts the days replayed, erased before the \
+                  output; with -q, or off a terminal, nothing is drawn."
 )]
 pub struct SuggestArgs {
     /// A call trace (CSV `start,end`, RFC 3339); repeat for several files

@@ -17,8 +17,8 @@
 use crate::limits::Limits;
 use crate::model::{Gateway, Instance, Slot};
 use crate::plan::{
-    self, Assessment, DestroyReason, GatewayCounts, InstanceCounts, Observation, PlannedCreate,
-    PoolParams, ReplicaCounts,
+    self, Assessment, DestroyReason, GatewayCounts, Hold, InstanceCounts, Observation,
+    PlannedCreate, PoolParams, ReplicaCounts,
 };
 use crate::reservations::Booking;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -136,6 +136,38 @@ pub struct Verdict {
     pub delta: i64,
     /// What will be done and why, including what the brakes hold back.
     pub reason: String,
+    /// How the target and what the pool has were counted: the start of
+    /// `reason`, for an executor that could not carry the verdict out
+    /// ([`Verdict::cut_short`]).
+    pub basis: String,
+    /// What the target asks for, without saying what is done about it
+    /// ("3 gateway(s) too many"): for [`Verdict::cut_short`].
+    pub wants: String,
+}
+
+impl Verdict {
+    /// The reason once the executor could not carry out all of the
+    /// verdict's scaling steps (`limits.deadline`, a drain that found a
+    /// call): when none was carried out the reason no longer says what the
+    /// decision would have done, only what it wanted and `why` not;
+    /// otherwise `why` follows what was decided.
+    pub fn cut_short(&mut self, none_done: bool, why: &str) {
+        if none_done {
+            self.reason = format!("{}: {}, but {why}", self.basis, self.wants);
+        } else {
+            self.reason = format!("{}; but {why}", self.reason);
+        }
+    }
+}
+
+/// `plan --busy N`: the counts the decision used in place of the observed
+/// ones (the report's `what_if`; `observed` stays what was observed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct WhatIf {
+    /// The busy gateways given.
+    pub busy: u32,
+    /// Registered gateways: the observed ones, at least `busy`.
+    pub registered: u32,
 }
 
 /// The decision of one pass.
@@ -158,6 +190,11 @@ pub struct Plan {
     /// The busy count at opening of each reservation window in force, to
     /// keep for the next pass (the windows that closed are gone).
     pub busy_at_open: BTreeMap<String, u32>,
+    /// The rules that held back something the decision wanted, in
+    /// [`Hold`] order, each once.
+    pub held_back: Vec<Hold>,
+    /// `plan --busy N`: what the decision used instead of the observation.
+    pub what_if: Option<WhatIf>,
 }
 
 /// The per-pass brakes: what they still allow, and what they held back.
@@ -199,6 +236,18 @@ impl Brakes {
         Self::keep(&mut self.destroys_left, &mut self.held_destroys, items)
     }
 
+    /// The rules that held something back.
+    fn holds(&self) -> Vec<Hold> {
+        let mut holds = Vec::new();
+        if self.held_creates > 0 {
+            holds.push(Hold::MaxCreatePerRun);
+        }
+        if self.held_destroys > 0 {
+            holds.push(Hold::MaxDestroyPerRun);
+        }
+        holds
+    }
+
     /// The notes for what was held back.
     fn notes(&self) -> Vec<String> {
         let mut notes = Vec::new();
@@ -223,9 +272,11 @@ pub fn decide(input: &Input) -> Plan {
     let params = input.params;
     let observation = input.observation;
     let assessment = plan::assess(observation, &params.pool, input.now);
-    let (mut removals, mut notes) =
+    let (mut removals, mut notes, mut held_back) =
         plan::cleanup(&assessment, observation, &params.pool, input.now);
-    hold_unproven_adoptions(&assessment, observation, &mut removals, &mut notes);
+    if hold_unproven_adoptions(&assessment, observation, &mut removals, &mut notes) {
+        held_back.push(Hold::UnprovenAdoption);
+    }
     let mut brakes = Brakes::new(&params.limits, observation.instances.len());
     brakes.destroys(&mut removals);
     let mut steps: Vec<Step> = removals
@@ -248,6 +299,8 @@ pub fn decide(input: &Input) -> Plan {
         notes,
         memory: input.memory,
         busy_at_open: still_open(input.reservations),
+        held_back,
+        what_if: None,
     };
     if input.scale {
         let removed: HashSet<usize> = removals.iter().map(|r| r.instance).collect();
@@ -259,6 +312,9 @@ pub fn decide(input: &Input) -> Plan {
         }
     }
     plan.notes.extend(brakes.notes());
+    plan.held_back.extend(brakes.holds());
+    plan.held_back.sort();
+    plan.held_back.dedup();
     plan
 }
 
@@ -270,12 +326,14 @@ pub fn decide(input: &Input) -> Plan {
 /// then it may be any machine that shares the filter's security group or
 /// metadata, so no other reason (`unregistered`, `no_public_ip`,
 /// `error_state`) proves it is the pool's: it is kept, with a note.
+/// Returns whether it kept one.
 fn hold_unproven_adoptions(
     assessment: &Assessment,
     observation: &Observation,
     removals: &mut Vec<plan::Removal>,
     notes: &mut Vec<String>,
-) {
+) -> bool {
+    let before = removals.len();
     removals.retain(|removal| {
         let view = &assessment.instances[removal.instance];
         let instance = &view.instance;
@@ -292,6 +350,7 @@ fn hold_unproven_adoptions(
         }
         true
     });
+    removals.len() < before
 }
 
 fn gateways_of(assessment: &Assessment, observation: &Observation, index: usize) -> Vec<Gateway> {
@@ -463,30 +522,14 @@ fn scale_gateways(
         input.busy_override,
         brakes.creates_left,
     );
-    let delay = params.limits.scale_down_delay;
-    let (allowed, since) = plan::scale_down_gate(
-        decision.delta,
-        input.memory.above_target_since,
-        input.now,
-        delay.0,
-    );
-    plan.memory.above_target_since = since;
+    plan.held_back.extend(decision.held.iter().copied());
+    plan.what_if = input.busy_override.map(|busy| WhatIf {
+        busy,
+        registered: assessment.gateway_counts.registered.max(busy),
+    });
     let excess = decision.delta.unsigned_abs();
-    let mut reason = decision.reason.clone();
-    if !allowed && !decision.drains.is_empty() {
-        let since = since.map_or(String::new(), |s| {
-            s.to_rfc3339_opts(SecondsFormat::Secs, true)
-        });
-        let held = format!(
-            "limits.scale_down_delay ({delay}) holds back the scale-down: above target since {since}"
-        );
-        reason = format!(
-            "{}: {excess} gateway(s) too many, but {held}",
-            decision.basis
-        );
-        plan.notes.push(held);
-        decision.drains.clear();
-    }
+    let mut reason =
+        delay_scale_down(input, &mut decision, plan).unwrap_or_else(|| decision.reason.clone());
     let mut drains = std::mem::take(&mut decision.drains);
     let planned = drains.len();
     let held = brakes.destroys(&mut drains);
@@ -518,7 +561,49 @@ fn scale_gateways(
         target: decision.target,
         delta: decision.delta,
         reason,
+        wants: match decision.delta {
+            d if d < 0 => format!("{} gateway(s) too many", d.unsigned_abs()),
+            d => format!("{d} gateway(s) short"),
+        },
+        basis: decision.basis,
     });
+}
+
+/// The scale-down gate (DESIGN.md "Decision" › "Scale-down gate"): keeps
+/// since when the pool has been above its target and, while that has not
+/// lasted `limits.scale_down_delay`, clears the drains and returns the
+/// reason saying so.
+fn delay_scale_down(
+    input: &Input,
+    decision: &mut plan::Decision,
+    plan: &mut Plan,
+) -> Option<String> {
+    let delay = input.params.limits.scale_down_delay;
+    let (allowed, since) = plan::scale_down_gate(
+        decision.delta,
+        input.memory.above_target_since,
+        input.now,
+        delay.0,
+    );
+    plan.memory.above_target_since = since;
+    if allowed || decision.drains.is_empty() {
+        return None;
+    }
+    let since = since.map_or(String::new(), |s| {
+        s.to_rfc3339_opts(SecondsFormat::Secs, true)
+    });
+    let held = format!(
+        "limits.scale_down_delay ({delay}) holds back the scale-down: above target since {since}"
+    );
+    let reason = format!(
+        "{}: {} gateway(s) too many, but {held}",
+        decision.basis,
+        decision.delta.unsigned_abs()
+    );
+    plan.notes.push(held);
+    plan.held_back.push(Hold::ScaleDownDelay);
+    decision.drains.clear();
+    Some(reason)
 }
 
 /// Replica pools: `min_available` from the healthy replicas the clean-up
@@ -542,6 +627,10 @@ fn scale_replicas(
         plan.notes
             .push("reservations are not applied to a replica pool (min_available sizes it)".into());
     }
+    if input.busy_override.is_some() {
+        plan.notes
+            .push("--busy does not apply to a replica pool (min_available sizes it)".into());
+    }
     let gone: HashSet<String> = removed
         .iter()
         .map(|&i| assessment.instances[i].instance.id.clone())
@@ -558,14 +647,19 @@ fn scale_replicas(
         brakes.creates_left,
     );
     plan.replicas = Some(counts);
+    plan.held_back.extend(decision.held.iter().copied());
     take_creates(&decision, brakes, false, &mut plan.steps);
     plan.verdict = Some(Verdict {
         target: decision.target,
         delta: decision.delta,
         reason: decision.reason,
+        wants: format!("{} short", decision.delta),
+        basis: decision.basis,
     });
 }
 
+#[cfg(test)]
+mod held_tests;
 #[cfg(test)]
 mod reservation_tests;
 #[cfg(test)]

@@ -372,6 +372,12 @@ const ENVIRONMENT: &[(&str, &str)] = &[
              never by `check --offline`.",
     ),
     (
+        "`TERM`",
+        "with stderr a terminal and `TERM` set (not `dumb`), `simulate` draws a bar of the simulated \
+             minutes there and `schedule suggest` a spinner counting the days replayed, both erased \
+             before the report; `-q`, `TERM=dumb` or a stderr that is not a terminal draw nothing.",
+    ),
+    (
         "`CREDENTIALS_DIRECTORY`",
         "set by systemd for a unit with `LoadCredential=`: where `*_credential` secrets are read.",
     ),
@@ -389,7 +395,21 @@ const EXAMPLES: &[(&str, &str)] = &[
     ),
     (
         "`scaler plan --at 08:00 --busy 30`",
-        "what would happen at 08:00 today with 30 busy gateways.",
+        "what would happen at 08:00 today with 30 busy gateways (the report's `what_if`; \
+             `observed` stays what was observed).",
+    ),
+    (
+        "`scaler -v plan`",
+        "the same with each step on stderr and its time: listing, observation, probes, \
+             decision, each action. When a rule holds back what the decision wants \
+             (`limits.scale_down_delay`, a brake, `pool.max_vcpus`, no whole idle instance, a \
+             call in progress, `limits.deadline`), the report's first line ends `held back by` \
+             the rule and the JSON lists it in `held_back`.",
+    ),
+    (
+        "`scaler status`",
+        "the pool's instances, one line each, with their gateways and what the next pass would \
+             do to each; `--format json` for scripts.",
     ),
     (
         "`* * * * * scaler -q run`",

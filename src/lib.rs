@@ -28,6 +28,7 @@ pub mod paths;
 pub mod plan;
 pub mod pool;
 pub mod probe;
+pub mod progress;
 pub mod provider;
 pub mod report;
 pub mod reservations;
@@ -36,6 +37,7 @@ pub mod schedule;
 pub mod secret;
 pub mod simulate;
 pub mod state;
+pub mod status;
 pub mod suggest;
 pub mod watchdog;
 pub mod watched;
@@ -205,7 +207,7 @@ fn is_dry_run(command: &Command) -> bool {
     match command {
         Command::Run(args) => args.dry_run,
         Command::Cleanup(args) => args.dry_run,
-        Command::Plan(_) => true,
+        Command::Plan(_) | Command::Status(_) => true,
         _ => false,
     }
 }
@@ -215,6 +217,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Run(_) => "run",
         Command::Plan(_) => "plan",
         Command::Cleanup(_) => "cleanup",
+        Command::Status(_) => status::NAME,
         Command::Check(_) => "check",
         Command::Config(_) => import::NAME,
         Command::Simulate(_) => "simulate",
@@ -425,15 +428,16 @@ fn watched_backends(config: &mut Config, steps: Steps) -> Result<Backends, Error
 
 fn dispatch(cli: &Cli) -> Result<Report, Error> {
     // `simulate` loads the configuration itself (and needs none to generate a trace).
+    let show = progress::Show::for_stderr(cli.quiet);
     if let Command::Simulate(args) = &cli.command {
-        return simulate::command(args, &cli.config);
+        return simulate::command(args, &cli.config, show);
     }
     // They make a TOML file (in the report); `schedule suggest` loads the configuration itself.
     if let Command::Config(command) = &cli.command {
         return import::command(command);
     }
     if let Command::Schedule(command) = &cli.command {
-        return suggest::command(command, &cli.config);
+        return suggest::command(command, &cli.config, show);
     }
     let started = std::time::Instant::now();
     let config = config::load(&cli.config)?;
@@ -461,8 +465,10 @@ fn dispatch(cli: &Cli) -> Result<Report, Error> {
             args.detailed_exitcode,
         ),
         Command::Cleanup(args) => (Steps::CleanupOnly, args.dry_run, None, None, false),
+        // The same observation and decision as `plan`, mapped onto the instances.
+        Command::Status(_) => (Steps::Full, true, None, None, false),
         // Handled above, before the configuration is loaded.
-        Command::Simulate(args) => return simulate::command(args, &cli.config),
+        Command::Simulate(args) => return simulate::command(args, &cli.config, show),
     };
     let shape = PassShape {
         steps,
@@ -471,7 +477,11 @@ fn dispatch(cli: &Cli) -> Result<Report, Error> {
         busy,
         detailed,
     };
-    pass_command(cli, config, started, now, shape)
+    let outcome = pass_command(cli, config, started, now, shape)?;
+    Ok(match &cli.command {
+        Command::Status(_) => status::report(outcome),
+        _ => outcome.report,
+    })
 }
 
 /// What `run`, `plan` or `cleanup` asks of a pass.
@@ -485,14 +495,14 @@ struct PassShape {
 
 /// Takes the lock, builds the backends and the state, runs one pass and
 /// keeps what it leaves for the next (reservations, the scale-down clock,
-/// metrics).
+/// metrics). A dry run (`plan`, `status`, `--dry-run`) takes no lock.
 fn pass_command(
     cli: &Cli,
     mut config: Config,
     started: std::time::Instant,
     now: chrono::DateTime<chrono::Utc>,
     shape: PassShape,
-) -> Result<Report, Error> {
+) -> Result<pass::Outcome, Error> {
     let PassShape {
         steps,
         dry_run,
@@ -530,34 +540,24 @@ fn pass_command(
         reservations,
     };
     let prober = prober_for(&config)?;
-    let mut report = pass::execute(
+    let mut outcome = pass::run(
         &config,
         provider.as_mut(),
         source.as_deref_mut(),
         prober.as_ref(),
         &options,
     );
+    let report = &mut outcome.report;
     if detailed && report.exit_code == 0 && !report.actions.is_empty() {
         report.exit_code = Exit::Changes.code();
     }
-    after_reservations(
-        &config,
-        &mut report,
-        loaded,
-        !dry_run && steps == Steps::Full,
-    );
+    after_reservations(&config, report, loaded, !dry_run && steps == Steps::Full);
     if !dry_run && steps == Steps::Full {
-        remember_above_target(&config, &mut report, now);
+        remember_above_target(&config, report, now);
     }
     if !dry_run {
         let flag = cli.metrics_file.as_deref();
-        metrics::after_pass(
-            &config,
-            flag,
-            &mut report,
-            started.elapsed(),
-            chrono::Utc::now(),
-        );
+        metrics::after_pass(&config, flag, report, started.elapsed(), chrono::Utc::now());
     }
-    Ok(report)
+    Ok(outcome)
 }

@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::decision::{self, Input, Memory, Plan, Step};
 use crate::exit::Exit;
 use crate::forget::{self, Ledger};
-use crate::plan::Observation;
+use crate::plan::{DestroyReason, Hold, Observation};
 use crate::pool::GatewayObservation;
 use crate::pool::{DrainOutcome, Gateway, GatewaySource};
 use crate::probe::Prober;
@@ -75,9 +75,12 @@ pub struct PassOptions {
 pub struct Observed {
     /// The decision's input.
     pub observation: Observation,
-    /// Problems with pending forgets, individual records or probes
-    /// (reported, not fatal).
+    /// Problems with pending forgets or individual records (reported, not
+    /// fatal).
     pub errors: Vec<String>,
+    /// Failed status probes: their instances are unknown, the exit status
+    /// does not change.
+    pub warnings: Vec<String>,
     /// What completing the pending forgets did or left.
     pub notes: Vec<String>,
     /// The source reported records it could not read (the pass exits 3).
@@ -109,6 +112,11 @@ pub fn observe(
         format!("provider: {e}")
     })?;
     observed.timings.provider_ms = ms_since(started);
+    log::info!(
+        "listing: {} instance(s) in {} ms",
+        instances.len(),
+        observed.timings.provider_ms
+    );
     let ledger = Ledger::new(&config.state_path, &config.pool.name, options.now);
     let pending = forget::complete(
         &ledger,
@@ -124,7 +132,15 @@ pub fn observe(
     let hosts = crate::pool::Hosts::new(&instances);
     let gateways = match source.map(|s| s.observe(&hosts)) {
         None => GatewayObservation::default(),
-        Some(Ok(g)) => g,
+        Some(Ok(g)) => {
+            log::info!(
+                "observation: {} gateway(s), {} unreadable record(s) in {} ms",
+                g.gateways.len(),
+                g.errors.len(),
+                ms_since(observing)
+            );
+            g
+        }
         Some(Err(e)) => {
             log::error!("{e}");
             return Err(e.to_string());
@@ -133,7 +149,17 @@ pub fn observe(
     observed.bad_records = !gateways.errors.is_empty();
     observed.demand_unknown = gateways.turned_away_error.is_some();
     observed.errors.extend(gateways.errors.iter().cloned());
-    let (termination_requested, healthy) = probe(prober, &instances, &mut observed.errors);
+    let probing = Instant::now();
+    let (termination_requested, healthy) = probe(prober, &instances, &mut observed.warnings);
+    if prober.is_some() {
+        log::info!(
+            "probes: {} answered, {} asked for termination, {} failed in {} ms",
+            healthy.len(),
+            termination_requested.len(),
+            observed.warnings.len(),
+            ms_since(probing)
+        );
+    }
     observed.timings.gateways_ms = ms_since(observing);
     observed.observation = Observation {
         instances,
@@ -150,11 +176,12 @@ pub fn observe(
 }
 
 /// The status probes: instances asking for termination, and the capacity
-/// the others reported. Unknown is not dead, so a failed probe only reports.
+/// the others reported. Unknown is not dead, so a failed probe is only a
+/// warning (on stderr and in the report).
 fn probe(
     prober: Option<&Prober>,
     instances: &[Instance],
-    errors: &mut Vec<String>,
+    warnings: &mut Vec<String>,
 ) -> (HashSet<String>, HashMap<String, u32>) {
     let mut termination_requested = HashSet::new();
     let mut healthy = HashMap::new();
@@ -171,7 +198,8 @@ fn probe(
                     .iter()
                     .find(|i| i.id == id)
                     .map_or(id.as_str(), |i| i.name.as_str());
-                errors.push(format!("probe {name}: {e}"));
+                log::warn!("probe {name}: {e}");
+                warnings.push(format!("probe {name}: {e}"));
             }
         }
     }
@@ -202,30 +230,78 @@ fn header(config: &Config, options: &PassOptions) -> (Report, Option<ActiveSlot>
     (report, active)
 }
 
+/// What a pass decided and on what: the observation, the decision's
+/// parameters and time, and the plan it carried out (or recorded). `status`
+/// maps the plan onto the instances; nothing decides again.
+#[derive(Debug, Clone)]
+pub struct Decided {
+    /// What the decision was taken on.
+    pub observation: Observation,
+    /// The parameters it was taken with.
+    pub params: decision::Params,
+    /// The time it was taken at (instance ages).
+    pub now: DateTime<Utc>,
+    /// The decision.
+    pub plan: Plan,
+}
+
+/// A pass's report, with its decision when it got that far (not when the
+/// observation failed or the schedule has no slot).
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The report (with `exit_code` set).
+    pub report: Report,
+    /// What was decided, on what.
+    pub decided: Option<Decided>,
+}
+
 /// Runs one pass and returns its report (with `exit_code` set): observes,
 /// then carries out the decision on what it saw ([`execute_observed`]).
 pub fn execute(
     config: &Config,
     provider: &mut dyn Provider,
-    mut source: Option<&mut (dyn GatewaySource + '_)>,
+    source: Option<&mut (dyn GatewaySource + '_)>,
     prober: Option<&Prober>,
     options: &PassOptions,
 ) -> Report {
+    run(config, provider, source, prober, options).report
+}
+
+/// [`execute`], keeping the decision with the report.
+pub fn run(
+    config: &Config,
+    provider: &mut dyn Provider,
+    mut source: Option<&mut (dyn GatewaySource + '_)>,
+    prober: Option<&Prober>,
+    options: &PassOptions,
+) -> Outcome {
     if config.schedule.slot_at(options.at).is_none() {
-        let (mut report, _) = header(config, options);
-        report
-            .errors
-            .push("the schedule has no slot for this time".into());
-        return finish(report, Exit::Internal);
+        return undecided(no_slot(config, options));
     }
     match observe(config, provider, source.as_deref_mut(), prober, options) {
-        Ok(observed) => execute_observed(config, provider, source, observed, options),
+        Ok(observed) => run_observed(config, provider, source, observed, options),
         Err(e) => {
             let (mut report, _) = header(config, options);
             report.errors.push(e);
-            finish(report, Exit::Unavailable)
+            undecided(finish(report, Exit::Unavailable))
         }
     }
+}
+
+fn undecided(report: Report) -> Outcome {
+    Outcome {
+        report,
+        decided: None,
+    }
+}
+
+/// The report of a pass whose schedule has no slot for its time (exit 1).
+fn no_slot(config: &Config, options: &PassOptions) -> Report {
+    let (mut report, _) = header(config, options);
+    report
+        .errors
+        .push("the schedule has no slot for this time".into());
+    finish(report, Exit::Internal)
 }
 
 /// The pass after its observation: takes the decision on `observed`,
@@ -238,16 +314,25 @@ pub fn execute_observed(
     observed: Observed,
     options: &PassOptions,
 ) -> Report {
+    run_observed(config, provider, source, observed, options).report
+}
+
+/// [`execute_observed`], keeping the decision with the report.
+pub fn run_observed(
+    config: &Config,
+    provider: &mut dyn Provider,
+    source: Option<&mut (dyn GatewaySource + '_)>,
+    observed: Observed,
+    options: &PassOptions,
+) -> Outcome {
     let started = Instant::now();
     let (mut report, active) = header(config, options);
     let Some(active) = active else {
-        report
-            .errors
-            .push("the schedule has no slot for this time".into());
-        return finish(report, Exit::Internal);
+        return undecided(no_slot(config, options));
     };
     report.notes.extend(observed.notes);
     report.errors.extend(observed.errors);
+    report.warnings.extend(observed.warnings);
     let mut timings = observed.timings;
     let params = config.decision_params();
     let plan = decision::decide(&Input {
@@ -263,6 +348,7 @@ pub fn execute_observed(
         reservations: &options.reservations,
     });
     timings.plan_ms = ms_since(started);
+    log_decision(&plan, timings.plan_ms);
     record(&mut report, &plan);
     let mut acting = Acting {
         provider,
@@ -270,19 +356,105 @@ pub fn execute_observed(
         dry_run: options.dry_run,
         report: &mut report,
         deadline: options.deadline,
-        past_deadline: 0,
         bad_records: observed.bad_records,
         ledger: Ledger::new(&config.state_path, &config.pool.name, options.now),
         forgets_failed: observed.forgets_failed,
+        cut: Cut::default(),
     };
     acting.carry_out(&plan.steps, config, options);
+    let cut = acting.cut;
     let exit = match acting.settle_and_exit() {
         _ if observed.demand_unknown => Exit::Config,
         exit => exit,
     };
+    explain_cut(&mut report, &plan, &cut);
     timings.total_ms = timings.provider_ms + timings.gateways_ms + ms_since(started);
     report.timings = Some(timings);
-    finish(report, exit)
+    Outcome {
+        report: finish(report, exit),
+        decided: Some(Decided {
+            observation: observed.observation,
+            params,
+            now: options.now,
+            plan,
+        }),
+    }
+}
+
+/// `-v`: the decision, its steps and how long it took.
+fn log_decision(plan: &Plan, ms: f64) {
+    match &plan.verdict {
+        Some(v) => log::info!(
+            "decision: target {} ({:+}), {} step(s) in {ms} ms: {}",
+            v.target,
+            v.delta,
+            plan.steps.len(),
+            v.reason
+        ),
+        None => log::info!(
+            "decision: clean-up, {} step(s) in {ms} ms",
+            plan.steps.len()
+        ),
+    }
+}
+
+/// The steps the executor could not carry out for a reason that is not a
+/// failure (no action in the report says so): the deadline, or a drain
+/// that found a call.
+#[derive(Debug, Clone, Copy, Default)]
+struct Cut {
+    /// Scaling steps (creations, scale-down drains) in the plan.
+    scaling: u32,
+    /// Steps not started because of `limits.deadline`.
+    late: u32,
+    /// Of which scaling ones.
+    late_scaling: u32,
+    /// Drains that found a gateway busy.
+    busy: u32,
+    /// Of which scale-down ones.
+    busy_scaling: u32,
+}
+
+/// After the steps: the rules that stopped some of them join `held_back`,
+/// and the decision's reason says what became of its scaling steps, so it
+/// never tells of a scale-down no action carried out.
+fn explain_cut(report: &mut Report, plan: &Plan, cut: &Cut) {
+    if cut.late > 0 {
+        report.held_back.push(Hold::Deadline);
+    }
+    if cut.busy > 0 {
+        report.held_back.push(Hold::CallInProgress);
+    }
+    report.held_back.sort();
+    report.held_back.dedup();
+    let (Some(mut verdict), Some(decision)) = (plan.verdict.clone(), report.decision.as_mut())
+    else {
+        return;
+    };
+    if cut.late_scaling + cut.busy_scaling == 0 {
+        return;
+    }
+    let what = if verdict.delta > 0 {
+        "creation(s)"
+    } else {
+        "drain(s)"
+    };
+    let mut why = Vec::new();
+    if cut.late_scaling > 0 {
+        why.push(format!(
+            "limits.deadline was reached before {} of {} {what} started (the next pass continues)",
+            cut.late_scaling, cut.scaling
+        ));
+    }
+    if cut.busy_scaling > 0 {
+        why.push(format!(
+            "{} of {} drain(s) found a call in progress (see notes)",
+            cut.busy_scaling, cut.scaling
+        ));
+    }
+    let none_done = cut.late_scaling + cut.busy_scaling == cut.scaling;
+    verdict.cut_short(none_done, &why.join("; "));
+    decision.reason = verdict.reason;
 }
 
 /// The decision's counts, verdict, notes and memory, into the report.
@@ -297,6 +469,8 @@ fn record(report: &mut Report, plan: &Plan) {
         delta: v.delta,
         reason: v.reason.clone(),
     });
+    report.what_if = plan.what_if;
+    report.held_back = plan.held_back.clone();
     report.notes.extend(plan.notes.iter().cloned());
     report.above_target_since = plan.memory.above_target_since;
     report.busy_at_open = plan.busy_at_open.clone();
@@ -315,14 +489,14 @@ struct Acting<'a> {
     report: &'a mut Report,
     /// When the pass stops starting actions (wall time: the executor's).
     deadline: Instant,
-    /// Actions not started because of the deadline.
-    past_deadline: u32,
     /// The source reported records it could not read (exit 3).
     bad_records: bool,
     /// Where the registrations of a host are kept until they are deleted.
     ledger: Ledger,
     /// A forget failed: registrations of a destroyed host are left (exit 3).
     forgets_failed: bool,
+    /// What was not carried out, and not as a failure.
+    cut: Cut,
 }
 
 impl Acting<'_> {
@@ -351,10 +525,10 @@ impl Acting<'_> {
     }
 
     fn exit(&mut self) -> Exit {
-        if self.past_deadline > 0 {
+        if self.cut.late > 0 {
             self.report.errors.push(format!(
                 "limits.deadline reached: {} action(s) not started; the next pass continues",
-                self.past_deadline
+                self.cut.late
             ));
             return Exit::Partial;
         }
@@ -376,7 +550,7 @@ impl Acting<'_> {
     /// Whether the deadline still allows starting an action (counting it if not).
     fn in_time(&mut self) -> bool {
         if Instant::now() >= self.deadline {
-            self.past_deadline += 1;
+            self.cut.late += 1;
             return false;
         }
         true
@@ -386,9 +560,18 @@ impl Acting<'_> {
     fn carry_out(&mut self, steps: &[Step], config: &Config, options: &PassOptions) {
         let mut created = 0;
         for step in steps {
+            let scaling = matches!(
+                step,
+                Step::Create { .. }
+                    | Step::Destroy {
+                        reason: DestroyReason::Drained,
+                        ..
+                    }
+            );
+            self.cut.scaling += u32::from(scaling);
             match step {
                 Step::ForgetStale { host, gateways } => self.forget_stale(*host, gateways),
-                _ if !self.in_time() => {}
+                _ if !self.in_time() => self.cut.late_scaling += u32::from(scaling),
                 Step::Create {
                     create,
                     with_gateways,
@@ -407,8 +590,11 @@ impl Acting<'_> {
                     reason,
                     drain,
                 } => {
+                    let busy = self.cut.busy;
                     if drain.is_none_or(|why| self.drain(instance, gateways, why)) {
                         self.destroy(instance, gateways, reason.as_str());
+                    } else if self.cut.busy > busy {
+                        self.cut.busy_scaling += u32::from(scaling);
                     }
                 }
             }
@@ -428,7 +614,25 @@ impl Acting<'_> {
         }
     }
 
+    /// Records an action with its line on stderr: `-v` shows each action
+    /// and how long it took; a failure is a warning at any verbosity (once
+    /// on stderr, once in the report: the failed action).
+    fn push(&mut self, action: Action, name: &str, began: Instant) {
+        let ms = ms_since(began);
+        let what = format!("{} {name} ({})", action.kind.as_str(), action.reason);
+        match (action.status, &action.error) {
+            (ActionStatus::Failed, error) => log::warn!(
+                "{what}: failed after {ms} ms: {}",
+                error.as_deref().unwrap_or("no detail")
+            ),
+            (ActionStatus::Planned, _) => log::info!("{what}: planned"),
+            (ActionStatus::Done, _) => log::info!("{what}: done in {ms} ms"),
+        }
+        self.report.actions.push(action);
+    }
+
     fn create(&mut self, request: &CreateRequest, gateways: Option<u32>) {
+        let began = Instant::now();
         let mut action = Action {
             instance_type: Some(request.instance_type.clone()),
             vcpus: Some(request.vcpus),
@@ -438,33 +642,32 @@ impl Acting<'_> {
         if !self.dry_run {
             match self.provider.create(request) {
                 Ok(instance) => {
-                    log::info!("created {} ({})", instance.name, instance.id);
                     action.instance = Some(instance.id.clone());
                     action.ip = instance
                         .public_ip
                         .or(instance.private_ip)
                         .map(|ip| ip.to_string());
                 }
-                // Once on stderr, once in the report (the failed action).
                 Err(e) => {
-                    log::warn!("creating {}: {e}", request.name);
                     action.status = ActionStatus::Failed;
                     action.error = Some(e.to_string());
                 }
             }
         }
-        self.report.actions.push(action);
+        let name = format!("{} {}", request.name, request.instance_type);
+        self.push(action, &name, began);
     }
 
     /// Drains a host; true when every gateway is now marked (or would be, in a dry run).
     fn drain(&mut self, instance: &Instance, gateways: &[Gateway], reason: &str) -> bool {
+        let began = Instant::now();
         let mut action = Action::about(ActionKind::Drain, self.status(), reason, instance);
         action.gateways = Some(gateways.len() as u32);
         let Some(host) = gateways.first().map(|g| g.host) else {
             return true;
         };
         if self.dry_run {
-            self.report.actions.push(action);
+            self.push(action, &instance.name, began);
             return true;
         }
         let Some(source) = self.source.as_deref_mut() else {
@@ -472,45 +675,42 @@ impl Acting<'_> {
         };
         match source.drain(host, gateways) {
             Ok(DrainOutcome::Drained) => {
-                log::info!("drained {} ({host})", instance.name);
-                self.report.actions.push(action);
+                self.push(action, &format!("{} {host}", instance.name), began);
                 true
             }
             Ok(DrainOutcome::Busy(why)) => {
+                log::info!("drain {}: a gateway is busy: {why}", instance.name);
+                self.cut.busy += 1;
                 self.report
                     .notes
                     .push(format!("{} not drained: {why}", instance.name));
                 false
             }
             Err(e) => {
-                log::warn!("draining {}: {e}", instance.name);
                 action.status = ActionStatus::Failed;
                 action.error = Some(e.to_string());
-                self.report.actions.push(action);
+                self.push(action, &format!("{} {host}", instance.name), began);
                 false
             }
         }
     }
 
     fn destroy(&mut self, instance: &Instance, gateways: &[Gateway], reason: &str) {
+        let began = Instant::now();
         let mut action = Action::about(ActionKind::Destroy, self.status(), reason, instance);
         if !self.dry_run {
             let destroyed = self
                 .keep_forget(instance, gateways)
                 .and_then(|()| self.provider.destroy(instance).map_err(|e| e.to_string()));
             match destroyed {
-                Ok(()) => {
-                    log::info!("destroyed {} ({reason})", instance.name);
-                    self.forget(instance, gateways);
-                }
+                Ok(()) => self.forget(instance, gateways),
                 Err(e) => {
-                    log::warn!("destroying {}: {e}", instance.name);
                     action.status = ActionStatus::Failed;
                     action.error = Some(e);
                 }
             }
         }
-        self.report.actions.push(action);
+        self.push(action, &instance.name, began);
     }
 
     /// Before a destroy: the host's registrations go to the state file, so

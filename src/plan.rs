@@ -186,8 +186,18 @@ fn is_protected(instance: &Instance, protected: &[String]) -> bool {
 /// instance by [`assess`]). A gateway on a host with a bad record is never
 /// counted idle.
 fn gateway_counts(observation: &Observation) -> GatewayCounts {
+    count_gateways(observation.gateways.iter(), observation)
+}
+
+/// The counts of [`gateway_counts`] over some of the observation's
+/// gateways (those of one instance, for `status`), by the same rule;
+/// `pending` is left at 0 ([`InstanceView::pending`] has it).
+pub fn count_gateways<'a>(
+    some: impl Iterator<Item = &'a Gateway>,
+    observation: &Observation,
+) -> GatewayCounts {
     let mut gateways = GatewayCounts::default();
-    for gateway in &observation.gateways {
+    for gateway in some {
         let tainted = observation.tainted_hosts.contains(&gateway.host);
         match gateway.state {
             GatewayState::Idle if tainted => gateways.registered += 1,
@@ -314,6 +324,64 @@ impl DestroyReason {
     }
 }
 
+/// A rule that held back an action the decision (or, for the deadline and
+/// a drain that found a call, the executor) wanted this pass: the report's
+/// `held_back`, named in the text report's first line (DESIGN.md "Report").
+/// The name is the configuration key where there is one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Hold {
+    /// The excess has not lasted `limits.scale_down_delay` yet.
+    ScaleDownDelay,
+    /// More creations wanted than `limits.max_create_per_run`.
+    MaxCreatePerRun,
+    /// More destructions wanted than `limits.max_destroy_per_run`.
+    MaxDestroyPerRun,
+    /// Creations beyond `pool.max_vcpus`.
+    MaxVcpus,
+    /// Replicas wanted beyond the slot's `max_replicas`.
+    MaxReplicas,
+    /// Too many gateways, but no instance whose gateways are all idle fits
+    /// the excess (drains take whole instances).
+    NoWholeIdleInstance,
+    /// A host that must go (draining, in error, asking for termination) or
+    /// a host being drained has a call in progress.
+    CallInProgress,
+    /// A drained host waits for `pool.drain_timeout` before it is destroyed.
+    DrainTimeout,
+    /// A record that cannot be read or tied to one host suspends every
+    /// drain and destroy.
+    UnreadableRecord,
+    /// An adopted instance that never registered a gateway is never destroyed.
+    UnprovenAdoption,
+    /// `limits.deadline` was reached before the action started.
+    Deadline,
+}
+
+impl Hold {
+    /// The stable name of the report.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Hold::ScaleDownDelay => "limits.scale_down_delay",
+            Hold::MaxCreatePerRun => "limits.max_create_per_run",
+            Hold::MaxDestroyPerRun => "limits.max_destroy_per_run",
+            Hold::MaxVcpus => "pool.max_vcpus",
+            Hold::MaxReplicas => "max_replicas",
+            Hold::NoWholeIdleInstance => "no_whole_idle_instance",
+            Hold::CallInProgress => "call_in_progress",
+            Hold::DrainTimeout => "pool.drain_timeout",
+            Hold::UnreadableRecord => "unreadable_record",
+            Hold::UnprovenAdoption => "unproven_adoption",
+            Hold::Deadline => "limits.deadline",
+        }
+    }
+}
+
+impl Serialize for Hold {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
 /// An instance the clean-up step removes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Removal {
@@ -326,22 +394,35 @@ pub struct Removal {
     pub drain_first: bool,
 }
 
-/// Instances that must go (DESIGN.md "Decision" › "Clean-up"), and notes on those kept back.
+/// Instances that must go (DESIGN.md "Decision" › "Clean-up"), notes on
+/// those kept back, and the rules that kept back one that would otherwise
+/// go (a call in progress, `pool.drain_timeout`, a doubt).
 pub fn cleanup(
     assessment: &Assessment,
     observation: &Observation,
     params: &PoolParams,
     now: DateTime<Utc>,
-) -> (Vec<Removal>, Vec<String>) {
+) -> (Vec<Removal>, Vec<String>, Vec<Hold>) {
     let mut removals = Vec::new();
     let mut notes = Vec::new();
+    let mut held = Vec::new();
+    let mut fates = assessment
+        .instances
+        .iter()
+        .map(|view| fate(view, observation, params, now));
     if let Some(why) = suspended(observation) {
-        return (removals, vec![why]);
+        if fates.any(|f| matches!(f, Fate::Removed(..))) {
+            held.push(Hold::UnreadableRecord);
+        }
+        return (removals, vec![why], held);
     }
-    for (index, view) in assessment.instances.iter().enumerate() {
-        match fate(view, observation, params, now) {
+    for (index, fate) in fates.enumerate() {
+        match fate {
             Fate::Kept => {}
-            Fate::Noted(note) => notes.push(note),
+            Fate::Noted(note, hold) => {
+                notes.push(note);
+                held.extend(hold);
+            }
             Fate::Removed(reason, drain_first) => removals.push(Removal {
                 instance: index,
                 reason,
@@ -349,15 +430,16 @@ pub fn cleanup(
             }),
         }
     }
-    (removals, notes)
+    (removals, notes, held)
 }
 
 /// What the clean-up makes of one instance.
 enum Fate {
     /// Nothing to do.
     Kept,
-    /// Kept, with a note saying why.
-    Noted(String),
+    /// Kept, with a note saying why and the rule that kept it when it
+    /// would otherwise go.
+    Noted(String, Option<Hold>),
     /// Removed for this reason, draining first when set.
     Removed(DestroyReason, bool),
 }
@@ -374,10 +456,10 @@ fn fate(
         return Fate::Kept;
     }
     if tainted(instance, observation) {
-        return Fate::Noted(format!(
-            "{} has a record that cannot be read: kept",
-            instance.name
-        ));
+        return Fate::Noted(
+            format!("{} has a record that cannot be read: kept", instance.name),
+            None,
+        );
     }
     let gateways: Vec<&Gateway> = view
         .gateways
@@ -389,7 +471,12 @@ fn fate(
             .iter()
             .any(|g| g.in_call || g.state == GatewayState::Busy);
     let old = |limit: Duration| age(instance, now) > limit;
-    let kept = |why: &str| Fate::Noted(format!("{} {why}", instance.name));
+    let kept = |why: &str| {
+        Fate::Noted(
+            format!("{} {why}", instance.name),
+            Some(Hold::CallInProgress),
+        )
+    };
     if instance.state == InstanceState::Error {
         return if in_call {
             kept("is in error but has a call in progress: kept")
@@ -446,16 +533,22 @@ fn draining_fate(
             || **since > now
     });
     if in_call {
-        Fate::Noted(format!(
-            "{} is draining: waiting for its calls to end",
-            instance.name
-        ))
+        Fate::Noted(
+            format!(
+                "{} is draining: waiting for its calls to end",
+                instance.name
+            ),
+            Some(Hold::CallInProgress),
+        )
     } else if let Some(since) = waiting {
-        Fate::Noted(format!(
-            "{} is draining since {}: destroyed once drain_timeout has passed",
-            instance.name,
-            since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-        ))
+        Fate::Noted(
+            format!(
+                "{} is draining since {}: destroyed once drain_timeout has passed",
+                instance.name,
+                since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
+            Some(Hold::DrainTimeout),
+        )
     } else {
         Fate::Removed(DestroyReason::ToStop, false)
     }
@@ -523,6 +616,8 @@ pub struct Decision {
     /// Creations wanted beyond the cap the decision was given (the pass's
     /// creation budget): never planned, left to the next pass.
     pub held_creates: u32,
+    /// The rules that held back some of what the target wants.
+    pub held: Vec<Hold>,
 }
 
 /// `clamp(max(busy + idle_min, ceil(busy / load_max)), min_gateways, max_gateways)`.
@@ -653,6 +748,7 @@ pub fn decide(
             creates: Vec::new(),
             drains: Vec::new(),
             held_creates: 0,
+            held: Vec::new(),
         };
     }
     let doubt = suspended(observation);
@@ -660,12 +756,15 @@ pub fn decide(
         Some(_) => Vec::new(),
         None => choose_drains(assessment, observation, delta.unsigned_abs()),
     };
+    let mut held = Vec::new();
     let reason = if let Some(doubt) = doubt {
+        held.push(Hold::UnreadableRecord);
         format!(
             "{why}: {} gateway(s) too many, but {doubt}",
             delta.unsigned_abs()
         )
     } else if drains.is_empty() {
+        held.push(Hold::NoWholeIdleInstance);
         format!(
             "{why}: {} gateway(s) too many, but no whole idle instance fits",
             delta.unsigned_abs()
@@ -684,6 +783,7 @@ pub fn decide(
         creates: Vec::new(),
         drains,
         held_creates: 0,
+        held,
     }
 }
 
@@ -722,9 +822,15 @@ fn scale_up(
     let held_creates = wanted - creates.len() as u32;
     let live = assessment.instances.iter().map(|v| &v.instance);
     let held = within_budget(&mut creates, live, params.max_vcpus);
+    // What the pass will do: "scale up" only when something is created.
+    let wants = if creates.is_empty() {
+        format!("{delta} gateway(s) short")
+    } else {
+        format!("scale up by {delta} gateway(s)")
+    };
     let mut reason = if held > 0 {
         format!(
-            "{why}: scale up by {delta} gateway(s), but pool.max_vcpus ({}) holds back {held} of {vcpus} vCPUs",
+            "{why}: {wants}, but pool.max_vcpus ({}) holds back {held} of {vcpus} vCPUs",
             params.max_vcpus.unwrap_or(0)
         )
     } else if wanted == 0 {
@@ -732,11 +838,22 @@ fn scale_up(
             "{why}: {delta} more gateway(s) needed but no instance type has {} vCPUs",
             params.cpu_per_gateway
         )
+    } else if creates.is_empty() {
+        format!(
+            "{why}: {wants}, but limits.max_create_per_run ({max_creates}) holds back all {wanted} creation(s) this pass"
+        )
     } else {
-        format!("{why}: scale up by {delta} gateway(s), {vcpus} vCPUs on {wanted} instance(s)")
+        format!("{why}: {wants}, {vcpus} vCPUs on {wanted} instance(s)")
     };
-    if held_creates > 0 {
+    if held_creates > 0 && !(creates.is_empty() && held == 0) {
         reason.push_str(&held_by_budget(wanted, max_creates, "instance(s)"));
+    }
+    let mut holds = Vec::new();
+    if held > 0 {
+        holds.push(Hold::MaxVcpus);
+    }
+    if held_creates > 0 {
+        holds.push(Hold::MaxCreatePerRun);
     }
     Decision {
         target,
@@ -746,6 +863,7 @@ fn scale_up(
         creates,
         drains: Vec::new(),
         held_creates,
+        held: holds,
     }
 }
 
@@ -923,22 +1041,24 @@ pub fn decide_replicas(
         })
         .collect();
     let live = instances.iter().filter(|i| !gone.contains(&i.id));
-    let held = within_budget(&mut creates, live, params.max_vcpus);
-    let mut reason = if held > 0 {
-        format!(
-            "{why}: {short} short, but pool.max_vcpus ({}) holds back {held} vCPUs",
-            params.max_vcpus.unwrap_or(0)
-        )
-    } else if short <= 0 {
-        format!("{why}: enough")
-    } else if create == 0 {
-        format!("{why}: {short} short but max_replicas ({max_replicas}) is reached")
+    let held_vcpus = within_budget(&mut creates, live, params.max_vcpus);
+    let wanted = if short > 0 && replica_capacity > 0 {
+        short.unsigned_abs().div_ceil(u64::from(replica_capacity))
     } else {
-        format!("{why}: {short} short, create {create} replica(s) (max_replicas {max_replicas})")
+        0
     };
-    if planned < create {
-        reason.push_str(&held_by_budget(create, planned, "replica(s)"));
-    }
+    let (reason, held) = replica_reason(
+        &why,
+        short,
+        ReplicaCreations {
+            wanted,
+            create,
+            planned,
+            held_vcpus,
+        },
+        params.max_vcpus,
+        max_replicas,
+    );
     let decision = Decision {
         target: min_available,
         delta: short,
@@ -947,6 +1067,68 @@ pub fn decide_replicas(
         creates,
         drains: Vec::new(),
         held_creates: create - planned,
+        held,
     };
     (counts, decision)
+}
+
+/// How many replicas a replica-pool decision wanted, and what each rule
+/// left of them.
+struct ReplicaCreations {
+    /// To reach `min_available`.
+    wanted: u64,
+    /// Within `max_replicas`.
+    create: u32,
+    /// Within the creation budget.
+    planned: u32,
+    /// vCPUs `pool.max_vcpus` held back.
+    held_vcpus: u32,
+}
+
+/// The replica-pool verdict after `why`, and the rules that held creations back.
+fn replica_reason(
+    why: &str,
+    short: i64,
+    n: ReplicaCreations,
+    max_vcpus: Option<u32>,
+    max_replicas: u32,
+) -> (String, Vec<Hold>) {
+    let mut held = Vec::new();
+    if u64::from(n.create) < n.wanted {
+        held.push(Hold::MaxReplicas);
+    }
+    let mut reason = if n.held_vcpus > 0 {
+        held.push(Hold::MaxVcpus);
+        format!(
+            "{why}: {short} short, but pool.max_vcpus ({}) holds back {} vCPUs",
+            max_vcpus.unwrap_or(0),
+            n.held_vcpus
+        )
+    } else if short <= 0 {
+        format!("{why}: enough")
+    } else if n.create == 0 {
+        format!("{why}: {short} short but max_replicas ({max_replicas}) is reached")
+    } else if n.planned == 0 {
+        format!(
+            "{why}: {short} short, but limits.max_create_per_run (0) holds back all {} creation(s) this pass",
+            n.create
+        )
+    } else if u64::from(n.create) < n.wanted {
+        format!(
+            "{why}: {short} short, create {} of {} replica(s): max_replicas ({max_replicas}) holds back the rest",
+            n.create, n.wanted
+        )
+    } else {
+        format!(
+            "{why}: {short} short, create {} replica(s) (max_replicas {max_replicas})",
+            n.create
+        )
+    };
+    if n.planned < n.create {
+        held.push(Hold::MaxCreatePerRun);
+        if n.planned > 0 || n.held_vcpus > 0 {
+            reason.push_str(&held_by_budget(n.create, n.planned, "replica(s)"));
+        }
+    }
+    (reason, held)
 }

@@ -2,8 +2,10 @@
 //! `schema_version` 1) and its text rendering for people and cron mail.
 
 pub mod simulation;
+pub mod status;
 
-use crate::plan::{GatewayCounts, InstanceCounts, ReplicaCounts};
+use crate::decision::WhatIf;
+use crate::plan::{GatewayCounts, Hold, InstanceCounts, ReplicaCounts};
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -60,6 +62,17 @@ pub enum ActionKind {
     Create,
     Drain,
     Destroy,
+}
+
+impl ActionKind {
+    /// The name of the report.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionKind::Create => "create",
+            ActionKind::Drain => "drain",
+            ActionKind::Destroy => "destroy",
+        }
+    }
 }
 
 /// What became of an action.
@@ -157,10 +170,25 @@ pub struct Report {
     pub slot: Option<SlotInfo>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub observed: Option<Observed>,
+    /// `plan --busy N`: the counts the decision used instead of `observed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub what_if: Option<WhatIf>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub decision: Option<DecisionInfo>,
+    /// The rules that held back an action the decision wanted (their
+    /// stable names; the text's first line names them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub held_back: Vec<Hold>,
     pub actions: Vec<Action>,
+    /// `status`: one row per pool instance, with what the next pass would
+    /// do to it (absent when the pass could not observe).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instances: Option<Vec<status::InstanceRow>>,
     pub errors: Vec<String>,
+    /// Failures that do not change the exit status (a status probe that
+    /// failed: its instance is unknown, not dead).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// Things worth knowing that are not failures (a drain lost to a call
     /// that started meanwhile, a draining host waiting for its calls).
     pub notes: Vec<String>,
@@ -217,9 +245,13 @@ impl Report {
             at: None,
             slot: None,
             observed: None,
+            what_if: None,
             decision: None,
+            held_back: Vec::new(),
             actions: Vec::new(),
+            instances: None,
             errors: Vec::new(),
+            warnings: Vec::new(),
             notes: Vec::new(),
             checks: Vec::new(),
             reservations: None,
@@ -235,7 +267,10 @@ impl Report {
 
     /// Whether the report describes a change or a failure (what `-q` prints).
     pub fn is_eventful(&self) -> bool {
-        !self.actions.is_empty() || !self.errors.is_empty() || self.exit_code != 0
+        !self.actions.is_empty()
+            || !self.errors.is_empty()
+            || !self.warnings.is_empty()
+            || self.exit_code != 0
     }
 
     /// The JSON object, one line.
@@ -277,14 +312,25 @@ impl Report {
         if self.command == "reserve" {
             return self.reservations_text();
         }
+        if let Some(rows) = &self.instances {
+            return self.status_text(rows);
+        }
         out.push_str(&self.headline());
         out.push('\n');
+        self.push_tail(&mut out, true);
+        out
+    }
+
+    /// What follows a pass's first line: the decision (when something is
+    /// done or noted), the actions (`with_actions`), the reservations in
+    /// force, the errors and the notes.
+    fn push_tail(&self, out: &mut String, with_actions: bool) {
         if let Some(d) = &self.decision
             && (!self.actions.is_empty() || !self.notes.is_empty())
         {
             let _ = writeln!(out, "  decision: {}", d.reason);
         }
-        for a in &self.actions {
+        for a in self.actions.iter().filter(|_| with_actions) {
             out.push_str(&a.to_text());
             out.push('\n');
         }
@@ -294,10 +340,12 @@ impl Report {
         for e in &self.errors {
             let _ = writeln!(out, "  error: {e}");
         }
+        for w in &self.warnings {
+            let _ = writeln!(out, "  warning: {w}");
+        }
         for n in &self.notes {
             let _ = writeln!(out, "  note: {n}");
         }
-        out
     }
 
     /// `reserve`'s text: one line per booking, then the notes.
@@ -332,13 +380,30 @@ impl Report {
             ""
         };
         let mut head = format!("{dry}{pool} {}:", self.command);
-        if let Some(o) = &self.observed {
-            let g = o.gateways;
-            let _ = write!(
-                head,
-                " {} busy, {} idle, {} draining, {} pending; {} instance(s)",
-                g.busy, g.idle, g.draining, g.pending, o.instances.total
-            );
+        match &self.observed {
+            Some(Observed {
+                replicas: Some(r),
+                instances,
+                ..
+            }) => {
+                let _ = write!(
+                    head,
+                    " {} resource(s) available ({} healthy, {} building, {} booting, {} unknown replica(s)); {} instance(s)",
+                    r.available, r.healthy, r.building, r.pending, r.unknown, instances.total
+                );
+            }
+            Some(o) => {
+                let g = o.gateways;
+                let _ = write!(
+                    head,
+                    " {} busy, {} idle, {} draining, {} pending; {} instance(s)",
+                    g.busy, g.idle, g.draining, g.pending, o.instances.total
+                );
+            }
+            None => {}
+        }
+        if let Some(w) = &self.what_if {
+            let _ = write!(head, "; what if {} busy", w.busy);
         }
         if let Some(d) = &self.decision {
             let _ = write!(head, "; target {} ({:+})", d.target, d.delta);
@@ -353,7 +418,18 @@ impl Report {
         if self.actions.is_empty() && self.errors.is_empty() {
             head.push_str(": no change");
         }
+        head.push_str(&self.held_back_text());
         head
+    }
+
+    /// `, held back by <rules>` when a rule held back what the decision
+    /// wanted (the end of the first line), else nothing.
+    fn held_back_text(&self) -> String {
+        if self.held_back.is_empty() {
+            return String::new();
+        }
+        let rules: Vec<&str> = self.held_back.iter().map(|h| h.as_str()).collect();
+        format!(", held back by {}", rules.join(", "))
     }
 }
 
@@ -365,11 +441,7 @@ impl Action {
             ActionStatus::Failed => "FAILED",
             ActionStatus::Planned => "planned",
         };
-        let kind = match self.kind {
-            ActionKind::Create => "create",
-            ActionKind::Drain => "drain",
-            ActionKind::Destroy => "destroy",
-        };
+        let kind = self.kind.as_str();
         let mut line = format!("  {kind:<8}{status:<8}");
         if let Some(i) = &self.instance {
             let _ = write!(line, " {i}");
@@ -455,6 +527,111 @@ mod tests {
         assert_eq!(v["exit_code"], 0);
         assert!(v["actions"][0].get("error").is_none());
         assert_eq!(v["dry_run"], false);
+    }
+
+    fn pass(command: &str) -> Report {
+        let mut r = Report::new(command);
+        r.pool = Some(PoolInfo {
+            name: "gw".into(),
+            kind: "sip".into(),
+        });
+        r.observed = Some(Observed::default());
+        r.decision = Some(DecisionInfo {
+            target: 2,
+            delta: -2,
+            reason: "2 gateway(s) too many, but no whole idle instance fits".into(),
+        });
+        r
+    }
+
+    #[test]
+    fn the_one_line_names_the_rules_that_held_back() {
+        let mut r = pass("run");
+        r.held_back = vec![Hold::NoWholeIdleInstance];
+        let text = r.to_text();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(
+            text.ends_with(": no change, held back by no_whole_idle_instance\n"),
+            "{text}"
+        );
+        assert!(!r.is_eventful(), "a rule holding back is no event for -q");
+        r.held_back = vec![Hold::ScaleDownDelay, Hold::Deadline];
+        r.errors
+            .push("limits.deadline reached: 1 action(s) not started".into());
+        let first = r.to_text().lines().next().unwrap().to_string();
+        assert!(
+            first.ends_with(", held back by limits.scale_down_delay, limits.deadline"),
+            "{first}"
+        );
+        let v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        assert_eq!(
+            v["held_back"],
+            serde_json::json!(["limits.scale_down_delay", "limits.deadline"])
+        );
+        assert!(
+            serde_json::from_str::<serde_json::Value>(&pass("run").to_json()).unwrap()["held_back"]
+                .is_null()
+        );
+    }
+
+    #[test]
+    fn a_warning_is_no_error_line() {
+        let mut r = pass("run");
+        r.warnings
+            .push("probe gw-1: no answer within the timeout".into());
+        let text = r.to_text();
+        assert!(
+            text.contains("\n  warning: probe gw-1: no answer within the timeout"),
+            "{text}"
+        );
+        assert!(!text.contains("error:"), "{text}");
+        assert!(r.is_eventful(), "-q still shows a failed probe");
+        let v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        assert_eq!(v["warnings"][0], "probe gw-1: no answer within the timeout");
+        assert_eq!(v["errors"], serde_json::json!([]));
+    }
+
+    #[test]
+    fn a_replica_pool_summary_speaks_of_resources() {
+        let mut r = pass("run");
+        r.observed = Some(Observed {
+            replicas: Some(ReplicaCounts {
+                healthy: 2,
+                unknown: 1,
+                building: 1,
+                pending: 0,
+                available: 7,
+            }),
+            ..Observed::default()
+        });
+        let text = r.to_text();
+        assert!(
+            text.starts_with(
+                "gw run: 7 resource(s) available (2 healthy, 1 building, 0 booting, 1 unknown replica(s)); 0 instance(s); target 2"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("busy") && !text.contains("idle"), "{text}");
+    }
+
+    #[test]
+    fn a_what_if_is_shown_beside_the_observation() {
+        let mut r = pass("plan");
+        r.what_if = Some(WhatIf {
+            busy: 12,
+            registered: 12,
+        });
+        let text = r.to_text();
+        assert!(
+            text.starts_with("gw plan: 0 busy, 0 idle, 0 draining, 0 pending; 0 instance(s); what if 12 busy; target 2"),
+            "{text}"
+        );
+        let v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        assert_eq!(
+            v["what_if"],
+            serde_json::json!({"busy": 12, "registered": 12})
+        );
+        assert_eq!(v["observed"]["gateways"]["busy"], 0);
     }
 
     #[test]

@@ -38,6 +38,7 @@ use crate::decision::{self, Input, Memory, Params, Plan, Reservations, Step};
 use crate::error::Error;
 use crate::model::{Gateway, GatewayState, Instance, InstanceState, Slot};
 use crate::plan::Observation;
+use crate::progress::{Progress, Show};
 pub use crate::report::simulation::{Generated, Outcome, Summary};
 use crate::report::simulation::{missed_warning, share};
 use crate::report::{Action, ActionKind, ActionStatus, PoolInfo, Report};
@@ -779,7 +780,19 @@ struct Paid {
 
 /// Replays `calls` with the configuration's schedule and pool parameters.
 pub fn simulate(config: &Config, calls: &[Call], settings: &Settings) -> Result<Simulation, Error> {
+    simulate_showing(config, calls, settings, Progress::hidden())
+}
+
+/// [`simulate`], `progress` advanced by each simulated minute (its length:
+/// the minutes from `from` to `to`) and dropped when the replay ends.
+pub fn simulate_showing(
+    config: &Config,
+    calls: &[Call],
+    settings: &Settings,
+    progress: Progress,
+) -> Result<Simulation, Error> {
     let mut window = window(config, calls, settings)?;
+    progress.set_length((window.to - window.from).num_minutes().max(0) as u64);
     let mut replay = Replay::new(config, settings, std::mem::take(&mut window.replays));
     let mut offered = Offered::new(&replay.replays);
     let mut paid = Paid::default();
@@ -817,6 +830,7 @@ pub fn simulate(config: &Config, calls: &[Call], settings: &Settings) -> Result<
         paid.gateway_minutes += replay.world.paid_gateways;
         paid.peak_gateways = paid.peak_gateways.max(replay.world.paid_gateways);
         tick_ms += STEP_MS;
+        progress.advance();
     }
     let summary = summarize(config, settings, &window, &replay, &paid, tick_ms);
     Ok(Simulation {
@@ -976,8 +990,9 @@ fn read_reservations(
     Ok(bookings)
 }
 
-/// `scaler simulate`: generates a trace, or replays one and reports.
-pub fn command(args: &SimulateArgs, config_path: &Path) -> Result<Report, Error> {
+/// `scaler simulate`: generates a trace, or replays one (its progress on
+/// stderr as `show` says) and reports.
+pub fn command(args: &SimulateArgs, config_path: &Path, show: Show) -> Result<Report, Error> {
     if let Some(path) = &args.generate_trace {
         return generate_command(args, path);
     }
@@ -1022,7 +1037,8 @@ pub fn command(args: &SimulateArgs, config_path: &Path) -> Result<Report, Error>
         vcpu_hour_price: args.vcpu_hour_price,
         reservations: read_reservations(args, &config, &trace.calls, &mut report)?,
     };
-    let mut simulation = simulate(&config, &trace.calls, &settings)?;
+    let progress = Progress::bar(show, "simulate", "simulated minutes");
+    let mut simulation = simulate_showing(&config, &trace.calls, &settings, progress)?;
     let summary = &mut simulation.summary;
     summary.trace = Some(trace_path.display().to_string());
     summary.skewed_lines = trace.skewed.total as u64;

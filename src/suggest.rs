@@ -34,6 +34,7 @@
 pub use crate::cli::{MARGINS, ScheduleCommand, SuggestArgs};
 use crate::config::{Config, PoolKind};
 use crate::error::Error;
+use crate::progress::{Progress, Show};
 use crate::report::Report;
 use crate::schedule::{Slot, Timeline, WEEKDAYS};
 use crate::simulate::{self, Settings, trace::Call};
@@ -175,6 +176,8 @@ struct Problem<'a> {
     max_gateways: u32,
     /// `load_max` of every learned slot (1 while searching).
     load_max: f64,
+    /// Counts the days replayed, from every thread.
+    progress: Progress,
 }
 
 /// The weekday names of `days`, Monday first.
@@ -272,6 +275,7 @@ impl Problem<'_> {
         let mut blamed = BTreeSet::new();
         for day in days {
             let run = simulate::simulate(&config, &day.calls, &self.settings)?;
+            self.progress.advance();
             let s = &run.summary;
             figures.calls += s.calls;
             figures.vcpu_hours += s.vcpu_hours;
@@ -695,11 +699,12 @@ fn check_args(args: &SuggestArgs) -> Result<(), Error> {
 }
 
 /// Learns a schedule from `traces` (each a list of calls, named for the
-/// header) for `config`.
+/// header) for `config`; `progress` counts the days replayed.
 pub fn suggest(
     config: &Config,
     traces: &[(String, Vec<Call>)],
     args: &SuggestArgs,
+    progress: Progress,
 ) -> Result<Suggestion, Error> {
     check_args(args)?;
     let timezone = config.schedule.timezone;
@@ -724,6 +729,7 @@ pub fn suggest(
         window_seconds: (args.boot_delay + args.boot_jitter).as_secs() as i64 + 60,
         max_gateways: 0,
         load_max: 1.0,
+        progress,
     };
     let limits = Limits {
         max_missed: args.max_missed,
@@ -1030,10 +1036,15 @@ fn ratio(f: &Figures) -> String {
 }
 
 /// `scaler schedule suggest`: its report holds the suggested `[schedule]`
-/// (`toml`), which text mode prints as it is.
-pub fn command(command: &ScheduleCommand, config_path: &std::path::Path) -> Result<Report, Error> {
+/// (`toml`), which text mode prints as it is; the days replayed are counted
+/// on stderr as `show` says.
+pub fn command(
+    command: &ScheduleCommand,
+    config_path: &std::path::Path,
+    show: Show,
+) -> Result<Report, Error> {
     let ScheduleCommand::Suggest(args) = command;
-    let suggestion = command_suggest(args, config_path)?;
+    let suggestion = command_suggest(args, config_path, show)?;
     let mut report = Report::new(NAME);
     report.toml = Some(suggestion.toml);
     Ok(report)
@@ -1042,7 +1053,11 @@ pub fn command(command: &ScheduleCommand, config_path: &std::path::Path) -> Resu
 /// The command's name in its report.
 pub const NAME: &str = "schedule suggest";
 
-fn command_suggest(args: &SuggestArgs, config_path: &std::path::Path) -> Result<Suggestion, Error> {
+fn command_suggest(
+    args: &SuggestArgs,
+    config_path: &std::path::Path,
+    show: Show,
+) -> Result<Suggestion, Error> {
     let config = crate::config::load(config_path)?;
     if config.pool.kind == PoolKind::Replicas {
         return Err(Error::Config(format!(
@@ -1062,7 +1077,8 @@ fn command_suggest(args: &SuggestArgs, config_path: &std::path::Path) -> Result<
         let calls = simulate::trace::read(path).map_err(|e| Error::Usage(e.to_string()))?;
         traces.push((path.display().to_string(), calls));
     }
-    suggest(&config, &traces, args)
+    let progress = Progress::counter(show, NAME, "day(s) replayed");
+    suggest(&config, &traces, args, progress)
 }
 
 #[cfg(test)]

@@ -569,8 +569,9 @@ address_range = "127.0.9.0/24"
     ));
     // The probe's own total timeout ends it, long before the pass's bound.
     let run = run_bounded(&["-c", &config, "--format", "json", "plan"]).expect(0);
-    let errors = run.json()["errors"].to_string();
-    assert!(errors.contains(&format!("127.0.9.1:{port}")), "{errors}");
-    assert!(errors.contains("no answer within the timeout"), "{errors}");
-    assert!(!errors.contains("limits.deadline"), "{errors}");
+    let json = run.json();
+    let warnings = json["warnings"].to_string();
+    assert!(warnings.contains(&format!("127.0.9.1:{port}")), "{json}");
+    assert!(warnings.contains("no answer within the timeout"), "{json}");
+    assert_eq!(json["errors"], serde_json::json!([]), "{json}");
 }

@@ -502,7 +502,9 @@ fn the_planner_depends_on_no_adapter() {
 fn the_report_depends_on_no_command() {
     let graph = graph(&src());
     let used = dependencies(&graph, "report");
-    for command in ["check", "import", "pass", "simulate", "suggest", "generate"] {
+    for command in [
+        "check", "import", "pass", "simulate", "suggest", "generate", "status",
+    ] {
         assert!(
             !used.contains(command),
             "report depends on {command}: {:?}",

@@ -106,6 +106,7 @@ fn both(config: &str, memory: Memory) -> Report {
         (verdict.target, verdict.delta, &verdict.reason)
     );
     assert_eq!(real.notes, minute.plan.notes);
+    assert_eq!(real.held_back, minute.plan.held_back);
     assert_eq!(
         real.above_target_since,
         minute.plan.memory.above_target_since
@@ -212,6 +213,7 @@ fn a_delayed_scale_down_is_the_same_in_both_and_says_it_drains_nothing() {
         ),
         "{reason}"
     );
+    assert_eq!(real.held_back, [scaler::plan::Hold::ScaleDownDelay]);
     assert_eq!(ws.instance_ids("one").len(), 4);
     assert!(db.rows().iter().all(|(_, _, to_stop)| *to_stop == 0));
 }

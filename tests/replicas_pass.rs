@@ -74,15 +74,18 @@ fn the_in_depth_example_creates_one_replica() {
             ("create".into(), "planned".into(), "scale_up".into())
         ]
     );
-    let errors = json["errors"].as_array().unwrap();
-    assert_eq!(errors.len(), 1, "{errors:?}");
+    // The probe that failed is a warning: the pass exits 0.
+    assert_eq!(json["errors"], serde_json::json!([]), "{json}");
+    let warnings = json["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(
-        errors[0]
+        warnings[0]
             .as_str()
             .unwrap()
             .contains("no answer within the timeout"),
-        "{errors:?}"
+        "{warnings:?}"
     );
+    the_text_speaks_of_resources_and_warns(&config);
 
     let run = scaler(&["-c", &config, "--format", "json", "run"]).expect(0);
     assert_eq!(run.json()["actions"][0]["instance"], ids[1].as_str());
@@ -91,6 +94,36 @@ fn the_in_depth_example_creates_one_replica() {
     assert!(!left.contains(&ids[1]));
     assert!(left.contains(&ids[3]), "unknown is not dead");
     assert!(left.contains(&building));
+}
+
+/// The text of the in-depth example's plan: a summary in resources, and
+/// the failed probe as a warning line (here and once on stderr).
+fn the_text_speaks_of_resources_and_warns(config: &str) {
+    let plan = scaler(&["-c", config, "plan"]).expect(0);
+    let first = plan.stdout.lines().next().unwrap();
+    assert!(
+        first.starts_with(
+            "rep plan: 4 resource(s) available (2 healthy, 1 building, 0 booting, 1 unknown replica(s)); 5 instance(s); target 6 (+2)"
+        ),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        !first.contains("busy") && !first.contains("idle"),
+        "{first}"
+    );
+    let warning = plan
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("  warning: probe rep-"))
+        .unwrap_or_else(|| panic!("{}", plan.stdout));
+    assert!(
+        warning.contains("no answer within the timeout"),
+        "{warning}"
+    );
+    assert!(!plan.stdout.contains("error:"), "{}", plan.stdout);
+    let on_stderr = plan.stderr.matches("no answer within the timeout").count();
+    assert_eq!(on_stderr, 1, "{}", plan.stderr);
 }
 
 #[test]
@@ -120,7 +153,7 @@ fn malformed_answers_are_reported_per_instance_and_never_destroy() {
     let config = replicas_config(&ws, "bad", port, "127.0.3.0/24", "");
     let run = scaler(&["-c", &config, "--format", "json", "run"]).expect(0);
     let json = run.json();
-    let errors: Vec<String> = json["errors"]
+    let warnings: Vec<String> = json["warnings"]
         .as_array()
         .unwrap()
         .iter()
@@ -129,10 +162,10 @@ fn malformed_answers_are_reported_per_instance_and_never_destroy() {
     for (n, (_, expected)) in answers.iter().enumerate() {
         let ip = format!("127.0.3.{}:{port}", n + 1);
         assert!(
-            errors
+            warnings
                 .iter()
                 .any(|e| e.contains(&ip) && e.contains(expected)),
-            "{ip} should report {expected:?}: {errors:?}"
+            "{ip} should report {expected:?}: {warnings:?}"
         );
     }
     assert_eq!(json["observed"]["replicas"]["unknown"], answers.len());
@@ -196,7 +229,7 @@ fn a_bearer_token_is_sent_and_never_printed() {
     )
     .expect(0);
     assert!(
-        run.json()["errors"][0]
+        run.json()["warnings"][0]
             .as_str()
             .unwrap()
             .contains("HTTP 401")

@@ -5,13 +5,13 @@ use super::*;
 use crate::model::{GatewayState, InstanceState};
 use std::time::Duration;
 
-fn now() -> DateTime<Utc> {
+pub(super) fn now() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-11-23T09:00:00Z")
         .unwrap()
         .with_timezone(&Utc)
 }
 
-fn params(limits: Limits) -> Params {
+pub(super) fn params(limits: Limits) -> Params {
     Params {
         pool: PoolParams {
             cpu_per_gateway: 4,
@@ -28,7 +28,7 @@ fn params(limits: Limits) -> Params {
     }
 }
 
-fn limits(create: u32, destroy: u32, delay_s: u64) -> Limits {
+pub(super) fn limits(create: u32, destroy: u32, delay_s: u64) -> Limits {
     Limits {
         max_create_per_run: Some(create),
         max_destroy_per_run: Some(destroy),
@@ -37,7 +37,7 @@ fn limits(create: u32, destroy: u32, delay_s: u64) -> Limits {
     }
 }
 
-fn slot(idle_min: u32) -> Slot {
+pub(super) fn slot(idle_min: u32) -> Slot {
     Slot {
         idle_min,
         load_max: 1.0,
@@ -50,7 +50,7 @@ fn slot(idle_min: u32) -> Slot {
 
 /// `busy` then `idle` active c4 instances of one gateway each, and
 /// `broken` instances in error.
-fn pool(busy: u32, idle: u32, broken: u32) -> Observation {
+pub(super) fn pool(busy: u32, idle: u32, broken: u32) -> Observation {
     let mut obs = Observation::default();
     for n in 0..busy + idle + broken {
         let ip: IpAddr = format!("10.0.0.{}", n + 1).parse().unwrap();
@@ -87,7 +87,7 @@ fn pool(busy: u32, idle: u32, broken: u32) -> Observation {
     obs
 }
 
-fn run(obs: &Observation, params: &Params, slot: &Slot, memory: Memory) -> Plan {
+pub(super) fn run(obs: &Observation, params: &Params, slot: &Slot, memory: Memory) -> Plan {
     decide(&Input {
         reservations: &Reservations::default(),
         observation: obs,
@@ -100,7 +100,7 @@ fn run(obs: &Observation, params: &Params, slot: &Slot, memory: Memory) -> Plan 
     })
 }
 
-fn kinds(plan: &Plan) -> Vec<(&'static str, String)> {
+pub(super) fn kinds(plan: &Plan) -> Vec<(&'static str, String)> {
     plan.steps
         .iter()
         .map(|s| match s {

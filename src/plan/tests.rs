@@ -353,7 +353,7 @@ fn cleanup_reasons() {
         asks,
     ];
     let a = assess(&obs, &p, now());
-    let (removals, notes) = cleanup(&a, &obs, &p, now());
+    let (removals, notes, _) = cleanup(&a, &obs, &p, now());
     let got: Vec<(String, &str, bool)> = removals
         .iter()
         .map(|r| {
@@ -558,7 +558,7 @@ fn recorded_drains_wait_for_the_drain_timeout() {
     obs.instances = vec![old, young, unrecorded, skewed];
     let p = params();
     let a = assess(&obs, &p, now());
-    let (removals, notes) = cleanup(&a, &obs, &p, now());
+    let (removals, notes, _) = cleanup(&a, &obs, &p, now());
     let got: Vec<(&str, &str)> = removals
         .iter()
         .map(|r| {
@@ -669,7 +669,7 @@ fn a_doubt_suspends_every_drain_and_destroy_but_not_creation() {
     obs.doubts
         .push("location row 7 (x.gw.0): contact \"sip:x@gw.example\": its host is unknown".into());
     let a = assess(&obs, &params(), now());
-    let (removals, notes) = cleanup(&a, &obs, &params(), now());
+    let (removals, notes, _) = cleanup(&a, &obs, &params(), now());
     assert!(removals.is_empty(), "{removals:?}");
     assert_eq!(notes.len(), 1);
     assert!(

@@ -332,3 +332,19 @@ fn the_report_has_the_stable_fields() {
     let text = report.to_text();
     assert!(text.contains("1 served, 0 missed"), "{text}");
 }
+
+#[test]
+fn progress_counts_every_simulated_minute_and_reaches_its_length() {
+    // Served at 09:01 on the retry, the call runs until 09:31: 31 minutes
+    // replayed, one past the 30 from `from` to the trace's last end.
+    let calls = [call("2026-11-23T09:00:00Z", "2026-11-23T09:30:00Z")];
+    let settings = Settings {
+        from: Some(t("2026-11-23T09:00:00Z")),
+        ..boot(0)
+    };
+    let progress = Progress::bar(Show::Hidden, "simulate", "simulated minutes");
+    let run = simulate_showing(&one_idle(), &calls, &settings, progress.clone()).unwrap();
+    assert_eq!(progress.length(), Some(30));
+    assert_eq!(progress.done(), 31);
+    assert_eq!(run.samples.len(), 32);
+}

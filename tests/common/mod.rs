@@ -394,6 +394,22 @@ boot_delay = "60s"
     ))
 }
 
+/// Rewrites the configuration at `config` to read the database password
+/// from a file of the workspace instead of `DB_PASSWORD_ENV`, so that this
+/// process (not only the binary it runs) can load it and observe.
+pub fn password_from_file(ws: &Workspace, config: &str) -> String {
+    let password = mysql::Opts::from_url(&mysql_base())
+        .ok()
+        .and_then(|o| o.get_pass().map(String::from))
+        .unwrap_or_default();
+    std::fs::write(ws.path("db-password"), password).unwrap();
+    let text = std::fs::read_to_string(config).unwrap().replace(
+        &format!("password_env = \"{DB_PASSWORD_ENV}\""),
+        &format!("password_file = {:?}", ws.path("db-password")),
+    );
+    ws.config(&text)
+}
+
 /// Whether a path exists (helper for readability).
 pub fn exists(path: &Path) -> bool {
     path.exists()
