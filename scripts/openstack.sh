@@ -346,25 +346,31 @@ keys() {
   )
 }
 
+# Two workers (one alone stops answering while a slow request holds it),
+# forked from one loaded application (Keystone patches no threading).
+keystone_uwsgi() {
+  uwsgi_app keystone $KEYSTONE_PORT keystone.wsgi.api:application 2 fork "OS_KEYSTONE_CONFIG_DIR=$RUN/etc/keystone"
+}
+
 keystone_up() {
-  local etc=$RUN/etc t
+  local t
   t=$(now)
   if [ "$MODE" = restore ]; then
     restore keystone
     cp -a "$SNAP/keystone/." "$RUN/keystone/"
+    keystone_uwsgi
   else
-    local ks=(keystone-manage --config-file "$etc/keystone/keystone.conf")
+    local ks=(keystone-manage --config-file "$RUN/etc/keystone/keystone.conf")
     manage keystone "${ks[@]}" db_sync
     keys "$RUN/keystone/fernet-keys"
     keys "$RUN/keystone/credential-keys"
+    # The application loads while the bootstrap writes the admin user.
+    keystone_uwsgi
     OS_BOOTSTRAP_PASSWORD=$ADMIN_PASSWORD manage keystone "${ks[@]}" bootstrap --bootstrap-region-id "$REGION" \
       --bootstrap-admin-url "http://$IP:$KEYSTONE_PORT/v3" --bootstrap-internal-url "http://$IP:$KEYSTONE_PORT/v3" \
       --bootstrap-public-url "http://$IP:$KEYSTONE_PORT/v3"
     took "keystone: migrations, keys, bootstrap" "$t"
   fi
-  # Two workers (one alone stops answering while a slow request holds it),
-  # forked from one loaded application (Keystone patches no threading).
-  uwsgi_app keystone $KEYSTONE_PORT keystone.wsgi.api:application 2 fork "OS_KEYSTONE_CONFIG_DIR=$etc/keystone"
   wait_http 180 keystone
   if [ "$MODE" = migrate ]; then
     t=$(now)
