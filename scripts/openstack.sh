@@ -467,7 +467,7 @@ start_stack() {
     MODE=migrate
     ADMIN_PASSWORD=$(head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')
     SNAP_NEW=$SNAP.new-$$
-    rm -rf "$SNAP" "$SNAP_NEW"
+    rm -rf "$SNAP" "$SNAP".new-*
     (umask 077 && mkdir -p "$SNAP_NEW/keystone" && echo "$ADMIN_PASSWORD" >"$SNAP_NEW/admin-password")
     say "migrations (the snapshot $SNAP is written afterwards)"
   fi
@@ -538,8 +538,13 @@ case "${1:-start}" in
     t=$(now)
     ensure_rabbitmq
     took "rabbitmq" "$t"
-    # A start that fails stops what it started (the logs stay).
-    trap 'if [ $? != 0 ]; then say "stopping what this start started"; stop; fi' EXIT
+    # A start that fails stops what it started (the logs stay); when it had
+    # restored a snapshot, the next start migrates afresh instead.
+    trap 'if [ $? != 0 ]; then
+      say "stopping what this start started"
+      stop
+      [ "${MODE:-}" != restore ] || { say "dropping $SNAP"; rm -rf "$SNAP"; }
+    fi' EXIT
     start_stack
     trap - EXIT
     took "ready ($MODE)" "$T0"
