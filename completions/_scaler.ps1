@@ -43,6 +43,7 @@ Register-ArgumentCompleter -Native -CommandName 'scaler' -ScriptBlock {
             [CompletionResult]::new('schedule', 'schedule', [CompletionResultType]::ParameterValue, 'Schedule tools: `schedule suggest --trace calls.csv` learns a [schedule] from call history')
             [CompletionResult]::new('trace', 'trace', [CompletionResultType]::ParameterValue, 'Call traces: `trace export` writes the calls of Kamailio''s `acc` table as the CSV simulate reads')
             [CompletionResult]::new('reserve', 'reserve', [CompletionResultType]::ParameterValue, 'Book capacity ahead for scheduled meetings: `reserve add`, `reserve list`, `reserve remove`')
+            [CompletionResult]::new('resume', 'resume', [CompletionResultType]::ParameterValue, 'Lift the suspension of creation a crash loop caused (instances lost in a row without registering)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -368,6 +369,19 @@ Register-ArgumentCompleter -Native -CommandName 'scaler' -ScriptBlock {
         'scaler;reserve;help;help' {
             break
         }
+        'scaler;resume' {
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Report format on stdout')
+            [CompletionResult]::new('--metrics-file', '--metrics-file', [CompletionResultType]::ParameterName, 'After `run` and `cleanup`, write node_exporter textfile metrics here (overrides [metrics] textfile)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing unless something changed or failed (and draw no progress on stderr)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing unless something changed or failed (and draw no progress on stderr)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'scaler;help' {
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run one full pass: observe, clean up, scale (what cron calls)')
             [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Show what a pass would do, changing nothing')
@@ -379,6 +393,7 @@ Register-ArgumentCompleter -Native -CommandName 'scaler' -ScriptBlock {
             [CompletionResult]::new('schedule', 'schedule', [CompletionResultType]::ParameterValue, 'Schedule tools: `schedule suggest --trace calls.csv` learns a [schedule] from call history')
             [CompletionResult]::new('trace', 'trace', [CompletionResultType]::ParameterValue, 'Call traces: `trace export` writes the calls of Kamailio''s `acc` table as the CSV simulate reads')
             [CompletionResult]::new('reserve', 'reserve', [CompletionResultType]::ParameterValue, 'Book capacity ahead for scheduled meetings: `reserve add`, `reserve list`, `reserve remove`')
+            [CompletionResult]::new('resume', 'resume', [CompletionResultType]::ParameterValue, 'Lift the suspension of creation a crash loop caused (instances lost in a row without registering)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -434,6 +449,9 @@ Register-ArgumentCompleter -Native -CommandName 'scaler' -ScriptBlock {
             break
         }
         'scaler;help;reserve;remove' {
+            break
+        }
+        'scaler;help;resume' {
             break
         }
         'scaler;help;help' {

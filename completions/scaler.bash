@@ -34,6 +34,9 @@ _scaler() {
             scaler,reserve)
                 cmd="scaler__subcmd__reserve"
                 ;;
+            scaler,resume)
+                cmd="scaler__subcmd__resume"
+                ;;
             scaler,run)
                 cmd="scaler__subcmd__run"
                 ;;
@@ -78,6 +81,9 @@ _scaler() {
                 ;;
             scaler__subcmd__help,reserve)
                 cmd="scaler__subcmd__help__subcmd__reserve"
+                ;;
+            scaler__subcmd__help,resume)
+                cmd="scaler__subcmd__help__subcmd__resume"
                 ;;
             scaler__subcmd__help,run)
                 cmd="scaler__subcmd__help__subcmd__run"
@@ -167,7 +173,7 @@ _scaler() {
 
     case "${cmd}" in
         scaler)
-            opts="-c -v -q -h -V --config --format --verbose --quiet --metrics-file --help --version run plan cleanup status check config simulate schedule trace reserve help"
+            opts="-c -v -q -h -V --config --format --verbose --quiet --metrics-file --help --version run plan cleanup status check config simulate schedule trace reserve resume help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -387,7 +393,7 @@ _scaler() {
             return 0
             ;;
         scaler__subcmd__help)
-            opts="run plan cleanup status check config simulate schedule trace reserve help"
+            opts="run plan cleanup status check config simulate schedule trace reserve resume help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -529,6 +535,20 @@ _scaler() {
         scaler__subcmd__help__subcmd__reserve__subcmd__remove)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        scaler__subcmd__help__subcmd__resume)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -855,6 +875,36 @@ _scaler() {
         scaler__subcmd__reserve__subcmd__remove)
             opts="-c -v -q -h --config --format --verbose --quiet --metrics-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --metrics-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        scaler__subcmd__resume)
+            opts="-c -v -q -h --config --format --verbose --quiet --metrics-file --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -486,6 +486,21 @@ esac
     ;;
 esac
 ;;
+(resume)
+_arguments "${_arguments_options[@]}" : \
+'-c+[Configuration file]:PATH:_files' \
+'--config=[Configuration file]:PATH:_files' \
+'--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"
+json\:"One JSON object (schema_version 1)"))' \
+'--metrics-file=[After \`run\` and \`cleanup\`, write node_exporter textfile metrics here (overrides \[metrics\] textfile)]:PATH:_files' \
+'(-q --quiet)*-v[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'(-q --quiet)*--verbose[More log output on stderr (-v info\: each step of a pass and its time, -vv debug, -vvv trace); RUST_LOG overrides]' \
+'-q[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'--quiet[Print nothing unless something changed or failed (and draw no progress on stderr)]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+&& ret=0
+;;
 (help)
 _arguments "${_arguments_options[@]}" : \
 ":: :_scaler__subcmd__help_commands" \
@@ -610,6 +625,10 @@ _arguments "${_arguments_options[@]}" : \
     ;;
 esac
 ;;
+(resume)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (help)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -636,6 +655,7 @@ _scaler_commands() {
 'schedule:Schedule tools\: \`schedule suggest --trace calls.csv\` learns a \[schedule\] from call history' \
 'trace:Call traces\: \`trace export\` writes the calls of Kamailio'\''s \`acc\` table as the CSV simulate reads' \
 'reserve:Book capacity ahead for scheduled meetings\: \`reserve add\`, \`reserve list\`, \`reserve remove\`' \
+'resume:Lift the suspension of creation a crash loop caused (instances lost in a row without registering)' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'scaler commands' commands "$@"
@@ -694,6 +714,7 @@ _scaler__subcmd__help_commands() {
 'schedule:Schedule tools\: \`schedule suggest --trace calls.csv\` learns a \[schedule\] from call history' \
 'trace:Call traces\: \`trace export\` writes the calls of Kamailio'\''s \`acc\` table as the CSV simulate reads' \
 'reserve:Book capacity ahead for scheduled meetings\: \`reserve add\`, \`reserve list\`, \`reserve remove\`' \
+'resume:Lift the suspension of creation a crash loop caused (instances lost in a row without registering)' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'scaler help commands' commands "$@"
@@ -753,6 +774,11 @@ _scaler__subcmd__help__subcmd__reserve__subcmd__list_commands() {
 _scaler__subcmd__help__subcmd__reserve__subcmd__remove_commands() {
     local commands; commands=()
     _describe -t commands 'scaler help reserve remove commands' commands "$@"
+}
+(( $+functions[_scaler__subcmd__help__subcmd__resume_commands] )) ||
+_scaler__subcmd__help__subcmd__resume_commands() {
+    local commands; commands=()
+    _describe -t commands 'scaler help resume commands' commands "$@"
 }
 (( $+functions[_scaler__subcmd__help__subcmd__run_commands] )) ||
 _scaler__subcmd__help__subcmd__run_commands() {
@@ -852,6 +878,11 @@ _scaler__subcmd__reserve__subcmd__list_commands() {
 _scaler__subcmd__reserve__subcmd__remove_commands() {
     local commands; commands=()
     _describe -t commands 'scaler reserve remove commands' commands "$@"
+}
+(( $+functions[_scaler__subcmd__resume_commands] )) ||
+_scaler__subcmd__resume_commands() {
+    local commands; commands=()
+    _describe -t commands 'scaler resume commands' commands "$@"
 }
 (( $+functions[_scaler__subcmd__run_commands] )) ||
 _scaler__subcmd__run_commands() {

@@ -104,6 +104,18 @@ pub enum Command {
     /// Book capacity ahead for scheduled meetings: `reserve add`, `reserve list`, `reserve remove`
     #[command(subcommand)]
     Reserve(ReserveCommand),
+    /// Lift the suspension of creation a crash loop caused (instances lost in a row without registering)
+    #[command(
+        after_help = "After limits.crash_loop_after instances in a row are lost without registering \
+                      (unregistered, or no_public_ip and error_state while booting before any registration), passes \
+                      create nothing for limits.crash_loop_backoff (doubling up to \
+                      limits.crash_loop_backoff_max after each trial instance lost too) and exit 3. \
+                      Fix the image, then `scaler resume` clears the suspension and the count in the \
+                      state file, under the pass lock (waiting up to 10 s for a running pass, then \
+                      exit 75), and says what it cleared; with nothing to clear it changes nothing and \
+                      exits 0. The first registration from a new instance clears it too."
+    )]
+    Resume,
 }
 
 /// `reserve` subcommands.

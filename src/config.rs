@@ -576,6 +576,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
         check_instance_types(&instance_types, pool.min_type_vcpus()).map_err(fail)?;
     }
 
+    limits.validate().map_err(fail)?;
     let lock = lock_config(lock, &pool.name, base, sip.as_ref(), &limits).map_err(fail)?;
     let outputs: Outputs = toml::from_str(text).map_err(|e| toml_error(path, e))?;
     let metrics_textfile = outputs.metrics.textfile.map(|p| base.join(p));

@@ -4,8 +4,9 @@
 //! saying what is held back and why, and the state to keep. The clean-up,
 //! the target, packing, the budget (`pool.max_vcpus`), drains, the brakes
 //! (`limits.max_create_per_run`, `limits.max_destroy_per_run`), the
-//! scale-down delay, the reservations in force and the replica rule all
-//! apply here, built on the single rules of [`crate::plan`].
+//! scale-down delay, the reservations in force, the crash-loop backoff
+//! ([`crate::crash_loop`]) and the replica rule all apply here, built on the
+//! single rules of [`crate::plan`].
 //!
 //! Two executors carry a [`Plan`] out and report what became of each step:
 //! the pass (`run`, `plan`, `cleanup`) against the real provider and
@@ -14,6 +15,7 @@
 //! execution can tell (a drain that finds a gateway busy, a failed
 //! creation, the wall-clock deadline) is theirs to report.
 
+use crate::crash_loop::{self, CrashLoop};
 use crate::limits::Limits;
 use crate::model::{Gateway, Instance, Slot};
 use crate::plan::{
@@ -56,11 +58,14 @@ pub struct Params {
 }
 
 /// What one pass leaves to the next (kept in the state file).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Memory {
     /// Since when the pool has been above its target without interruption
     /// (`limits.scale_down_delay`).
     pub above_target_since: Option<DateTime<Utc>>,
+    /// Instances lost in a row without registering, and the suspension of
+    /// creation they led to (`limits.crash_loop_after`).
+    pub crash_loop: CrashLoop,
 }
 
 /// The reservations a decision takes into account.
@@ -75,7 +80,7 @@ pub struct Reservations {
 }
 
 /// The input of one decision.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Input<'a> {
     /// What was observed.
     pub observation: &'a Observation,
@@ -279,6 +284,14 @@ pub fn decide(input: &Input) -> Plan {
     }
     let mut brakes = Brakes::new(&params.limits, observation.instances.len());
     brakes.destroys(&mut removals);
+    let (crash_loop, crash_notes) = crash_loop::advance(
+        &input.memory.crash_loop,
+        (&assessment, observation),
+        &removals,
+        (&params.pool, &params.limits),
+        input.now,
+    );
+    notes.extend(crash_notes);
     let mut steps: Vec<Step> = removals
         .iter()
         .map(|r| removal_step(&assessment, observation, r))
@@ -297,7 +310,10 @@ pub fn decide(input: &Input) -> Plan {
         verdict: None,
         steps,
         notes,
-        memory: input.memory,
+        memory: Memory {
+            crash_loop,
+            ..input.memory.clone()
+        },
         busy_at_open: still_open(input.reservations),
         held_back,
         what_if: None,
@@ -310,12 +326,47 @@ pub fn decide(input: &Input) -> Plan {
                 scale_replicas(input, &assessment, &removed, &mut brakes, &mut plan)
             }
         }
+        hold_for_crash_loop(&mut plan, &mut brakes, input.now);
     }
     plan.notes.extend(brakes.notes());
     plan.held_back.extend(brakes.holds());
     plan.held_back.sort();
     plan.held_back.dedup();
     plan
+}
+
+/// The crash-loop backoff on the planned creations (DESIGN.md "Decision" ›
+/// "Crash-loop backoff"): while creation is suspended none is kept, once
+/// the backoff has expired one trial instance; the verdict's reason, a note
+/// and `held_back` say so, and what the suspension holds back is not the
+/// create brake's.
+fn hold_for_crash_loop(plan: &mut Plan, brakes: &mut Brakes, now: DateTime<Utc>) {
+    let wanted = plan
+        .steps
+        .iter()
+        .filter(|s| matches!(s, Step::Create { .. }))
+        .count();
+    let Some(restraint) = crash_loop::restrain(&mut plan.memory.crash_loop, wanted, now) else {
+        return;
+    };
+    brakes.held_creates = 0;
+    let mut keep = restraint.keep;
+    plan.steps.retain(|step| {
+        if !matches!(step, Step::Create { .. }) {
+            return true;
+        }
+        let kept = keep > 0;
+        keep = keep.saturating_sub(1);
+        kept
+    });
+    if let (Some(verdict), Some(why)) = (plan.verdict.as_mut(), restraint.why) {
+        verdict.cut_short(restraint.keep == 0, &why);
+    }
+    if restraint.held > 0 {
+        plan.held_back.retain(|h| *h != Hold::MaxCreatePerRun);
+        plan.held_back.push(Hold::CrashLoop);
+    }
+    plan.notes.extend(restraint.note);
 }
 
 /// The adoption gate (DESIGN.md "Decision" › "Clean-up"): an adopted

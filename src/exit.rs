@@ -12,7 +12,8 @@ pub enum Exit {
     Internal,
     /// `plan --detailed-exitcode` only: the plan has changes.
     Changes,
-    /// The pass completed but some actions failed or some records could not be read.
+    /// The pass completed but some actions failed, some records could not be
+    /// read, or creation is suspended after a crash loop.
     Partial,
     /// Usage error (bad flags).
     Usage,
@@ -65,7 +66,7 @@ impl Exit {
             Exit::Internal => "internal failure",
             Exit::Changes => "`plan --detailed-exitcode` only: the plan has changes",
             Exit::Partial => {
-                "partial: the pass completed but some actions failed or some records could not be read (see `errors`)"
+                "partial: the pass completed but some actions failed, some records could not be read, or creation is suspended after instances were lost without registering (see `errors`)"
             }
             Exit::Usage => "usage error (bad flags)",
             Exit::Unavailable => {

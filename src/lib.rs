@@ -8,6 +8,7 @@ pub mod acc;
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod crash_loop;
 pub mod decision;
 pub mod duration;
 pub mod error;
@@ -33,6 +34,7 @@ pub mod provider;
 pub mod report;
 pub mod reservations;
 pub mod reserve;
+pub mod resume;
 pub mod schedule;
 pub mod secret;
 pub mod simulate;
@@ -224,6 +226,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Schedule(_) => suggest::NAME,
         Command::Trace(_) => "trace",
         Command::Reserve(_) => "reserve",
+        Command::Resume => resume::NAME,
     }
 }
 
@@ -353,6 +356,27 @@ fn remember_above_target(config: &Config, report: &mut Report, now: chrono::Date
     }
 }
 
+/// Saves the crash-loop memory a pass that could act leaves (instances
+/// lost without registering, the suspension of creation), when it changed.
+/// A pass that decided nothing (it stopped before) leaves it as it was.
+fn remember_crash_loop(
+    config: &Config,
+    report: &mut Report,
+    before: &crash_loop::CrashLoop,
+    now: chrono::DateTime<chrono::Utc>,
+) {
+    let Some(after) = report.crash_loop.clone().filter(|after| after != before) else {
+        return;
+    };
+    if let Err(e) = state::update(&config.state_path, &config.pool.name, now, |s| {
+        s.crash_loop = after;
+    }) {
+        report.errors.push(format!(
+            "state: {e} (the crash-loop count and suspension of creation are not kept)"
+        ));
+    }
+}
+
 /// The bookings in force at `at` (store and calendar), and the decision's
 /// input built from them and the state's windows.
 fn pass_reservations(
@@ -456,6 +480,7 @@ fn dispatch(cli: &Cli) -> Result<Report, Error> {
             return Ok(Report::new(command_name(&cli.command)));
         }
         Command::Reserve(command) => return reserve::command(command, &config),
+        Command::Resume => return resume::command(&config),
         Command::Run(args) => (Steps::Full, args.dry_run, None, None, false),
         Command::Plan(args) => (
             Steps::Full,
@@ -538,6 +563,7 @@ fn pass_command(
             .flatten(),
         pending_forgets: state.pending_forgets,
         reservations,
+        crash_loop: state.crash_loop.clone(),
     };
     let prober = prober_for(&config)?;
     let mut outcome = pass::run(
@@ -556,6 +582,7 @@ fn pass_command(
         remember_above_target(&config, report, now);
     }
     if !dry_run {
+        remember_crash_loop(&config, report, &state.crash_loop, now);
         let flag = cli.metrics_file.as_deref();
         metrics::after_pass(&config, flag, report, started.elapsed(), chrono::Utc::now());
     }

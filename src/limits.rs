@@ -1,8 +1,10 @@
 //! Brakes on a pass: how many instances one pass may create or destroy, how
-//! long the target must stay below the pool's size before a scale-down, and
-//! the pass deadline. Each brake that holds an action back says so in the
-//! report; none of them is a failure. Out-of-range values are refused at
-//! load, naming the key and its line.
+//! long the target must stay below the pool's size before a scale-down, the
+//! pass deadline, and when creation is suspended after instances were lost
+//! without registering (the crash-loop backoff). Each brake that holds an
+//! action back says so in the report; none of them is a failure (a
+//! suspended creation exits 3). Out-of-range values are refused at load,
+//! naming the key and its line.
 
 use crate::duration::HumanDuration;
 use serde::{Deserialize, Deserializer};
@@ -32,6 +34,56 @@ pub struct Limits {
     /// The pass stops starting new actions after this long.
     #[serde(default = "default_deadline", deserialize_with = "deadline")]
     pub deadline: HumanDuration,
+    /// Instances lost in a row without registering before creation is
+    /// suspended (0: never suspended).
+    #[serde(
+        default = "default_crash_loop_after",
+        deserialize_with = "crash_loop_after"
+    )]
+    pub crash_loop_after: u32,
+    /// The first suspension of creation; it doubles after each trial
+    /// instance that is lost too.
+    #[serde(default = "default_crash_loop_backoff", deserialize_with = "backoff")]
+    pub crash_loop_backoff: HumanDuration,
+    /// The longest suspension.
+    #[serde(
+        default = "default_crash_loop_backoff_max",
+        deserialize_with = "backoff"
+    )]
+    pub crash_loop_backoff_max: HumanDuration,
+}
+
+/// The most lost instances `limits.crash_loop_after` may wait for.
+pub const MAX_CRASH_LOOP_AFTER: u32 = 1_000;
+
+/// The range of `limits.crash_loop_backoff` and `crash_loop_backoff_max`:
+/// at least a minute (a pass interval), at most a week.
+pub const BACKOFF_RANGE: (Duration, Duration) =
+    (Duration::from_secs(60), Duration::from_secs(7 * 86_400));
+
+/// `0..=MAX_CRASH_LOOP_AFTER` instances.
+fn crash_loop_after<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+    let n = i64::deserialize(deserializer)?;
+    match u32::try_from(n) {
+        Ok(n) if n <= MAX_CRASH_LOOP_AFTER => Ok(n),
+        _ => Err(serde::de::Error::custom(format!(
+            "expected a number of instances from 0 (never suspend) to {MAX_CRASH_LOOP_AFTER}, got {n}"
+        ))),
+    }
+}
+
+/// A duration within [`BACKOFF_RANGE`].
+fn backoff<'de, D: Deserializer<'de>>(deserializer: D) -> Result<HumanDuration, D::Error> {
+    let backoff = HumanDuration::deserialize(deserializer)?;
+    let (min, max) = BACKOFF_RANGE;
+    if backoff.0 < min || backoff.0 > max {
+        return Err(serde::de::Error::custom(format!(
+            "expected a duration from {} to {}, got {backoff}",
+            HumanDuration(min),
+            HumanDuration(max)
+        )));
+    }
+    Ok(backoff)
 }
 
 /// `0..=MAX_PER_RUN` instances.
@@ -70,6 +122,22 @@ fn default_deadline() -> HumanDuration {
     HumanDuration(Duration::from_secs(50))
 }
 
+/// Three: one instance lost is a bad boot, three in a row are an image (or
+/// a network) that does not work.
+fn default_crash_loop_after() -> u32 {
+    3
+}
+
+/// Ten minutes, doubling up to two hours: a broken image then costs about a
+/// dozen instances a day instead of one every `register_timeout`.
+fn default_crash_loop_backoff() -> HumanDuration {
+    HumanDuration(Duration::from_secs(600))
+}
+
+fn default_crash_loop_backoff_max() -> HumanDuration {
+    HumanDuration(Duration::from_secs(7_200))
+}
+
 impl Default for Limits {
     fn default() -> Limits {
         Limits {
@@ -77,6 +145,9 @@ impl Default for Limits {
             max_destroy_per_run: None,
             scale_down_delay: default_scale_down_delay(),
             deadline: default_deadline(),
+            crash_loop_after: default_crash_loop_after(),
+            crash_loop_backoff: default_crash_loop_backoff(),
+            crash_loop_backoff_max: default_crash_loop_backoff_max(),
         }
     }
 }
@@ -109,6 +180,17 @@ impl Limits {
     pub fn destroy_budget(&self, instances: u32) -> u32 {
         self.max_destroy_per_run
             .unwrap_or_else(|| default_cap(DESTROY_FLOOR, instances))
+    }
+
+    /// The checks between keys (each key's own range is checked when read).
+    pub fn validate(&self) -> Result<(), String> {
+        if self.crash_loop_backoff_max < self.crash_loop_backoff {
+            return Err(format!(
+                "limits.crash_loop_backoff_max ({}) must be at least limits.crash_loop_backoff ({})",
+                self.crash_loop_backoff_max, self.crash_loop_backoff
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -164,5 +246,36 @@ mod tests {
         let l: Limits = toml::from_str("deadline = \"1h\"\nmax_create_per_run = 0").unwrap();
         assert_eq!(l.deadline.0, Duration::from_secs(3_600));
         assert_eq!(l.create_budget(5), 0);
+    }
+
+    #[test]
+    fn crash_loop_keys_default_and_are_range_checked() {
+        let l = Limits::default();
+        assert_eq!(l.crash_loop_after, 3);
+        assert_eq!(l.crash_loop_backoff.0, Duration::from_secs(600));
+        assert_eq!(l.crash_loop_backoff_max.0, Duration::from_secs(7_200));
+        for (text, expected) in [
+            (
+                "crash_loop_after = 1001",
+                "from 0 (never suspend) to 1000, got 1001",
+            ),
+            ("crash_loop_after = -1", "got -1"),
+            ("crash_loop_backoff = \"30s\"", "from 1m to 7d, got 30s"),
+            ("crash_loop_backoff_max = \"8d\"", "from 1m to 7d, got 8d"),
+        ] {
+            let err = toml::from_str::<Limits>(text).unwrap_err().to_string();
+            assert!(err.contains(expected), "{text}: {err}");
+        }
+        let l: Limits =
+            toml::from_str("crash_loop_after = 0\ncrash_loop_backoff = \"3h\"").unwrap();
+        assert_eq!(l.crash_loop_after, 0);
+        let err = l.validate().unwrap_err();
+        assert!(
+            err.starts_with("limits.crash_loop_backoff_max (2h) must be at least"),
+            "{err}"
+        );
+        let l: Limits =
+            toml::from_str("crash_loop_backoff = \"3h\"\ncrash_loop_backoff_max = \"3h\"").unwrap();
+        assert_eq!(l.validate(), Ok(()));
     }
 }

@@ -8,6 +8,7 @@
 use crate::config::Config;
 pub use crate::config::MetricsSection;
 use crate::exit::Exit;
+use crate::plan::DestroyReason;
 use crate::report::{ActionKind, ActionStatus, Report};
 use crate::state::{self, State};
 use chrono::{DateTime, Utc};
@@ -65,10 +66,67 @@ pub fn render(report: &Report, state: &State, duration: Duration, now: DateTime<
         out: String::new(),
         pool: label(&pool),
     };
+    w.family(
+        "scaler_build_info",
+        "gauge",
+        "Always 1; the version of scaler that wrote this file.",
+    );
+    w.sample(
+        "scaler_build_info",
+        &[("version", env!("CARGO_PKG_VERSION"))],
+        1,
+    );
     observed(&mut w, report);
     actions(&mut w, report);
     counters(&mut w, report, state, duration, now);
+    crash_loop(&mut w, state);
     w.out
+}
+
+/// The crash-loop backoff as the state file keeps it after the pass.
+fn crash_loop(w: &mut Writer, state: &State) {
+    let memory = &state.crash_loop;
+    let suspension = memory.suspension.as_ref();
+    w.one(
+        "scaler_creation_suspended",
+        "gauge",
+        "1 while creation is suspended after instances were lost in a row without registering (limits.crash_loop_after; scaler resume lifts it), else 0.",
+        u8::from(suspension.is_some()),
+    );
+    w.one(
+        "scaler_creation_suspended_until_timestamp_seconds",
+        "gauge",
+        "When the suspension of creation lets a trial instance be created (0: not suspended).",
+        suspension.map_or_else(|| "0".to_string(), |s| timestamp(s.until)),
+    );
+    w.one(
+        "scaler_instances_lost_unregistered",
+        "gauge",
+        "Instances lost in a row without registering (unregistered, or no_public_ip and error_state while booting, before any registration) since the last registration.",
+        memory.lost,
+    );
+}
+
+/// `scaler_instances_destroyed_total{reason}`: every destroy reason (zero
+/// included), and `unknown` for destroys counted before the state file
+/// kept their reason.
+fn destroyed(w: &mut Writer, state: &State) {
+    let name = "scaler_instances_destroyed_total";
+    w.family(
+        name,
+        "counter",
+        "Instances destroyed since the state file began, by reason.",
+    );
+    let by_reason = &state.counters.destroyed_by_reason;
+    for reason in DestroyReason::ALL.map(DestroyReason::as_str) {
+        let count = by_reason.get(reason).copied().unwrap_or(0);
+        w.sample(name, &[("reason", reason)], count);
+    }
+    let known: u64 = by_reason.values().sum();
+    let unknown = state.counters.destroyed_total.saturating_sub(known);
+    if unknown > 0 {
+        w.sample(name, &[("reason", "unknown")], unknown);
+    }
 }
 
 /// What the pass observed and decided: gateways, instances, target, slot.
@@ -173,12 +231,7 @@ fn counters(
         "Instances created since the state file began.",
         state.counters.created_total,
     );
-    w.one(
-        "scaler_instances_destroyed_total",
-        "counter",
-        "Instances destroyed since the state file began.",
-        state.counters.destroyed_total,
-    );
+    destroyed(w, state);
     w.one(
         "scaler_passes_total",
         "counter",
@@ -327,10 +380,19 @@ pub fn after_pass(
             .count() as u64
     };
     let (created, destroyed) = (done(ActionKind::Create), done(ActionKind::Destroy));
+    let mut by_reason: BTreeMap<String, u64> = BTreeMap::new();
+    for action in &report.actions {
+        if action.kind == ActionKind::Destroy && action.status == ActionStatus::Done {
+            *by_reason.entry(action.reason.clone()).or_default() += 1;
+        }
+    }
     let success = report.exit_code == Exit::Ok.code();
     let result = state::update(&config.state_path, &config.pool.name, now, |s| {
         s.counters.created_total += created;
         s.counters.destroyed_total += destroyed;
+        for (reason, count) in by_reason {
+            *s.counters.destroyed_by_reason.entry(reason).or_default() += count;
+        }
         s.counters.passes_total += 1;
         s.counters.last_pass_at = Some(now);
         if success {
@@ -423,6 +485,58 @@ mod tests {
                 text.matches(&format!("# TYPE {name} ")).count(),
                 1,
                 "{name} declared twice"
+            );
+        }
+    }
+
+    #[test]
+    fn destroys_by_reason_build_info_and_the_suspension_of_creation() {
+        let now = DateTime::parse_from_rfc3339("2026-11-23T07:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let mut state = State::new("gw", now);
+        let text = render(&report(), &state, Duration::ZERO, now);
+        let version = env!("CARGO_PKG_VERSION");
+        for line in [
+            format!("scaler_build_info{{pool=\"gw\",version=\"{version}\"}} 1"),
+            "scaler_instances_destroyed_total{pool=\"gw\",reason=\"unregistered\"} 0".into(),
+            "scaler_instances_destroyed_total{pool=\"gw\",reason=\"drained\"} 0".into(),
+            "scaler_creation_suspended{pool=\"gw\"} 0".into(),
+            "scaler_creation_suspended_until_timestamp_seconds{pool=\"gw\"} 0".into(),
+            "scaler_instances_lost_unregistered{pool=\"gw\"} 0".into(),
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
+        }
+        assert!(!text.contains("reason=\"unknown\""), "{text}");
+        assert!(!text.contains("scaler_instances_destroyed_total{pool=\"gw\"}"));
+
+        // Destroys counted before the reasons were kept are `unknown`.
+        state.counters.destroyed_total = 7;
+        state
+            .counters
+            .destroyed_by_reason
+            .insert("unregistered".into(), 3);
+        state.crash_loop.lost = 3;
+        state.crash_loop.suspension = Some(crate::crash_loop::Suspension {
+            since: now,
+            until: now + chrono::TimeDelta::minutes(10),
+            backoff_seconds: 600,
+            trial_since: None,
+        });
+        let text = render(&report(), &state, Duration::ZERO, now);
+        for line in [
+            "scaler_instances_destroyed_total{pool=\"gw\",reason=\"unregistered\"} 3",
+            "scaler_instances_destroyed_total{pool=\"gw\",reason=\"unknown\"} 4",
+            "scaler_creation_suspended{pool=\"gw\"} 1",
+            "scaler_creation_suspended_until_timestamp_seconds{pool=\"gw\"} 1795417800.000",
+            "scaler_instances_lost_unregistered{pool=\"gw\"} 3",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
             );
         }
     }

@@ -3,11 +3,13 @@
 //! carry its steps out in order and fill the report. Observation failures
 //! stop the pass before anything is changed (exit 69); action failures are
 //! recorded and the pass goes on (exit 3); so do drains that find a gateway
-//! busy (a note). The deadline is wall time, so it lives here: no action
+//! busy (a note). A pass that ends with creation suspended by the
+//! crash-loop backoff says so in `errors` and exits 3 too. The deadline is wall time, so it lives here: no action
 //! starts after it. `plan` and `--dry-run` run the same code with acting
 //! replaced by recording `planned` actions.
 
 use crate::config::Config;
+use crate::crash_loop::{self, CrashLoop};
 use crate::decision::{self, Input, Memory, Plan, Step};
 use crate::exit::Exit;
 use crate::forget::{self, Ledger};
@@ -66,6 +68,9 @@ pub struct PassOptions {
     /// The reservations in force at `at`, with their windows' busy count
     /// at opening (from the state file).
     pub reservations: decision::Reservations,
+    /// Instances lost in a row without registering and the suspension of
+    /// creation (from the state file).
+    pub crash_loop: CrashLoop,
 }
 
 /// What the pass observed, as the decision's input, with what it found
@@ -341,6 +346,7 @@ pub fn run_observed(
         slot: &active.slot,
         memory: Memory {
             above_target_since: options.above_target_since,
+            crash_loop: options.crash_loop.clone(),
         },
         now: options.now,
         scale: options.steps == Steps::Full,
@@ -362,11 +368,14 @@ pub fn run_observed(
         cut: Cut::default(),
     };
     acting.carry_out(&plan.steps, config, options);
+    let suspended = crash_loop::suspended(&plan.memory.crash_loop, options.now);
     let cut = acting.cut;
     let exit = match acting.settle_and_exit() {
         _ if observed.demand_unknown => Exit::Config,
+        Exit::Ok if suspended.is_some() => Exit::Partial,
         exit => exit,
     };
+    report.errors.extend(suspended);
     explain_cut(&mut report, &plan, &cut);
     timings.total_ms = timings.provider_ms + timings.gateways_ms + ms_since(started);
     report.timings = Some(timings);
@@ -474,6 +483,7 @@ fn record(report: &mut Report, plan: &Plan) {
     report.notes.extend(plan.notes.iter().cloned());
     report.above_target_since = plan.memory.above_target_since;
     report.busy_at_open = plan.busy_at_open.clone();
+    report.crash_loop = Some(plan.memory.crash_loop.clone());
 }
 
 fn finish(mut report: Report, exit: Exit) -> Report {

@@ -417,6 +417,16 @@ pub enum DestroyReason {
 }
 
 impl DestroyReason {
+    /// Every reason, in the report's order.
+    pub const ALL: [DestroyReason; 6] = [
+        DestroyReason::ToStop,
+        DestroyReason::Drained,
+        DestroyReason::ErrorState,
+        DestroyReason::TerminationRequested,
+        DestroyReason::NoPublicIp,
+        DestroyReason::Unregistered,
+    ];
+
     /// The stable name used in reports.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -459,6 +469,10 @@ pub enum Hold {
     UnreadableRecord,
     /// An adopted instance that never registered a gateway is never destroyed.
     UnprovenAdoption,
+    /// Creation is suspended after `limits.crash_loop_after` instances in a
+    /// row were lost without registering (DESIGN.md "Decision" ›
+    /// "Crash-loop backoff").
+    CrashLoop,
     /// `limits.deadline` was reached before the action started.
     Deadline,
 }
@@ -477,6 +491,7 @@ impl Hold {
             Hold::DrainTimeout => "pool.drain_timeout",
             Hold::UnreadableRecord => "unreadable_record",
             Hold::UnprovenAdoption => "unproven_adoption",
+            Hold::CrashLoop => "limits.crash_loop_after",
             Hold::Deadline => "limits.deadline",
         }
     }

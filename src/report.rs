@@ -218,7 +218,16 @@ pub struct Report {
     /// (kept in the state file; not part of the report).
     #[serde(skip)]
     pub busy_at_open: std::collections::BTreeMap<String, u32>,
+    /// A pass: the crash-loop memory it leaves (instances lost in a row
+    /// without registering, the suspension of creation), kept in the state
+    /// file and shown while it is not clear; `resume`: what it cleared.
+    #[serde(skip_serializing_if = "no_crash_loop")]
+    pub crash_loop: Option<crate::crash_loop::CrashLoop>,
     pub exit_code: u8,
+}
+
+fn no_crash_loop(crash_loop: &Option<crate::crash_loop::CrashLoop>) -> bool {
+    crash_loop.as_ref().is_none_or(|c| c.is_clear())
 }
 
 /// Milliseconds spent in each phase of a pass (`timings` of the report).
@@ -261,6 +270,7 @@ impl Report {
             output: None,
             above_target_since: None,
             busy_at_open: std::collections::BTreeMap::new(),
+            crash_loop: None,
             exit_code: 0,
         }
     }
@@ -290,9 +300,10 @@ impl Report {
     }
 
     /// The text rendering: one line when nothing happened, else a header, one
-    /// line per action, then errors and notes. Notes (a brake that held
-    /// actions back, a drain waiting for its calls) show even when no action
-    /// ran: they are why none did.
+    /// line per action, then errors and notes. The decision, notes (a brake
+    /// that held actions back, a drain waiting for its calls) and errors (a
+    /// suspension of creation) show even when no action ran: they are why
+    /// none did.
     pub fn to_text(&self) -> String {
         let mut out = String::new();
         if let Some(simulation) = &self.simulation {
@@ -312,6 +323,13 @@ impl Report {
         if self.command == "reserve" {
             return self.reservations_text();
         }
+        if self.command == "resume" {
+            let pool = self.pool.as_ref().map_or("scaler", |p| p.name.as_str());
+            for line in self.errors.iter().chain(&self.notes) {
+                let _ = writeln!(out, "{pool} resume: {line}");
+            }
+            return out;
+        }
         if let Some(rows) = &self.instances {
             return self.status_text(rows);
         }
@@ -326,7 +344,7 @@ impl Report {
     /// force, the errors and the notes.
     fn push_tail(&self, out: &mut String, with_actions: bool) {
         if let Some(d) = &self.decision
-            && (!self.actions.is_empty() || !self.notes.is_empty())
+            && (!self.actions.is_empty() || !self.notes.is_empty() || !self.errors.is_empty())
         {
             let _ = writeln!(out, "  decision: {}", d.reason);
         }
@@ -508,6 +526,22 @@ mod tests {
             text.contains("\n  decision: scale up by 3 gateway(s)\n")
                 && text
                     .contains("\n  note: limits.max_create_per_run (0) held back 3 creation(s)\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_decision_shows_with_an_error_and_no_action() {
+        let mut r = Report::new("run");
+        r.decision = Some(DecisionInfo {
+            target: 1,
+            delta: 1,
+            reason: "scale up by 1 gateway(s); but creation is suspended".into(),
+        });
+        r.errors.push("creation is suspended since …".into());
+        let text = r.to_text();
+        assert!(
+            text.contains("\n  decision: scale up by 1 gateway(s); but creation is suspended\n"),
             "{text}"
         );
     }

@@ -109,7 +109,7 @@ fn booking_of(args: &ReserveAddArgs, zone: chrono_tz::Tz) -> Result<Booking, Err
 }
 
 /// Takes the pass lock, waiting up to [`LOCK_WAIT`] for a running pass.
-fn wait_for_lock(config: &LockConfig) -> Result<PassLock, Error> {
+pub fn wait_for_lock(config: &LockConfig) -> Result<PassLock, Error> {
     let deadline = Instant::now() + LOCK_WAIT;
     let mut said = false;
     loop {

@@ -762,7 +762,8 @@ impl<'a> Replay<'a> {
         };
         let (world, params) = (&mut self.world, &self.params);
         // As plan_minute_with, without writing out the actions.
-        let plan = decide(world, params, &slot.slot, self.memory, &reservations, now);
+        let memory = std::mem::take(&mut self.memory);
+        let plan = decide(world, params, &slot.slot, memory, &reservations, now);
         let created = world.act(&plan.steps, now, None);
         self.memory = plan.memory;
         self.busy_at_open = plan.busy_at_open;

@@ -2,28 +2,32 @@
 //! `/var/lib/scaler/<pool>.state.json`) that outlives a pass, and the only
 //! code that reads or writes it. It holds, in named sections, the metric
 //! counters, the scale-down clock (`limits.scale_down_delay`), the
-//! pending forgets (registrations of destroyed hosts not yet deleted) and
-//! the reservations (bookings made with `scaler reserve add` when the lock
-//! is a file, and the windows in force with their busy count at opening).
+//! pending forgets (registrations of destroyed hosts not yet deleted), the
+//! reservations (bookings made with `scaler reserve add` when the lock is a
+//! file, and the windows in force with their busy count at opening) and the
+//! crash-loop backoff (instances lost in a row without registering, and the
+//! suspension of creation they led to).
 //!
 //! The file carries a `schema_version` ([`SCHEMA_VERSION`]). An older
 //! layout (version 1: flat fields, `version` instead of `schema_version`)
 //! is migrated when read; a newer one is refused, and so is any field this
-//! version does not know: a later section (backoff, reservations, …) comes
+//! version does not know: a later section (reservations, crash_loop, …) comes
 //! with a new version, so a file is never half understood. A file that
 //! cannot be read or understood is an error naming it — never a panic, never
 //! a silent fresh start that would forget a pending forget.
 //!
-//! A later section (crash-loop backoff, reservations, demand cursors) is a
-//! `#[serde(default)]` field of [`State`] and `SCHEMA_VERSION + 1`: files
-//! from version 2 on are read by the same struct (the new section starts
-//! empty), version 1 through its own and [`From`].
+//! A later section (reservations in version 3, the crash-loop backoff and
+//! the destroys by reason in version 4) is a `#[serde(default)]` field of
+//! [`State`] and `SCHEMA_VERSION + 1`: files from version 2 on are read by
+//! the same struct (the new section starts empty), version 1 through its
+//! own and [`From`].
 //!
 //! [`load`] reads it (absent file: `None`); [`update`] is a locked
 //! read-modify-write that replaces the file atomically (temporary file,
 //! fsync, rename, directory fsync), so a pass killed at any point leaves
 //! either the old or the new state, never a torn one.
 
+use crate::crash_loop::CrashLoop;
 use crate::pool::SourceRecord;
 use crate::reservations::Booking;
 use chrono::{DateTime, Utc};
@@ -35,7 +39,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 /// The layout this version reads and writes.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// `[state]` keys.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -72,6 +76,9 @@ pub struct State {
     /// Reservations (since schema_version 3).
     #[serde(default)]
     pub reservations: Reservations,
+    /// The crash-loop backoff (since schema_version 4).
+    #[serde(default, skip_serializing_if = "CrashLoop::is_clear")]
+    pub crash_loop: CrashLoop,
 }
 
 /// The `reservations` section.
@@ -108,6 +115,11 @@ pub struct Counters {
     pub created_total: u64,
     /// Instances destroyed (actions `destroy` done).
     pub destroyed_total: u64,
+    /// The same by reason (`unregistered`, `drained`...; since
+    /// schema_version 4: destroys counted before are in `destroyed_total`
+    /// only).
+    #[serde(default)]
+    pub destroyed_by_reason: BTreeMap<String, u64>,
     /// Passes that updated the counters.
     pub passes_total: u64,
     /// When the last pass ended.
@@ -152,6 +164,7 @@ impl State {
             scale_down: ScaleDown::default(),
             pending_forgets: Vec::new(),
             reservations: Reservations::default(),
+            crash_loop: CrashLoop::default(),
         }
     }
 
@@ -200,6 +213,7 @@ impl From<StateV1> for State {
             counters: Counters {
                 created_total: v1.created_total,
                 destroyed_total: v1.destroyed_total,
+                destroyed_by_reason: BTreeMap::new(),
                 passes_total: v1.passes_total,
                 last_pass_at: v1.last_pass_at,
                 last_success_at: v1.last_success_at,
@@ -209,6 +223,7 @@ impl From<StateV1> for State {
             },
             pending_forgets: Vec::new(),
             reservations: Reservations::default(),
+            crash_loop: CrashLoop::default(),
         }
     }
 }
@@ -423,7 +438,7 @@ mod tests {
         assert_eq!((counters.created_total, counters.destroyed_total), (2, 1));
         assert_eq!(load(&path, "gw").unwrap(), Some(state));
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.contains("\"schema_version\": 3"), "{text}");
+        assert!(text.contains("\"schema_version\": 4"), "{text}");
         let leftovers: Vec<_> = std::fs::read_dir(path.parent().unwrap())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -469,7 +484,7 @@ mod tests {
         let state = update(&path, "gw", Utc::now(), |s| s.counters.passes_total += 1).unwrap();
         assert_eq!(state.counters.destroyed_total, 3);
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.contains("\"schema_version\": 3"), "{text}");
+        assert!(text.contains("\"schema_version\": 4"), "{text}");
         assert!(
             !text.contains("\"version\""),
             "written in the new layout: {text}"
@@ -481,7 +496,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("gw.state.json");
         for text in [
-            r#"{"schema_version":2,"pool":"gw","started_at":"2026-11-23T07:00:00Z","backoff":{}}"#,
+            r#"{"schema_version":2,"pool":"gw","started_at":"2026-11-23T07:00:00Z","forecast":{}}"#,
+            r#"{"schema_version":4,"pool":"gw","started_at":"2026-11-23T07:00:00Z","crash_loop":{"lost":1,"streak":2}}"#,
             r#"{"schema_version":2,"pool":"gw","started_at":"2026-11-23T07:00:00Z","scale_down":{"since":null}}"#,
             r#"{"version":1,"pool":"gw","started_at":"2026-11-23T07:00:00Z","extra":1}"#,
         ] {
@@ -524,10 +540,10 @@ mod tests {
 
         let newer = dir.path().join("newer.json");
         let text =
-            r#"{"schema_version":4,"pool":"gw","started_at":"2026-11-23T07:00:00Z","backoff":{}}"#;
+            r#"{"schema_version":5,"pool":"gw","started_at":"2026-11-23T07:00:00Z","forecast":{}}"#;
         std::fs::write(&newer, text).unwrap();
         let err = update(&newer, "gw", Utc::now(), |_| {}).unwrap_err();
-        assert!(matches!(err, StateError::Newer { found: 4, .. }), "{err}");
+        assert!(matches!(err, StateError::Newer { found: 5, .. }), "{err}");
         assert!(err.to_string().contains("newer scaler"), "{err}");
         assert_eq!(std::fs::read_to_string(&newer).unwrap(), text);
         // The old layout's version number is read the same way.
@@ -563,8 +579,47 @@ mod tests {
             s.reservations.open.insert(booking.key(), open);
         })
         .unwrap();
-        assert_eq!(written.schema_version, 3);
+        assert_eq!(written.schema_version, 4);
         assert_eq!(load(&path, "gw").unwrap().unwrap(), written);
         assert_eq!(written.reservations.open["cli:course"].busy_at_open, 7);
+    }
+
+    #[test]
+    fn version_3_files_gain_the_crash_loop_and_the_destroys_by_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gw.state.json");
+        // What scaler wrote at schema_version 3.
+        let v3 = r#"{"schema_version":3,"pool":"gw","started_at":"2026-11-23T07:00:00Z",
+            "counters":{"created_total":9,"destroyed_total":4,"passes_total":20,
+            "last_pass_at":null,"last_success_at":null},"reservations":{}}"#;
+        std::fs::write(&path, v3).unwrap();
+        let state = load(&path, "gw").unwrap().unwrap();
+        assert_eq!(state.crash_loop, CrashLoop::default());
+        assert_eq!(state.counters.destroyed_total, 4);
+        assert!(state.counters.destroyed_by_reason.is_empty());
+        let suspension = crate::crash_loop::Suspension {
+            since: at("2026-11-23T08:00:00Z"),
+            until: at("2026-11-23T08:10:00Z"),
+            backoff_seconds: 600,
+            trial_since: None,
+        };
+        let written = update(&path, "gw", Utc::now(), |s| {
+            s.crash_loop.lost = 3;
+            s.crash_loop.suspension = Some(suspension.clone());
+            s.counters
+                .destroyed_by_reason
+                .insert("unregistered".into(), 3);
+        })
+        .unwrap();
+        assert_eq!(load(&path, "gw").unwrap().unwrap(), written);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("\"backoff_seconds\": 600"), "{text}");
+        // A clear crash loop is not written at all.
+        update(&path, "gw", Utc::now(), |s| {
+            s.crash_loop = CrashLoop::default()
+        })
+        .unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("crash_loop"), "{text}");
     }
 }

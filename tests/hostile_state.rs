@@ -145,12 +145,12 @@ fn an_unusable_state_file_stops_the_pass_before_anything_changes() {
         ("{ not json", "state.json"),
         ("", "the file is empty"),
         (
-            r#"{"schema_version":4,"pool":"hsbad","started_at":"2026-11-23T07:00:00Z"}"#,
+            r#"{"schema_version":5,"pool":"hsbad","started_at":"2026-11-23T07:00:00Z"}"#,
             "newer scaler",
         ),
         (
-            r#"{"schema_version":2,"pool":"hsbad","started_at":"2026-11-23T07:00:00Z","backoff":{}}"#,
-            "unknown field `backoff`",
+            r#"{"schema_version":2,"pool":"hsbad","started_at":"2026-11-23T07:00:00Z","forecast":{}}"#,
+            "unknown field `forecast`",
         ),
         (
             r#"{"schema_version":2,"pool":"other","started_at":"2026-11-23T07:00:00Z"}"#,
@@ -212,7 +212,7 @@ fn a_version_1_state_file_is_migrated_and_keeps_its_counters() {
     let flag = textfile.to_string_lossy().into_owned();
     scaler(&["-c", &config, "--metrics-file", &flag, "run"]).expect(0);
     let migrated = json_file(&state);
-    assert_eq!(migrated["schema_version"], 3, "{migrated}");
+    assert_eq!(migrated["schema_version"], 4, "{migrated}");
     assert_eq!(migrated["started_at"], "2026-11-23T07:00:00Z");
     assert_eq!(migrated["counters"]["created_total"], 6, "{migrated}");
     assert_eq!(migrated["counters"]["destroyed_total"], 3);

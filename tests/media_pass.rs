@@ -301,6 +301,7 @@ fn a_whole_pass_keeps_the_host_whose_gateway_takes_a_room_during_the_drain() {
         above_target_since: None,
         pending_forgets: Vec::new(),
         reservations: Default::default(),
+        crash_loop: Default::default(),
     };
     let report = scaler::pass::execute(
         &config,

@@ -1,11 +1,13 @@
 //! Metrics of real passes (MariaDB with Kamailio's schema, the local
 //! provider): the textfile parses with a Prometheus text-format parser, its
 //! values are the report's, the counters accumulate across passes in the
-//! state file, and dry runs write nothing.
+//! state file (destroys by reason), a crash loop shows, and dry runs write
+//! nothing.
 
 mod common;
 
 use common::*;
+use scaler::provider::InstanceState;
 use std::collections::HashMap;
 
 const IDLE2: &str = "{ idle_min = 2, load_max = 0.8, max_gateways = 40 }";
@@ -53,8 +55,20 @@ fn assert_first_pass(first: &HashMap<String, f64>) {
     assert_eq!(
         metric(
             first,
-            &format!("scaler_instances_destroyed_total{{{pool}}}")
+            &format!("scaler_instances_destroyed_total{{{pool},reason=unregistered}}")
         ),
+        0.0
+    );
+    let version = env!("CARGO_PKG_VERSION");
+    assert_eq!(
+        metric(
+            first,
+            &format!("scaler_build_info{{{pool},version={version}}}")
+        ),
+        1.0
+    );
+    assert_eq!(
+        metric(first, &format!("scaler_creation_suspended{{{pool}}}")),
         0.0
     );
     assert_eq!(
@@ -202,4 +216,54 @@ fn config_textfile_and_failures_are_reported() {
         69.0
     );
     assert!(!values.contains_key("scaler_gateways_busy{pool=metricscfg}"));
+}
+
+#[test]
+fn a_crash_loop_shows_in_the_suspension_gauges_and_the_destroys_by_reason() {
+    let ws = Workspace::new();
+    let db = Kamailio::new("metricsloop");
+    let config = sip_config(&ws, &db, "metricsloop", IDLE2, "");
+    let textfile = ws.path("scaler.prom");
+    let flag = textfile.to_string_lossy().into_owned();
+    for n in 1..=3 {
+        let ip = format!("127.0.1.{n}");
+        ws.add_instance("metricsloop", &ip, InstanceState::Active, 30, 4);
+    }
+    // In error while booting: lost too.
+    ws.add_instance("metricsloop", "127.0.1.4", InstanceState::Error, 1, 4);
+    scaler(&["-c", &config, "--metrics-file", &flag, "run"]).expect(3);
+    let values = parse(&std::fs::read_to_string(&textfile).unwrap());
+    let pool = "pool=metricsloop";
+    let value = |name: &str| metric(&values, &format!("{name}{{{pool}}}"));
+    let destroyed = |reason: &str| {
+        metric(
+            &values,
+            &format!("scaler_instances_destroyed_total{{{pool},reason={reason}}}"),
+        )
+    };
+    assert_eq!(destroyed("unregistered"), 3.0);
+    assert_eq!(destroyed("error_state"), 1.0);
+    assert_eq!(destroyed("drained"), 0.0);
+    assert_eq!(value("scaler_creation_suspended"), 1.0);
+    assert_eq!(value("scaler_instances_lost_unregistered"), 4.0);
+    assert_eq!(value("scaler_pass_exit_code"), 3.0);
+    let until = value("scaler_creation_suspended_until_timestamp_seconds");
+    let in_ten_minutes = (chrono::Utc::now().timestamp() + 600) as f64;
+    assert!(
+        (until - in_ten_minutes).abs() < 60.0,
+        "{until} vs {in_ten_minutes}"
+    );
+
+    // Resumed, the next pass creates and the gauges fall back to 0.
+    scaler(&["-c", &config, "resume"]).expect(0);
+    scaler(&["-c", &config, "--metrics-file", &flag, "run"]).expect(0);
+    let values = parse(&std::fs::read_to_string(&textfile).unwrap());
+    let value = |name: &str| metric(&values, &format!("{name}{{{pool}}}"));
+    assert_eq!(value("scaler_creation_suspended"), 0.0);
+    assert_eq!(
+        value("scaler_creation_suspended_until_timestamp_seconds"),
+        0.0
+    );
+    assert_eq!(value("scaler_instances_lost_unregistered"), 0.0);
+    assert_eq!(value("scaler_instances_created_total"), 1.0);
 }

@@ -73,6 +73,7 @@ fn both(config: &str, memory: Memory) -> Report {
         above_target_since: memory.above_target_since,
         pending_forgets: Vec::new(),
         reservations: Default::default(),
+        crash_loop: memory.crash_loop.clone(),
     };
     let observed = pass::observe(
         &config,

@@ -24,7 +24,10 @@
 //! refused creations with a chosen message, servers with fixed and floating
 //! addresses on named networks (the harness's Neutron has no agents and no
 //! networks, so real servers get no address), and floating IPs (kept on
-//! the mock: attaching them against the agent-less Neutron was not tried). The mock is a small
+//! the mock: that Neutron, given its router plugin, associates a floating
+//! IP with an unbound port, but without an agent no mechanism driver binds
+//! a port, so Nova puts every fake-driver server asking for a network in
+//! `ERROR` with `PortBindingFailed` and no server has a port). The mock is a small
 //! OpenStack cloud served by the test itself on 127.0.0.1 (std's
 //! TcpListener, one thread per connection): Keystone v3, Nova, Neutron and
 //! Glance answer with the bodies their API references document. The server

@@ -120,6 +120,7 @@ fn observe_then_act(config: &str, deadline: Instant, between: impl FnOnce()) -> 
         above_target_since: Memory::default().above_target_since,
         pending_forgets: Vec::new(),
         reservations: Default::default(),
+        crash_loop: Default::default(),
     };
     let observed = pass::observe(
         &config,

@@ -1,9 +1,10 @@
 """Set-up steps of scripts/openstack.sh, run with the stack's virtualenv.
 
     setup.py catalog RUN     services and endpoints in Keystone
-    setup.py compute RUN     waits for nova-compute, creates the flavors
-    setup.py hypervisor RUN  exit 0 once Nova lists the fake hypervisor
-    setup.py image RUN       uploads the tiny image to Glance
+    setup.py ready RUN       uploads the tiny image to Glance, creates the
+                             flavors, then waits until nova-compute is up,
+                             Nova lists its host (nova-scheduler maps it)
+                             and Placement holds its inventory
 
 Every step is idempotent and every wait bounded. Endpoints: RegionOne's
 public and internal URLs are the services'; the `admin` interface of
@@ -86,19 +87,7 @@ def nova(s, path, **kw):
     return s.request(url, kw.pop("method", "GET"), headers=headers, raise_exc=False, **kw)
 
 
-def compute(run):
-    s = session(run)
-    deadline = time.time() + 180
-    while True:
-        answer = nova(s, "/os-services?binary=nova-compute")
-        up = answer.status_code == 200 and any(
-            x["state"] == "up" for x in answer.json()["services"])
-        if up:
-            break
-        if time.time() > deadline:
-            sys.exit("nova-compute did not report up within 180 s (last answer %s: %s)"
-                     % (answer.status_code, answer.text[:300]))
-        time.sleep(2)
+def flavors(s):
     have = {f["name"] for f in nova(s, "/flavors").json()["flavors"]}
     for name, vcpus, ram, disk in [("scaler.tiny", 1, 64, 1), ("scaler.small", 2, 128, 1),
                                    ("scaler.huge", 1, 16384, 1)]:
@@ -110,14 +99,54 @@ def compute(run):
             sys.exit("flavor %s: %s %s" % (name, answer.status_code, answer.text[:300]))
 
 
-def hypervisor(run):
-    answer = nova(session(run), "/os-hypervisors")
-    if answer.status_code != 200 or not answer.json()["hypervisors"]:
-        sys.exit("no hypervisor yet: %s %s" % (answer.status_code, answer.text[:300]))
+def until(what, seconds, check):
+    """Polls check() (None when ready, else what it saw) every 0.5 s."""
+    deadline = time.time() + seconds
+    while True:
+        seen = check()
+        if seen is None:
+            return
+        if time.time() > deadline:
+            sys.exit("%s within %d s (last: %s)" % (what, seconds, seen))
+        time.sleep(0.5)
 
 
-def image(run):
+def compute_up(s):
+    answer = nova(s, "/os-services?binary=nova-compute")
+    if answer.status_code == 200 and any(x["state"] == "up" for x in answer.json()["services"]):
+        return None
+    return "%s %s" % (answer.status_code, answer.text[:300])
+
+
+def host_listed(s):
+    answer = nova(s, "/os-hypervisors")
+    if answer.status_code == 200 and answer.json()["hypervisors"]:
+        return None
+    return "%s %s" % (answer.status_code, answer.text[:300])
+
+
+def inventory(s):
+    base = "http://127.0.0.1:%s" % ports()["PLACEMENT_PORT"]
+    providers = s.get(base + "/resource_providers", raise_exc=False)
+    if providers.status_code != 200:
+        return "%s %s" % (providers.status_code, providers.text[:300])
+    for rp in providers.json()["resource_providers"]:
+        found = s.get(base + "/resource_providers/%s/inventories" % rp["uuid"], raise_exc=False)
+        if found.status_code == 200 and "VCPU" in found.json()["inventories"]:
+            return None
+    return "no resource provider with VCPU inventory"
+
+
+def ready(run):
     s = session(run)
+    image(s)
+    flavors(s)
+    until("nova-compute did not report up", 180, lambda: compute_up(s))
+    until("Nova listed no hypervisor", 120, lambda: host_listed(s))
+    until("Placement had no compute inventory", 120, lambda: inventory(s))
+
+
+def image(s):
     base = "http://127.0.0.1:%s/v2" % ports()["GLANCE_PORT"]
     found = s.get(base + "/images?name=scaler-os-image").json()["images"]
     if found and found[0]["status"] == "active":
@@ -133,8 +162,8 @@ def image(run):
     while s.get(base + "/images/" + created["id"]).json()["status"] != "active":
         if time.time() > deadline:
             sys.exit("the image did not become active within 60 s")
-        time.sleep(1)
+        time.sleep(0.5)
 
 
 if __name__ == "__main__":
-    {"catalog": catalog, "compute": compute, "hypervisor": hypervisor, "image": image}[sys.argv[1]](sys.argv[2])
+    {"catalog": catalog, "ready": ready}[sys.argv[1]](sys.argv[2])

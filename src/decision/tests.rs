@@ -193,6 +193,7 @@ fn a_held_scale_down_never_reads_as_draining() {
     // Five minutes of uninterrupted excess later, it drains.
     let since = Memory {
         above_target_since: Some(now() - chrono::Duration::minutes(5)),
+        ..Memory::default()
     };
     let plan = run(&pool(1, 3, 0), &p, &slot(1), since);
     assert_eq!(kinds(&plan), vec![("destroy", "drained".into()); 2]);
