@@ -176,12 +176,16 @@ pub fn advance(
         return (CrashLoop::default(), notes);
     }
     let mut state = memory.clone();
-    let listed: HashSet<&str> = observation
-        .instances
-        .iter()
-        .map(|i| i.id.as_str())
-        .collect();
-    state.counted.retain(|id| listed.contains(id.as_str()));
+    // Usually nothing is counted: no set of every id at every pass (a
+    // replay decides once a simulated minute).
+    if !state.counted.is_empty() {
+        let listed: HashSet<&str> = observation
+            .instances
+            .iter()
+            .map(|i| i.id.as_str())
+            .collect();
+        state.counted.retain(|id| listed.contains(id.as_str()));
+    }
     if let Some(instance) = proof(&state, assessment, observation, pool.expects_gateways) {
         notes.push(cleared(&state, instance, pool.expects_gateways));
         state = CrashLoop::default();
