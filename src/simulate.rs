@@ -354,6 +354,19 @@ impl World {
     /// planner runs), creations and destructions never fail.
     pub fn carry_out(&mut self, steps: &[Step], now: DateTime<Utc>) -> (Vec<Action>, Vec<u64>) {
         let mut actions = Vec::new();
+        let created = self.act(steps, now, Some(&mut actions));
+        (actions, created)
+    }
+
+    /// [`World::carry_out`], the actions written out only when `actions`
+    /// is given (a replay never shows them); the serials of the instances
+    /// created.
+    fn act(
+        &mut self,
+        steps: &[Step],
+        now: DateTime<Utc>,
+        mut actions: Option<&mut Vec<Action>>,
+    ) -> Vec<u64> {
         let mut created = Vec::new();
         let mut gone: Vec<&str> = Vec::new();
         for step in steps {
@@ -365,11 +378,17 @@ impl World {
                     with_gateways,
                 } => {
                     let (serial, instance) = self.create(&create.instance_type, create.vcpus, now);
-                    let mut action =
-                        Action::about(ActionKind::Create, ActionStatus::Done, "scale_up", instance);
-                    action.gateways = with_gateways.then_some(create.gateways);
-                    actions.push(action);
                     created.push(serial);
+                    if let Some(actions) = actions.as_deref_mut() {
+                        let mut action = Action::about(
+                            ActionKind::Create,
+                            ActionStatus::Done,
+                            "scale_up",
+                            instance,
+                        );
+                        action.gateways = with_gateways.then_some(create.gateways);
+                        actions.push(action);
+                    }
                 }
                 Step::Destroy {
                     instance,
@@ -377,6 +396,10 @@ impl World {
                     reason,
                     drain,
                 } => {
+                    gone.push(&instance.id);
+                    let Some(actions) = actions.as_deref_mut() else {
+                        continue;
+                    };
                     if let Some(why) = drain
                         && !gateways.is_empty()
                     {
@@ -391,12 +414,11 @@ impl World {
                         reason.as_str(),
                         instance,
                     ));
-                    gone.push(&instance.id);
                 }
             }
         }
         self.destroy(&gone);
-        (actions, created)
+        created
     }
 }
 
@@ -467,7 +489,25 @@ pub fn plan_minute_with(
     reservations: &Reservations,
     now: DateTime<Utc>,
 ) -> Minute {
-    let plan = decision::decide(&Input {
+    let plan = decide(world, params, slot, memory, reservations, now);
+    let (actions, created) = world.carry_out(&plan.steps, now);
+    Minute {
+        plan,
+        actions,
+        created,
+    }
+}
+
+/// The decision a pass takes on the world's observation at `now`.
+fn decide(
+    world: &World,
+    params: &Params,
+    slot: &Slot,
+    memory: Memory,
+    reservations: &Reservations,
+    now: DateTime<Utc>,
+) -> Plan {
+    decision::decide(&Input {
         observation: world.observation(),
         params,
         slot,
@@ -476,13 +516,7 @@ pub fn plan_minute_with(
         scale: true,
         busy_override: None,
         reservations,
-    });
-    let (actions, created) = world.carry_out(&plan.steps, now);
-    Minute {
-        plan,
-        actions,
-        created,
-    }
+    })
 }
 
 fn millis(t: DateTime<Utc>) -> i64 {
@@ -727,11 +761,13 @@ impl<'a> Replay<'a> {
             busy_at_open: std::mem::take(&mut self.busy_at_open),
         };
         let (world, params) = (&mut self.world, &self.params);
+        // As plan_minute_with, without writing out the actions.
         let memory = std::mem::take(&mut self.memory);
-        let minute = plan_minute_with(world, params, &slot.slot, memory, &reservations, now);
-        self.memory = minute.plan.memory;
-        self.busy_at_open = minute.plan.busy_at_open;
-        for serial in minute.created {
+        let plan = decide(world, params, &slot.slot, memory, &reservations, now);
+        let created = world.act(&plan.steps, now, None);
+        self.memory = plan.memory;
+        self.busy_at_open = plan.busy_at_open;
+        for serial in created {
             let jitter = (self.rng.uniform() * self.jitter_ms) as i64;
             let boot = tick_ms + self.boot_delay_ms + jitter;
             self.events.push(Reverse((boot, Event::Boot(serial))));
