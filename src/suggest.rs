@@ -174,8 +174,6 @@ struct Problem<'a> {
     settings: Settings,
     window_seconds: i64,
     max_gateways: u32,
-    /// `load_max` of every learned slot (1 while searching).
-    load_max: f64,
     /// Counts the days replayed, from every thread.
     progress: Progress,
 }
@@ -220,10 +218,10 @@ impl Problem<'_> {
         NaiveTime::from_hms_opt(minutes / 60, minutes % 60, 0).unwrap_or(NaiveTime::MIN)
     }
 
-    fn slot(&self, idle_min: u32) -> Slot {
+    fn slot(&self, level: Level) -> Slot {
         Slot {
-            idle_min,
-            load_max: self.load_max,
+            idle_min: level.idle_min,
+            load_max: level.load_max,
             max_gateways: self.max_gateways,
             min_gateways: 0,
             min_available: None,
@@ -243,7 +241,7 @@ impl Problem<'_> {
     }
 
     /// The configuration's timelines with the learned ones replaced.
-    fn timelines(&self, values: &[Vec<u32>]) -> BTreeMap<String, Timeline> {
+    fn timelines(&self, values: &[Vec<Level>]) -> BTreeMap<String, Timeline> {
         let mut timelines = self.config.schedule.timelines.clone();
         for (name, row) in self.names.iter().zip(values) {
             let timeline: Timeline = row
@@ -258,15 +256,22 @@ impl Problem<'_> {
 
     /// Replays every day with a candidate: the figures, and the slots blamed
     /// for rejections.
-    fn evaluate(&self, values: &[Vec<u32>]) -> Result<(Figures, BTreeSet<Key>), Error> {
-        self.evaluate_days(values, &self.days)
+    fn evaluate(&self, values: &[Vec<Level>]) -> Result<(Figures, BTreeSet<Key>), Error> {
+        self.evaluate_days(values, &self.days, Blame::Rejected)
+    }
+
+    /// Replays every day with a candidate: the figures, and the slots blamed
+    /// for missed calls.
+    fn evaluate_missed(&self, values: &[Vec<Level>]) -> Result<(Figures, BTreeSet<Key>), Error> {
+        self.evaluate_days(values, &self.days, Blame::Missed)
     }
 
     /// Replays `days` with a candidate.
     fn evaluate_days(
         &self,
-        values: &[Vec<u32>],
+        values: &[Vec<Level>],
         days: &[Day],
+        blame: Blame,
     ) -> Result<(Figures, BTreeSet<Key>), Error> {
         let mut config = self.config.clone();
         config.schedule.timelines = self.timelines(values);
@@ -284,7 +289,11 @@ impl Problem<'_> {
             figures.rejected += s.rejected;
             figures.created += s.created;
             let from = run.from.timestamp();
-            for sample in run.samples.iter().filter(|s| s.rejected > 0) {
+            let blamed_sample = |s: &&simulate::Sample| match blame {
+                Blame::Rejected => s.rejected > 0,
+                Blame::Missed => s.missed > 0,
+            };
+            for sample in run.samples.iter().filter(blamed_sample) {
                 let at = from + (sample.minute - 1).max(0) * 60;
                 let mut back = 0;
                 while back <= self.window_seconds {
@@ -297,6 +306,13 @@ impl Problem<'_> {
     }
 }
 
+/// What blames a slot: rejections or missed calls in the window after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Blame {
+    Rejected,
+    Missed,
+}
+
 /// A finished suggestion.
 pub struct Suggestion {
     /// The `[schedule]` TOML with its comments.
@@ -307,12 +323,48 @@ pub struct Suggestion {
     pub replays: usize,
 }
 
+/// The values of one learned slot.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Level {
+    /// `idle_min`.
+    pub idle_min: u32,
+    /// `load_max`.
+    pub load_max: f64,
+}
+
+/// Slots with `idle_min` alone (`load_max` 1).
+fn idle_only(values: &[Vec<u32>]) -> Vec<Vec<Level>> {
+    values
+        .iter()
+        .map(|row| {
+            row.iter()
+                .map(|&idle_min| Level {
+                    idle_min,
+                    load_max: 1.0,
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// What the `load_max` search (step 4) found.
+#[derive(Debug, Clone)]
+struct PerSlot {
+    /// `idle_min` and `load_max` per learned timeline and slot.
+    slots: Vec<Vec<Level>>,
+    /// Those slots replayed on the days.
+    figures: Figures,
+}
+
 /// What a search found on a problem's days.
 struct Searched {
-    /// `idle_min` per learned timeline and slot, before the margin.
+    /// `idle_min` per learned timeline and slot, `load_max` 1 (steps 2, 3).
     values: Vec<Vec<u32>>,
     /// Those values replayed on the days.
     figures: Figures,
+    /// The per-slot `load_max` search (step 4), `None` when its safe start
+    /// does not hold.
+    per_slot: Option<PerSlot>,
     /// The largest burst per slot.
     bursts: BTreeMap<Key, Burst>,
     /// The largest number of calls in progress on one day.
@@ -321,11 +373,27 @@ struct Searched {
     replays: usize,
 }
 
-/// A generous `max_gateways`: twice the peak plus the largest `idle_min`,
-/// rounded up to tens.
-fn generous(peak: u32, values: &[Vec<u32>]) -> u32 {
-    let largest = values.iter().flatten().copied().max().unwrap_or(1);
-    (2 * peak + largest).div_ceil(10) * 10
+impl Searched {
+    /// The slots of the per-slot search, else of the `idle_min` search.
+    fn best(&self) -> Vec<Vec<Level>> {
+        self.per_slot
+            .as_ref()
+            .map_or_else(|| idle_only(&self.values), |p| p.slots.clone())
+    }
+}
+
+/// A generous `max_gateways`: the peak over the smallest `load_max`
+/// (at least twice the peak) plus the largest `idle_min`, rounded up to
+/// tens.
+fn generous(peak: u32, slots: &[Vec<Level>]) -> u32 {
+    let largest = slots.iter().flatten().map(|l| l.idle_min).max().unwrap_or(1);
+    let smallest = slots
+        .iter()
+        .flatten()
+        .map(|l| l.load_max)
+        .fold(0.5, f64::min);
+    let by_load = (f64::from(peak) / smallest).ceil() as u32;
+    (by_load + largest).div_ceil(10) * 10
 }
 
 /// The largest burst per slot, and the peak of calls in progress.
@@ -351,10 +419,14 @@ fn bursts_and_peak(problem: &Problem<'_>) -> (BTreeMap<Key, Burst>, u32) {
     (bursts, peak)
 }
 
-/// Searches `idle_min` per slot on the problem's days (steps 2 and 3 of the
-/// module documentation).
-fn search(problem: &mut Problem<'_>, limits: &Limits) -> Result<Searched, Error> {
-    let (bursts, peak) = bursts_and_peak(problem);
+/// A safe first `idle_min` per slot: the largest burst, raised uniformly
+/// until the limits hold (step 2); the values, their figures and replays.
+fn safe_start(
+    problem: &mut Problem<'_>,
+    limits: &Limits,
+    bursts: &BTreeMap<Key, Burst>,
+    peak: u32,
+) -> Result<(Vec<Vec<u32>>, Figures, usize), Error> {
     let mut values: Vec<Vec<u32>> = (0..problem.names.len())
         .map(|t| {
             (0..problem.slots)
@@ -362,18 +434,16 @@ fn search(problem: &mut Problem<'_>, limits: &Limits) -> Result<Searched, Error>
                 .collect()
         })
         .collect();
-    // A safe start, raised uniformly until the limits hold.
     let mut replays = 0;
-    let mut raises = 0;
-    let figures = loop {
-        problem.max_gateways = generous(peak, &values);
-        let (figures, _) = problem.evaluate(&values)?;
+    for _ in 0..=MAX_RAISES {
+        let slots = idle_only(&values);
+        problem.max_gateways = generous(peak, &slots);
+        let (figures, _) = problem.evaluate(&slots)?;
         replays += 1;
         if limits.hold(&figures) {
-            break figures;
+            return Ok((values, figures, replays));
         }
-        raises += 1;
-        if raises > MAX_RAISES {
+        if replays > MAX_RAISES {
             let largest = values.iter().flatten().copied().max().unwrap_or(1);
             return Err(Error::Usage(format!(
                 "no schedule found that keeps missed <= {} and rejected <= {}: even idle_min up to {largest} gives {} missed, {} rejected (check pool.max_vcpus and the instance types)",
@@ -386,23 +456,150 @@ fn search(problem: &mut Problem<'_>, limits: &Limits) -> Result<Searched, Error>
         for v in values.iter_mut().flatten() {
             *v += v.div_ceil(2) + 1;
         }
-    };
-    let mut searched = Searched {
-        values,
+    }
+    unreachable!("the loop returns")
+}
+
+/// Searches `idle_min` per slot (steps 2 and 3 of the module
+/// documentation), then `load_max` per slot (step 4).
+fn search(problem: &mut Problem<'_>, limits: &Limits) -> Result<Searched, Error> {
+    let (bursts, peak) = bursts_and_peak(problem);
+    let (start, figures, mut replays) = safe_start(problem, limits, &bursts, peak)?;
+    let mut levels = Levels {
+        lo: start.iter().map(|row| vec![1; row.len()]).collect(),
+        hi: start,
         figures,
+    };
+    replays += lower(&mut levels, limits, |v| problem.evaluate(&idle_only(v)))?;
+    let mut searched = Searched {
+        values: levels.hi,
+        figures: levels.figures,
+        per_slot: None,
         bursts,
         peak,
         replays,
     };
-    lower(problem, limits, &mut searched)?;
+    search_load(problem, limits, &mut searched)?;
     Ok(searched)
 }
 
-/// The parallel binary search: `[lo, hi]` per slot, `hi` always safe.
-fn lower(problem: &Problem<'_>, limits: &Limits, searched: &mut Searched) -> Result<(), Error> {
-    let hi = &mut searched.values;
-    let mut lo: Vec<Vec<u32>> = hi.iter().map(|row| vec![1; row.len()]).collect();
+/// The `load_max` grid of step 4: level `k` is `1 - k × LOAD_STEP`, level
+/// 0 the cheapest.
+const LOAD_STEP: f64 = 0.05;
+/// The safest level of the grid (`load_max` 0.5).
+const LOAD_LEVELS: u32 = 10;
+/// The share of the searched `idle_min` a slot keeps while its `load_max`
+/// is searched.
+pub const IDLE_SHARE: f64 = 0.5;
+
+/// `load_max` of a grid level.
+fn load_of(level: u32) -> f64 {
+    ((1.0 - f64::from(level) * LOAD_STEP) * 100.0).round() / 100.0
+}
+
+/// Step 4: every slot keeps `ceil(searched idle_min × IDLE_SHARE)` and its
+/// `load_max` is searched on the grid, from the safest level down; kept
+/// when the safe start holds ([`repair`]).
+fn search_load(
+    problem: &mut Problem<'_>,
+    limits: &Limits,
+    searched: &mut Searched,
+) -> Result<(), Error> {
+    let mut idle: Vec<Vec<u32>> = searched
+        .values
+        .iter()
+        .map(|row| {
+            row.iter()
+                .map(|v| (f64::from(*v) * IDLE_SHARE).ceil() as u32)
+                .collect()
+        })
+        .collect();
+    let hi: Vec<Vec<u32>> = idle.iter().map(|row| vec![LOAD_LEVELS; row.len()]).collect();
+    let Some(figures) = repair(problem, limits, searched, &mut idle, &hi)? else {
+        return Ok(());
+    };
+    let slots_of = |levels: &[Vec<u32>]| with_loads(&idle, levels);
+    let mut levels = Levels {
+        lo: idle.iter().map(|row| vec![0; row.len()]).collect(),
+        hi,
+        figures,
+    };
+    searched.replays += lower(&mut levels, limits, |v| problem.evaluate(&slots_of(v)))?;
+    searched.per_slot = Some(PerSlot {
+        slots: slots_of(&levels.hi),
+        figures: levels.figures,
+    });
+    Ok(())
+}
+
+/// Slots of `idle_min` values and `load_max` grid levels.
+fn with_loads(idle: &[Vec<u32>], levels: &[Vec<u32>]) -> Vec<Vec<Level>> {
+    idle.iter()
+        .zip(levels)
+        .map(|(row, lv)| {
+            row.iter()
+                .zip(lv)
+                .map(|(&idle_min, &k)| Level {
+                    idle_min,
+                    load_max: load_of(k),
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The safe start of step 4: the reduced `idle_min` at the safest
+/// `load_max`; slots blamed for missed calls get their searched `idle_min`
+/// back, a few times at most. Its figures, or `None` if it never holds.
+fn repair(
+    problem: &mut Problem<'_>,
+    limits: &Limits,
+    searched: &mut Searched,
+    idle: &mut [Vec<u32>],
+    levels: &[Vec<u32>],
+) -> Result<Option<Figures>, Error> {
+    for _ in 0..MAX_RAISES {
+        let slots = with_loads(idle, levels);
+        problem.max_gateways = generous(searched.peak, &slots);
+        let (figures, blamed) = problem.evaluate_missed(&slots)?;
+        searched.replays += 1;
+        if limits.hold(&figures) {
+            return Ok(Some(figures));
+        }
+        let mut restored = false;
+        for (t, i) in blamed {
+            if idle[t][i] < searched.values[t][i] {
+                idle[t][i] = searched.values[t][i];
+                restored = true;
+            }
+        }
+        if !restored {
+            break;
+        }
+    }
+    Ok(None)
+}
+
+/// Per-slot integer levels searched between `lo` and `hi` (inclusive); `hi`
+/// always meets the limits, `figures` are its replay's.
+#[derive(Debug, Clone)]
+struct Levels {
+    lo: Vec<Vec<u32>>,
+    hi: Vec<Vec<u32>>,
+    figures: Figures,
+}
+
+/// The parallel binary search (step 3): lowers every slot's level at once
+/// towards `lo`, `evaluate` replaying the levels (the figures and the slots
+/// blamed for rejections); the replays it made.
+fn lower(
+    levels: &mut Levels,
+    limits: &Limits,
+    mut evaluate: impl FnMut(&[Vec<u32>]) -> Result<(Figures, BTreeSet<Key>), Error>,
+) -> Result<usize, Error> {
+    let mut replays = 0;
     for _ in 0..MAX_ROUNDS {
+        let (lo, hi) = (&mut levels.lo, &mut levels.hi);
         let open: Vec<Key> = keys(hi).filter(|&(t, i)| lo[t][i] < hi[t][i]).collect();
         if open.is_empty() {
             break;
@@ -411,11 +608,11 @@ fn lower(problem: &Problem<'_>, limits: &Limits, searched: &mut Searched) -> Res
         for &(t, i) in &open {
             proposal[t][i] = lo[t][i] + (hi[t][i] - lo[t][i]) / 2;
         }
-        let (figures, blamed) = problem.evaluate(&proposal)?;
-        searched.replays += 1;
+        let (figures, blamed) = evaluate(&proposal)?;
+        replays += 1;
         if limits.hold(&figures) {
             *hi = proposal;
-            searched.figures = figures;
+            levels.figures = figures;
             continue;
         }
         let mut candidate = hi.clone();
@@ -431,11 +628,11 @@ fn lower(problem: &Problem<'_>, limits: &Limits, searched: &mut Searched) -> Res
         if lowered.is_empty() {
             continue;
         }
-        let (figures, blamed) = problem.evaluate(&candidate)?;
-        searched.replays += 1;
+        let (figures, blamed) = evaluate(&candidate)?;
+        replays += 1;
         if limits.hold(&figures) {
             *hi = candidate;
-            searched.figures = figures;
+            levels.figures = figures;
         } else {
             // The lowered slots interact: those now blamed (all of them when
             // none is) keep their value.
@@ -450,66 +647,128 @@ fn lower(problem: &Problem<'_>, limits: &Limits, searched: &mut Searched) -> Res
             }
         }
     }
-    Ok(())
+    Ok(replays)
 }
 
-/// `ceil(v × (1 + margin))` for every value.
-fn margined(values: &[Vec<u32>], margin: f64) -> Vec<Vec<u32>> {
-    values
-        .iter()
-        .map(|row| row.iter().map(|v| with_margin(*v, margin)).collect())
-        .collect()
+/// `load_max` rounded down to hundredths (at least 0.01).
+fn floor_hundredths(value: f64) -> f64 {
+    ((value * 100.0 + 1e-9).floor() / 100.0).max(0.01)
 }
 
-/// How the searched `idle_min` is widened for days the search has not
-/// seen: `idle_min = ceil(searched × (1 + idle))` and, for proportional
-/// headroom, `load_max` below 1 (at least `busy / load_max` gateways).
+/// How the searched slots are widened for days the search has not seen:
+/// `idle_min = ceil(searched × (1 + idle))` and `load_max = searched ×
+/// load_max` (rounded down to hundredths; with the `idle_min` search alone
+/// the searched `load_max` is 1, so this is the `load_max` of every learned
+/// slot: at least `busy / load_max` gateways).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Headroom {
     /// The margin on `idle_min`.
     pub idle: f64,
-    /// `load_max` of the learned slots.
+    /// The factor on each slot's `load_max`.
     pub load_max: f64,
+    /// Whether it widens the per-slot `load_max` search (step 4) rather
+    /// than the `idle_min` search alone.
+    pub per_slot: bool,
 }
 
 impl Headroom {
-    /// The margin on `idle_min` alone.
+    /// The margin on `idle_min` alone, on the `idle_min` search.
     pub fn idle(margin: f64) -> Headroom {
         Headroom {
             idle: margin,
             load_max: 1.0,
+            per_slot: false,
         }
     }
 
-    /// The candidates the validation replays: the idle margins of
-    /// [`MARGINS`], then proportional headroom ([`LOAD_MAXES`]) alone and
-    /// with small idle margins; `given` (`--margin`) added when absent.
+    /// The candidates the validation replays: on the `idle_min` search, the
+    /// idle margins of [`MARGINS`], then proportional headroom
+    /// ([`LOAD_MAXES`]) alone and with small idle margins; on the per-slot
+    /// search, [`PER_SLOT_MARGINS`] with the factors of [`LOAD_MARGINS`];
+    /// `given` (`--margin`) added when absent.
     pub fn candidates(given: Option<f64>) -> Vec<Headroom> {
         let mut all: Vec<Headroom> = MARGINS.iter().map(|&m| Headroom::idle(m)).collect();
         for idle in [0.0, 0.25, 0.5] {
             for load_max in LOAD_MAXES {
-                all.push(Headroom { idle, load_max });
+                all.push(Headroom {
+                    idle,
+                    load_max,
+                    per_slot: false,
+                });
             }
         }
-        if let Some(given) = given
-            && !all.contains(&Headroom::idle(given))
-        {
-            all.push(Headroom::idle(given));
+        for idle in PER_SLOT_MARGINS {
+            for margin in LOAD_MARGINS {
+                all.push(Headroom {
+                    idle,
+                    load_max: 1.0 / (1.0 + margin),
+                    per_slot: true,
+                });
+            }
+        }
+        if let Some(given) = given {
+            let fixed = Headroom::given(given);
+            if !all.contains(&fixed) {
+                all.push(fixed);
+            }
         }
         all
+    }
+
+    /// `--margin`: the margin on the per-slot search (the `idle_min` search
+    /// alone where the per-slot search was not kept), `load_max` as searched.
+    pub fn given(margin: f64) -> Headroom {
+        Headroom {
+            idle: margin,
+            load_max: 1.0,
+            per_slot: true,
+        }
+    }
+
+    /// The searched slots widened.
+    fn apply(&self, searched: &Searched) -> Vec<Vec<Level>> {
+        let base = if self.per_slot {
+            searched.best()
+        } else {
+            idle_only(&searched.values)
+        };
+        base.iter()
+            .map(|row| {
+                row.iter()
+                    .map(|l| Level {
+                        idle_min: with_margin(l.idle_min, self.idle),
+                        load_max: floor_hundredths(l.load_max * self.load_max),
+                    })
+                    .collect()
+            })
+            .collect()
     }
 }
 
 impl std::fmt::Display for Headroom {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "margin {}, load_max {}", self.idle, self.load_max)
+        if self.per_slot {
+            write!(
+                f,
+                "per-slot load_max, margin {}, load_max x {}",
+                self.idle,
+                floor_hundredths(self.load_max)
+            )
+        } else {
+            write!(f, "margin {}, load_max {}", self.idle, self.load_max)
+        }
     }
 }
 
-/// Proportional headroom the validation tries (`load_max` of the learned
-/// slots): 10 %, 20 %, 30 % and 50 % above the busy count.
+/// Proportional headroom the validation tries on the `idle_min` search
+/// (`load_max` of the learned slots): 10 %, 20 %, 30 % and 50 % above the
+/// busy count.
 pub const LOAD_MAXES: [f64; 4] = [0.9, 0.83, 0.77, 0.67];
-
+/// Idle margins the validation tries on the per-slot search.
+pub const PER_SLOT_MARGINS: [f64; 4] = [0.0, 0.25, 0.5, 1.0];
+/// Load margins `m` the validation tries on the per-slot search: each
+/// slot's `load_max` becomes `load_max / (1 + m)`.
+pub const LOAD_MARGINS: [f64; 4] = [0.0, 0.03, 0.05, 0.1];
 /// One headroom's figures on the held-out days.
 #[derive(Debug, Clone, Copy)]
 pub struct HeldOut {
@@ -579,10 +838,9 @@ fn fold(
     let day = std::slice::from_ref(&problem.days[index]);
     let mut figures = Vec::with_capacity(margins.len());
     for headroom in margins {
-        let values = margined(&searched.values, headroom.idle);
-        sub.max_gateways = generous(searched.peak, &values);
-        sub.load_max = headroom.load_max;
-        figures.push(sub.evaluate_days(&values, day)?.0);
+        let slots = headroom.apply(&searched);
+        sub.max_gateways = generous(searched.peak, &slots);
+        figures.push(sub.evaluate_days(&slots, day, Blame::Rejected)?.0);
     }
     Ok((figures, searched.replays + margins.len()))
 }
@@ -635,7 +893,7 @@ fn search_and_validate(
 /// that misses fewest calls, then rejects fewest.
 fn choose_margin(given: Option<f64>, held: Option<&[HeldOut]>, max_missed: u64) -> Headroom {
     if let Some(margin) = given {
-        return Headroom::idle(margin);
+        return Headroom::given(margin);
     }
     let Some(held) = held else {
         return Headroom::idle(SINGLE_DAY_MARGIN);
@@ -728,7 +986,6 @@ pub fn suggest(
         },
         window_seconds: (args.boot_delay + args.boot_jitter).as_secs() as i64 + 60,
         max_gateways: 0,
-        load_max: 1.0,
         progress,
     };
     let limits = Limits {
@@ -739,9 +996,8 @@ pub fn suggest(
     let (searched, validation) = search_and_validate(&problem, &limits, &margins)?;
     let held = validation.as_ref().map(|(held, _)| held.as_slice());
     let margin = choose_margin(args.margin, held, args.max_missed);
-    let suggested = margined(&searched.values, margin.idle);
+    let suggested = margin.apply(&searched);
     problem.max_gateways = generous(searched.peak, &suggested);
-    problem.load_max = margin.load_max;
     let (figures, _) = problem.evaluate(&suggested)?;
     let replays = searched.replays + 1 + validation.as_ref().map_or(0, |(_, r)| *r);
     let toml = render(
@@ -804,20 +1060,12 @@ fn render(
     traces: &[(String, Vec<Call>)],
     args: &SuggestArgs,
     searched: &Searched,
-    suggested: &[Vec<u32>],
+    suggested: &[Vec<Level>],
     outcome: Outcome<'_>,
 ) -> String {
     let mut out = header(problem, traces, args, searched, &outcome);
     let _ = writeln!(out, "[schedule]");
     let _ = writeln!(out, "timezone = \"{}\"", problem.timezone.name());
-    let slot_line = |start: NaiveTime, idle: u32| {
-        format!(
-            "\"{}\" = {{ idle_min = {idle}, load_max = {}, max_gateways = {} }}",
-            start.format("%H:%M"),
-            toml_float(problem.load_max),
-            problem.max_gateways
-        )
-    };
     for (t, name) in problem.names.iter().enumerate() {
         let _ = writeln!(out, "[schedule.{name}]");
         for (first, end) in merge_runs(&suggested[t]) {
@@ -827,19 +1075,24 @@ fn render(
             } else {
                 problem.slot_start(end).format("%H:%M").to_string()
             };
-            let searched_max = searched.values[t][first..end]
-                .iter()
-                .max()
-                .copied()
-                .unwrap_or(1);
+            let level = suggested[t][first];
             let _ = writeln!(
                 out,
-                "# {}-{until}: idle_min {} (searched {searched_max}); {}",
+                "# {}-{until}: idle_min {}, load_max {} ({}); {}",
                 start.format("%H:%M"),
-                suggested[t][first],
+                level.idle_min,
+                level.load_max,
+                searched_note(searched, &outcome.margin, t, first..end),
                 burst_note(problem, &searched.bursts, t, first..end)
             );
-            let _ = writeln!(out, "{}", slot_line(start, suggested[t][first]));
+            let _ = writeln!(
+                out,
+                "\"{}\" = {{ idle_min = {}, load_max = {}, max_gateways = {} }}",
+                start.format("%H:%M"),
+                level.idle_min,
+                toml_float(level.load_max),
+                problem.max_gateways
+            );
         }
     }
     for name in problem.kept() {
@@ -875,6 +1128,32 @@ fn toml_float(value: f64) -> String {
         text
     } else {
         format!("{text}.0")
+    }
+}
+
+/// What was searched for slots `range` of timeline `t` (the largest
+/// `idle_min`, the smallest `load_max` of the range).
+fn searched_note(
+    searched: &Searched,
+    margin: &Headroom,
+    t: usize,
+    range: std::ops::Range<usize>,
+) -> String {
+    let idle = searched.values[t][range.clone()]
+        .iter()
+        .max()
+        .copied()
+        .unwrap_or(1);
+    let alone = format!("searched: idle_min {idle} with load_max 1");
+    match &searched.per_slot {
+        Some(per_slot) if margin.per_slot => {
+            let slots = &per_slot.slots[t][range];
+            let idle = slots.iter().map(|l| l.idle_min).max().unwrap_or(1);
+            let load = slots.iter().map(|l| l.load_max).fold(1.0, f64::min);
+            format!("{alone}, then load_max {load} with idle_min {idle}")
+        }
+        Some(_) => format!("{alone}; the per-slot load_max search is not used"),
+        None => format!("{alone}; the per-slot load_max search was not kept"),
     }
 }
 
@@ -941,12 +1220,30 @@ fn header(
         outcome.replays,
         figures_line(&searched.figures)
     );
+    let _ = match &searched.per_slot {
+        Some(p) => writeln!(
+            out,
+            "# Then load_max per slot (idle_min = ceil(searched x {IDLE_SHARE})): {}.",
+            figures_line(&p.figures)
+        ),
+        None => writeln!(
+            out,
+            "# Then load_max per slot (idle_min = ceil(searched x {IDLE_SHARE})): not kept (even load_max {} fails the limits).",
+            load_of(LOAD_LEVELS)
+        ),
+    };
     held_out_lines(&mut out, args, outcome);
+    let m = &outcome.margin;
+    let base = if m.per_slot && searched.per_slot.is_some() {
+        "the per-slot search"
+    } else {
+        "the idle_min search"
+    };
     let _ = writeln!(
         out,
-        "# With the headroom (idle_min = ceil(searched x {}), load_max {}): {}.",
-        1.0 + outcome.margin.idle,
-        outcome.margin.load_max,
+        "# With the headroom ({base}, idle_min x {}, load_max x {}): {}.",
+        1.0 + m.idle,
+        floor_hundredths(m.load_max),
         figures_line(outcome.figures)
     );
     let kept = problem.kept();
@@ -1157,6 +1454,16 @@ mod tests {
         load.figures.vcpu_hours = 105.0;
         with_load.push(load);
         assert_eq!(choose_margin(None, Some(&with_load), 0), load.headroom);
+        // A per-slot candidate that serves for fewer vCPU-hours wins over both.
+        let mut per_slot = held(0.25, 10_000, 0, 15);
+        per_slot.headroom.per_slot = true;
+        per_slot.figures.vcpu_hours = 104.0;
+        with_load.push(per_slot);
+        assert_eq!(choose_margin(None, Some(&with_load), 0), per_slot.headroom);
+        // One that rejects too many held-out calls does not, however cheap.
+        with_load.last_mut().expect("pushed").figures.rejected = 21;
+        assert_eq!(choose_margin(None, Some(&with_load), 0), load.headroom);
+        assert_eq!(choose_margin(Some(0.25), None, 0), Headroom::given(0.25));
         // None serves: the fewest missed, then the fewest rejected.
         let none = [
             held(0.0, 100, 5, 9),
@@ -1164,6 +1471,131 @@ mod tests {
             held(2.0, 100, 1, 8),
         ];
         assert_eq!(choose_margin(None, Some(&none), 0).idle, 2.0);
+    }
+
+    /// A synthetic replay: slot `(t, i)` misses a call and is blamed when
+    /// its level is below `need[t][i]`.
+    fn synthetic(
+        need: &[Vec<u32>],
+    ) -> impl FnMut(&[Vec<u32>]) -> Result<(Figures, BTreeSet<Key>), Error> + '_ {
+        |levels| {
+            let blamed: BTreeSet<Key> = keys(levels)
+                .filter(|&(t, i)| levels[t][i] < need[t][i])
+                .collect();
+            let figures = Figures {
+                missed: blamed.len() as u64,
+                rejected: blamed.len() as u64,
+                vcpu_hours: levels.iter().flatten().map(|&v| f64::from(v)).sum(),
+                ..Figures::default()
+            };
+            Ok((figures, blamed))
+        }
+    }
+
+    #[test]
+    fn the_parallel_search_finds_each_slot_s_own_level() {
+        let need = vec![vec![3, 0, 7, 10], vec![5, 1]];
+        let limits = Limits {
+            max_missed: 0,
+            max_rejected: None,
+        };
+        // Any integer level with per-slot bounds: `lo` 0 for the first
+        // timeline, 1 for the second; `hi` (safe) differs per slot.
+        let mut levels = Levels {
+            lo: vec![vec![0; 4], vec![1; 2]],
+            hi: vec![vec![10, 4, 9, 10], vec![16, 12]],
+            figures: Figures::default(),
+        };
+        let replays = lower(&mut levels, &limits, synthetic(&need)).expect("search");
+        assert_eq!(levels.hi, need);
+        assert_eq!(levels.figures.missed, 0);
+        assert_eq!(levels.figures.vcpu_hours, 26.0);
+        assert!(replays <= 2 * 5, "{replays} replays for intervals of at most 16");
+        // A level at its lower bound stays there; `hi` is never raised.
+        let mut tight = Levels {
+            lo: vec![vec![2, 0]],
+            hi: vec![vec![2, 0]],
+            figures: Figures::default(),
+        };
+        let replays = lower(&mut tight, &limits, synthetic(&[vec![9, 9]])).expect("search");
+        assert_eq!((tight.hi, replays), (vec![vec![2, 0]], 0));
+    }
+
+    #[test]
+    fn load_levels_are_a_grid_from_one_down_to_one_half() {
+        assert_eq!(load_of(0), 1.0);
+        assert_eq!(load_of(3), 0.85);
+        assert_eq!(load_of(LOAD_LEVELS), 0.5);
+        let slots = with_loads(&[vec![4, 1]], &[vec![2, 0]]);
+        assert_eq!(
+            slots,
+            vec![vec![
+                Level {
+                    idle_min: 4,
+                    load_max: 0.9
+                },
+                Level {
+                    idle_min: 1,
+                    load_max: 1.0
+                }
+            ]]
+        );
+    }
+
+    fn searched_with(per_slot: Option<Vec<Vec<Level>>>) -> Searched {
+        Searched {
+            values: vec![vec![10, 2]],
+            figures: Figures::default(),
+            per_slot: per_slot.map(|slots| PerSlot {
+                slots,
+                figures: Figures::default(),
+            }),
+            bursts: BTreeMap::new(),
+            peak: 100,
+            replays: 0,
+        }
+    }
+
+    #[test]
+    fn headroom_widens_each_slot_s_own_load_max() {
+        let level = |idle_min, load_max| Level { idle_min, load_max };
+        let searched = searched_with(Some(vec![vec![level(5, 0.8), level(1, 1.0)]]));
+        // 1 / load_max' = (1 / load_max) × 1.1, rounded down to hundredths.
+        let widened = Headroom {
+            idle: 0.5,
+            load_max: 1.0 / 1.1,
+            per_slot: true,
+        };
+        assert_eq!(
+            widened.apply(&searched),
+            vec![vec![level(8, 0.72), level(2, 0.9)]]
+        );
+        // On the idle_min search, the factor is every slot's load_max.
+        let global = Headroom {
+            idle: 0.0,
+            load_max: 0.83,
+            per_slot: false,
+        };
+        assert_eq!(
+            global.apply(&searched),
+            vec![vec![level(10, 0.83), level(2, 0.83)]]
+        );
+        // No per-slot search kept: its candidates widen the idle_min search.
+        assert_eq!(
+            Headroom::given(0.0).apply(&searched_with(None)),
+            vec![vec![level(10, 1.0), level(2, 1.0)]]
+        );
+        assert_eq!(
+            widened.to_string(),
+            "per-slot load_max, margin 0.5, load_max x 0.9"
+        );
+        let all = Headroom::candidates(None);
+        assert!(all.contains(&Headroom::given(0.0)), "{all:?}");
+        assert_eq!(all.iter().filter(|h| h.per_slot).count(), 16);
+        // max_gateways: twice the peak (or the peak over a smaller
+        // load_max) plus the largest idle_min, up to tens.
+        assert_eq!(generous(100, &widened.apply(&searched)), 210);
+        assert_eq!(generous(100, &[vec![level(3, 0.4)]]), 260);
     }
 
     #[test]
