@@ -102,6 +102,9 @@ impl Figures {
 /// A slot position: timeline index, slot index.
 type Key = (usize, usize);
 
+/// A replay's figures and the slots blamed.
+type Replayed = Result<(Figures, BTreeSet<Key>), Error>;
+
 /// The largest burst that starts in a slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Burst {
@@ -386,7 +389,12 @@ impl Searched {
 /// (at least twice the peak) plus the largest `idle_min`, rounded up to
 /// tens.
 fn generous(peak: u32, slots: &[Vec<Level>]) -> u32 {
-    let largest = slots.iter().flatten().map(|l| l.idle_min).max().unwrap_or(1);
+    let largest = slots
+        .iter()
+        .flatten()
+        .map(|l| l.idle_min)
+        .max()
+        .unwrap_or(1);
     let smallest = slots
         .iter()
         .flatten()
@@ -514,7 +522,10 @@ fn search_load(
                 .collect()
         })
         .collect();
-    let hi: Vec<Vec<u32>> = idle.iter().map(|row| vec![LOAD_LEVELS; row.len()]).collect();
+    let hi: Vec<Vec<u32>> = idle
+        .iter()
+        .map(|row| vec![LOAD_LEVELS; row.len()])
+        .collect();
     let Some(figures) = repair(problem, limits, searched, &mut idle, &hi)? else {
         return Ok(());
     };
@@ -595,7 +606,7 @@ struct Levels {
 fn lower(
     levels: &mut Levels,
     limits: &Limits,
-    mut evaluate: impl FnMut(&[Vec<u32>]) -> Result<(Figures, BTreeSet<Key>), Error>,
+    mut evaluate: impl FnMut(&[Vec<u32>]) -> Replayed,
 ) -> Result<usize, Error> {
     let mut replays = 0;
     for _ in 0..MAX_ROUNDS {
@@ -1475,9 +1486,7 @@ mod tests {
 
     /// A synthetic replay: slot `(t, i)` misses a call and is blamed when
     /// its level is below `need[t][i]`.
-    fn synthetic(
-        need: &[Vec<u32>],
-    ) -> impl FnMut(&[Vec<u32>]) -> Result<(Figures, BTreeSet<Key>), Error> + '_ {
+    fn synthetic(need: &[Vec<u32>]) -> impl FnMut(&[Vec<u32>]) -> Replayed + '_ {
         |levels| {
             let blamed: BTreeSet<Key> = keys(levels)
                 .filter(|&(t, i)| levels[t][i] < need[t][i])
@@ -1510,7 +1519,10 @@ mod tests {
         assert_eq!(levels.hi, need);
         assert_eq!(levels.figures.missed, 0);
         assert_eq!(levels.figures.vcpu_hours, 26.0);
-        assert!(replays <= 2 * 5, "{replays} replays for intervals of at most 16");
+        assert!(
+            replays <= 2 * 5,
+            "{replays} replays for intervals of at most 16"
+        );
         // A level at its lower bound stays there; `hi` is never raised.
         let mut tight = Levels {
             lo: vec![vec![2, 0]],
