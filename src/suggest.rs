@@ -11,25 +11,39 @@
 //!    burst (calls starting within boot delay + jitter + 1 minute) gives a
 //!    safe first `idle_min` (at least 1), raised uniformly until the limits
 //!    hold on every day;
-//! 3. a parallel binary search lowers every slot's `idle_min` at once: each
-//!    round halves each slot's interval, replays, and keeps the lowered
-//!    values of the slots the rejections are not attributed to (a rejection
-//!    at `t` blames the slots in force from `t - window` to `t`); the new
-//!    candidate is replayed again before it is kept, so every kept candidate
-//!    met the limits on all training days;
-//! 4. headroom is added for days the search has not seen ([`Headroom`]): a
-//!    margin, `ceil(idle_min × (1 + margin))`, and a `load_max` below 1 for
-//!    proportional headroom. It is chosen by leave-one-day-out validation:
-//!    each day is replayed with the schedule learned (steps 2 and 3) on the
-//!    other days, for each candidate ([`Headroom::candidates`]); the one
-//!    with the fewest held-out vCPU-hours among those whose held-out days
-//!    miss at most `--max-missed` calls and reject at most
-//!    [`HELD_OUT_REJECTED_SHARE`] of them is taken (`--margin` fixes the
-//!    margin, load_max 1), and the held-out figures are printed. Adjacent
-//!    slots with equal values are merged.
+//! 3. a parallel binary search (`lower`, one routine for any per-slot
+//!    integer level between per-slot bounds, given how levels make slots)
+//!    lowers every slot's `idle_min` at once (`load_max` 1): each round
+//!    halves each slot's interval, replays, and keeps the lowered values of
+//!    the slots the rejections are not attributed to (a rejection at `t`
+//!    blames the slots in force from `t - window` to `t`); the new candidate
+//!    is replayed again before it is kept, so every kept candidate met the
+//!    limits on all training days;
+//! 4. then `load_max` per slot: every slot keeps `ceil(idle_min ×
+//!    IDLE_SHARE)` of its searched value and the same search lowers its
+//!    level on the grid `load_max` 0.5, 0.55, … 1 (`load_of`) from the
+//!    safest, 0.5, keeping the highest (cheapest) `load_max` per slot that
+//!    meets the limits. If the safe start misses calls, the slots blamed for
+//!    them get their whole searched `idle_min` back (a few times at most);
+//!    if it still misses, only the `idle_min` search is kept;
+//! 5. headroom is added for days the search has not seen ([`Headroom`]):
+//!    `ceil(idle_min × (1 + margin))`, and `load_max` times a factor below
+//!    1 (with the search of step 3 alone, whose `load_max` is 1, that is
+//!    one `load_max` for every learned slot; with step 4's, each slot's own
+//!    `load_max` divided by `1 + m`). It is chosen by leave-one-day-out
+//!    validation: each day is replayed with the schedules learned (steps 2
+//!    to 4) on the other days, for each candidate of both searches
+//!    ([`Headroom::candidates`]); the one with the fewest held-out
+//!    vCPU-hours among those whose held-out days miss at most
+//!    `--max-missed` calls and reject at most [`HELD_OUT_REJECTED_SHARE`]
+//!    of them is taken (`--margin` fixes the idle margin on step 4's
+//!    search, `load_max` as searched), and every candidate's held-out
+//!    figures are printed. Adjacent slots with equal `(idle_min, load_max)`
+//!    are merged; each slot's comment says what was searched.
 //!
-//! `max_gateways` is a generous bound (twice the peak of calls plus the
-//! largest `idle_min`). The search and the folds run in parallel.
+//! `max_gateways` is a generous bound (twice the peak of calls, or the peak
+//! over the smallest `load_max` if below 0.5, plus the largest `idle_min`).
+//! The search and the folds run in parallel.
 
 pub use crate::cli::{MARGINS, ScheduleCommand, SuggestArgs};
 use crate::config::{Config, PoolKind};
@@ -776,10 +790,10 @@ impl std::fmt::Display for Headroom {
 /// busy count.
 pub const LOAD_MAXES: [f64; 4] = [0.9, 0.83, 0.77, 0.67];
 /// Idle margins the validation tries on the per-slot search.
-pub const PER_SLOT_MARGINS: [f64; 4] = [0.0, 0.25, 0.5, 1.0];
+pub const PER_SLOT_MARGINS: [f64; 5] = [0.0, 0.25, 0.5, 1.0, 2.0];
 /// Load margins `m` the validation tries on the per-slot search: each
 /// slot's `load_max` becomes `load_max / (1 + m)`.
-pub const LOAD_MARGINS: [f64; 4] = [0.0, 0.03, 0.05, 0.1];
+pub const LOAD_MARGINS: [f64; 6] = [0.0, 0.03, 0.05, 0.1, 0.2, 0.3];
 /// One headroom's figures on the held-out days.
 #[derive(Debug, Clone, Copy)]
 pub struct HeldOut {
@@ -1603,7 +1617,7 @@ mod tests {
         );
         let all = Headroom::candidates(None);
         assert!(all.contains(&Headroom::given(0.0)), "{all:?}");
-        assert_eq!(all.iter().filter(|h| h.per_slot).count(), 16);
+        assert_eq!(all.iter().filter(|h| h.per_slot).count(), 30);
         // max_gateways: twice the peak (or the peak over a smaller
         // load_max) plus the largest idle_min, up to tens.
         assert_eq!(generous(100, &widened.apply(&searched)), 210);
