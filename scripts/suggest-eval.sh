@@ -14,7 +14,8 @@
 # are printed on stderr).
 # Usage: scripts/suggest-eval.sh [TRAIN] [TEST] [MARGIN ...]  (default 5 5 auto 0 1)
 # TEST_SEED (default 100): test day i has seed TEST_SEED + i (another set of unseen days).
-# SUGGEST_ARGS adds flags to `schedule suggest` (e.g. "--max-rejected 0").
+# SUGGEST_ARGS adds flags to `schedule suggest` (e.g. "--granularity 5m",
+# "--max-rejected 0").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 train=${1:-5}
@@ -76,5 +77,5 @@ for margin in "${margins[@]}"; do
     replay "$work/suggested.toml" "$label	train" "${train_files[@]}"
     replay "$work/suggested.toml" "$label	test" "${test_files[@]}"
     echo "# suggest --margin $margin on $train days: $(( (end - start) / 1000000 )) ms wall; $(grep -m1 '^# Searched' "$work/schedule.toml" | sed 's/^# //')" >&2
-    grep -E '^# (Leave-one-day-out|  margin|Margin)' "$work/schedule.toml" >&2 || true
+    grep -E '^# (Then load_max|Leave-one-day-out|  |Used|With the headroom)' "$work/schedule.toml" >&2 || true
 done
