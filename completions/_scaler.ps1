@@ -217,7 +217,7 @@ Register-ArgumentCompleter -Native -CommandName 'scaler' -ScriptBlock {
             [CompletionResult]::new('--boot-delay', '--boot-delay', [CompletionResultType]::ParameterName, 'Time from an instance''s creation to its registered gateways (as `simulate`)')
             [CompletionResult]::new('--boot-jitter', '--boot-jitter', [CompletionResultType]::ParameterName, 'Upper bound of a uniform random delay added to --boot-delay (as `simulate`)')
             [CompletionResult]::new('--seed', '--seed', [CompletionResultType]::ParameterName, 'Seed of the simulated boot jitter: the same seed gives the same schedule')
-            [CompletionResult]::new('--margin', '--margin', [CompletionResultType]::ParameterName, 'Safety margin for unseen days: idle_min = ceil(searched × (1 + MARGIN)), load_max 1; default: the headroom (idle margin, load_max) that leave-one-day-out validation finds cheapest among those serving the held-out days')
+            [CompletionResult]::new('--margin', '--margin', [CompletionResultType]::ParameterName, 'Safety margin for unseen days: idle_min = ceil(searched × (1 + MARGIN)) on the schedule searched per slot (idle_min, then load_max), load_max as searched; default: the headroom that leave-one-day-out validation finds cheapest among those serving the held-out days')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Report format on stdout')

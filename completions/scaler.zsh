@@ -258,7 +258,7 @@ _arguments "${_arguments_options[@]}" : \
 '--boot-delay=[Time from an instance'\''s creation to its registered gateways (as \`simulate\`)]:DURATION:_default' \
 '--boot-jitter=[Upper bound of a uniform random delay added to --boot-delay (as \`simulate\`)]:DURATION:_default' \
 '--seed=[Seed of the simulated boot jitter\: the same seed gives the same schedule]:N:_default' \
-'--margin=[Safety margin for unseen days\: idle_min = ceil(searched × (1 + MARGIN)), load_max 1; default\: the headroom (idle margin, load_max) that leave-one-day-out validation finds cheapest among those serving the held-out days]:MARGIN:_default' \
+'--margin=[Safety margin for unseen days\: idle_min = ceil(searched × (1 + MARGIN)) on the schedule searched per slot (idle_min, then load_max), load_max as searched; default\: the headroom that leave-one-day-out validation finds cheapest among those serving the held-out days]:MARGIN:_default' \
 '-c+[Configuration file]:PATH:_files' \
 '--config=[Configuration file]:PATH:_files' \
 '--format=[Report format on stdout]:FORMAT:((text\:"Short human text (one line when nothing changed)"

@@ -442,10 +442,10 @@ pub struct SuggestArgs {
     /// Seed of the simulated boot jitter: the same seed gives the same schedule
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub seed: u64,
-    /// Safety margin for unseen days: idle_min = ceil(searched × (1 + MARGIN)),
-    /// load_max 1; default: the headroom (idle margin, load_max) that
-    /// leave-one-day-out validation finds cheapest among those serving the
-    /// held-out days
+    /// Safety margin for unseen days: idle_min = ceil(searched × (1 + MARGIN))
+    /// on the schedule searched per slot (idle_min, then load_max), load_max
+    /// as searched; default: the headroom that leave-one-day-out validation
+    /// finds cheapest among those serving the held-out days
     #[arg(long, value_name = "MARGIN")]
     pub margin: Option<f64>,
 }

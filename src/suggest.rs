@@ -37,8 +37,9 @@
 //!    vCPU-hours among those whose held-out days miss at most
 //!    `--max-missed` calls and reject at most [`HELD_OUT_REJECTED_SHARE`]
 //!    of them is taken (`--margin` fixes the idle margin on step 4's
-//!    search, `load_max` as searched), and every candidate's held-out
-//!    figures are printed. Adjacent slots with equal `(idle_min, load_max)`
+//!    search, `load_max` as searched; with one day, nothing to hold out,
+//!    the margin is [`SINGLE_DAY_MARGIN`] on step 3's), and every
+//!    candidate's held-out figures are printed. Adjacent slots with equal `(idle_min, load_max)`
 //!    are merged; each slot's comment says what was searched.
 //!
 //! `max_gateways` is a generous bound (twice the peak of calls, or the peak

@@ -238,7 +238,7 @@ fn margin_by_leave_one_day_out_and_absent_days_keep_the_configuration() {
         "{text}"
     );
     assert_eq!(text.matches("  <- used\n").count(), 1, "{text}");
-    assert!(text.contains("\n# Used margin "), "{text}");
+    assert!(text.contains("\n# Used "), "{text}");
     // Two Mondays: `monday` is learned; the example's other timelines are
     // copied as they are (Tuesday to Friday keep the example's default).
     assert!(text.contains("[schedule.monday]\n"), "{text}");
