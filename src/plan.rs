@@ -765,7 +765,9 @@ pub fn sqrt_term(busy: u32, slot: &Slot) -> u32 {
     if !(beta > 0.0) || busy == 0 {
         return 0;
     }
-    (beta * f64::from(busy).sqrt() - SQRT_ROUNDING).ceil().max(0.0) as u32
+    (beta * f64::from(busy).sqrt() - SQRT_ROUNDING)
+        .ceil()
+        .max(0.0) as u32
 }
 
 /// [`target`] plus the calls turned away since the last pass: each found
@@ -892,7 +894,13 @@ pub fn decide(
     let turned_away = observation.turned_away;
     let target = target_with(busy, turned_away, slot);
     let delta = i64::from(target) - have;
-    let why = basis(busy, (target, have, registered), turned_away, counts.pending, slot);
+    let why = basis(
+        busy,
+        (target, have, registered),
+        turned_away,
+        counts.pending,
+        slot,
+    );
     if delta > 0 {
         return scale_up(assessment, params, (target, delta), &why, max_creates);
     }

@@ -431,8 +431,15 @@ fn sqrt_headroom_out_of_range_is_refused_with_its_line() {
             "{beta}: {err}"
         );
     }
-    let err = with("min_gateways = 4", "min_gateways = 4, sqrt_headroom = \"1\"").unwrap_err();
-    assert!(err.contains("sqrt_headroom") || err.contains("invalid type"), "{err}");
+    let err = with(
+        "min_gateways = 4",
+        "min_gateways = 4, sqrt_headroom = \"1\"",
+    )
+    .unwrap_err();
+    assert!(
+        err.contains("sqrt_headroom") || err.contains("invalid type"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -444,7 +451,10 @@ fn sqrt_headroom_belongs_to_gateway_pools() {
             "[schedule.default]\n\"00:00\" = { idle_min = 1, load_max = 0.9,  max_gateways = 40 }\n\"07:00\" = { idle_min = 8, load_max = 0.75, max_gateways = 400, min_gateways = 4 }\n[schedule.saturday]\n\"00:00\" = { idle_min = 1, load_max = 1.0,  max_gateways = 4 }",
             "[schedule.default]\n\"00:00\" = { min_available = 3, max_replicas = 4, sqrt_headroom = 1 }",
         );
-    assert!(replicas.contains("sqrt_headroom = 1"), "test bug: no replica slot");
+    assert!(
+        replicas.contains("sqrt_headroom = 1"),
+        "test bug: no replica slot"
+    );
     let err = parse_text(&replicas).unwrap_err();
     assert!(err.contains("not gateway thresholds"), "{err}");
 }
