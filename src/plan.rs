@@ -762,7 +762,7 @@ const SQRT_ROUNDING: f64 = 1e-9;
 /// square root of the load; 0 when `sqrt_headroom` is 0 or nobody is busy.
 pub fn sqrt_term(busy: u32, slot: &Slot) -> u32 {
     let beta = slot.sqrt_headroom;
-    if !(beta > 0.0) || busy == 0 {
+    if beta.is_nan() || beta <= 0.0 || busy == 0 {
         return 0;
     }
     (beta * f64::from(busy).sqrt() - SQRT_ROUNDING)
