@@ -153,6 +153,10 @@ pub const MAX_GATEWAYS: u32 = 100_000;
 /// The smallest `load_max`.
 pub const MIN_LOAD_MAX: f64 = 0.01;
 
+/// The largest `sqrt_headroom` (β): at 10 a slot with 100 busy gateways
+/// keeps 100 more, far beyond any queueing margin.
+pub const MAX_SQRT_HEADROOM: f64 = 10.0;
+
 /// The largest resource amount (`min_available`, `replicas.replica_capacity`).
 pub const MAX_RESOURCES: u32 = 1_000_000_000;
 
@@ -176,6 +180,7 @@ impl TryFrom<String> for Timezone {
 struct RawSlot {
     idle_min: Option<u32>,
     load_max: Option<f64>,
+    sqrt_headroom: Option<f64>,
     max_gateways: Option<u32>,
     min_gateways: Option<u32>,
     min_available: Option<u32>,
@@ -970,6 +975,19 @@ fn at_most(value: Option<u32>, max: u32, key: &str) -> Result<(), String> {
     }
 }
 
+/// `sqrt_headroom` as written: absent is 0; a finite value from 0 to
+/// [`MAX_SQRT_HEADROOM`] otherwise.
+fn sqrt_headroom(value: Option<f64>) -> Result<f64, String> {
+    let beta = value.unwrap_or(0.0);
+    if beta.is_finite() && (0.0..=MAX_SQRT_HEADROOM).contains(&beta) {
+        Ok(beta)
+    } else {
+        Err(format!(
+            "sqrt_headroom must be a number from 0 to {MAX_SQRT_HEADROOM}, got {beta}"
+        ))
+    }
+}
+
 fn slot(raw: RawSlot, kind: PoolKind) -> Result<Slot, String> {
     let required = |value: Option<u32>, key: &str| {
         value.ok_or_else(|| format!("{key} is required for pool.kind = {:?}", kind.as_str()))
@@ -1006,6 +1024,7 @@ fn slot(raw: RawSlot, kind: PoolKind) -> Result<Slot, String> {
                 load_max,
                 max_gateways,
                 min_gateways,
+                sqrt_headroom: sqrt_headroom(raw.sqrt_headroom)?,
                 min_available: None,
                 max_replicas: None,
             })
@@ -1013,6 +1032,7 @@ fn slot(raw: RawSlot, kind: PoolKind) -> Result<Slot, String> {
         PoolKind::Replicas => {
             if raw.idle_min.is_some()
                 || raw.load_max.is_some()
+                || raw.sqrt_headroom.is_some()
                 || raw.max_gateways.is_some()
                 || raw.min_gateways.is_some()
             {
@@ -1027,6 +1047,7 @@ fn slot(raw: RawSlot, kind: PoolKind) -> Result<Slot, String> {
                 load_max: 1.0,
                 max_gateways: max_replicas,
                 min_gateways: 0,
+                sqrt_headroom: 0.0,
                 min_available: Some(required(raw.min_available, "min_available")?),
                 max_replicas: Some(max_replicas),
             })

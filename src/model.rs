@@ -114,10 +114,21 @@ pub struct Slot {
     pub max_gateways: u32,
     /// Lower bound of the target.
     pub min_gateways: u32,
+    /// Square-root staffing headroom β (sip/media): `ceil(β × √busy)` more
+    /// gateways on top of the busy and idle ones, `0 <= β <= 10`; 0 adds
+    /// nothing (and is not serialized).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub sqrt_headroom: f64,
     /// Replica pools: resources that must stay available.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub min_available: Option<u32>,
     /// Replica pools: upper bound of replicas.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_replicas: Option<u32>,
+}
+
+/// Whether a value is 0: a `sqrt_headroom` of 0 is left out of what is
+/// written, so slots without one serialize as before.
+pub fn is_zero(value: &f64) -> bool {
+    *value == 0.0
 }

@@ -229,6 +229,7 @@ fn header(config: &Config, options: &PassOptions) -> (Report, Option<ActiveSlot>
         load_max: active.slot.load_max,
         max_gateways: active.slot.max_gateways,
         min_gateways: active.slot.min_gateways,
+        sqrt_headroom: active.slot.sqrt_headroom,
         min_available: active.slot.min_available,
         max_replicas: active.slot.max_replicas,
     });

@@ -739,7 +739,7 @@ pub struct Decision {
     pub held: Vec<Hold>,
 }
 
-/// `clamp(max(busy + idle_min, ceil(busy / load_max)), min_gateways, max_gateways)`.
+/// `clamp(max(busy + idle_min, ceil(busy / load_max)) + ceil(sqrt_headroom × √busy), min_gateways, max_gateways)`.
 pub fn target(busy: u32, slot: &Slot) -> u32 {
     let by_idle = busy.saturating_add(slot.idle_min);
     let by_load = if slot.load_max > 0.0 {
@@ -749,7 +749,25 @@ pub fn target(busy: u32, slot: &Slot) -> u32 {
     };
     by_idle
         .max(by_load)
+        .saturating_add(sqrt_term(busy, slot))
         .clamp(slot.min_gateways, slot.max_gateways.max(slot.min_gateways))
+}
+
+/// Below this, the part of `β × √busy` above an integer is rounding error
+/// of the product (0.3 × √100 is 3.0000000000000004), not a gateway.
+const SQRT_ROUNDING: f64 = 1e-9;
+
+/// The square-root staffing term of [`target`]: `ceil(sqrt_headroom × √busy)`
+/// gateways for the random fluctuation of the arrivals, which grows as the
+/// square root of the load; 0 when `sqrt_headroom` is 0 or nobody is busy.
+pub fn sqrt_term(busy: u32, slot: &Slot) -> u32 {
+    let beta = slot.sqrt_headroom;
+    if beta.is_nan() || beta <= 0.0 || busy == 0 {
+        return 0;
+    }
+    (beta * f64::from(busy).sqrt() - SQRT_ROUNDING)
+        .ceil()
+        .max(0.0) as u32
 }
 
 /// [`target`] plus the calls turned away since the last pass: each found
@@ -822,6 +840,41 @@ pub fn packed_count(vcpus: u32, cpu_per_gateway: u32, types: &BTreeMap<String, u
     vcpus / largest + u32::from(remainder)
 }
 
+/// How the target and what the pool has were counted: the start of the
+/// decision's reason. `(target, have, registered)` as [`decide`] counted
+/// them; the √ term is named only when `sqrt_headroom` is above 0.
+fn basis(
+    busy: u32,
+    (target, have, registered): (u32, i64, u32),
+    turned_away: u32,
+    pending: u32,
+    slot: &Slot,
+) -> String {
+    let by_load = if slot.load_max > 0.0 {
+        (f64::from(busy) / slot.load_max).ceil()
+    } else {
+        f64::INFINITY
+    };
+    let demand = if turned_away > 0 {
+        format!(" + {turned_away} turned away")
+    } else {
+        String::new()
+    };
+    let sqrt = if slot.sqrt_headroom > 0.0 {
+        format!(
+            " + ceil({} × √{busy}) = {}",
+            slot.sqrt_headroom,
+            sqrt_term(busy, slot)
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "target {target} = max({busy} busy + {} idle_min, ceil({busy} / {}) = {by_load}){sqrt}{demand} within {}..{}; have {have} ({registered} registered + {pending} pending)",
+        slot.idle_min, slot.load_max, slot.min_gateways, slot.max_gateways
+    )
+}
+
 /// The scaling decision (DESIGN.md "Decision" › "Target", "Scale up and packing", "Scale down and drains") for a sip/media pool.
 /// `busy_override` is the `plan --busy N` what-if; `max_creates` caps the
 /// instances planned (the pass's creation budget), the others are counted in
@@ -841,19 +894,12 @@ pub fn decide(
     let turned_away = observation.turned_away;
     let target = target_with(busy, turned_away, slot);
     let delta = i64::from(target) - have;
-    let by_load = if slot.load_max > 0.0 {
-        (f64::from(busy) / slot.load_max).ceil()
-    } else {
-        f64::INFINITY
-    };
-    let demand = if turned_away > 0 {
-        format!(" + {turned_away} turned away")
-    } else {
-        String::new()
-    };
-    let why = format!(
-        "target {target} = max({busy} busy + {} idle_min, ceil({busy} / {}) = {by_load}){demand} within {}..{}; have {have} ({registered} registered + {} pending)",
-        slot.idle_min, slot.load_max, slot.min_gateways, slot.max_gateways, counts.pending
+    let why = basis(
+        busy,
+        (target, have, registered),
+        turned_away,
+        counts.pending,
+        slot,
     );
     if delta > 0 {
         return scale_up(assessment, params, (target, delta), &why, max_creates);

@@ -31,6 +31,9 @@ pub struct SlotInfo {
     pub load_max: f64,
     pub max_gateways: u32,
     pub min_gateways: u32,
+    /// β of the square-root staffing term; left out when 0.
+    #[serde(skip_serializing_if = "crate::model::is_zero")]
+    pub sqrt_headroom: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub min_available: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -154,6 +154,7 @@ mod tests {
             load_max: 0.8,
             max_gateways: 100,
             min_gateways: 0,
+            sqrt_headroom: 0.0,
             min_available: None,
             max_replicas: None,
         }

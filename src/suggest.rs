@@ -242,6 +242,7 @@ impl Problem<'_> {
             load_max: level.load_max,
             max_gateways: self.max_gateways,
             min_gateways: 0,
+            sqrt_headroom: 0.0,
             min_available: None,
             max_replicas: None,
         }
@@ -1126,16 +1127,26 @@ fn render(
         for (start, slot) in &problem.config.schedule.timelines[&name] {
             let _ = writeln!(
                 out,
-                "\"{}\" = {{ idle_min = {}, load_max = {}, max_gateways = {}, min_gateways = {} }}",
+                "\"{}\" = {{ idle_min = {}, load_max = {}, max_gateways = {}, min_gateways = {}{} }}",
                 hh_mm(*start),
                 slot.idle_min,
                 toml_float(slot.load_max),
                 slot.max_gateways,
-                slot.min_gateways
+                slot.min_gateways,
+                sqrt_key(slot)
             );
         }
     }
     out
+}
+
+/// `, sqrt_headroom = β` for a kept slot that has one, else nothing.
+fn sqrt_key(slot: &Slot) -> String {
+    if slot.sqrt_headroom > 0.0 {
+        format!(", sqrt_headroom = {}", toml_float(slot.sqrt_headroom))
+    } else {
+        String::new()
+    }
 }
 
 /// `HH:MM`, or `HH:MM:SS` when the seconds are not zero.

@@ -137,6 +137,38 @@ const CASES: &[(&str, &str, &[&str])] = &[
     ),
     (
         "min_gateways = 0",
+        "min_gateways = 0, sqrt_headroom = nan",
+        &[
+            "schedule.default.\"00:00\"",
+            "sqrt_headroom must be a number from 0 to 10",
+        ],
+    ),
+    (
+        "min_gateways = 0",
+        "min_gateways = 0, sqrt_headroom = -1",
+        &[
+            "schedule.default.\"00:00\"",
+            "sqrt_headroom must be a number from 0 to 10",
+        ],
+    ),
+    (
+        "min_gateways = 0",
+        "min_gateways = 0, sqrt_headroom = 10.5",
+        &[
+            "schedule.default.\"00:00\"",
+            "sqrt_headroom must be a number from 0 to 10",
+        ],
+    ),
+    (
+        "min_gateways = 0",
+        "min_gateways = 0, sqrt_headroom = inf",
+        &[
+            "schedule.default.\"00:00\"",
+            "sqrt_headroom must be a number from 0 to 10",
+        ],
+    ),
+    (
+        "min_gateways = 0",
         "min_gateways = 5",
         &["min_gateways (5) is greater than max_gateways (4)"],
     ),

@@ -256,3 +256,45 @@ fn verbose_logs_each_step_with_its_time() {
         "{created}"
     );
 }
+
+/// `sqrt_headroom` raises the target of `plan` by `ceil(β × √busy)` and is
+/// named in the reason and in the report's `slot`; without it the slot and
+/// the reason read as before.
+#[test]
+fn a_sqrt_headroom_raises_the_planned_target() {
+    let ws = Workspace::new();
+    let db = Kamailio::new("why_sqrt");
+    let plan = |slot: &str, pool: &str| {
+        let config = sip_config(&ws, &db, pool, slot, "");
+        scaler(&[
+            "-c",
+            &config,
+            "--format",
+            "json",
+            "plan",
+            "--dry-run",
+            "--busy",
+            "100",
+        ])
+        .expect(0)
+        .json()
+    };
+    let plain = plan(
+        "{ idle_min = 1, load_max = 1.0, max_gateways = 400 }",
+        "sq0",
+    );
+    assert_eq!(plain["decision"]["target"], 101, "{plain}");
+    assert!(plain["slot"].get("sqrt_headroom").is_none(), "{plain}");
+    assert!(!reason(&plain).contains('√'), "{plain}");
+    let beta = plan(
+        "{ idle_min = 1, load_max = 1.0, max_gateways = 400, sqrt_headroom = 1.5 }",
+        "sq1",
+    );
+    // 101 + ceil(1.5 × √100) = 101 + 15.
+    assert_eq!(beta["decision"]["target"], 116, "{beta}");
+    assert_eq!(beta["slot"]["sqrt_headroom"], 1.5, "{beta}");
+    assert!(
+        reason(&beta).contains("+ ceil(1.5 × √100) = 15 within 0..400"),
+        "{beta}"
+    );
+}

@@ -517,3 +517,30 @@ fn the_create_brake_is_simulated_a_burst_turns_more_calls_away_with_one_creation
         "{served1} served, {missed1} missed"
     );
 }
+
+/// `sqrt_headroom` through the same planner: on the generated day, the
+/// square-root term keeps more gateways (more vCPU-hours) and turns away no
+/// more calls than the same slot without it.
+#[test]
+fn sqrt_headroom_pays_more_and_rejects_no_more_on_a_generated_day() {
+    let ws = Workspace::new();
+    let replay = |slot: &str| {
+        let config = config(&ws, slot);
+        let run = simulate(&config, &["--trace", &repo(TRACE), "--seed", "7"]).expect(0);
+        let json = run.json();
+        let (_, _, rejected, _) = service(&run);
+        (json["vcpu_hours"].as_f64().unwrap(), rejected)
+    };
+    let (plain_hours, plain_rejected) =
+        replay("{ idle_min = 2, load_max = 1.0, max_gateways = 400 }");
+    let (sqrt_hours, sqrt_rejected) =
+        replay("{ idle_min = 2, load_max = 1.0, max_gateways = 400, sqrt_headroom = 1.5 }");
+    assert!(
+        sqrt_hours > plain_hours,
+        "{sqrt_hours} vCPU-hours with the √ term, {plain_hours} without"
+    );
+    assert!(
+        sqrt_rejected <= plain_rejected,
+        "{sqrt_rejected} rejected with the √ term, {plain_rejected} without"
+    );
+}

@@ -450,3 +450,34 @@ fn validation_picks_the_cheapest_held_out_headroom_among_all_candidates() {
     let config = with_schedule(&ws, &text);
     scaler(&["-q", "-c", &config, "check", "--offline"]).expect(0);
 }
+
+/// A kept timeline keeps its `sqrt_headroom`; the slots without one are
+/// written as before.
+#[test]
+fn a_kept_timeline_keeps_its_sqrt_headroom() {
+    let ws = Workspace::new();
+    let config = with_schedule(
+        &ws,
+        "[schedule]\ntimezone = \"Europe/Paris\"\n[schedule.default]\n\"00:00\" = { idle_min = 1, load_max = 0.9, max_gateways = 40 }\n\"07:00\" = { idle_min = 8, load_max = 0.75, max_gateways = 400, min_gateways = 4, sqrt_headroom = 1.5 }\n",
+    );
+    let run = scaler(&[
+        "-c",
+        &config,
+        "schedule",
+        "suggest",
+        "--trace",
+        &repo(TRACE),
+        "--max-missed",
+        "0",
+        "--margin",
+        "0",
+    ])
+    .expect(0);
+    let text = &run.stdout;
+    assert!(
+        text.contains("[schedule.default]    # kept from the configuration\n\"00:00\" = { idle_min = 1, load_max = 0.9, max_gateways = 40, min_gateways = 0 }\n\"07:00\" = { idle_min = 8, load_max = 0.75, max_gateways = 400, min_gateways = 4, sqrt_headroom = 1.5 }\n"),
+        "{text}"
+    );
+    let suggested = with_schedule(&ws, text);
+    scaler(&["-q", "-c", &suggested, "check", "--offline"]).expect(0);
+}

@@ -399,3 +399,62 @@ secret_access_key_credential = "aws-secret"
         "{err}"
     );
 }
+
+#[test]
+fn sqrt_headroom_defaults_to_zero_and_is_read() {
+    let c = parse_text(GOOD).unwrap();
+    assert!(
+        c.schedule.timelines["default"]
+            .iter()
+            .all(|(_, slot)| slot.sqrt_headroom == 0.0)
+    );
+    let c = with("min_gateways = 4", "min_gateways = 4, sqrt_headroom = 1.5").unwrap();
+    assert_eq!(c.schedule.timelines["default"][1].1.sqrt_headroom, 1.5);
+    let c = with("min_gateways = 4", "min_gateways = 4, sqrt_headroom = 10").unwrap();
+    assert_eq!(c.schedule.timelines["default"][1].1.sqrt_headroom, 10.0);
+}
+
+#[test]
+fn sqrt_headroom_out_of_range_is_refused_with_its_line() {
+    for beta in ["-0.5", "nan", "-nan", "inf", "-inf", "10.01", "1e300"] {
+        let err = with(
+            "min_gateways = 4",
+            &format!("min_gateways = 4, sqrt_headroom = {beta}"),
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("sqrt_headroom must be a number from 0 to 10"),
+            "{beta}: {err}"
+        );
+        assert!(
+            err.contains("line ") && err.contains("schedule.default.\"07:00\""),
+            "{beta}: {err}"
+        );
+    }
+    let err = with(
+        "min_gateways = 4",
+        "min_gateways = 4, sqrt_headroom = \"1\"",
+    )
+    .unwrap_err();
+    assert!(
+        err.contains("sqrt_headroom") || err.contains("invalid type"),
+        "{err}"
+    );
+}
+
+#[test]
+fn sqrt_headroom_belongs_to_gateway_pools() {
+    let replicas = GOOD
+        .replace("kind = \"sip\"", "kind = \"replicas\"")
+        .replace("[sip]\nurl = \"mysql://kamailio@127.0.0.1:3306/kamailio\"\npassword_env = \"KAMAILIO_DB_PASSWORD\"", "[replicas]\nreplica_capacity = 3\n\n[probe]\nurl = \"http://{ip}:8080/\"")
+        .replace(
+            "[schedule.default]\n\"00:00\" = { idle_min = 1, load_max = 0.9,  max_gateways = 40 }\n\"07:00\" = { idle_min = 8, load_max = 0.75, max_gateways = 400, min_gateways = 4 }\n[schedule.saturday]\n\"00:00\" = { idle_min = 1, load_max = 1.0,  max_gateways = 4 }",
+            "[schedule.default]\n\"00:00\" = { min_available = 3, max_replicas = 4, sqrt_headroom = 1 }",
+        );
+    assert!(
+        replicas.contains("sqrt_headroom = 1"),
+        "test bug: no replica slot"
+    );
+    let err = parse_text(&replicas).unwrap_err();
+    assert!(err.contains("not gateway thresholds"), "{err}");
+}

@@ -53,6 +53,7 @@ fn slot(idle_min: u32) -> Slot {
         load_max: 1.0,
         max_gateways: 10,
         min_gateways: 0,
+        sqrt_headroom: 0.0,
         min_available: Some(3),
         max_replicas: Some(10),
     }

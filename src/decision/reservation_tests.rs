@@ -34,6 +34,7 @@ fn slot(idle_min: u32, max_gateways: u32) -> Slot {
         load_max: 1.0,
         max_gateways,
         min_gateways: 0,
+        sqrt_headroom: 0.0,
         min_available: None,
         max_replicas: None,
     }

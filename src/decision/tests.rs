@@ -43,6 +43,7 @@ pub(super) fn slot(idle_min: u32) -> Slot {
         load_max: 1.0,
         max_gateways: 400,
         min_gateways: 0,
+        sqrt_headroom: 0.0,
         min_available: None,
         max_replicas: None,
     }

@@ -35,6 +35,7 @@ fn day_slot() -> Slot {
         load_max: 0.75,
         max_gateways: 400,
         min_gateways: 0,
+        sqrt_headroom: 0.0,
         min_available: None,
         max_replicas: None,
     }
@@ -159,6 +160,7 @@ fn load_max_one_and_min_max_clamps() {
         load_max: 1.0,
         max_gateways: 400,
         min_gateways: 0,
+        sqrt_headroom: 0.0,
         min_available: None,
         max_replicas: None,
     };
@@ -414,6 +416,7 @@ fn replica_pool_follows_the_in_depth_example() {
         load_max: 1.0,
         max_gateways: 10,
         min_gateways: 0,
+        sqrt_headroom: 0.0,
         min_available: Some(6),
         max_replicas: Some(10),
     };
@@ -778,4 +781,76 @@ fn creations_never_exceed_the_cap() {
         "{}",
         d.reason
     );
+}
+
+/// [`day_slot`] with a square-root staffing headroom β.
+fn sqrt_slot(beta: f64) -> Slot {
+    Slot {
+        sqrt_headroom: beta,
+        ..day_slot()
+    }
+}
+
+#[test]
+fn sqrt_headroom_zero_keeps_the_target() {
+    // max(100 + 10, ceil(100 / 0.75)) = 134, nothing added.
+    assert_eq!(target(100, &sqrt_slot(0.0)), 134);
+    assert_eq!(sqrt_term(100, &sqrt_slot(0.0)), 0);
+    let (_, d) = run(&pool(100, 0), &sqrt_slot(0.0));
+    assert_eq!(d.target, 134);
+    assert!(!d.reason.contains('√'), "{}", d.reason);
+}
+
+#[test]
+fn sqrt_headroom_adds_beta_times_root_busy() {
+    // 134 + ceil(1.5 × √100) = 134 + 15.
+    assert_eq!(sqrt_term(100, &sqrt_slot(1.5)), 15);
+    assert_eq!(target(100, &sqrt_slot(1.5)), 149);
+    let (_, d) = run(&pool(100, 0), &sqrt_slot(1.5));
+    assert_eq!((d.target, d.delta), (149, 49));
+    assert!(
+        d.reason
+            .starts_with("target 149 = max(100 busy + 10 idle_min, ceil(100 / 0.75) = 134) + ceil(1.5 × √100) = 15 within 0..400"),
+        "{}",
+        d.reason
+    );
+}
+
+#[test]
+fn sqrt_headroom_adds_nothing_without_busy_gateways() {
+    assert_eq!(sqrt_term(0, &sqrt_slot(1.5)), 0);
+    assert_eq!(target(0, &sqrt_slot(1.5)), 10, "idle_min alone");
+}
+
+#[test]
+fn sqrt_headroom_rounds_up() {
+    // 0.5 × √10 = 1.58: two gateways; 1 × √2 = 1.41: two.
+    assert_eq!(sqrt_term(10, &sqrt_slot(0.5)), 2);
+    assert_eq!(sqrt_term(2, &sqrt_slot(1.0)), 2);
+    assert_eq!(sqrt_term(1, &sqrt_slot(0.01)), 1);
+    // 0.3 × √100 is 3.0000000000000004 in floating point: three, not four.
+    assert_eq!(sqrt_term(100, &sqrt_slot(0.3)), 3);
+    assert_eq!(sqrt_term(49, &sqrt_slot(0.7)), 5, "0.7 × 7 = 4.9");
+    // The largest β on the most busy gateways there can be: no overflow.
+    assert_eq!(target(u32::MAX, &sqrt_slot(10.0)), 400);
+}
+
+#[test]
+fn sqrt_headroom_stays_within_the_clamps() {
+    let capped = Slot {
+        max_gateways: 140,
+        ..sqrt_slot(1.5)
+    };
+    assert_eq!(target(100, &capped), 140, "max_gateways bounds the √ term");
+    let floor = Slot {
+        min_gateways: 200,
+        ..sqrt_slot(1.5)
+    };
+    assert_eq!(target(100, &floor), 200);
+    assert_eq!(
+        target_with(100, 5, &sqrt_slot(1.5)),
+        154,
+        "turned-away calls on top"
+    );
+    assert_eq!(target_with(100, 5, &capped), 140);
 }
