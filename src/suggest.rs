@@ -242,7 +242,7 @@ impl Problem<'_> {
             load_max: level.load_max,
             max_gateways: self.max_gateways,
             min_gateways: 0,
-            sqrt_headroom: 0.0,
+            sqrt_headroom: level.sqrt_headroom,
             min_available: None,
             max_replicas: None,
         }
@@ -349,6 +349,8 @@ pub struct Level {
     pub idle_min: u32,
     /// `load_max`.
     pub load_max: f64,
+    /// `sqrt_headroom` (β; 0 for none).
+    pub sqrt_headroom: f64,
 }
 
 /// Slots with `idle_min` alone (`load_max` 1).
@@ -360,6 +362,7 @@ fn idle_only(values: &[Vec<u32>]) -> Vec<Vec<Level>> {
                 .map(|&idle_min| Level {
                     idle_min,
                     load_max: 1.0,
+                    sqrt_headroom: 0.0,
                 })
                 .collect()
         })
@@ -402,8 +405,8 @@ impl Searched {
 }
 
 /// A generous `max_gateways`: the peak over the smallest `load_max`
-/// (at least twice the peak) plus the largest `idle_min`, rounded up to
-/// tens.
+/// (at least twice the peak) plus the largest `idle_min` and the largest
+/// `ceil(sqrt_headroom × √peak)`, rounded up to tens.
 fn generous(peak: u32, slots: &[Vec<Level>]) -> u32 {
     let largest = slots
         .iter()
@@ -417,7 +420,13 @@ fn generous(peak: u32, slots: &[Vec<Level>]) -> u32 {
         .map(|l| l.load_max)
         .fold(0.5, f64::min);
     let by_load = (f64::from(peak) / smallest).ceil() as u32;
-    (by_load + largest).div_ceil(10) * 10
+    let beta = slots
+        .iter()
+        .flatten()
+        .map(|l| l.sqrt_headroom)
+        .fold(0.0, f64::max);
+    let sqrt = (beta * f64::from(peak).sqrt()).ceil() as u32;
+    (by_load + largest + sqrt).div_ceil(10) * 10
 }
 
 /// The largest burst per slot, and the peak of calls in progress.
@@ -569,6 +578,7 @@ fn with_loads(idle: &[Vec<u32>], levels: &[Vec<u32>]) -> Vec<Vec<Level>> {
                 .map(|(&idle_min, &k)| Level {
                     idle_min,
                     load_max: load_of(k),
+                    sqrt_headroom: 0.0,
                 })
                 .collect()
         })
@@ -683,10 +693,12 @@ fn floor_hundredths(value: f64) -> f64 {
 }
 
 /// How the searched slots are widened for days the search has not seen:
-/// `idle_min = ceil(searched × (1 + idle))` and `load_max = searched ×
-/// load_max` (rounded down to hundredths; with the `idle_min` search alone
-/// the searched `load_max` is 1, so this is the `load_max` of every learned
-/// slot: at least `busy / load_max` gateways).
+/// `idle_min = ceil(searched × (1 + idle))` (a negative `idle` keeps a
+/// share of it), `load_max = searched × load_max` (rounded down to
+/// hundredths; with the `idle_min` search alone the searched `load_max` is
+/// 1, so this is the `load_max` of every learned slot: at least `busy /
+/// load_max` gateways) and `sqrt_headroom` β on every learned slot
+/// (`ceil(β × √busy)` gateways more).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Headroom {
     /// The margin on `idle_min`.
@@ -696,6 +708,8 @@ pub struct Headroom {
     /// Whether it widens the per-slot `load_max` search (step 4) rather
     /// than the `idle_min` search alone.
     pub per_slot: bool,
+    /// The `sqrt_headroom` (β) of every learned slot; 0 for none.
+    pub sqrt: f64,
 }
 
 impl Headroom {
@@ -705,33 +719,55 @@ impl Headroom {
             idle: margin,
             load_max: 1.0,
             per_slot: false,
+            sqrt: 0.0,
+        }
+    }
+
+    /// Square-root headroom β on `idle_min = ceil(searched × share)`,
+    /// `load_max` 1, on the `idle_min` search.
+    pub fn sqrt(share: f64, beta: f64) -> Headroom {
+        Headroom {
+            idle: share - 1.0,
+            sqrt: beta,
+            ..Headroom::idle(0.0)
         }
     }
 
     /// The candidates the validation replays: on the `idle_min` search, the
     /// idle margins of [`MARGINS`], then proportional headroom
-    /// ([`LOAD_MAXES`]) alone and with small idle margins; on the per-slot
-    /// search, [`PER_SLOT_MARGINS`] with the factors of [`LOAD_MARGINS`];
-    /// `given` (`--margin`) added when absent.
+    /// ([`LOAD_MAXES`]) alone and with small idle margins, then square-root
+    /// headroom ([`SQRT_BETAS`]) on the shares of `idle_min` of
+    /// [`SQRT_SHARES`]; on the per-slot search, [`PER_SLOT_MARGINS`] with
+    /// the factors of [`LOAD_MARGINS`], then [`PER_SLOT_SQRT_BETAS`] with
+    /// neither margin; `given` (`--margin`) added when absent.
     pub fn candidates(given: Option<f64>) -> Vec<Headroom> {
         let mut all: Vec<Headroom> = MARGINS.iter().map(|&m| Headroom::idle(m)).collect();
         for idle in [0.0, 0.25, 0.5] {
             for load_max in LOAD_MAXES {
                 all.push(Headroom {
-                    idle,
                     load_max,
-                    per_slot: false,
+                    ..Headroom::idle(idle)
                 });
+            }
+        }
+        for share in SQRT_SHARES {
+            for beta in SQRT_BETAS {
+                all.push(Headroom::sqrt(share, beta));
             }
         }
         for idle in PER_SLOT_MARGINS {
             for margin in LOAD_MARGINS {
                 all.push(Headroom {
-                    idle,
                     load_max: 1.0 / (1.0 + margin),
-                    per_slot: true,
+                    ..Headroom::given(idle)
                 });
             }
+        }
+        for beta in PER_SLOT_SQRT_BETAS {
+            all.push(Headroom {
+                sqrt: beta,
+                ..Headroom::given(0.0)
+            });
         }
         if let Some(given) = given {
             let fixed = Headroom::given(given);
@@ -746,9 +782,8 @@ impl Headroom {
     /// alone where the per-slot search was not kept), `load_max` as searched.
     pub fn given(margin: f64) -> Headroom {
         Headroom {
-            idle: margin,
-            load_max: 1.0,
             per_slot: true,
+            ..Headroom::idle(margin)
         }
     }
 
@@ -765,6 +800,7 @@ impl Headroom {
                     .map(|l| Level {
                         idle_min: with_margin(l.idle_min, self.idle),
                         load_max: floor_hundredths(l.load_max * self.load_max),
+                        sqrt_headroom: self.sqrt,
                     })
                     .collect()
             })
@@ -780,10 +816,14 @@ impl std::fmt::Display for Headroom {
                 "per-slot load_max, margin {}, load_max x {}",
                 self.idle,
                 floor_hundredths(self.load_max)
-            )
+            )?;
         } else {
-            write!(f, "margin {}, load_max {}", self.idle, self.load_max)
+            write!(f, "margin {}, load_max {}", self.idle, self.load_max)?;
         }
+        if self.sqrt > 0.0 {
+            write!(f, ", sqrt_headroom {}", self.sqrt)?;
+        }
+        Ok(())
     }
 }
 
@@ -796,6 +836,15 @@ pub const PER_SLOT_MARGINS: [f64; 5] = [0.0, 0.25, 0.5, 1.0, 2.0];
 /// Load margins `m` the validation tries on the per-slot search: each
 /// slot's `load_max` becomes `load_max / (1 + m)`.
 pub const LOAD_MARGINS: [f64; 6] = [0.0, 0.03, 0.05, 0.1, 0.2, 0.3];
+/// Shares of the searched `idle_min` kept under square-root headroom on
+/// the `idle_min` search (`idle_min = ceil(searched × share)`).
+pub const SQRT_SHARES: [f64; 3] = [0.25, 0.5, 1.0];
+/// Square-root headroom β the validation tries on the `idle_min` search
+/// (`load_max` 1): `ceil(β × √busy)` gateways above `busy + idle_min`.
+pub const SQRT_BETAS: [f64; 4] = [1.0, 2.0, 3.0, 4.0];
+/// Square-root headroom β the validation tries on the per-slot search
+/// (idle margin 0, each slot's `load_max` as searched).
+pub const PER_SLOT_SQRT_BETAS: [f64; 2] = [1.0, 2.0];
 /// One headroom's figures on the held-out days.
 #[derive(Debug, Clone, Copy)]
 pub struct HeldOut {
@@ -991,6 +1040,18 @@ pub fn suggest(
     args: &SuggestArgs,
     progress: Progress,
 ) -> Result<Suggestion, Error> {
+    let margins = Headroom::candidates(args.margin);
+    suggest_among(config, traces, args, &margins, progress)
+}
+
+/// [`suggest`] with the headroom chosen among `margins`.
+fn suggest_among(
+    config: &Config,
+    traces: &[(String, Vec<Call>)],
+    args: &SuggestArgs,
+    margins: &[Headroom],
+    progress: Progress,
+) -> Result<Suggestion, Error> {
     check_args(args)?;
     let timezone = config.schedule.timezone;
     let days = days_of(traces, timezone)?;
@@ -1019,8 +1080,7 @@ pub fn suggest(
         max_missed: args.max_missed,
         max_rejected: args.max_rejected,
     };
-    let margins = Headroom::candidates(args.margin);
-    let (searched, validation) = search_and_validate(&problem, &limits, &margins)?;
+    let (searched, validation) = search_and_validate(&problem, &limits, margins)?;
     let held = validation.as_ref().map(|(held, _)| held.as_slice());
     let margin = choose_margin(args.margin, held, args.max_missed);
     let suggested = margin.apply(&searched);
@@ -1103,9 +1163,14 @@ fn render(
                 problem.slot_start(end).format("%H:%M").to_string()
             };
             let level = suggested[t][first];
+            let sqrt = if level.sqrt_headroom > 0.0 {
+                format!(", sqrt_headroom {}", level.sqrt_headroom)
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 out,
-                "# {}-{until}: idle_min {}, load_max {} ({}); {}",
+                "# {}-{until}: idle_min {}, load_max {}{sqrt} ({}); {}",
                 start.format("%H:%M"),
                 level.idle_min,
                 level.load_max,
@@ -1114,11 +1179,12 @@ fn render(
             );
             let _ = writeln!(
                 out,
-                "\"{}\" = {{ idle_min = {}, load_max = {}, max_gateways = {} }}",
+                "\"{}\" = {{ idle_min = {}, load_max = {}, max_gateways = {}{} }}",
                 start.format("%H:%M"),
                 level.idle_min,
                 toml_float(level.load_max),
-                problem.max_gateways
+                problem.max_gateways,
+                sqrt_key(level.sqrt_headroom)
             );
         }
     }
@@ -1133,17 +1199,17 @@ fn render(
                 toml_float(slot.load_max),
                 slot.max_gateways,
                 slot.min_gateways,
-                sqrt_key(slot)
+                sqrt_key(slot.sqrt_headroom)
             );
         }
     }
     out
 }
 
-/// `, sqrt_headroom = β` for a kept slot that has one, else nothing.
-fn sqrt_key(slot: &Slot) -> String {
-    if slot.sqrt_headroom > 0.0 {
-        format!(", sqrt_headroom = {}", toml_float(slot.sqrt_headroom))
+/// `, sqrt_headroom = β` for a slot that has one (β > 0), else nothing.
+fn sqrt_key(beta: f64) -> String {
+    if beta > 0.0 {
+        format!(", sqrt_headroom = {}", toml_float(beta))
     } else {
         String::new()
     }
@@ -1276,9 +1342,14 @@ fn header(
     } else {
         "the idle_min search"
     };
+    let sqrt = if m.sqrt > 0.0 {
+        format!(", sqrt_headroom {}", m.sqrt)
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         out,
-        "# With the headroom ({base}, idle_min x {}, load_max x {}): {}.",
+        "# With the headroom ({base}, idle_min x {}, load_max x {}{sqrt}): {}.",
         1.0 + m.idle,
         floor_hundredths(m.load_max),
         figures_line(outcome.figures)
@@ -1570,11 +1641,13 @@ mod tests {
             vec![vec![
                 Level {
                     idle_min: 4,
-                    load_max: 0.9
+                    load_max: 0.9,
+                    sqrt_headroom: 0.0
                 },
                 Level {
                     idle_min: 1,
-                    load_max: 1.0
+                    load_max: 1.0,
+                    sqrt_headroom: 0.0
                 }
             ]]
         );
@@ -1596,13 +1669,16 @@ mod tests {
 
     #[test]
     fn headroom_widens_each_slot_s_own_load_max() {
-        let level = |idle_min, load_max| Level { idle_min, load_max };
+        let level = |idle_min, load_max| Level {
+            idle_min,
+            load_max,
+            sqrt_headroom: 0.0,
+        };
         let searched = searched_with(Some(vec![vec![level(5, 0.8), level(1, 1.0)]]));
         // 1 / load_max' = (1 / load_max) × 1.1, rounded down to hundredths.
         let widened = Headroom {
-            idle: 0.5,
             load_max: 1.0 / 1.1,
-            per_slot: true,
+            ..Headroom::given(0.5)
         };
         assert_eq!(
             widened.apply(&searched),
@@ -1610,9 +1686,8 @@ mod tests {
         );
         // On the idle_min search, the factor is every slot's load_max.
         let global = Headroom {
-            idle: 0.0,
             load_max: 0.83,
-            per_slot: false,
+            ..Headroom::idle(0.0)
         };
         assert_eq!(
             global.apply(&searched),
@@ -1629,11 +1704,122 @@ mod tests {
         );
         let all = Headroom::candidates(None);
         assert!(all.contains(&Headroom::given(0.0)), "{all:?}");
-        assert_eq!(all.iter().filter(|h| h.per_slot).count(), 30);
+        assert_eq!(all.iter().filter(|h| h.per_slot).count(), 32);
         // max_gateways: twice the peak (or the peak over a smaller
         // load_max) plus the largest idle_min, up to tens.
         assert_eq!(generous(100, &widened.apply(&searched)), 210);
         assert_eq!(generous(100, &[vec![level(3, 0.4)]]), 260);
+    }
+
+    #[test]
+    fn sqrt_headroom_reaches_every_learned_slot() {
+        let level = |idle_min, load_max, sqrt_headroom| Level {
+            idle_min,
+            load_max,
+            sqrt_headroom,
+        };
+        let searched = searched_with(Some(vec![vec![level(5, 0.8, 0.0), level(1, 1.0, 0.0)]]));
+        // On the idle_min search: half of idle_min (rounded up), load_max 1.
+        let half = Headroom::sqrt(0.5, 2.0);
+        assert_eq!(
+            half.apply(&searched),
+            vec![vec![level(5, 1.0, 2.0), level(1, 1.0, 2.0)]]
+        );
+        assert_eq!(half.to_string(), "margin -0.5, load_max 1, sqrt_headroom 2");
+        assert_eq!(
+            Headroom::sqrt(0.25, 1.0).apply(&searched),
+            vec![vec![level(3, 1.0, 1.0), level(1, 1.0, 1.0)]]
+        );
+        // On the per-slot search: each slot's own values, β added.
+        let per_slot = Headroom {
+            sqrt: 1.0,
+            ..Headroom::given(0.0)
+        };
+        assert_eq!(
+            per_slot.apply(&searched),
+            vec![vec![level(5, 0.8, 1.0), level(1, 1.0, 1.0)]]
+        );
+        assert_eq!(
+            per_slot.to_string(),
+            "per-slot load_max, margin 0, load_max x 1, sqrt_headroom 1"
+        );
+        let all = Headroom::candidates(None);
+        assert_eq!(all.iter().filter(|h| h.sqrt > 0.0).count(), 14);
+        assert!(all.contains(&Headroom::sqrt(0.25, 4.0)), "{all:?}");
+        assert!(all.contains(&per_slot), "{all:?}");
+        // max_gateways leaves room for ceil(β × √peak) too.
+        assert_eq!(generous(100, &[vec![level(3, 1.0, 4.0)]]), 250);
+    }
+
+    /// The example configuration with its `[schedule]` replaced by `toml`.
+    fn example_with(toml: &str) -> String {
+        let example = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/sip.toml"),
+        )
+        .expect("example readable");
+        let mut skip = false;
+        let mut text = String::new();
+        for line in example.lines() {
+            if line.starts_with('[') {
+                skip = line.starts_with("[schedule]") || line.starts_with("[schedule.");
+            }
+            if !skip {
+                text.push_str(line);
+                text.push('\n');
+            }
+        }
+        text + toml
+    }
+
+    #[test]
+    fn a_suggestion_with_sqrt_headroom_writes_it_and_passes_check() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let config = crate::config::load(&root.join("examples/sip.toml")).expect("example");
+        let calls = simulate::trace::read(&root.join("examples/trace-workday.csv")).expect("trace");
+        // Two copies of the shipped day: two days, one held out per fold.
+        let traces = vec![
+            ("a.csv".to_string(), calls.clone()),
+            ("b.csv".to_string(), calls),
+        ];
+        let args = SuggestArgs {
+            trace: Vec::new(),
+            granularity: Duration::from_secs(3600),
+            max_missed: 0,
+            max_rejected: None,
+            boot_delay: Duration::from_secs(60),
+            boot_jitter: Duration::from_secs(60),
+            seed: 1,
+            margin: None,
+        };
+        let beta = Headroom::sqrt(0.5, 2.0);
+        let progress = Progress::counter(Show::Hidden, NAME, "day(s) replayed");
+        let suggestion =
+            suggest_among(&config, &traces, &args, &[beta], progress).expect("suggested");
+        let text = &suggestion.toml;
+        assert!(
+            text.contains("\n#   margin -0.5, load_max 1, sqrt_headroom 2: ")
+                && text.contains("\n# Used margin -0.5, load_max 1, sqrt_headroom 2: ")
+                && text.contains("idle_min x 0.5, load_max x 1, sqrt_headroom 2): "),
+            "{text}"
+        );
+        let learned: Vec<&str> = text
+            .lines()
+            .skip_while(|l| *l != "[schedule.monday]")
+            .skip(1)
+            .take_while(|l| !l.starts_with('['))
+            .filter(|l| l.starts_with('"'))
+            .collect();
+        assert!(!learned.is_empty(), "{text}");
+        for line in &learned {
+            assert!(line.ends_with(", sqrt_headroom = 2.0 }"), "{line}");
+        }
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("suggested.toml");
+        std::fs::write(&path, example_with(text)).expect("written");
+        let suggested = crate::config::load(&path).expect("the suggestion loads");
+        assert_eq!(crate::check::run(&suggested, true, None).exit_code, 0);
+        let monday = &suggested.schedule.timelines["monday"];
+        assert!(monday.iter().all(|(_, slot)| slot.sqrt_headroom == 2.0));
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! passes `check --offline`, keeps its limits when `simulate` replays the
 //! training trace, its `idle_min` search costs no more vCPU-hours than the
 //! hand-written schedule, `load_max` is searched per slot, the validation
-//! picks the cheapest held-out headroom, and it comes out the same for the same seed (in text, and in the `toml`
+//! picks the cheapest held-out headroom (square-root headroom among the
+//! candidates), and it comes out the same for the same seed (in text, and in the `toml`
 //! field of the JSON report); bad flags exit 64.
 
 mod common;
@@ -429,6 +430,17 @@ fn validation_picks_the_cheapest_held_out_headroom_among_all_candidates() {
     assert!(
         held.iter()
             .any(|h| h.0 == "per-slot load_max, margin 0.25, load_max x 0.95"),
+        "{text}"
+    );
+    // Square-root headroom on both searches too.
+    assert!(
+        held.iter()
+            .any(|h| h.0 == "margin -0.5, load_max 1, sqrt_headroom 2"),
+        "{text}"
+    );
+    assert!(
+        held.iter()
+            .any(|h| h.0 == "per-slot load_max, margin 0, load_max x 1, sqrt_headroom 1"),
         "{text}"
     );
     let used: Vec<_> = held.iter().filter(|h| h.4).collect();
