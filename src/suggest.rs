@@ -30,7 +30,11 @@
 //!    `ceil(idle_min × (1 + margin))`, and `load_max` times a factor below
 //!    1 (with the search of step 3 alone, whose `load_max` is 1, that is
 //!    one `load_max` for every learned slot; with step 4's, each slot's own
-//!    `load_max` divided by `1 + m`). It is chosen by leave-one-day-out
+//!    `load_max` divided by `1 + m`), or square-root headroom: every
+//!    learned slot gets `sqrt_headroom` β (`ceil(β × √busy)` gateways
+//!    more), on step 3's search with `idle_min = ceil(searched × share)`
+//!    (a share below 1 is a negative margin) and `load_max` 1, or on step
+//!    4's as searched. It is chosen by leave-one-day-out
 //!    validation: each day is replayed with the schedules learned (steps 2
 //!    to 4) on the other days, for each candidate of both searches
 //!    ([`Headroom::candidates`]); the one with the fewest held-out
