@@ -37,7 +37,10 @@
 //!    4's as searched. It is chosen by leave-one-day-out
 //!    validation: each day is replayed with the schedules learned (steps 2
 //!    to 4) on the other days, for each candidate of both searches
-//!    ([`Headroom::candidates`]); the one with the fewest held-out
+//!    ([`Headroom::candidates`]; when no other day has the held-out day's
+//!    weekday, the other days are learned as one timeline that the
+//!    held-out day follows, else it would follow the configuration's and
+//!    every candidate would replay alike); the one with the fewest held-out
 //!    vCPU-hours among those whose held-out days miss at most
 //!    `--max-missed` calls and reject at most [`HELD_OUT_REJECTED_SHARE`]
 //!    of them is taken (`--margin` fixes the idle margin on step 4's
@@ -191,6 +194,9 @@ struct Problem<'a> {
     /// Learned timelines: the weekdays present in `days`. Every other
     /// timeline of the configuration is kept as it is.
     names: Vec<String>,
+    /// Every day follows one learned timeline, kept under each of `names`:
+    /// a fold whose held-out day has a weekday the other days lack.
+    pooled: bool,
     slot_minutes: u32,
     slots: usize,
     settings: Settings,
@@ -214,16 +220,32 @@ fn weekday_names(days: &[Day]) -> Vec<String> {
 
 impl Problem<'_> {
     /// The problem without day `index` (for leave-one-day-out validation).
+    /// When no other day has the held-out day's weekday, its timeline would
+    /// be the configuration's and every headroom would replay alike: the
+    /// other days are then pooled into one timeline, which the held-out
+    /// day follows too.
     fn without_day(&self, index: usize) -> Self {
         let mut sub = self.clone();
-        sub.days.remove(index);
+        let held_out = sub.days.remove(index);
         sub.names = weekday_names(&sub.days);
+        if sub.timeline_of(held_out.date).is_none() {
+            sub.days.push(held_out);
+            sub.names = weekday_names(&sub.days);
+            sub.days.pop();
+            sub.pooled = true;
+        }
         sub
+    }
+
+    /// How many timelines are learned (rows of a candidate).
+    fn rows(&self) -> usize {
+        if self.pooled { 1 } else { self.names.len() }
     }
 
     fn timeline_of(&self, date: NaiveDate) -> Option<usize> {
         let name = WEEKDAYS[date.weekday().num_days_from_monday() as usize];
-        self.names.iter().position(|n| n == name)
+        let index = self.names.iter().position(|n| n == name)?;
+        Some(if self.pooled { 0 } else { index })
     }
 
     fn key_at(&self, seconds: i64) -> Option<Key> {
@@ -266,7 +288,8 @@ impl Problem<'_> {
     /// The configuration's timelines with the learned ones replaced.
     fn timelines(&self, values: &[Vec<Level>]) -> BTreeMap<String, Timeline> {
         let mut timelines = self.config.schedule.timelines.clone();
-        for (name, row) in self.names.iter().zip(values) {
+        for (t, name) in self.names.iter().enumerate() {
+            let row = &values[if self.pooled { 0 } else { t }];
             let timeline: Timeline = row
                 .iter()
                 .enumerate()
@@ -464,7 +487,7 @@ fn safe_start(
     bursts: &BTreeMap<Key, Burst>,
     peak: u32,
 ) -> Result<(Vec<Vec<u32>>, Figures, usize), Error> {
-    let mut values: Vec<Vec<u32>> = (0..problem.names.len())
+    let mut values: Vec<Vec<u32>> = (0..problem.rows())
         .map(|t| {
             (0..problem.slots)
                 .map(|i| bursts.get(&(t, i)).map_or(1, |b| b.calls.max(1)))
@@ -1064,6 +1087,7 @@ fn suggest_among(
         config,
         timezone,
         names: weekday_names(&days),
+        pooled: false,
         days,
         slot_minutes,
         slots: (1440 / slot_minutes) as usize,

@@ -493,3 +493,47 @@ fn a_kept_timeline_keeps_its_sqrt_headroom() {
     let suggested = with_schedule(&ws, text);
     scaler(&["-q", "-c", &suggested, "check", "--offline"]).expect(0);
 }
+
+/// Days of distinct weekdays: each held-out day follows a timeline learned
+/// from the other days (pooled), not the configuration's, so the headroom
+/// candidates replay differently and the choice is the validation's.
+#[test]
+fn held_out_days_of_distinct_weekdays_follow_the_pooled_timeline() {
+    let ws = Workspace::new();
+    let days = generated_days(
+        &ws,
+        &[
+            ("2026-11-02", "1"),
+            ("2026-11-03", "2"),
+            ("2026-11-04", "3"),
+        ],
+        "800",
+    );
+    let example = repo(EXAMPLE);
+    let mut args = vec!["-c", &example, "schedule", "suggest", "--granularity", "1h"];
+    for day in &days {
+        args.extend(["--trace", day.as_str()]);
+    }
+    let text = scaler(&args).expect(0).stdout;
+    let held = held_out(&text);
+    let margin = |name: &str| {
+        held.iter()
+            .find(|h| h.0 == name)
+            .map(|h| h.3)
+            .unwrap_or_else(|| panic!("{name}: {text}"))
+    };
+    // A larger margin pays much more on the held-out days: they follow it
+    // (not only their last minutes, past midnight, as without pooling).
+    assert!(
+        margin("margin 3, load_max 1") > margin("margin 0, load_max 1") + 0.1,
+        "{text}"
+    );
+    // The configuration's own timelines cap the example at 400 gateways and
+    // miss calls; the pooled timelines let some candidate serve the days.
+    let used: Vec<_> = held.iter().filter(|h| h.4).collect();
+    assert_eq!(used.len(), 1, "{text}");
+    assert_eq!(used[0].1, 0, "{text}");
+    assert!(text.contains("[schedule.monday]\n"), "{text}");
+    assert!(text.contains("[schedule.tuesday]\n"), "{text}");
+    assert!(text.contains("[schedule.wednesday]\n"), "{text}");
+}
