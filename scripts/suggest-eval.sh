@@ -14,6 +14,8 @@
 # are printed on stderr).
 # Usage: scripts/suggest-eval.sh [TRAIN] [TEST] [MARGIN ...]  (default 5 5 auto 0 1)
 # TEST_SEED (default 100): test day i has seed TEST_SEED + i (another set of unseen days).
+# TRAIN_DAYS=consecutive: training day i is 2026-10-31 + i - 1 (Saturday,
+# Sunday, Monday ...: one day per weekday) instead of a Monday.
 # SUGGEST_ARGS adds flags to `schedule suggest` (e.g. "--granularity 5m",
 # "--max-rejected 0").
 set -euo pipefail
@@ -34,7 +36,9 @@ monday() { date -u -d "2026-11-02 + $(( $1 * 7 )) days" +%F; }
 train_files=()
 for i in $(seq 1 "$train"); do
     f="$work/train-$i.csv"
-    "$bin" -q simulate --generate-trace "$f" --date "$(monday $(( i - 1 )))" --calls 3500 \
+    date=$(monday $(( i - 1 )))
+    [ "${TRAIN_DAYS:-}" != consecutive ] || date=$(date -u -d "2026-10-31 + $(( i - 1 )) days" +%F)
+    "$bin" -q simulate --generate-trace "$f" --date "$date" --calls 3500 \
         --seed "$i" --timezone Europe/Paris
     train_files+=("$f")
 done

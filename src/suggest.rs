@@ -3,7 +3,10 @@
 //! traces through the simulator (`simulate::simulate`, the real planner):
 //!
 //! 1. the traces are split into local days (schedule timezone); one timeline
-//!    is learned per weekday present; every other timeline of the
+//!    is learned per weekday present (when no weekday has two days, one
+//!    timeline is learned from all of them and written for each weekday
+//!    present: a timeline fitted to a single day does not hold on the
+//!    next); every other timeline of the
 //!    configuration (`default`, absent weekdays, names `[schedule.dates]`
 //!    uses) is kept as it is, so days absent from the traces keep the
 //!    configuration's timeline;
@@ -242,6 +245,11 @@ impl Problem<'_> {
         if self.pooled { 1 } else { self.names.len() }
     }
 
+    /// The row of a candidate that timeline `names[index]` follows.
+    fn row_of(&self, index: usize) -> usize {
+        if self.pooled { 0 } else { index }
+    }
+
     fn timeline_of(&self, date: NaiveDate) -> Option<usize> {
         let name = WEEKDAYS[date.weekday().num_days_from_monday() as usize];
         let index = self.names.iter().position(|n| n == name)?;
@@ -289,7 +297,7 @@ impl Problem<'_> {
     fn timelines(&self, values: &[Vec<Level>]) -> BTreeMap<String, Timeline> {
         let mut timelines = self.config.schedule.timelines.clone();
         for (t, name) in self.names.iter().enumerate() {
-            let row = &values[if self.pooled { 0 } else { t }];
+            let row = &values[self.row_of(t)];
             let timeline: Timeline = row
                 .iter()
                 .enumerate()
@@ -1086,8 +1094,8 @@ fn suggest_among(
     let mut problem = Problem {
         config,
         timezone,
+        pooled: days.len() >= 2 && weekday_names(&days).len() == days.len(),
         names: weekday_names(&days),
-        pooled: false,
         days,
         slot_minutes,
         slots: (1440 / slot_minutes) as usize,
@@ -1181,7 +1189,8 @@ fn render(
     let mut out = header(problem, traces, args, searched, &outcome);
     let _ = writeln!(out, "[schedule]");
     let _ = writeln!(out, "timezone = \"{}\"", problem.timezone.name());
-    for (t, name) in problem.names.iter().enumerate() {
+    for (index, name) in problem.names.iter().enumerate() {
+        let t = problem.row_of(index);
         let _ = writeln!(out, "[schedule.{name}]");
         for (first, end) in merge_runs(&suggested[t]) {
             let start = problem.slot_start(first);
@@ -1382,7 +1391,20 @@ fn header(
         floor_hundredths(m.load_max),
         figures_line(outcome.figures)
     );
+    timelines_note(&mut out, problem);
+    out
+}
+
+/// Which timelines are learned, how, and which are kept.
+fn timelines_note(out: &mut String, problem: &Problem<'_>) {
     let kept = problem.kept();
+    if problem.pooled {
+        let _ = writeln!(
+            out,
+            "# No weekday has two days of calls: one timeline is learned from all the days and written for each of {} (give several days of a weekday to learn its own).",
+            problem.names.join(", ")
+        );
+    }
     if !kept.is_empty() {
         let _ = writeln!(
             out,
@@ -1396,7 +1418,6 @@ fn header(
         "# Replaces the [schedule] section of {}; date exceptions ([schedule.dates]) are not learned: keep yours.",
         problem.config.path.display()
     );
-    out
 }
 
 /// The held-out figures of each margin, and how the margin was chosen.
