@@ -1800,24 +1800,25 @@ mod tests {
         assert_eq!(generous(100, &[vec![level(3, 1.0, 4.0)]]), 250);
     }
 
-    /// The example configuration with its `[schedule]` replaced by `toml`.
+    /// The example configuration with its `[schedule]` tables replaced by
+    /// `toml`.
     fn example_with(toml: &str) -> String {
         let example = std::fs::read_to_string(
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/sip.toml"),
         )
         .expect("example readable");
-        let mut skip = false;
-        let mut text = String::new();
-        for line in example.lines() {
-            if line.starts_with('[') {
-                skip = line.starts_with("[schedule]") || line.starts_with("[schedule.");
-            }
-            if !skip {
-                text.push_str(line);
-                text.push('\n');
-            }
-        }
-        text + toml
+        let is_schedule = |l: &str| l.starts_with("[schedule]") || l.starts_with("[schedule.");
+        let tables: Vec<&str> = example.split_inclusive('\n').collect();
+        let kept: String = tables
+            .iter()
+            .scan(false, |inside, line| {
+                if line.starts_with('[') {
+                    *inside = is_schedule(line);
+                }
+                Some(if *inside { "" } else { *line })
+            })
+            .collect();
+        kept + toml
     }
 
     #[test]

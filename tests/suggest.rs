@@ -398,26 +398,31 @@ fn held_out(text: &str) -> Vec<(String, u64, f64, f64, bool)> {
         .collect()
 }
 
-#[test]
-fn validation_picks_the_cheapest_held_out_headroom_among_all_candidates() {
-    let ws = Workspace::new();
-    let days = generated_days(
-        &ws,
-        &[
-            ("2026-11-02", "1"),
-            ("2026-11-09", "2"),
-            ("2026-11-16", "3"),
-        ],
-        "800",
-    );
+/// `schedule suggest` with one-hour slots on generated days of 800 calls
+/// (seeds 1, 2, ... in date order): its output.
+fn suggest_hourly(ws: &Workspace, dates: &[&str]) -> String {
+    let seeds: Vec<String> = (1..=dates.len()).map(|s| s.to_string()).collect();
+    let named: Vec<(&str, &str)> = dates
+        .iter()
+        .zip(&seeds)
+        .map(|(d, s)| (*d, s.as_str()))
+        .collect();
+    let days = generated_days(ws, &named, "800");
     let example = repo(EXAMPLE);
     let mut args = vec!["-c", &example, "schedule", "suggest", "--granularity", "1h"];
     for day in &days {
         args.extend(["--trace", day.as_str()]);
     }
-    let text = scaler(&args).expect(0).stdout;
+    scaler(&args).expect(0).stdout
+}
+
+#[test]
+fn validation_picks_the_cheapest_held_out_headroom_among_all_candidates() {
+    let ws = Workspace::new();
+    let dates = ["2026-11-02", "2026-11-09", "2026-11-16"];
+    let text = suggest_hourly(&ws, &dates);
     assert_eq!(
-        scaler(&args).expect(0).stdout,
+        suggest_hourly(&ws, &dates),
         text,
         "deterministic for a seed"
     );
@@ -501,21 +506,7 @@ fn a_kept_timeline_keeps_its_sqrt_headroom() {
 #[test]
 fn held_out_days_of_distinct_weekdays_follow_the_pooled_timeline() {
     let ws = Workspace::new();
-    let days = generated_days(
-        &ws,
-        &[
-            ("2026-11-02", "1"),
-            ("2026-11-03", "2"),
-            ("2026-11-04", "3"),
-        ],
-        "800",
-    );
-    let example = repo(EXAMPLE);
-    let mut args = vec!["-c", &example, "schedule", "suggest", "--granularity", "1h"];
-    for day in &days {
-        args.extend(["--trace", day.as_str()]);
-    }
-    let text = scaler(&args).expect(0).stdout;
+    let text = suggest_hourly(&ws, &["2026-11-02", "2026-11-03", "2026-11-04"]);
     let held = held_out(&text);
     let margin = |name: &str| {
         held.iter()
