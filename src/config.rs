@@ -527,6 +527,33 @@ fn line_of(text: &str, offset: usize) -> usize {
         + 1
 }
 
+/// Which of the kind-specific sections a file has.
+#[derive(Debug, Clone, Copy)]
+struct Present {
+    sip: bool,
+    media: bool,
+    replicas: bool,
+    probe: bool,
+}
+
+/// The section `kind` needs that the file lacks, as an error.
+fn required_sections(kind: PoolKind, present: Present) -> Result<(), String> {
+    let missing = match kind {
+        PoolKind::Sip if !present.sip => Some("sip"),
+        PoolKind::Media if !present.media => Some("media"),
+        PoolKind::Replicas if !present.replicas => Some("replicas"),
+        PoolKind::Replicas if !present.probe => Some("probe"),
+        _ => None,
+    };
+    match missing {
+        Some(section) => Err(format!(
+            "missing section [{section}] (required by pool.kind = \"{}\")",
+            kind.as_str()
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Validates configuration text; `path` names the file in messages and
 /// anchors relative paths.
 pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
@@ -547,19 +574,13 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
 
     let pool = pool_config(raw_pool, text).map_err(fail)?;
     foreign_sections(pool.kind, text).map_err(fail)?;
-    let required = match pool.kind {
-        PoolKind::Sip if sip.is_none() => Some("sip"),
-        PoolKind::Media if media.is_none() => Some("media"),
-        PoolKind::Replicas if replicas.is_none() => Some("replicas"),
-        PoolKind::Replicas if probe.is_none() => Some("probe"),
-        _ => None,
+    let present = Present {
+        sip: sip.is_some(),
+        media: media.is_some(),
+        replicas: replicas.is_some(),
+        probe: probe.is_some(),
     };
-    if let Some(section) = required {
-        return Err(fail(format!(
-            "missing section [{section}] (required by pool.kind = \"{}\")",
-            pool.kind.as_str()
-        )));
-    }
+    required_sections(pool.kind, present).map_err(fail)?;
     if let Some(media) = &media {
         media.validate(&pool.name).map_err(fail)?;
     }

@@ -1148,6 +1148,35 @@ pub struct ReplicaCounts {
     pub available: u64,
 }
 
+/// The replicas not `gone`, counted by state (capacity of the healthy
+/// ones in `available`), and how many there are.
+fn count_replicas(
+    instances: &[Instance],
+    healthy: &HashMap<String, u32>,
+    gone: &HashSet<String>,
+    params: &PoolParams,
+    now: DateTime<Utc>,
+) -> (ReplicaCounts, u32) {
+    let mut counts = ReplicaCounts::default();
+    let mut replicas = 0u32;
+    for instance in instances.iter().filter(|i| !gone.contains(&i.id)) {
+        replicas += 1;
+        match instance.state {
+            InstanceState::Building => counts.building += 1,
+            InstanceState::Active => match healthy.get(&instance.id) {
+                Some(capacity) => {
+                    counts.healthy += 1;
+                    counts.available += u64::from(*capacity);
+                }
+                None if age(instance, now) <= params.register_timeout => counts.pending += 1,
+                None => counts.unknown += 1,
+            },
+            InstanceState::Error => {}
+        }
+    }
+    (counts, replicas)
+}
+
 /// The replica-pool decision (SimpleScaleVM): create
 /// `ceil((min_available − available) / replica_capacity)` replicas, capped by
 /// `max_replicas`. `healthy` maps instance ids to the capacity they reported;
@@ -1166,23 +1195,7 @@ pub fn decide_replicas(
     now: DateTime<Utc>,
     max_creates: u32,
 ) -> (ReplicaCounts, Decision) {
-    let mut counts = ReplicaCounts::default();
-    let mut replicas = 0u32;
-    for instance in instances.iter().filter(|i| !gone.contains(&i.id)) {
-        replicas += 1;
-        match instance.state {
-            InstanceState::Building => counts.building += 1,
-            InstanceState::Active => match healthy.get(&instance.id) {
-                Some(capacity) => {
-                    counts.healthy += 1;
-                    counts.available += u64::from(*capacity);
-                }
-                None if age(instance, now) <= params.register_timeout => counts.pending += 1,
-                None => counts.unknown += 1,
-            },
-            InstanceState::Error => {}
-        }
-    }
+    let (mut counts, replicas) = count_replicas(instances, healthy, gone, params, now);
     counts.available += u64::from(replica_capacity) * u64::from(counts.building + counts.pending);
     let min_available = slot.min_available.unwrap_or(0);
     let max_replicas = slot.max_replicas.unwrap_or(slot.max_gateways);
