@@ -8,9 +8,9 @@
 //! A registration from an instance created since the losses began (replica
 //! pools: a healthy probe), or `scaler resume`, clears it.
 //!
-//! Pure: the decision ([`crate::decision::decide`]) calls [`advance`] with
-//! what it observed and the instances its clean-up removes, then
-//! [`restrain`] on the creations it planned. The [`CrashLoop`] they return
+//! Pure: the decision (`decision::decide`, which depends on this module)
+//! calls [`advance`] with what it observed and the instances its clean-up
+//! removes, then [`restrain`] on the creations it planned. The [`CrashLoop`] they return
 //! is kept in the state file between passes.
 
 use crate::duration::HumanDuration;

@@ -714,6 +714,8 @@ fn scale_replicas(
 }
 
 #[cfg(test)]
+mod crash_loop_tests;
+#[cfg(test)]
 mod held_tests;
 #[cfg(test)]
 mod reservation_tests;
