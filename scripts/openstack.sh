@@ -381,42 +381,36 @@ keystone_up() {
   fi
 }
 
-placement_up() {
-  local etc=$RUN/etc t
+# migrated SERVICE COMMAND...: SERVICE's database restored from the
+# snapshot, or migrated by COMMAND (timed) and dumped for the next snapshot.
+migrated() {
+  local service=$1 t
+  shift
   if [ "$MODE" = restore ]; then
-    restore placement
-  else
-    t=$(now)
-    manage placement placement-manage --config-file "$etc/placement/placement.conf" db sync
-    took "placement: migrations" "$t"
-    dump placement
+    restore "$service"
+    return
   fi
+  t=$(now)
+  manage "$service" "$@"
+  took "$service: migrations" "$t"
+  dump "$service"
+}
+
+placement_up() {
+  local etc=$RUN/etc
+  migrated placement placement-manage --config-file "$etc/placement/placement.conf" db sync
   uwsgi_app placement $PLACEMENT_PORT placement.wsgi.api:application 1 lazy "OS_PLACEMENT_CONFIG_DIR=$etc/placement"
 }
 
 glance_up() {
-  local etc=$RUN/etc t
-  if [ "$MODE" = restore ]; then
-    restore glance
-  else
-    t=$(now)
-    manage glance glance-manage --config-file "$etc/glance/glance-api.conf" db_sync
-    took "glance: migrations" "$t"
-    dump glance
-  fi
+  local etc=$RUN/etc
+  migrated glance glance-manage --config-file "$etc/glance/glance-api.conf" db_sync
   uwsgi_app glance $GLANCE_PORT glance.wsgi.api:application 1 lazy "OS_GLANCE_CONFIG_DIR=$etc/glance"
 }
 
 neutron_up() {
-  local etc=$RUN/etc t
-  if [ "$MODE" = restore ]; then
-    restore neutron
-  else
-    t=$(now)
-    manage neutron neutron-db-manage --config-file "$etc/neutron/neutron.conf" --config-file "$etc/neutron/ml2_conf.ini" upgrade head
-    took "neutron: migrations" "$t"
-    dump neutron
-  fi
+  local etc=$RUN/etc
+  migrated neutron neutron-db-manage --config-file "$etc/neutron/neutron.conf" --config-file "$etc/neutron/ml2_conf.ini" upgrade head
   uwsgi_app neutron $NEUTRON_PORT neutron.wsgi.api:application 1 lazy "OS_NEUTRON_CONFIG_DIR=$etc/neutron" "OS_NEUTRON_CONFIG_FILES=neutron.conf;ml2_conf.ini"
 }
 
