@@ -11,6 +11,14 @@ fn reason(plan: &Plan) -> &str {
     &plan.verdict.as_ref().unwrap().reason
 }
 
+/// The plan has no step, names exactly `holds`, and its reason ends with
+/// `ending`.
+fn held_only(plan: &Plan, holds: &[Hold], ending: &str) {
+    assert!(plan.steps.is_empty(), "{:?}", plan.steps);
+    assert_eq!(plan.held_back, holds);
+    assert!(reason(plan).ends_with(ending), "{}", reason(plan));
+}
+
 #[test]
 fn a_decision_nothing_holds_back_names_no_rule() {
     let p = params(limits(10, 10, 0));
@@ -51,12 +59,10 @@ fn no_whole_idle_instance_is_named() {
         &slot(0),
         Memory::default(),
     );
-    assert!(plan.steps.is_empty(), "{:?}", plan.steps);
-    assert_eq!(plan.held_back, [Hold::NoWholeIdleInstance]);
-    assert!(
-        reason(&plan).ends_with(": 2 gateway(s) too many, but no whole idle instance fits"),
-        "{}",
-        reason(&plan)
+    held_only(
+        &plan,
+        &[Hold::NoWholeIdleInstance],
+        ": 2 gateway(s) too many, but no whole idle instance fits",
     );
 }
 
@@ -69,14 +75,10 @@ fn a_create_brake_that_allows_nothing_says_no_scale_up() {
         &slot(2),
         Memory::default(),
     );
-    assert!(plan.steps.is_empty(), "{:?}", plan.steps);
-    assert_eq!(plan.held_back, [Hold::MaxCreatePerRun]);
-    assert!(
-        reason(&plan).ends_with(
-            ": 2 gateway(s) short, but limits.max_create_per_run (0) holds back all 1 creation(s) this pass"
-        ),
-        "{}",
-        reason(&plan)
+    held_only(
+        &plan,
+        &[Hold::MaxCreatePerRun],
+        ": 2 gateway(s) short, but limits.max_create_per_run (0) holds back all 1 creation(s) this pass",
     );
     // A brake that lets some through still scales up, and is named.
     let plan = run(
@@ -102,14 +104,10 @@ fn the_destroy_brake_is_named_for_the_clean_up_and_the_scale_down() {
         &slot(1),
         Memory::default(),
     );
-    assert!(plan.steps.is_empty(), "{:?}", plan.steps);
-    assert_eq!(plan.held_back, [Hold::MaxDestroyPerRun]);
-    assert!(
-        reason(&plan).ends_with(
-            ": 2 gateway(s) too many, but limits.max_destroy_per_run (0) holds back all 2 drain(s) this pass"
-        ),
-        "{}",
-        reason(&plan)
+    held_only(
+        &plan,
+        &[Hold::MaxDestroyPerRun],
+        ": 2 gateway(s) too many, but limits.max_destroy_per_run (0) holds back all 2 drain(s) this pass",
     );
     // An instance in error the brake keeps, the pool at target.
     let plan = run(
