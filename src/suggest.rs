@@ -210,9 +210,9 @@ struct Problem<'a> {
 }
 
 /// The weekday names of `days`, Monday first.
-fn weekday_names(days: &[Day]) -> Vec<String> {
+fn weekday_names<'d>(days: impl IntoIterator<Item = &'d Day>) -> Vec<String> {
     let weekdays: BTreeSet<u32> = days
-        .iter()
+        .into_iter()
         .map(|d| d.date.weekday().num_days_from_monday())
         .collect();
     weekdays
@@ -232,9 +232,7 @@ impl Problem<'_> {
         let held_out = sub.days.remove(index);
         sub.names = weekday_names(&sub.days);
         if sub.timeline_of(held_out.date).is_none() {
-            sub.days.push(held_out);
-            sub.names = weekday_names(&sub.days);
-            sub.days.pop();
+            sub.names = weekday_names(sub.days.iter().chain([&held_out]));
             sub.pooled = true;
         }
         sub
@@ -1091,11 +1089,12 @@ fn suggest_among(
     let timezone = config.schedule.timezone;
     let days = days_of(traces, timezone)?;
     let slot_minutes = (args.granularity.as_secs() / 60) as u32;
+    let names = weekday_names(&days);
     let mut problem = Problem {
         config,
         timezone,
-        pooled: days.len() >= 2 && weekday_names(&days).len() == days.len(),
-        names: weekday_names(&days),
+        pooled: days.len() >= 2 && names.len() == days.len(),
+        names,
         days,
         slot_minutes,
         slots: (1440 / slot_minutes) as usize,
